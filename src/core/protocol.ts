@@ -1,0 +1,149 @@
+// The one typed protocol shared by the host (extension or CLI), the trainer child process and,
+// later, the webviews. Records written to the run store use the same types, so what a view
+// receives live is exactly what it would read back from disk.
+
+export type Backend = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendPreference = 'auto' | Backend;
+export type StageName = 'teacher' | 'baseline' | 'student';
+export type RunStatus = 'running' | 'done' | 'failed' | 'cancelled';
+
+/** One network's outcome on the test split, plus what it costs to run. */
+export interface ModelResult {
+  testAccuracy: number;
+  testErrors: number;
+  testCount: number;
+  params: number;
+  /** Forward-pass FLOPs for one example. */
+  flops: number;
+  /** Measured single-example inference latency (median, ms) on the run's backend. */
+  latencyMs: number;
+}
+
+/** What a finished (or partly finished) run reports; any stage not reached is absent. */
+export interface RunResults {
+  teacher?: ModelResult;
+  baseline?: ModelResult;
+  student?: ModelResult;
+  /** teacher ÷ student: how much smaller and faster the student is. */
+  ratios?: { params: number; flops: number; latency: number };
+  /** Share of the baseline→teacher error gap that distillation closed (1 = all of it). */
+  gapRecovered?: number;
+}
+
+export interface Manifest {
+  id: string;
+  name: string;
+  /** Absolute path of the config file the run came from. */
+  configPath: string;
+  configHash: string;
+  status: RunStatus;
+  startedAt: string;
+  endedAt?: string;
+  backend?: Backend;
+  versions: Record<string, string>;
+  seed: number;
+  /** The stage running now (or when the run stopped). */
+  stage?: StageName;
+  error?: string;
+  results: RunResults;
+}
+
+/** One line of metrics.jsonl. Every loss term is logged under its own key, unweighted. */
+export type MetricRecord =
+  | {
+      kind: 'step';
+      stage: StageName;
+      epoch: number;
+      step: number;
+      /** Raw (unweighted) value of each term, keyed by term id (`ce`, `kd`, `hint:fc1<-fc2`). */
+      losses: Record<string, number>;
+      /** Σ weight·term: the loss the optimiser minimised. */
+      total: number;
+      lr: number;
+    }
+  | {
+      kind: 'epoch';
+      stage: StageName;
+      epoch: number;
+      /** Mean over the epoch's steps of each raw term. */
+      losses: Record<string, number>;
+      total: number;
+      weights: Record<string, number>;
+      trainAccuracy: number;
+      testAccuracy: number;
+      testErrors: number;
+      validationAccuracy?: number;
+      lr: number;
+      seconds: number;
+      examplesPerSecond: number;
+    };
+
+/** A feature map or vector reduced for display: row-major `rows × cols`. */
+export interface Heatmap {
+  rows: number;
+  cols: number;
+  values: number[];
+}
+
+export interface PairProbe {
+  /** Term id, e.g. `hint:fc1<-fc2`. */
+  id: string;
+  student: string;
+  teacher: string;
+  /** Per probe sample: the teacher's map and the student's map after its connector. */
+  teacherMaps: Heatmap[];
+  studentMaps: Heatmap[];
+  /** The pair's matching loss over the probe samples. */
+  loss: number;
+}
+
+/** One probes/<stage>-epoch-NNNN.json file. */
+export interface ProbeRecord {
+  stage: StageName;
+  epoch: number;
+  /** Indices into the test split of the probe samples (fixed for the whole run). */
+  samples: number[];
+  labels: number[];
+  /** Logits per probe sample, [sample][class]. Teacher logits are those of the frozen teacher. */
+  teacherLogits?: number[][];
+  studentLogits: number[][];
+  pairs: PairProbe[];
+  cka?: { teacherLayers: string[]; studentLayers: string[]; matrix: number[][] };
+}
+
+// ---- messages -------------------------------------------------------------------------------
+
+export interface StartRequest {
+  type: 'start';
+  configPath: string;
+  /** Folder holding run folders (`<workspace>/.distill/runs`). */
+  runsDir: string;
+  backend: BackendPreference;
+  /** Overrides the config's probe sample count when set (a host setting). */
+  probeSamples?: number;
+}
+
+export type HostToTrainer = StartRequest | { type: 'cancel' };
+
+export type TrainerToHost =
+  | { type: 'ready'; backend: Backend }
+  | { type: 'runCreated'; runId: string; runDir: string }
+  | { type: 'stage'; stage: StageName; epochs: number; stepsPerEpoch: number }
+  | { type: 'progress'; stage: StageName; epoch: number; epochs: number; step: number; steps: number; loss: number }
+  | { type: 'metrics'; record: MetricRecord }
+  | { type: 'probe'; record: ProbeRecord }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'done'; runId: string; status: RunStatus; results: RunResults; error?: string };
+
+export function isTrainerMessage(m: unknown): m is TrainerToHost {
+  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
+}
+export function isHostMessage(m: unknown): m is HostToTrainer {
+  const t = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
+  return t === 'start' || t === 'cancel';
+}
+
+/** Id of a loss term as logged: `ce`, `kd`, `hint:<student><-<teacher>`. */
+export function termId(term: { type: string; student?: string; teacher?: string }): string {
+  return term.type === 'hint' ? `hint:${term.student}<-${term.teacher}` : term.type;
+}

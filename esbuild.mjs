@@ -1,6 +1,9 @@
 // Builds the bundles of DESIGN.md §1. `--watch` rebuilds on change, `--production` minifies.
 // Type checking is separate (`npm run typecheck`), as in the esbuild extension sample.
 import * as esbuild from 'esbuild';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -13,10 +16,16 @@ const node = {
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
-  // tfjs-node is optional and native; the wasm backend loads its .wasm files from its package
-  // folder at run time, so both stay outside the bundle.
-  external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-backend-wasm'],
+  // tfjs-node is optional and native, so it stays outside the bundle. The wasm backend is
+  // bundled (the .vsix ships dist/ without node_modules); its .wasm binaries are copied below.
+  external: ['vscode', '@tensorflow/tfjs-node'],
 };
+
+// The wasm binaries src/trainer/backend.ts loads from next to the bundle: the SIMD build and the
+// plain one (engines without SIMD). The threaded build cannot start in Node, so it is not shipped.
+const wasmDist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
+mkdirSync('dist', { recursive: true });
+for (const f of ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm']) copyFileSync(join(wasmDist, f), join('dist', f));
 
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist' },

@@ -1,1 +1,240 @@
-console.error('not built yet'); process.exit(1);
+// `distill`: the command line on core + the trainer process.
+//   distill run <config> [--backend auto|wasm|cpu|tensorflow] [--runs-dir DIR]
+//   distill validate <config>...
+//   distill list [--runs-dir DIR]
+//   distill export <run-id|latest> <dest-dir> [--model student|baseline|teacher] [--runs-dir DIR]
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { defaultNodeEnv } from './core/config/nodeEnv';
+import { formatProblem, parseConfig } from './core/config/parse';
+import type { BackendPreference, ModelResult, RunResults, StageName, TrainerToHost } from './core/protocol';
+import { listRuns, MODELS, percentError, summarizeResults } from './core/runStore';
+import { startTrainer } from './core/trainerClient';
+
+const USAGE = `usage:
+  distill run <config.distill.json> [--backend auto|wasm|cpu|tensorflow] [--runs-dir DIR]
+  distill validate <config.distill.json>...
+  distill list [--runs-dir DIR]
+  distill export <run-id|latest> <dest-dir> [--model student|baseline|teacher] [--runs-dir DIR]`;
+
+interface Args {
+  positional: string[];
+  flags: Map<string, string>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const positional: string[] = [];
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) positional.push(a);
+    else if (a.includes('=')) flags.set(a.slice(2, a.indexOf('=')), a.slice(a.indexOf('=') + 1));
+    else flags.set(a.slice(2), argv[++i] ?? '');
+  }
+  return { positional, flags };
+}
+
+class UsageError extends Error {}
+
+const runsDirOf = (args: Args) => path.resolve(args.flags.get('runs-dir') ?? path.join('.distill', 'runs'));
+
+/** Prints every problem as `file:line:col: severity: message`; returns whether all are valid. */
+function validate(files: string[]): boolean {
+  if (!files.length) throw new UsageError('validate needs at least one config file');
+  const env = defaultNodeEnv();
+  let ok = true;
+  for (const file of files) {
+    const abs = path.resolve(file);
+    if (!fs.existsSync(abs)) {
+      console.error(`${file}: error: no such file`);
+      ok = false;
+      continue;
+    }
+    const { config, problems } = parseConfig(fs.readFileSync(abs, 'utf8'), file, env);
+    for (const p of problems) console.error(formatProblem(p));
+    if (config) console.log(`${file}: valid`);
+    else ok = false;
+  }
+  return ok;
+}
+
+function fmtCount(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)}G` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n);
+}
+
+function resultTable(results: RunResults): string {
+  const rows: [string, ModelResult | undefined][] = [
+    ['teacher', results.teacher],
+    ['baseline', results.baseline],
+    ['student', results.student],
+  ];
+  const lines = [`${'model'.padEnd(10)}${'test errors'.padStart(14)}${'error'.padStart(8)}${'params'.padStart(10)}${'FLOPs/ex'.padStart(10)}${'latency'.padStart(10)}`];
+  for (const [name, r] of rows) {
+    if (!r) continue;
+    lines.push(
+      `${name.padEnd(10)}${`${r.testErrors} / ${r.testCount}`.padStart(14)}${percentError(r).padStart(8)}${fmtCount(r.params).padStart(10)}` +
+        `${fmtCount(r.flops).padStart(10)}${`${r.latencyMs.toFixed(2)} ms`.padStart(10)}`,
+    );
+  }
+  if (results.ratios) {
+    const { params, flops, latency } = results.ratios;
+    lines.push(`teacher ÷ student: ${params.toFixed(1)}× params, ${flops.toFixed(1)}× FLOPs, ${latency.toFixed(1)}× latency`);
+  }
+  if (results.gapRecovered !== undefined) lines.push(`distillation closed ${(100 * results.gapRecovered).toFixed(0)}% of the baseline → teacher error gap`);
+  return lines.join('\n');
+}
+
+/** Live progress: a redrawn bar on a terminal, plain epoch lines otherwise (CI logs, pipes). */
+class Progress {
+  private readonly tty = Boolean(process.stdout.isTTY);
+  private barShown = false;
+
+  line(text: string): void {
+    this.clearBar();
+    console.log(text);
+  }
+
+  bar(stage: StageName, epoch: number, epochs: number, step: number, steps: number, loss: number): void {
+    if (!this.tty) return;
+    const width = 24;
+    const done = Math.round((width * step) / steps);
+    const text = `${stage.padEnd(8)} epoch ${epoch}/${epochs} [${'█'.repeat(done)}${'·'.repeat(width - done)}] step ${step}/${steps}  loss ${loss.toFixed(4)}`;
+    process.stdout.write(`\r${text.slice(0, (process.stdout.columns ?? 100) - 1)}\x1b[K`);
+    this.barShown = true;
+  }
+
+  clearBar(): void {
+    if (this.barShown) process.stdout.write('\r\x1b[K');
+    this.barShown = false;
+  }
+}
+
+async function run(args: Args): Promise<number> {
+  const file = args.positional[0];
+  if (!file) throw new UsageError('run needs a config file');
+  if (!validate([file])) return 1; // nothing trains on an invalid config
+  const backend = (args.flags.get('backend') ?? 'auto') as BackendPreference;
+  if (!['auto', 'wasm', 'cpu', 'tensorflow'].includes(backend)) throw new UsageError(`unknown backend ${backend}`);
+
+  const progress = new Progress();
+  const runsDir = runsDirOf(args);
+  let runDir = '';
+  const onMessage = (m: TrainerToHost) => {
+    switch (m.type) {
+      case 'ready':
+        progress.line(`backend: ${m.backend}`);
+        break;
+      case 'runCreated':
+        runDir = m.runDir;
+        progress.line(`run ${m.runId} → ${path.relative(process.cwd(), m.runDir) || m.runDir}`);
+        break;
+      case 'stage':
+        progress.line(`── ${m.stage}: ${m.epochs} epochs × ${m.stepsPerEpoch} steps`);
+        break;
+      case 'progress':
+        progress.bar(m.stage, m.epoch, m.epochs, m.step, m.steps, m.loss);
+        break;
+      case 'metrics':
+        if (m.record.kind === 'epoch') {
+          const r = m.record;
+          const terms = Object.entries(r.losses)
+            .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+            .join('  ');
+          progress.line(
+            `${r.stage.padEnd(8)} epoch ${String(r.epoch).padStart(3)}  loss ${r.total.toFixed(4)} (${terms})  train ${(100 * r.trainAccuracy).toFixed(2)}%  ` +
+              `test errors ${r.testErrors}  ${r.seconds.toFixed(1)} s  ${Math.round(r.examplesPerSecond)} ex/s`,
+          );
+        }
+        break;
+      case 'log':
+        if (m.level !== 'info') progress.line(`${m.level}: ${m.message}`);
+        break;
+      default:
+        break;
+    }
+  };
+  const trainer = startTrainer(
+    { type: 'start', configPath: path.resolve(file), runsDir, backend },
+    { trainerScript: path.join(__dirname, 'trainer.js'), onMessage, onStderr: (t) => process.stderr.write(t) },
+  );
+  // First Ctrl-C: cancel cleanly (the run is kept, marked cancelled). Second: kill now.
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    interrupts++;
+    progress.line(interrupts === 1 ? 'cancelling… (Ctrl-C again to kill)' : 'killing the trainer');
+    if (interrupts === 1) trainer.cancel();
+    else trainer.process.kill('SIGKILL');
+  });
+  const done = await trainer.done;
+  progress.clearBar();
+  if (done.status === 'done') {
+    console.log(`\n${resultTable(done.results)}`);
+    console.log(`\nrun folder: ${runDir}`);
+    return 0;
+  }
+  if (done.status === 'cancelled') {
+    console.log(`cancelled; what was recorded is in ${runDir}`);
+    return 130;
+  }
+  console.error(`error: ${done.error ?? 'the run failed'}`);
+  if (runDir) console.error(`run folder (marked failed): ${runDir}`);
+  return 1;
+}
+
+function list(args: Args): number {
+  const runs = listRuns(runsDirOf(args));
+  if (!runs.length) {
+    console.log(`no runs in ${runsDirOf(args)}`);
+    return 0;
+  }
+  for (const { manifest: m } of runs) {
+    const stage = m.status === 'running' && m.stage ? ` (${m.stage})` : '';
+    console.log(`${m.id.padEnd(40)} ${(m.status + stage).padEnd(20)} ${summarizeResults(m) || m.error || ''}`);
+  }
+  return 0;
+}
+
+function exportModel(args: Args): number {
+  const [which, dest] = args.positional;
+  if (!which || !dest) throw new UsageError('export needs a run id (or latest) and a destination folder');
+  const model = args.flags.get('model') ?? 'student';
+  const runs = listRuns(runsDirOf(args));
+  const entry = which === 'latest' ? runs.find((r) => r.manifest.status === 'done') : runs.find((r) => r.manifest.id === which);
+  if (!entry) throw new UsageError(`no run ${which} in ${runsDirOf(args)}`);
+  const src = path.join(entry.dir, MODELS, model);
+  if (!fs.existsSync(path.join(src, 'model.json'))) throw new UsageError(`run ${entry.manifest.id} has no saved ${model} model`);
+  fs.cpSync(src, path.resolve(dest), { recursive: true });
+  console.log(`${model} model of ${entry.manifest.id} → ${dest}`);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const args = parseArgs(rest);
+  switch (command) {
+    case 'run':
+      return run(args);
+    case 'validate':
+      return validate(args.positional) ? 0 : 1;
+    case 'list':
+      return list(args);
+    case 'export':
+      return exportModel(args);
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(USAGE);
+      return command ? 0 : 2;
+    default:
+      throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof UsageError) console.error(USAGE);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  },
+);

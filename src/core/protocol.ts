@@ -45,6 +45,8 @@ export interface Manifest {
   /** The stage running now (or when the run stopped). */
   stage?: StageName;
   error?: string;
+  /** The trainer's process id while running: lets readers tell a crashed run from a live one. */
+  pid?: number;
   results: RunResults;
 }
 
@@ -121,6 +123,8 @@ export interface StartRequest {
   backend: BackendPreference;
   /** Overrides the config's probe sample count when set (a host setting). */
   probeSamples?: number;
+  /** Where converted built-in datasets are cached (default: ~/.cache/distill-lab). */
+  cacheDir?: string;
 }
 
 export type HostToTrainer = StartRequest | { type: 'cancel' };

@@ -1,0 +1,103 @@
+// Picks and starts the tfjs backend the trainer computes on (DESIGN.md §5).
+//
+// Everyone imports `* as tf from '@tensorflow/tfjs'`. The wasm backend is imported here from its
+// own package; it registers itself (and its kernels) in tfjs-core's engine and kernel registry,
+// which tfjs keeps on the global object, so it is the same engine that `@tensorflow/tfjs` uses.
+// initBackend() checks that anyway: a backend only counts if `tf` itself can see it.
+//
+// Packaging: esbuild bundles @tensorflow/tfjs-backend-wasm into dist/trainer.js and dist/cli.js
+// and copies the non-threaded .wasm binaries next to them (esbuild.mjs), because the .vsix ships
+// dist/ without node_modules. When running from TypeScript sources (tests, tsx) the binaries are
+// read from the package folder instead.
+
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import type { Backend, BackendPreference } from '../core/protocol';
+import { installWasmKernels } from './kernels';
+
+/** The SIMD, single-threaded build: the one that starts in Node (the threaded one needs a blob: worker). */
+export const WASM_BINARY = 'tfjs-backend-wasm-simd.wasm';
+/** Fallback for engines without wasm SIMD; tfjs picks it itself when SIMD validation fails. */
+export const WASM_BINARY_NO_SIMD = 'tfjs-backend-wasm.wasm';
+
+// tfjs-node is an optional native dependency. It is external in esbuild.mjs, and it is loaded
+// through a require that esbuild cannot see (an alias and a non-literal name), so the bundle
+// never tries to resolve it at build time.
+const TFJS_NODE = '@tensorflow/tfjs-node';
+const dynamicRequire: NodeRequire = typeof require === 'function' ? require : createRequire(__filename);
+
+/**
+ * The folder holding the .wasm binaries, with a trailing separator (setWasmPaths wants a prefix).
+ * `dist/` next to the running bundle when they were copied there, else the package's own dist/.
+ */
+export function wasmDir(): string {
+  if (fs.existsSync(path.join(__dirname, WASM_BINARY))) return __dirname + path.sep;
+  let pkgMain: string;
+  try {
+    pkgMain = dynamicRequire.resolve('@tensorflow/tfjs-backend-wasm');
+  } catch {
+    throw new Error(`wasm backend: ${WASM_BINARY} is neither in ${__dirname} nor resolvable from node_modules`);
+  }
+  return path.dirname(pkgMain) + path.sep;
+}
+
+let wasmPathsSet = false;
+
+async function tryTensorflow(): Promise<boolean> {
+  try {
+    dynamicRequire(TFJS_NODE);
+  } catch {
+    return false; // not installed (the usual case), or its native library failed to load
+  }
+  // A tfjs-node resolved from elsewhere could bring its own tfjs-core; only use it if our `tf`
+  // sees its backend.
+  if (tf.findBackendFactory('tensorflow') == null) return false;
+  return tf.setBackend('tensorflow');
+}
+
+async function tryWasm(): Promise<boolean> {
+  if (!wasmPathsSet) {
+    // Node has no SharedArrayBuffer-backed worker path that tfjs can use: force the
+    // non-threaded loader (SIMD build when the engine validates SIMD, plain build otherwise).
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    setWasmPaths(wasmDir());
+    wasmPathsSet = true;
+  }
+  const ok = await tf.setBackend('wasm');
+  if (!ok) return false;
+  await tf.ready();
+  installWasmKernels();
+  return true;
+}
+
+async function tryCpu(): Promise<boolean> {
+  return tf.setBackend('cpu');
+}
+
+const starters: Record<Backend, () => Promise<boolean>> = {
+  tensorflow: tryTensorflow,
+  wasm: tryWasm,
+  cpu: tryCpu,
+};
+
+/**
+ * Makes the preferred backend active and returns which one is. `auto` tries tfjs-node, then
+ * wasm, then cpu. An explicit preference that cannot start is an error (no silent fallback:
+ * the user asked for it, and speed differs by 30×).
+ */
+export async function initBackend(pref: BackendPreference = 'auto'): Promise<Backend> {
+  const order: Backend[] = pref === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [pref];
+  const failures: string[] = [];
+  for (const name of order) {
+    try {
+      if (await starters[name]()) return name;
+      failures.push(`${name}: did not start`);
+    } catch (e) {
+      failures.push(`${name}: ${e instanceof Error ? e.message : (e as { message?: string })?.message ?? String(e)}`);
+    }
+  }
+  throw new Error(`no tfjs backend could start (${failures.join('; ')})`);
+}

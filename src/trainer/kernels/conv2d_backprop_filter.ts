@@ -1,0 +1,115 @@
+// Conv2DBackpropFilter for wasm: the gradient of conv2d with respect to its filter.
+//
+// Why: the wasm backend ships no such kernel, so no conv layer can train on it. This one is
+// im2col + one XNNPACK matmul:
+//   dW[kh·kw·cin, cout] = colsᵀ[kh·kw·cin, N·oh·ow] · dy[N·oh·ow, cout]
+// where colsᵀ holds, for every filter tap (i, j, c), the input pixel that tap saw at every
+// output position (zero where it fell in the padding). colsᵀ is written directly in that
+// (already transposed) layout so the matmul runs untransposed, i.e. on XNNPACK. The row order
+// (i, j, c) is the filter's own [kh, kw, cin, cout] layout, so the product needs no reordering.
+// colsᵀ grows as kh·kw·cin·N·oh·ow; it is built for a slice of the batch at a time so the
+// scratch stays under CHUNK_FLOATS, and the per-slice products are summed.
+
+import * as tf from '@tensorflow/tfjs';
+import { type BackendWasm, type KernelArgs, f32 } from './wasm';
+
+/** Upper bound on the im2col scratch (floats), 64 MB: big enough that XNNPACK runs long panels. */
+const CHUNK_FLOATS = 16 * 1024 * 1024;
+
+type Inputs = { x: tf.TensorInfo; dy: tf.TensorInfo };
+type Attrs = {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+};
+type MatMulFunc = (args: KernelArgs<{ a: tf.TensorInfo; b: tf.TensorInfo }, { transposeA: boolean; transposeB: boolean }>) => tf.TensorInfo;
+
+/** `matMul` must be an untransposed-capable BatchMatMul kernelFunc for wasm (the original one). */
+export function conv2DBackpropFilterConfig(matMul: MatMulFunc): tf.KernelConfig {
+  const kernelFunc = ({ inputs, backend, attrs }: KernelArgs<Inputs, Attrs>): tf.TensorInfo => {
+    const { x, dy } = inputs;
+    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
+    if (dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
+    if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('Conv2DBackpropFilter on wasm supports float32 only');
+    // tfjs' conv2d gradient itself rejects dilations > 1, so 1 is all this kernel is ever asked for.
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outHeight: oh, outWidth: ow, outChannels: cout } = info;
+    const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+    const top = info.padInfo.top;
+    const left = info.padInfo.left;
+    const k = kh * kw * cin;
+    const perImage = oh * ow;
+    const imagesPerChunk = Math.max(1, Math.min(n, Math.floor(CHUNK_FLOATS / (k * perImage))));
+
+    let result: tf.TensorInfo | undefined;
+    for (let n0 = 0; n0 < n; n0 += imagesPerChunk) {
+      const nb = Math.min(imagesPerChunk, n - n0);
+      const m = nb * perImage;
+      const cols = backend.makeOutput([k, m], 'float32');
+      // dy's rows for this slice are contiguous, but they are copied into a tensor of their
+      // own: XNNPACK caches its packed copy of `b` under b's tensor id until that id is
+      // disposed, and must not keep (or later reuse, with another shape) one for dy itself.
+      const dySlice = backend.makeOutput([m, cout], 'float32');
+      // All allocations are done: views taken now stay valid until the matmul below.
+      f32(backend, dySlice).set(f32(backend, dy).subarray(n0 * perImage * cout, (n0 + nb) * perImage * cout));
+      fillColsT(f32(backend, cols), f32(backend, x), n0, nb, h, w, cin, oh, ow, kh, kw, sh, sw, top, left);
+
+      const prod = matMul({ inputs: { a: cols, b: dySlice }, backend, attrs: { transposeA: false, transposeB: false } });
+      backend.disposeData(cols.dataId);
+      backend.disposeData(dySlice.dataId);
+      if (result === undefined) {
+        result = prod;
+      } else {
+        const acc = f32(backend, result);
+        const add = f32(backend, prod);
+        for (let i = 0; i < acc.length; i++) acc[i] += add[i];
+        backend.disposeData(prod.dataId);
+      }
+    }
+    return { ...result!, shape: [kh, kw, cin, cout] };
+  };
+  return { kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc };
+}
+
+/**
+ * colsᵀ[(i·kw + j)·cin + c][((b - n0)·oh + y)·ow + x] = x[b, y·sh - top + i, x·sw - left + j, c],
+ * 0 outside the image. The inner loop runs along output columns with the out-of-image edges
+ * cut off beforehand, so it is a branch-free strided gather.
+ */
+function fillColsT(
+  cols: Float32Array, xs: Float32Array, n0: number, nb: number, h: number, w: number, cin: number,
+  oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number,
+): void {
+  const m = nb * oh * ow;
+  const rowStride = w * cin;
+  const xStep = sw * cin;
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      // Output columns whose input column ox·sw - left + j lies inside [0, w).
+      const dx = j - left;
+      const xLo = Math.min(ow, Math.max(0, Math.ceil(-dx / sw)));
+      const xHi = Math.max(xLo, Math.min(ow, Math.floor((w - 1 - dx) / sw) + 1));
+      for (let c = 0; c < cin; c++) {
+        let o = ((i * kw + j) * cin + c) * m;
+        for (let b = n0; b < n0 + nb; b++) {
+          const imageBase = b * h * rowStride + c;
+          for (let y = 0; y < oh; y++) {
+            const iy = y * sh - top + i;
+            if (iy < 0 || iy >= h) {
+              cols.fill(0, o, o + ow);
+              o += ow;
+              continue;
+            }
+            for (let ox = 0; ox < xLo; ox++) cols[o++] = 0;
+            let src = imageBase + iy * rowStride + (xLo * sw + dx) * cin;
+            for (let ox = xLo; ox < xHi; ox++, src += xStep) cols[o++] = xs[src];
+            for (let ox = xHi; ox < ow; ox++) cols[o++] = 0;
+          }
+        }
+      }
+    }
+  }
+}

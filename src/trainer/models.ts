@@ -1,0 +1,254 @@
+// Networks with named taps: one tfjs functional model whose outputs are every named layer
+// (conv1, pool1, fc1, …, logits), so a single forward pass yields all the activations the feature
+// losses, probes and CKA need. The names and shapes are exactly those `describeModel` (core)
+// promises the editor and the validator; `buildModel` checks that before returning.
+import * as tf from '@tensorflow/tfjs';
+import type { ModelSpec } from '../core/config/schema';
+import { describeModel, type LayerInfo, type LayerKind } from '../core/models';
+
+export interface TapInfo {
+  name: string;
+  kind: LayerKind | 'other';
+  /** Output shape without the batch dimension. */
+  shape: number[];
+}
+
+export interface TappedModel {
+  /** Multi-output model: `model.outputs[i]` is the tap `taps[i].name`; the last tap is `logits`. */
+  readonly model: tf.LayersModel;
+  /**
+   * Single-output model (logits) over the same layers and weights: use it for `predict`, for
+   * latency measurement and for saving (a plain classifier any tfjs user can load).
+   */
+  readonly logitsModel: tf.LayersModel;
+  /** The taps in output order. */
+  readonly taps: TapInfo[];
+  /** One forward pass; every tap by name. `training` switches dropout on. Caller disposes (tf.tidy). */
+  forward(x: tf.Tensor, training: boolean): Map<string, tf.Tensor>;
+  /** Logits only (inference mode unless `training`). */
+  logits(x: tf.Tensor, training?: boolean): tf.Tensor2D;
+  /** The tf.Variables the optimiser updates (kernels and biases of every trainable layer). */
+  trainableVariables(): tf.Variable[];
+  dispose(): void;
+}
+
+// Max-norm over each filter's incoming weights [kh, kw, cin]; tfjs's types say number, its code takes a list.
+const CONV_AXES = [0, 1, 2] as unknown as number;
+
+// Deterministic, distinct initialiser seeds per layer.
+const layerSeed = (seed: number, index: number) => (seed % 1_000_000) * 1000 + index + 1;
+
+function kernelInit(activation: string, seed: number): ReturnType<typeof tf.initializers.glorotUniform> {
+  return activation === 'relu' || activation === 'elu' ? tf.initializers.heNormal({ seed }) : tf.initializers.glorotUniform({ seed });
+}
+
+/**
+ * Builds `spec` for inputs of `inputShape` (without the batch dimension). Layer names follow
+ * describeModel: conv<i> (conv + activation), pool<i>, fc<i> (dense + activation), logits (linear).
+ * Helper layers are named input, flatten, input_dropout, fc<i>_dropout. Initialisation is
+ * deterministic in `seed` (He-normal for relu/elu, Glorot-uniform otherwise and for logits), and so
+ * are the dropout masks: the i-th training-mode forward pass of two models built with the same seed
+ * draws the same masks.
+ *
+ * maxNorm: a max-norm constraint (each unit's incoming weight vector has L2 norm ≤ maxNorm) on every
+ * dense kernel (axis 0) and every conv kernel (axes 0,1,2). tfjs only enforces constraints inside
+ * `fit`; a custom loop must call `applyConstraints(model)` after each optimiser step.
+ */
+export function buildModel(spec: ModelSpec, inputShape: number[], numClasses: number, seed: number): TappedModel {
+  const summary = describeModel(spec, inputShape, numClasses);
+  const activation = spec.activation ?? 'relu';
+  const dropout = spec.dropout ?? 0;
+  const maxNorm = spec.maxNorm;
+  let seedIndex = 0;
+  const nextSeed = () => layerSeed(seed, seedIndex++);
+
+  const input = tf.input({ shape: inputShape, name: 'input' });
+  const tapOutputs: tf.SymbolicTensor[] = [];
+  let h: tf.SymbolicTensor = input;
+
+  if (spec.type === 'cnn') {
+    if (inputShape.length !== 3) throw new Error(`a CNN needs image inputs [height, width, channels], got [${inputShape.join(', ')}]`);
+    spec.conv.forEach((block, i) => {
+      const conv = tf.layers.conv2d({
+        name: `conv${i + 1}`,
+        filters: block.filters,
+        kernelSize: block.kernel ?? 3,
+        strides: block.stride ?? 1,
+        padding: 'same',
+        activation,
+        kernelInitializer: kernelInit(activation, nextSeed()),
+        biasInitializer: 'zeros',
+        kernelConstraint: maxNorm !== undefined ? tf.constraints.maxNorm({ maxValue: maxNorm, axis: CONV_AXES }) : undefined,
+      });
+      h = conv.apply(h) as tf.SymbolicTensor;
+      tapOutputs.push(h);
+      const pool = block.pool ?? 2;
+      if (pool > 1) {
+        h = tf.layers.maxPooling2d({ name: `pool${i + 1}`, poolSize: pool, strides: pool, padding: 'valid' }).apply(h) as tf.SymbolicTensor;
+        tapOutputs.push(h);
+      }
+    });
+  }
+  if (h.shape.length > 2) h = tf.layers.flatten({ name: 'flatten' }).apply(h) as tf.SymbolicTensor;
+  const inputDropout = spec.type === 'mlp' ? spec.inputDropout ?? 0 : 0;
+  if (inputDropout > 0) h = tf.layers.dropout({ name: 'input_dropout', rate: inputDropout }).apply(h) as tf.SymbolicTensor;
+
+  const denseConstraint = () => (maxNorm !== undefined ? tf.constraints.maxNorm({ maxValue: maxNorm, axis: 0 }) : undefined);
+  (spec.hidden ?? []).forEach((units, i) => {
+    h = tf.layers
+      .dense({
+        name: `fc${i + 1}`,
+        units,
+        activation,
+        kernelInitializer: kernelInit(activation, nextSeed()),
+        biasInitializer: 'zeros',
+        kernelConstraint: denseConstraint(),
+      })
+      .apply(h) as tf.SymbolicTensor;
+    tapOutputs.push(h);
+    if (dropout > 0) h = tf.layers.dropout({ name: `fc${i + 1}_dropout`, rate: dropout }).apply(h) as tf.SymbolicTensor;
+  });
+  const logits = tf.layers
+    .dense({
+      name: 'logits',
+      units: numClasses,
+      activation: 'linear',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }),
+      biasInitializer: 'zeros',
+      kernelConstraint: denseConstraint(),
+    })
+    .apply(h) as tf.SymbolicTensor;
+  tapOutputs.push(logits);
+
+  const model = tf.model({ inputs: input, outputs: tapOutputs, name: `${spec.type}` });
+  const taps: TapInfo[] = tapOutputs.map((t) => ({ name: t.sourceLayer.name, kind: 'other', shape: t.shape.slice(1) as number[] }));
+  assertMatchesSummary(taps, summary.layers);
+  summary.layers.forEach((l, i) => (taps[i].kind = l.kind));
+  const logitsModel = tf.model({ inputs: input, outputs: logits, name: `${spec.type}_logits` });
+  return makeTapped(model, logitsModel, taps, seed);
+}
+
+function assertMatchesSummary(taps: TapInfo[], layers: LayerInfo[]): void {
+  const fmt = (xs: { name: string; shape: number[] }[]) => xs.map((l) => `${l.name}[${l.shape.join('×')}]`).join(', ');
+  const same =
+    taps.length === layers.length &&
+    taps.every((t, i) => t.name === layers[i].name && t.shape.length === layers[i].shape.length && t.shape.every((d, j) => d === layers[i].shape[j]));
+  if (!same) throw new Error(`built model does not match describeModel: built ${fmt(taps)}; described ${fmt(layers)}`);
+}
+
+interface SeededDropout {
+  seed?: number;
+}
+
+function makeTapped(model: tf.LayersModel, logitsModel: tf.LayersModel, taps: TapInfo[], seed: number): TappedModel {
+  const dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout') as unknown as SeededDropout[];
+  let trainingCalls = 0;
+  // tfjs's Dropout draws its mask from `seed` when set (the same mask on every call), else from
+  // Math.random. Setting a fresh seed per call makes the masks reproducible and still different
+  // from step to step.
+  const reseedDropout = () => {
+    trainingCalls++;
+    dropouts.forEach((d, i) => (d.seed = (seed % 1_000_000) * 7919 + trainingCalls * 131 + i + 1));
+  };
+  return {
+    model,
+    logitsModel,
+    taps,
+    forward(x, training) {
+      if (training) reseedDropout();
+      const out = model.apply(x, { training });
+      const list = Array.isArray(out) ? (out as tf.Tensor[]) : [out as tf.Tensor];
+      const map = new Map<string, tf.Tensor>();
+      taps.forEach((t, i) => map.set(t.name, list[i]));
+      return map;
+    },
+    logits(x, training = false) {
+      if (training) reseedDropout();
+      return logitsModel.apply(x, { training }) as tf.Tensor2D;
+    },
+    trainableVariables() {
+      return model.trainableWeights.map((w) => w.read() as tf.Variable);
+    },
+    dispose() {
+      model.dispose();
+    },
+  };
+}
+
+/**
+ * Enforces the layers' kernel/bias constraints (e.g. max-norm) on the current weights. Call after
+ * every optimiser step of a custom training loop; tfjs itself only does this inside `fit`.
+ */
+export function applyConstraints(model: tf.LayersModel): void {
+  tf.tidy(() => {
+    for (const w of model.trainableWeights) {
+      if (w.constraint == null) continue;
+      const v = w.read() as tf.Variable;
+      v.assign(w.constraint.apply(v));
+    }
+  });
+}
+
+// Layers whose output is the same data as their input (at inference) are not taps.
+const NOT_TAPS = new Set(['InputLayer', 'Dropout', 'Flatten', 'Reshape']);
+
+/**
+ * Wraps a loaded tfjs LayersModel (a teacher from a file or an earlier run) as a TappedModel: taps
+ * are the outputs of every layer by its layer name (except input, dropout, flatten and reshape
+ * layers) and `logits` is the model's output. A model whose output is a probability distribution
+ * is turned back into logits: a final Dense with softmax activation is rebuilt with a linear
+ * activation (same weights); a final Softmax/Activation('softmax') layer is skipped. Any other final
+ * softmax raises an error. A multi-output model must have a layer named `logits`.
+ */
+export function wrapLoadedModel(model: tf.LayersModel): TappedModel {
+  if (model.inputs.length !== 1) throw new Error(`a teacher model must have one input, this one has ${model.inputs.length}`);
+  let out: tf.SymbolicTensor;
+  if (model.outputs.length === 1) out = model.outputs[0];
+  else {
+    const named = model.layers.find((l) => l.name === 'logits');
+    if (!named) throw new Error(`a model with ${model.outputs.length} outputs needs a layer named "logits" to use as its output`);
+    out = named.output as tf.SymbolicTensor;
+  }
+  let last = out.sourceLayer as tf.layers.Layer;
+  const cls = last.getClassName();
+  const config = last.getConfig();
+  let dropped: tf.layers.Layer | undefined;
+  if (cls === 'Softmax' || (cls === 'Activation' && config.activation === 'softmax')) {
+    dropped = last;
+    out = last.input as tf.SymbolicTensor;
+    last = out.sourceLayer as tf.layers.Layer;
+  } else if (config.activation === 'softmax') {
+    if (cls !== 'Dense') throw new Error(`the model ends in a ${cls} layer with softmax activation; only a final Dense softmax can be turned back into logits`);
+    const { batchInputShape: _b, inputShape: _i, ...rest } = config as Record<string, unknown>;
+    // Serialized initialiser/constraint dicts in `rest` are accepted by the Dense constructor.
+    const linear = tf.layers.dense({ ...rest, activation: 'linear', name: last.name } as unknown as Parameters<typeof tf.layers.dense>[0]);
+    const rebuilt = linear.apply(last.input as tf.SymbolicTensor) as tf.SymbolicTensor;
+    linear.setWeights(last.getWeights());
+    dropped = last;
+    last = linear;
+    out = rebuilt;
+  }
+  const logitsModel = tf.model({ inputs: model.inputs, outputs: out });
+  const tapLayers = logitsModel.layers.filter((l) => !NOT_TAPS.has(l.getClassName()) && l !== dropped && l !== last);
+  const outputs: tf.SymbolicTensor[] = [];
+  const taps: TapInfo[] = [];
+  for (const l of tapLayers) {
+    if (l.inboundNodes.length !== 1) continue; // shared layers have no single output
+    const o = l.output as tf.SymbolicTensor;
+    if (Array.isArray(o)) continue;
+    outputs.push(o);
+    taps.push({ name: l.name, kind: tapKind(l), shape: o.shape.slice(1) as number[] });
+  }
+  outputs.push(out);
+  taps.push({ name: 'logits', kind: 'logits', shape: out.shape.slice(1) as number[] });
+  const tapped = tf.model({ inputs: model.inputs, outputs });
+  return makeTapped(tapped, logitsModel, taps, 0);
+}
+
+function tapKind(l: tf.layers.Layer): TapInfo['kind'] {
+  const c = l.getClassName();
+  if (c === 'Dense') return 'dense';
+  if (c.startsWith('Conv')) return 'conv';
+  if (c.includes('Pooling')) return 'pool';
+  return 'other';
+}

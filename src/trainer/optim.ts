@@ -1,0 +1,29 @@
+// Optimisers and learning-rate schedules from the config.
+import * as tf from '@tensorflow/tfjs';
+import type { OptimizerConfig, ScheduleConfig } from '../core/config/schema';
+
+export function createOptimizer(cfg: OptimizerConfig): tf.Optimizer {
+  if (cfg.type === 'adam') return tf.train.adam(cfg.lr);
+  return cfg.momentum > 0 ? tf.train.momentum(cfg.lr, cfg.momentum, cfg.nesterov) : tf.train.sgd(cfg.lr);
+}
+
+/** tfjs has no public setter common to all optimisers; each reads this field on every step. */
+export function setLearningRate(opt: tf.Optimizer, lr: number): void {
+  if (opt instanceof tf.SGDOptimizer) opt.setLearningRate(lr); // also covers momentum
+  else (opt as unknown as { learningRate: number }).learningRate = lr;
+}
+
+/**
+ * The learning rate for 1-based `epoch` of `epochs`. `step` follows RepDistiller's
+ * adjust_learning_rate: lr·gamma^(number of milestones strictly below the epoch).
+ */
+export function learningRateAt(schedule: ScheduleConfig, baseLr: number, epoch: number, epochs: number): number {
+  switch (schedule.type) {
+    case 'constant':
+      return baseLr;
+    case 'step':
+      return baseLr * Math.pow(schedule.gamma, schedule.milestones.filter((m) => epoch > m).length);
+    case 'cosine':
+      return schedule.minLr + ((baseLr - schedule.minLr) * (1 + Math.cos((Math.PI * (epoch - 1)) / epochs))) / 2;
+  }
+}

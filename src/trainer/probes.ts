@@ -1,0 +1,120 @@
+// Probes: what the result views show per epoch — logits of fixed test samples, each hint pair's
+// maps (downsampled so a message stays small), and the teacher × student CKA matrix.
+import * as tf from '@tensorflow/tfjs';
+import type { LossTerm } from '../core/config/schema';
+import type { Heatmap, PairProbe, ProbeRecord, StageName } from '../core/protocol';
+import { termId } from '../core/protocol';
+import { ckaMatrix } from './cka';
+import type { Connector } from './connectors';
+import type { Split } from './data';
+import type { TappedModel } from './models';
+
+/** Averages `rows × cols` values down to at most `max` cells per side. */
+export function poolGrid(values: ArrayLike<number>, rows: number, cols: number, max: number): Heatmap {
+  const fy = Math.ceil(rows / max);
+  const fx = Math.ceil(cols / max);
+  const outRows = Math.ceil(rows / fy);
+  const outCols = Math.ceil(cols / fx);
+  const out = new Array<number>(outRows * outCols).fill(0);
+  const counts = new Array<number>(outRows * outCols).fill(0);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const i = r * cols + c;
+      if (i >= values.length) continue;
+      const o = Math.floor(r / fy) * outCols + Math.floor(c / fx);
+      out[o] += values[i];
+      counts[o]++;
+    }
+  }
+  return { rows: outRows, cols: outCols, values: out.map((v, i) => (counts[i] ? v / counts[i] : 0)) };
+}
+
+/**
+ * One example's tap as a heatmap: a conv map [h, w, c] is averaged over channels; a dense vector
+ * of u units is laid out row-major on a near-square grid.
+ */
+export function tapToHeatmap(values: ArrayLike<number>, shape: number[], max: number): Heatmap {
+  if (shape.length === 3) {
+    const [h, w, c] = shape;
+    const mean = new Float32Array(h * w);
+    for (let p = 0; p < h * w; p++) {
+      let s = 0;
+      for (let k = 0; k < c; k++) s += values[p * c + k];
+      mean[p] = s / c;
+    }
+    return poolGrid(mean, h, w, max);
+  }
+  const units = values.length;
+  const cols = Math.ceil(Math.sqrt(units));
+  return poolGrid(values, Math.ceil(units / cols), cols, max);
+}
+
+export interface ProbeInputs {
+  stage: StageName;
+  epoch: number;
+  net: TappedModel;
+  teacher?: TappedModel;
+  terms: LossTerm[];
+  connectors: Map<string, Connector>;
+  /** The fixed probe samples and the CKA batch, both from the test split. */
+  samples: { indices: number[]; split: Split };
+  ckaIndices?: number[];
+  inputShape: number[];
+  mapSize: number;
+}
+
+function batchOf(split: Split, indices: number[], inputShape: number[]): tf.Tensor {
+  const row = inputShape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(indices.length * row);
+  indices.forEach((i, k) => x.set(split.x.subarray(i * row, (i + 1) * row), k * row));
+  return tf.tensor(x, [indices.length, ...inputShape]);
+}
+
+function rows(t: tf.Tensor): number[][] {
+  return t.arraySync() as number[][];
+}
+
+export function collectProbe(p: ProbeInputs): ProbeRecord {
+  const { indices, split } = p.samples;
+  return tf.tidy(() => {
+    const xs = batchOf(split, indices, p.inputShape);
+    const taps = p.net.forward(xs, false);
+    const teacherTaps = p.teacher?.forward(xs, false);
+    const pairs: PairProbe[] = [];
+    if (teacherTaps) {
+      for (const term of p.terms) {
+        if (term.type !== 'hint') continue;
+        const id = termId(term);
+        const t = teacherTaps.get(term.teacher)!;
+        const s = p.connectors.get(id)?.apply(taps.get(term.student)!) ?? taps.get(term.student)!;
+        const shape = t.shape.slice(1);
+        const tv = t.dataSync();
+        const sv = s.dataSync();
+        const per = shape.reduce((a, b) => a * b, 1);
+        pairs.push({
+          id,
+          student: term.student,
+          teacher: term.teacher,
+          teacherMaps: indices.map((_, k) => tapToHeatmap(tv.subarray(k * per, (k + 1) * per), shape, p.mapSize)),
+          studentMaps: indices.map((_, k) => tapToHeatmap(sv.subarray(k * per, (k + 1) * per), shape, p.mapSize)),
+          loss: tf.losses.meanSquaredError(t, s).dataSync()[0],
+        });
+      }
+    }
+    let cka: ProbeRecord['cka'];
+    if (p.teacher && p.ckaIndices?.length) {
+      const cx = batchOf(split, p.ckaIndices, p.inputShape);
+      cka = ckaMatrix(p.teacher.forward(cx, false), p.net.forward(cx, false));
+    }
+    return {
+      stage: p.stage,
+      epoch: p.epoch,
+      samples: indices,
+      labels: indices.map((i) => split.y[i]),
+      teacherLogits: teacherTaps ? rows(teacherTaps.get('logits')!) : undefined,
+      studentLogits: rows(taps.get('logits')!),
+      pairs,
+      cka,
+    };
+  });
+}

@@ -1,0 +1,169 @@
+// The training loop shared by every stage: the teacher and the baseline minimise cross-entropy,
+// the distilled student the weighted sum of its configured terms. One loop, so the baseline and the
+// student differ only in their loss — same seed, same data order, same optimiser.
+import * as tf from '@tensorflow/tfjs';
+import type { LossTerm, TrainingConfig } from '../core/config/schema';
+import type { MetricRecord, StageName } from '../core/protocol';
+import { termId } from '../core/protocol';
+import { createRng, shuffleInPlace } from '../core/random';
+import { gatherLabels, gatherRows, jitterImages } from './batches';
+import type { Connector } from './connectors';
+import type { Dataset, Split } from './data';
+import { studentLoss } from './losses';
+import { applyConstraints, type TappedModel } from './models';
+import { createOptimizer, learningRateAt, setLearningRate } from './optim';
+
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+
+export interface StageSpec {
+  stage: StageName;
+  net: TappedModel;
+  terms: LossTerm[];
+  temperature: number;
+  /** Frozen teacher for the distilled student; its taps are computed without gradients. */
+  teacher?: TappedModel;
+  /** Trainable connectors of hint terms, keyed by term id. */
+  connectors: Map<string, Connector>;
+  training: TrainingConfig;
+  /** Seeds the data order and jitter: stages given the same seed see the same batches. */
+  seed: number;
+  data: Dataset;
+}
+
+export interface StageHooks {
+  isCancelled(): boolean;
+  onStep(record: Extract<MetricRecord, { kind: 'step' }>, steps: number): void;
+  /** Called after each epoch's evaluation, before the next epoch starts. */
+  onEpoch(record: Extract<MetricRecord, { kind: 'epoch' }>): void;
+}
+
+const EVAL_BATCH = 500;
+
+/** Logits of the whole split, in batches, with dropout off. */
+export function predictLogits(net: TappedModel, split: Split, inputShape: number[]): Float32Array {
+  const classes = net.numClasses;
+  const out = new Float32Array(split.count * classes);
+  const rowSize = inputShape.reduce((a, b) => a * b, 1);
+  for (let start = 0; start < split.count; start += EVAL_BATCH) {
+    const end = Math.min(split.count, start + EVAL_BATCH);
+    const logits = tf.tidy(() => net.predict(tf.tensor(split.x.subarray(start * rowSize, end * rowSize), [end - start, ...inputShape])));
+    out.set(logits.dataSync(), start * classes);
+    logits.dispose();
+  }
+  return out;
+}
+
+export function countCorrect(logits: Float32Array, labels: ArrayLike<number>, classes: number): number {
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
+    if (best === labels[i]) correct++;
+  }
+  return correct;
+}
+
+export function evaluate(net: TappedModel, split: Split, inputShape: number[]): { accuracy: number; errors: number; count: number } {
+  const correct = countCorrect(predictLogits(net, split, inputShape), split.y, net.numClasses);
+  return { accuracy: split.count ? correct / split.count : 0, errors: split.count - correct, count: split.count };
+}
+
+/** Trains `spec.net` for the configured epochs, reporting every step and epoch through `hooks`. */
+export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<void> {
+  const { net, data, training } = spec;
+  const inputShape = data.inputShape;
+  const rowSize = inputShape.reduce((a, b) => a * b, 1);
+  const isImage = inputShape.length === 3;
+  const rng = createRng(spec.seed);
+  const optimizer = createOptimizer(training.optimizer);
+  const variables = [...net.trainableVariables, ...[...spec.connectors.values()].flatMap((c) => c.trainableVariables)];
+  const decayed = training.optimizer.weightDecay > 0 ? variables.filter((v) => /kernel/.test(v.name)) : [];
+  const weights = Object.fromEntries(spec.terms.map((t) => [termId(t), t.weight]));
+  const n = data.train.count;
+  const batchSize = Math.min(training.batchSize, n);
+  const steps = Math.ceil(n / batchSize);
+  const order = Array.from({ length: n }, (_, i) => i);
+
+  try {
+    for (let epoch = 1; epoch <= training.epochs; epoch++) {
+      const started = performance.now();
+      const lr = learningRateAt(training.schedule, training.optimizer.lr, epoch, training.epochs);
+      setLearningRate(optimizer, lr);
+      shuffleInPlace(order, rng);
+      const sums: Record<string, number> = {};
+      let totalSum = 0;
+      let correct = 0;
+
+      for (let step = 0; step < steps; step++) {
+        // Yield once per step so IPC (cancel in, progress out) is served while training.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (hooks.isCancelled()) throw new CancelledError();
+        const start = step * batchSize;
+        const end = Math.min(n, start + batchSize);
+        const xb = gatherRows(data.train.x, rowSize, order, start, end);
+        if (isImage) jitterImages(xb, inputShape[0], inputShape[1], inputShape[2], training.jitter, rng);
+        const yb = gatherLabels(data.train.y, order, start, end);
+
+        const { total, parts, logits } = tf.tidy(() => {
+          const xs = tf.tensor(xb, [end - start, ...inputShape]);
+          const labels = tf.tensor1d(yb, 'int32');
+          const teacherTaps = spec.teacher?.forward(xs, false);
+          let kept: { parts: Record<string, tf.Scalar>; logits: tf.Tensor } | undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const taps = net.forward(xs, true);
+            const loss = studentLoss(spec.terms, spec.temperature, { studentTaps: taps, teacherTaps, labels, connectors: spec.connectors });
+            kept = { parts: loss.parts, logits: taps.get('logits')! };
+            if (!decayed.length) return loss.total;
+            // L2 on kernels: ½·wd·‖W‖² has gradient wd·W, PyTorch's weight_decay for SGD.
+            const l2 = tf.addN(decayed.map((v) => tf.sum(tf.square(v))));
+            return tf.add(loss.total, tf.mul(0.5 * training.optimizer.weightDecay, l2)) as tf.Scalar;
+          }, variables);
+          optimizer.applyGradients(grads);
+          return { total: value, ...kept! };
+        });
+        applyConstraints(net);
+
+        const totalValue = total.dataSync()[0];
+        const losses: Record<string, number> = {};
+        for (const [id, t] of Object.entries(parts)) losses[id] = t.dataSync()[0];
+        correct += countCorrect(logits.dataSync() as Float32Array, yb, net.numClasses);
+        tf.dispose([total, logits, ...Object.values(parts)]);
+
+        if (!Number.isFinite(totalValue) || Object.values(losses).some((v) => !Number.isFinite(v))) {
+          const bad = Object.entries(losses).map(([k, v]) => `${k}=${v}`).join(', ');
+          throw new Error(
+            `${spec.stage}: the loss became ${totalValue} at epoch ${epoch}, step ${step + 1} (${bad}); lower the learning rate or check the data normalisation`,
+          );
+        }
+        totalSum += totalValue;
+        for (const [id, v] of Object.entries(losses)) sums[id] = (sums[id] ?? 0) + v;
+        hooks.onStep({ kind: 'step', stage: spec.stage, epoch, step: step + 1, losses, total: totalValue, lr }, steps);
+      }
+
+      const seconds = (performance.now() - started) / 1000;
+      const test = evaluate(net, data.test, inputShape);
+      const validation = data.validation.count ? evaluate(net, data.validation, inputShape) : undefined;
+      hooks.onEpoch({
+        kind: 'epoch',
+        stage: spec.stage,
+        epoch,
+        losses: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / steps])),
+        total: totalSum / steps,
+        weights,
+        trainAccuracy: correct / n,
+        testAccuracy: test.accuracy,
+        testErrors: test.errors,
+        validationAccuracy: validation?.accuracy,
+        lr,
+        seconds,
+        examplesPerSecond: n / seconds,
+      });
+    }
+  } finally {
+    optimizer.dispose();
+  }
+}

@@ -16,6 +16,8 @@ const node = {
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
+  // jsonc-parser's `main` is a UMD build whose dynamic requires esbuild cannot follow; prefer ESM.
+  mainFields: ['module', 'main'],
   // tfjs-node is optional and native, so it stays outside the bundle. The wasm backend is
   // bundled (the .vsix ships dist/ without node_modules); its .wasm binaries are copied below.
   external: ['vscode', '@tensorflow/tfjs-node'],
@@ -29,7 +31,8 @@ for (const f of ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm']) copyF
 
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist' },
-  { ...node, entryPoints: { trainer: 'src/trainer/main.ts', cli: 'src/cli.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { trainer: 'src/trainer/main.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { cli: 'src/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
 ];
 
 if (watch) {

@@ -17,7 +17,7 @@ REPO="$(cd "$(dirname "$0")/.." && pwd)"
 PREFIX="${CODE_SERVER_CACHE:-$REPO/.cache/code-server-$VERSION}"
 STAMP="$PREFIX/.install-complete"
 # Bump when the steps below change, so old caches are rebuilt.
-RECIPE=1
+RECIPE=2
 ENTRY="$PREFIX/node_modules/code-server/out/node/entry.js"
 
 log() { echo "[setup-code-server] $*" >&2; }
@@ -34,8 +34,7 @@ mkdir -p "$(dirname "$PREFIX")"
 # Serialise concurrent runs (e.g. test:e2e and test:ui started together).
 exec 9>"$PREFIX.lock"
 if command -v flock >/dev/null; then
-  log "waiting for lock $PREFIX.lock"
-  flock 9
+  flock -n 9 || { log "another install is running; waiting for $PREFIX.lock"; flock 9; }
   if [ "${CODE_SERVER_FORCE:-0}" != 1 ] && stamp_ok; then
     log "cached (installed by a concurrent run): $PREFIX"
     echo "$ENTRY"

@@ -10,6 +10,7 @@ import { formatProblem, parseConfig } from './core/config/parse';
 import type { BackendPreference, ModelResult, RunResults, StageName, TrainerToHost } from './core/protocol';
 import { listRuns, MODELS, percentError, summarizeResults } from './core/runStore';
 import { startTrainer } from './core/trainerClient';
+import { describeDataSource } from './trainer/data/describe';
 
 const USAGE = `usage:
   distill run <config.distill.json> [--backend auto|wasm|cpu|tensorflow] [--runs-dir DIR]
@@ -41,7 +42,7 @@ const runsDirOf = (args: Args) => path.resolve(args.flags.get('runs-dir') ?? pat
 /** Prints every problem as `file:line:col: severity: message`; returns whether all are valid. */
 function validate(files: string[]): boolean {
   if (!files.length) throw new UsageError('validate needs at least one config file');
-  const env = defaultNodeEnv();
+  const env = defaultNodeEnv({ describeData: describeDataSource });
   let ok = true;
   for (const file of files) {
     const abs = path.resolve(file);

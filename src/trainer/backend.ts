@@ -49,12 +49,13 @@ let wasmPathsSet = false;
 async function tryTensorflow(): Promise<boolean> {
   try {
     dynamicRequire(TFJS_NODE);
-  } catch {
-    return false; // not installed (the usual case), or its native library failed to load
+  } catch (e) {
+    // Not installed (the usual case), or its native library failed to load.
+    throw new Error(`${TFJS_NODE} not loadable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   // A tfjs-node resolved from elsewhere could bring its own tfjs-core; only use it if our `tf`
   // sees its backend.
-  if (tf.findBackendFactory('tensorflow') == null) return false;
+  if (tf.findBackendFactory('tensorflow') == null) throw new Error(`${TFJS_NODE} loaded but registered no backend with this tfjs`);
   return tf.setBackend('tensorflow');
 }
 

@@ -11,21 +11,26 @@ export interface Connector {
   apply(x: tf.Tensor): tf.Tensor;
   /** Variables to hand to the optimiser with the student's (empty for `none`). */
   readonly trainableWeights: tf.Variable[];
+  /** The same list as `trainableWeights`. */
+  readonly trainableVariables: tf.Variable[];
   dispose(): void;
 }
 
+let created = 0;
 const eqShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 const fmt = (s: number[]) => `[${s.join('×')}]`;
 
 /**
  * `none`: identity (shapes must be equal). `linear`: x·W + b, student units → teacher units.
  * `conv1x1`: a 1×1 convolution (+ bias), student channels → teacher channels, same spatial size.
- * Shapes exclude the batch dimension. W is Glorot-uniform from `seed`, b starts at zero.
+ * Shapes exclude the batch dimension. W is Glorot-uniform from `seed`, b starts at zero. The
+ * variables are named `connector<n>/kernel` and `connector<n>/bias` (unique in the process), so a
+ * weight-decay filter on /kernel/ treats them like the layers' kernels.
  */
 export function createConnector(kind: ConnectorKind, studentShape: number[], teacherShape: number[], seed: number): Connector {
   if (kind === 'none') {
     if (!eqShape(studentShape, teacherShape)) throw new Error(`connector none needs equal shapes, got student ${fmt(studentShape)} and teacher ${fmt(teacherShape)}`);
-    return { kind, apply: (x) => x, trainableWeights: [], dispose() {} };
+    return { kind, apply: (x) => x, trainableWeights: [], trainableVariables: [], dispose() {} };
   }
   let kernel: tf.Variable;
   let bias: tf.Variable;
@@ -35,16 +40,18 @@ export function createConnector(kind: ConnectorKind, studentShape: number[], tea
       throw new Error(`a linear connector maps dense layers, got student ${fmt(studentShape)} and teacher ${fmt(teacherShape)}`);
     const [s] = studentShape;
     const [t] = teacherShape;
-    kernel = tf.variable(tf.tidy(() => tf.initializers.glorotUniform({ seed }).apply([s, t]) as tf.Tensor2D), true);
-    bias = tf.variable(tf.zeros([t]), true);
+    const id = ++created;
+    kernel = tf.variable(tf.tidy(() => tf.initializers.glorotUniform({ seed }).apply([s, t]) as tf.Tensor2D), true, `connector${id}/kernel`);
+    bias = tf.variable(tf.zeros([t]), true, `connector${id}/bias`);
     apply = (x) => tf.add(tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D), bias);
   } else if (kind === 'conv1x1') {
     if (studentShape.length !== 3 || teacherShape.length !== 3 || studentShape[0] !== teacherShape[0] || studentShape[1] !== teacherShape[1])
       throw new Error(`a conv1x1 connector needs conv maps of equal spatial size, got student ${fmt(studentShape)} and teacher ${fmt(teacherShape)}`);
     const cs = studentShape[2];
     const ct = teacherShape[2];
-    kernel = tf.variable(tf.tidy(() => tf.initializers.glorotUniform({ seed }).apply([1, 1, cs, ct]) as tf.Tensor4D), true);
-    bias = tf.variable(tf.zeros([ct]), true);
+    const id = ++created;
+    kernel = tf.variable(tf.tidy(() => tf.initializers.glorotUniform({ seed }).apply([1, 1, cs, ct]) as tf.Tensor4D), true, `connector${id}/kernel`);
+    bias = tf.variable(tf.zeros([ct]), true, `connector${id}/bias`);
     apply = (x) => tf.add(tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, 1, 'same'), bias);
   } else {
     throw new Error(`unknown connector kind ${String(kind)}`);
@@ -53,6 +60,7 @@ export function createConnector(kind: ConnectorKind, studentShape: number[], tea
     kind,
     apply,
     trainableWeights: [kernel, bias],
+    trainableVariables: [kernel, bias],
     dispose() {
       kernel.dispose();
       bias.dispose();

@@ -8,9 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { DistillConfig, LossTerm, ModelSpec } from '../core/config/schema';
 import { defaultNodeEnv } from '../core/config/nodeEnv';
 import { formatProblem, parseConfig } from '../core/config/parse';
-import { describeModel, resolveConnector } from '../core/models';
+import { describeModel } from '../core/models';
 import type { Backend, Manifest, MetricRecord, ModelResult, ProbeRecord, RunResults, StageName, StartRequest, TrainerToHost } from '../core/protocol';
-import { termId } from '../core/protocol';
 import { createRng, shuffleInPlace } from '../core/random';
 import {
   appendMetrics,
@@ -25,8 +24,8 @@ import {
   probeFileName,
   writeJsonAtomic,
 } from '../core/runStore';
-import { type Connector, createConnector } from './connectors';
-import { type Dataset, loadDataset } from './data';
+import { type Connector, createConnectorsForTerms } from './connectors';
+import { type Dataset, describeDataSource, loadDataset } from './data';
 import { loadLayersModel, saveLayersModel } from './modelIO';
 import { buildModel, type TappedModel, wrapLoadedModel } from './models';
 import { collectProbe } from './probes';
@@ -169,7 +168,7 @@ function findTeacherRun(runsDir: string, config: DistillConfig, configPath: stri
 
 export async function runExperiment(req: StartRequest, backend: Backend, io: ExperimentIO): Promise<void> {
   const configPath = path.resolve(req.configPath);
-  const env = defaultNodeEnv();
+  const env = defaultNodeEnv({ describeData: describeDataSource });
   const { config, problems } = parseConfig(fs.readFileSync(configPath, 'utf8'), configPath, env);
   if (!config) throw new ConfigError(problems.filter((p) => p.severity === 'error').map(formatProblem).join('\n'));
 
@@ -272,7 +271,8 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
         },
       );
     };
-    const save = async (stage: StageName, net: TappedModel) => saveLayersModel(net.model, path.join(dir, MODELS, stage));
+    // Saved as a plain classifier (input → logits); wrapLoadedModel recovers every layer's tap from it.
+    const save = async (stage: StageName, net: TappedModel) => saveLayersModel(net.logitsModel, path.join(dir, MODELS, stage));
 
     const t = config.teacher;
     if (t.source === 'train') {
@@ -303,17 +303,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
 
     // Distilled student.
     const student = buildModel(studentSpec, data.inputShape, data.numClasses, config.seed + 1);
-    const connectors = new Map<string, Connector>();
-    for (const term of config.distillation.losses) {
-      if (term.type !== 'hint') continue;
-      const s = student.tapShapes.get(term.student);
-      const tt = teacher.tapShapes.get(term.teacher);
-      if (!s) throw new Error(`student has no layer ${term.student}`);
-      if (!tt) throw new Error(`teacher has no layer ${term.teacher} (it has: ${[...teacher.tapShapes.keys()].join(', ')})`);
-      const c = resolveConnector(term.connector, { name: term.student, shape: s }, { name: term.teacher, shape: tt });
-      if ('error' in c) throw new Error(`${termId(term)}: ${c.error}`);
-      connectors.set(termId(term), createConnector(c.connector, s, tt, config.seed + 2));
-    }
+    const connectors = createConnectorsForTerms(config.distillation.losses, student.taps, teacher.taps, config.seed + 2);
     await runStage('student', student, { terms: config.distillation.losses, connectors });
     await save('student', student);
     results.student = resultOf(student, studentSpec, data);

@@ -23,12 +23,27 @@ export interface TappedModel {
   readonly logitsModel: tf.LayersModel;
   /** The taps in output order. */
   readonly taps: TapInfo[];
-  /** One forward pass; every tap by name. `training` switches dropout on. Caller disposes (tf.tidy). */
+  /** Tap name → output shape without the batch dimension. */
+  readonly tapShapes: Map<string, number[]>;
+  /** Input shape without the batch dimension. */
+  readonly inputShape: number[];
+  readonly numClasses: number;
+  /** Parameter count (trainable and not). */
+  readonly paramCount: number;
+  /** Forward-pass FLOPs for one example (2 × multiply-adds of dense and conv layers, + pooling). */
+  readonly flops: number;
+  /** One forward pass; every tap by name. `training` switches dropout on. Caller disposes (see tidyTaps). */
   forward(x: tf.Tensor, training: boolean): Map<string, tf.Tensor>;
   /** Logits only (inference mode unless `training`). */
   logits(x: tf.Tensor, training?: boolean): tf.Tensor2D;
-  /** The tf.Variables the optimiser updates (kernels and biases of every trainable layer). */
-  trainableVariables(): tf.Variable[];
+  /** Logits in inference mode (dropout off): `logits(x, false)`. */
+  predict(x: tf.Tensor): tf.Tensor2D;
+  /**
+   * The tf.Variables the optimiser updates (kernels and biases of every trainable layer), read
+   * afresh on each access; empty when `model.trainable` is false.
+   */
+  readonly trainableVariables: tf.Variable[];
+  /** Frees the weights (shared by `model` and `logitsModel`). */
   dispose(): void;
 }
 
@@ -125,7 +140,7 @@ export function buildModel(spec: ModelSpec, inputShape: number[], numClasses: nu
   assertMatchesSummary(taps, summary.layers);
   summary.layers.forEach((l, i) => (taps[i].kind = l.kind));
   const logitsModel = tf.model({ inputs: input, outputs: logits, name: `${spec.type}_logits` });
-  return makeTapped(model, logitsModel, taps, seed);
+  return makeTapped(model, logitsModel, taps, seed, { params: summary.params, flops: summary.flops });
 }
 
 function assertMatchesSummary(taps: TapInfo[], layers: LayerInfo[]): void {
@@ -140,7 +155,7 @@ interface SeededDropout {
   seed?: number;
 }
 
-function makeTapped(model: tf.LayersModel, logitsModel: tf.LayersModel, taps: TapInfo[], seed: number): TappedModel {
+function makeTapped(model: tf.LayersModel, logitsModel: tf.LayersModel, taps: TapInfo[], seed: number, cost: { params: number; flops: number }): TappedModel {
   const dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout') as unknown as SeededDropout[];
   let trainingCalls = 0;
   // tfjs's Dropout draws its mask from `seed` when set (the same mask on every call), else from
@@ -150,10 +165,19 @@ function makeTapped(model: tf.LayersModel, logitsModel: tf.LayersModel, taps: Ta
     trainingCalls++;
     dropouts.forEach((d, i) => (d.seed = (seed % 1_000_000) * 7919 + trainingCalls * 131 + i + 1));
   };
+  const logitsOf = (x: tf.Tensor, training: boolean) => {
+    if (training) reseedDropout();
+    return logitsModel.apply(x, { training }) as tf.Tensor2D;
+  };
   return {
     model,
     logitsModel,
     taps,
+    tapShapes: new Map(taps.map((t) => [t.name, t.shape])),
+    inputShape: model.inputs[0].shape.slice(1) as number[],
+    numClasses: taps[taps.length - 1].shape[0],
+    paramCount: cost.params,
+    flops: cost.flops,
     forward(x, training) {
       if (training) reseedDropout();
       const out = model.apply(x, { training });
@@ -162,11 +186,9 @@ function makeTapped(model: tf.LayersModel, logitsModel: tf.LayersModel, taps: Ta
       taps.forEach((t, i) => map.set(t.name, list[i]));
       return map;
     },
-    logits(x, training = false) {
-      if (training) reseedDropout();
-      return logitsModel.apply(x, { training }) as tf.Tensor2D;
-    },
-    trainableVariables() {
+    logits: (x, training = false) => logitsOf(x, training),
+    predict: (x) => logitsOf(x, false),
+    get trainableVariables() {
       return model.trainableWeights.map((w) => w.read() as tf.Variable);
     },
     dispose() {
@@ -176,10 +198,27 @@ function makeTapped(model: tf.LayersModel, logitsModel: tf.LayersModel, taps: Ta
 }
 
 /**
+ * tf.tidy for a function returning taps: tidy keeps only tensors inside arrays/plain objects, never
+ * inside a Map, so `tf.tidy(() => m.forward(x, false))` would not even type-check (and at run time
+ * would dispose every tap). Use `tidyTaps(() => m.forward(x, false))`: intermediates are freed, the
+ * taps are returned alive (the caller disposes them, e.g. `tf.dispose([...taps.values()])`).
+ */
+export function tidyTaps(f: () => Map<string, tf.Tensor>): Map<string, tf.Tensor> {
+  let keys: string[] = [];
+  const values = tf.tidy(() => {
+    const m = f();
+    keys = [...m.keys()];
+    return [...m.values()];
+  });
+  return new Map(keys.map((k, i) => [k, values[i]]));
+}
+
+/**
  * Enforces the layers' kernel/bias constraints (e.g. max-norm) on the current weights. Call after
  * every optimiser step of a custom training loop; tfjs itself only does this inside `fit`.
  */
-export function applyConstraints(model: tf.LayersModel): void {
+export function applyConstraints(net: tf.LayersModel | TappedModel): void {
+  const model = net instanceof tf.LayersModel ? net : net.model;
   tf.tidy(() => {
     for (const w of model.trainableWeights) {
       if (w.constraint == null) continue;
@@ -242,7 +281,32 @@ export function wrapLoadedModel(model: tf.LayersModel): TappedModel {
   outputs.push(out);
   taps.push({ name: 'logits', kind: 'logits', shape: out.shape.slice(1) as number[] });
   const tapped = tf.model({ inputs: model.inputs, outputs });
-  return makeTapped(tapped, logitsModel, taps, 0);
+  const flops = logitsModel.layers.reduce((a, l) => a + layerFlops(l), 0);
+  return makeTapped(tapped, logitsModel, taps, 0, { params: logitsModel.countParams(), flops });
+}
+
+/** One example's forward FLOPs of a loaded layer, counted as describeModel counts them. */
+function layerFlops(l: tf.layers.Layer): number {
+  const shapeOf = (s: unknown) => (Array.isArray(s) && Array.isArray(s[0]) ? (s[0] as number[]) : (s as number[]));
+  // batch dimension dropped
+  const size = (s: (number | null)[]) => s.slice(1).reduce<number>((a, b) => a * (b ?? 1), 1);
+  const cls = l.getClassName();
+  try {
+    const input = l.input;
+    const inShape = (Array.isArray(input) ? input[0] : input).shape;
+    const outShape = shapeOf(l.outputShape);
+    if (cls === 'Dense') return 2 * (inShape[inShape.length - 1] ?? 0) * size(outShape);
+    if (cls === 'Conv2D' || cls === 'Conv1D') {
+      const kernel = l.getWeights()[0];
+      // kernel [.., cin, cout]: every output cell costs kernel.size / cout multiply-adds
+      const perOutput = kernel.size / kernel.shape[kernel.shape.length - 1];
+      return 2 * perOutput * size(outShape);
+    }
+    if (cls.includes('Pooling')) return size(inShape);
+  } catch {
+    /* layers with several inputs/outputs: not counted */
+  }
+  return 0;
 }
 
 function tapKind(l: tf.layers.Layer): TapInfo['kind'] {

@@ -6,6 +6,7 @@ import type { Heatmap, PairProbe, ProbeRecord, StageName } from '../core/protoco
 import { termId } from '../core/protocol';
 import { ckaMatrix } from './cka';
 import type { Connector } from './connectors';
+import { hintLoss, hintPair } from './losses';
 import type { Split } from './data';
 import type { TappedModel } from './models';
 
@@ -70,13 +71,11 @@ function batchOf(split: Split, indices: number[], inputShape: number[]): tf.Tens
   return tf.tensor(x, [indices.length, ...inputShape]);
 }
 
-function rows(t: tf.Tensor): number[][] {
-  return t.arraySync() as number[][];
-}
-
 export function collectProbe(p: ProbeInputs): ProbeRecord {
   const { indices, split } = p.samples;
-  return tf.tidy(() => {
+  // A scope rather than tf.tidy: the record holds plain numbers, which tidy's types do not allow.
+  tf.engine().startScope();
+  try {
     const xs = batchOf(split, indices, p.inputShape);
     const taps = p.net.forward(xs, false);
     const teacherTaps = p.teacher?.forward(xs, false);
@@ -84,20 +83,19 @@ export function collectProbe(p: ProbeInputs): ProbeRecord {
     if (teacherTaps) {
       for (const term of p.terms) {
         if (term.type !== 'hint') continue;
-        const id = termId(term);
-        const t = teacherTaps.get(term.teacher)!;
-        const s = p.connectors.get(id)?.apply(taps.get(term.student)!) ?? taps.get(term.student)!;
-        const shape = t.shape.slice(1);
-        const tv = t.dataSync();
-        const sv = s.dataSync();
+        const { student, teacher } = hintPair(term, { studentTaps: taps, teacherTaps, connectors: p.connectors });
+        const shape = teacher.shape.slice(1);
         const per = shape.reduce((a, b) => a * b, 1);
+        const tv = teacher.dataSync();
+        const sv = student.dataSync();
+        const maps = (v: typeof tv) => indices.map((_, k) => tapToHeatmap(v.subarray(k * per, (k + 1) * per), shape, p.mapSize));
         pairs.push({
-          id,
+          id: termId(term),
           student: term.student,
           teacher: term.teacher,
-          teacherMaps: indices.map((_, k) => tapToHeatmap(tv.subarray(k * per, (k + 1) * per), shape, p.mapSize)),
-          studentMaps: indices.map((_, k) => tapToHeatmap(sv.subarray(k * per, (k + 1) * per), shape, p.mapSize)),
-          loss: tf.losses.meanSquaredError(t, s).dataSync()[0],
+          teacherMaps: maps(tv),
+          studentMaps: maps(sv),
+          loss: hintLoss(student, teacher).dataSync()[0],
         });
       }
     }
@@ -106,6 +104,7 @@ export function collectProbe(p: ProbeInputs): ProbeRecord {
       const cx = batchOf(split, p.ckaIndices, p.inputShape);
       cka = ckaMatrix(p.teacher.forward(cx, false), p.net.forward(cx, false));
     }
+    const rows = (t: tf.Tensor) => t.arraySync() as number[][];
     return {
       stage: p.stage,
       epoch: p.epoch,
@@ -116,5 +115,7 @@ export function collectProbe(p: ProbeInputs): ProbeRecord {
       pairs,
       cka,
     };
-  });
+  } finally {
+    tf.engine().endScope();
+  }
 }

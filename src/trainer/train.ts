@@ -116,7 +116,8 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
           const { value, grads } = tf.variableGrads(() => {
             const taps = net.forward(xs, true);
             const loss = studentLoss(spec.terms, spec.temperature, { studentTaps: taps, teacherTaps, labels, connectors: spec.connectors });
-            kept = { parts: loss.parts, logits: taps.get('logits')! };
+            // variableGrads frees everything its callback made except the loss: keep what we log.
+            kept = { parts: Object.fromEntries(Object.entries(loss.parts).map(([k, v]) => [k, tf.keep(v)])), logits: tf.keep(taps.get('logits')!) };
             if (!decayed.length) return loss.total;
             // L2 on kernels: ½·wd·‖W‖² has gradient wd·W, PyTorch's weight_decay for SGD.
             const l2 = tf.addN(decayed.map((v) => tf.sum(tf.square(v))));

@@ -17,7 +17,8 @@ export interface ValidationEnv {
   fileExists(absPath: string): boolean;
   /**
    * Facts about the user's own data (idx/csv; the built-in datasets are known to core).
-   * Undefined = unknown: size and shape checks that need them are skipped.
+   * Undefined = unknown: size and shape checks that need them are skipped. May throw an Error with
+   * a readable message (e.g. imageShape does not fit the CSV's columns): reported as `bad-data`.
    */
   describeData?(data: DataConfig, configDir: string): DataFacts | undefined;
   /** A text file's contents, or undefined if it cannot be read (used for a teacher's model.json). */
@@ -36,7 +37,8 @@ export function mnistTestCount(data: { testSize?: number; testFraction: number }
 
 /**
  * Facts about `data`: built in for mnist/fashion-mnist, from `env.describeData` for idx/csv.
- * For mnist the training pool is what the test split leaves of the 10,000 digits.
+ * For mnist the training pool is what the test split leaves of the 10,000 digits. Throws what
+ * `env.describeData` throws.
  */
 export function dataFacts(data: DataConfig, configDir: string, env: ValidationEnv): DataFacts | undefined {
   switch (data.dataset) {
@@ -45,11 +47,8 @@ export function dataFacts(data: DataConfig, configDir: string, env: ValidationEn
     case 'fashion-mnist':
       return { inputShape: [28, 28, 1], numClasses: 10, trainAvailable: FASHION_MNIST_TRAIN, testAvailable: FASHION_MNIST_TEST };
     default:
-      try {
-        return env.describeData?.(data, configDir);
-      } catch {
-        return undefined;
-      }
+      // May throw with a readable message when the files are inconsistent.
+      return env.describeData?.(data, configDir);
   }
 }
 

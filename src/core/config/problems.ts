@@ -41,6 +41,7 @@ export const PROBLEM_CODES = [
   'unknown-layer',
   'connector-mismatch',
   'not-enough-data',
+  'bad-data',
   'cnn-needs-images',
   'model-invalid',
   'milestone-beyond-epochs',

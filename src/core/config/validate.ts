@@ -12,6 +12,8 @@ export interface StructuralIssue {
   node: Node;
   /** For a missing property: underline the anchor (parent key or opening brace), not the whole node. */
   anchor?: boolean;
+  /** The part of the config this issue leaves unchecked, when wider than `path` (a bad tag: the whole object). */
+  scope?: JsonPath;
   code: ProblemCode;
   message: string;
   severity: Severity;
@@ -23,11 +25,9 @@ export interface WalkOptions {
   configDir?: string;
 }
 
-/** Returned in place of a value that is wrong; a parent holding one is itself not valid. */
+/** Returned in place of a leaf value that is wrong (or a union whose variant is unknown); left out of its parent. */
 const INVALID: unique symbol = Symbol('invalid');
 type Out = unknown;
-
-const article = (s: string) => (/^[aeiou]/.test(s) ? `an ${s}` : `a ${s}`);
 
 function describeNode(node: Node): string {
   switch (node.type) {
@@ -78,12 +78,15 @@ export class StructureWalker {
   readonly issues: StructuralIssue[] = [];
   constructor(private readonly options: WalkOptions = {}, private readonly synthetic = false) {}
 
-  private report(path: JsonPath, node: Node, code: ProblemCode, message: string, extra: { anchor?: boolean; severity?: Severity } = {}) {
+  private report(path: JsonPath, node: Node, code: ProblemCode, message: string, extra: { anchor?: boolean; severity?: Severity; scope?: JsonPath } = {}) {
     if (this.synthetic) throw new Error(`invalid default value in the schema at ${formatPath(path)}: ${message}`);
-    this.issues.push({ path, node, code, message, severity: extra.severity ?? 'error', anchor: extra.anchor });
+    this.issues.push({ path, node, code, message, severity: extra.severity ?? 'error', anchor: extra.anchor, scope: extra.scope });
   }
 
-  /** The value of `node` checked against `schema`, or INVALID (problems reported). */
+  /**
+   * The value of `node` checked against `schema`, with defaults filled in, or INVALID. Objects and
+   * arrays come back partial when something inside is wrong; the issues say what.
+   */
   walk(node: Node, schema: Schema, path: JsonPath): Out {
     switch (schema.kind) {
       case 'number':
@@ -256,7 +259,7 @@ export class StructureWalker {
     if (tagEntry?.value) {
       const t = tagEntry.value;
       if (t.type !== 'string') {
-        this.report(tagPath, t, 'wrong-type', `${formatPath(tagPath)}: expected one of ${orList(names.map((n) => JSON.stringify(n)))}, got ${describeNode(t)}`);
+        this.report(tagPath, t, 'wrong-type', `${formatPath(tagPath)}: expected one of ${orList(names.map((n) => JSON.stringify(n)))}, got ${describeNode(t)}`, { scope: path });
         return INVALID;
       }
       if (!(String(t.value) in s.variants)) {
@@ -265,6 +268,7 @@ export class StructureWalker {
           t,
           'unknown-tag',
           `${formatPath(tagPath)}: unknown ${s.tag} ${JSON.stringify(t.value)}${suggestion(String(t.value), names)} (allowed: ${names.join(', ')})`,
+          { scope: path },
         );
         return INVALID;
       }
@@ -275,6 +279,7 @@ export class StructureWalker {
     } else {
       this.report(tagPath, node, 'missing-tag', `missing ${JSON.stringify(s.tag)}${path.length ? ` in ${formatPath(path)}` : ''}: one of ${orList(names)}`, {
         anchor: true,
+        scope: path,
       });
       return INVALID;
     }

@@ -232,9 +232,15 @@ export function ensureBuiltinCache(
   const meta: CacheMeta = { format: CACHE_FORMAT, dataset: name, source: { package: info.package, version }, created: new Date().toISOString(), convertMs, counts: converted.counts };
 
   const dir = path.resolve(opts.cacheDir, sub);
-  fs.mkdirSync(opts.cacheDir, { recursive: true });
-  const tmp = path.resolve(opts.cacheDir, `.${sub}.tmp-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
-  fs.mkdirSync(tmp);
+  const tmpPrefix = `.${sub}.tmp-`;
+  const tmp = path.resolve(opts.cacheDir, `${tmpPrefix}${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
+  try {
+    fs.mkdirSync(opts.cacheDir, { recursive: true });
+    removeStaleTemps(opts.cacheDir, tmpPrefix);
+    fs.mkdirSync(tmp);
+  } catch (e) {
+    throw new Error(`Cannot write the ${name} dataset cache in ${opts.cacheDir}: ${(e as Error).message}`);
+  }
   try {
     for (const [file, bytes] of Object.entries(converted.files)) fs.writeFileSync(path.join(tmp, file), bytes);
     fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
@@ -245,11 +251,26 @@ export function ensureBuiltinCache(
       // Another process finished the same conversion first: use its cache.
       if (!isCacheDir(dir, name)) throw e;
     }
+  } catch (e) {
+    throw new Error(`Cannot write the ${name} dataset cache in ${opts.cacheDir}: ${(e as Error).message}`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   opts.log?.(`Converted ${name} in ${(convertMs / 1000).toFixed(1)} s.`);
   return { dir, hit: false, convertMs };
+}
+
+/** Removes temporary folders left by conversions that crashed (older than 10 minutes). */
+function removeStaleTemps(cacheDir: string, prefix: string): void {
+  for (const entry of fs.readdirSync(cacheDir)) {
+    if (!entry.startsWith(prefix)) continue;
+    const p = path.join(cacheDir, entry);
+    try {
+      if (Date.now() - fs.statSync(p).mtimeMs > 10 * 60 * 1000) fs.rmSync(p, { recursive: true, force: true });
+    } catch {
+      /* raced with its owner: leave it */
+    }
+  }
 }
 
 export interface RawPool {

@@ -14,8 +14,9 @@ export interface BuiltinInfo extends DataSourceInfo {
 }
 
 /**
- * `mnist` 1.1.0: 10,000 real MNIST digits (980–1,127 per class), no train/test split of its own:
- * train, validation and test are all drawn from this one pool by the seed.
+ * `mnist` 1.1.0: 10,000 real MNIST digits (863–1,127 per class), no train/test split of its own:
+ * test, validation and train are all drawn from this one pool by the seed. (describeDataSource
+ * reports trainAvailable as what the configured test split leaves.)
  */
 export const MNIST_INFO: BuiltinInfo = {
   name: 'mnist',

@@ -16,8 +16,6 @@ export interface CsvTable {
   y: Int32Array;
   count: number;
   features: number;
-  /** File line (1-based) of each example. */
-  lines?: number[];
 }
 
 function unquote(cell: string): string {
@@ -45,13 +43,19 @@ function checkLabel(file: string, line: number, col: number, cell: string): numb
   return v;
 }
 
-/** Parses a whole CSV file into features and labels. */
+/**
+ * Parses a whole CSV file into features and labels. Works on the bytes: plain decimal cells
+ * (`12`, `-0.5`) are parsed in place, anything else (exponents, quotes, spaces) through Number().
+ */
 export function readCsvFile(file: string, opts: CsvOptions): CsvTable {
-  let text = fs.readFileSync(file, 'utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const nodeBuf = fs.readFileSync(file);
+  // A plain Uint8Array view: indexing a Buffer subclass in the hot loop is much slower.
+  const buf = new Uint8Array(nodeBuf.buffer, nodeBuf.byteOffset, nodeBuf.length);
+  const len = buf.length;
   let newlines = 0;
-  for (let p = text.indexOf('\n'); p !== -1; p = text.indexOf('\n', p + 1)) newlines++;
+  for (let p = buf.indexOf(0x0a); p !== -1; p = buf.indexOf(0x0a, p + 1)) newlines++;
   const maxRows = newlines + 1;
+  const labelColumn = opts.labelColumn;
 
   let columns = -1;
   let columnsLine = 0;
@@ -60,45 +64,115 @@ export function readCsvFile(file: string, opts: CsvOptions): CsvTable {
   const y = new Int32Array(maxRows);
   let count = 0;
   let lineNo = 0;
-  let pos = 0;
   let headerPending = opts.header;
-  while (pos <= text.length) {
-    let end = text.indexOf('\n', pos);
-    if (end === -1) end = text.length;
+  let i = len >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0; // BOM
+  while (i < len) {
     lineNo++;
-    let line = text.slice(pos, end);
-    pos = end + 1;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (line.trim().length === 0) continue;
-    if (headerPending) {
-      headerPending = false;
+    let lineEnd = buf.indexOf(0x0a, i);
+    if (lineEnd === -1) lineEnd = len;
+    const next = lineEnd + 1;
+    if (lineEnd > i && buf[lineEnd - 1] === 0x0d) lineEnd--;
+    let blank = true;
+    for (let p = i; p < lineEnd; p++) {
+      if (buf[p] > 0x20) {
+        blank = false;
+        break;
+      }
+    }
+    if (blank || headerPending) {
+      if (!blank) headerPending = false;
+      i = next;
       continue;
     }
-    const cells = line.split(',');
     if (columns < 0) {
-      columns = cells.length;
+      columns = 1;
+      for (let p = i; p < lineEnd; p++) if (buf[p] === 0x2c) columns++;
       columnsLine = lineNo;
-      if (opts.labelColumn >= columns) {
-        throw new Error(`${file}:${lineNo}: labelColumn is ${opts.labelColumn} (zero-based) but the rows have only ${columns} column${columns === 1 ? '' : 's'}`);
+      if (labelColumn >= columns) {
+        throw new Error(`${file}:${lineNo}: labelColumn is ${labelColumn} (zero-based) but the rows have only ${columns} column${columns === 1 ? '' : 's'}`);
       }
       features = columns - 1;
       if (features < 1) throw new Error(`${file}:${lineNo}: a row needs at least one feature column besides the label`);
       x = new Float32Array(maxRows * features);
-    } else if (cells.length !== columns) {
-      throw new Error(`${file}:${lineNo}: ${cells.length} columns, but line ${columnsLine} has ${columns}`);
     }
-    y[count] = checkLabel(file, lineNo, opts.labelColumn, cells[opts.labelColumn]);
-    let k = count * features;
-    for (let c = 0; c < columns; c++) {
-      if (c === opts.labelColumn) continue;
+    const col = parseRow(buf, i, lineEnd, x, count * features, labelColumn, columns);
+    if (col === columns) y[count] = rowLabel;
+    else if (col >= 0) throw new Error(`${file}:${lineNo}: ${col} columns, but line ${columnsLine} has ${columns}`);
+    else y[count] = slowRow(file, lineNo, columnsLine, columns, labelColumn, nodeBuf.toString('utf8', i, lineEnd), x, count * features);
+    count++;
+    i = next;
+  }
+  if (count === 0) throw new Error(`${file}: no data rows${opts.header ? ' after the header' : ''}`);
+  // subarray, not slice: the unused tail (blank lines, header) is a few rows at most, and a copy of
+  // a large table would cost as much as the parse.
+  return { x: x.subarray(0, count * features), y: y.subarray(0, count), count, features };
+}
+
+let rowLabel = 0;
+
+/**
+ * Parses the cells of one line (bytes start…end) into x from offset k and the label into
+ * `rowLabel`; returns the number of columns, or −1 when a cell is not a plain number (the caller
+ * then re-parses the row slowly to accept or report it).
+ */
+function parseRow(buf: Uint8Array, start: number, end: number, x: Float32Array, k: number, labelColumn: number, columns: number): number {
+  let col = 0;
+  let p = start;
+  for (;;) {
+    let v = 0;
+    let digits = 0;
+    const neg = buf[p] === 0x2d;
+    if (neg) p++;
+    while (p < end) {
+      const c = buf[p];
+      if (c < 0x30 || c > 0x39) break;
+      v = v * 10 + (c - 0x30);
+      digits++;
+      p++;
+    }
+    if (p < end && buf[p] === 0x2e) {
+      p++;
+      let frac = 0;
+      let div = 1;
+      while (p < end) {
+        const c = buf[p];
+        if (c < 0x30 || c > 0x39) break;
+        frac = frac * 10 + (c - 0x30);
+        div *= 10;
+        digits++;
+        p++;
+      }
+      v += frac / div;
+    }
+    if (digits === 0 || digits > 15 || (p < end && buf[p] !== 0x2c) || col >= columns) return -1;
+    if (neg) v = -v;
+    if (col === labelColumn) {
+      if (neg || v !== Math.floor(v)) return -1;
+      rowLabel = v;
+    } else {
+      x[k++] = v;
+    }
+    col++;
+    if (p >= end) return col;
+    p++; // the comma
+    if (p === end) return -1; // a trailing comma: an empty cell
+  }
+}
+
+/** The slow path for a row with unusual cells: parses each through Number(); throws on a bad cell. */
+function slowRow(file: string, lineNo: number, columnsLine: number, columns: number, labelColumn: number, line: string, x: Float32Array, k: number): number {
+  const cells = line.split(',');
+  if (cells.length !== columns) throw new Error(`${file}:${lineNo}: ${cells.length} columns, but line ${columnsLine} has ${columns}`);
+  let label = 0;
+  for (let c = 0; c < columns; c++) {
+    if (c === labelColumn) label = checkLabel(file, lineNo, labelColumn, cells[c]);
+    else {
       const v = parseNumber(cells[c]);
       if (Number.isNaN(v)) throw new Error(`${file}:${lineNo}: column ${c} (zero-based) is ${show(cells[c])}, not a number`);
       x[k++] = v;
     }
-    count++;
   }
-  if (count === 0) throw new Error(`${file}: no data rows${opts.header ? ' after the header' : ''}`);
-  return { x: x.slice(0, count * features), y: y.slice(0, count), count, features };
+  return label;
 }
 
 export interface CsvSummary {

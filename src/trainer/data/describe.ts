@@ -9,6 +9,7 @@ import type { DataConfig } from '../../core/config/schema';
 import { BUILTINS } from './builtins';
 import { summarizeCsvFile } from './csv';
 import { IdxHeader, readIdxFile, readIdxFileHeader } from './idx';
+import { resolveSplitSizes, SplitSizes } from './split';
 import type { DataSourceInfo } from './types';
 
 /** Resolves a data path written in a config relative to the config's folder. */
@@ -95,10 +96,15 @@ export function csvInputShape(features: number, imageShape: number[] | undefined
  */
 export function describeDataSource(config: DataConfig, configDir: string): DataSourceInfo {
   switch (config.dataset) {
-    case 'mnist':
+    case 'mnist': {
+      const b = BUILTINS.mnist;
+      const total = b.testAvailable;
+      const test = config.testSize ?? Math.round(total * (config.testFraction ?? 0.2));
+      return { inputShape: b.inputShape.slice(), numClasses: b.numClasses, trainAvailable: Math.max(0, total - test), testAvailable: total, classNames: b.classNames?.slice(), sharedPool: true };
+    }
     case 'fashion-mnist': {
-      const b = BUILTINS[config.dataset];
-      return { inputShape: b.inputShape.slice(), numClasses: b.numClasses, trainAvailable: b.trainAvailable, testAvailable: b.testAvailable, classNames: b.classNames?.slice(), ...(b.sharedPool ? { sharedPool: true } : {}) };
+      const b = BUILTINS['fashion-mnist'];
+      return { inputShape: b.inputShape.slice(), numClasses: b.numClasses, trainAvailable: b.trainAvailable, testAvailable: b.testAvailable, classNames: b.classNames?.slice() };
     }
     case 'idx': {
       const f = {
@@ -128,4 +134,27 @@ export function describeDataSource(config: DataConfig, configDir: string): DataS
       return { inputShape, numClasses: Math.max(tr.maxLabel, te.maxLabel) + 1, trainAvailable: tr.rows, testAvailable: te.rows };
     }
   }
+}
+
+/** How error messages name the data: the built-in's name, or the training file's name. */
+export function sourceLabel(config: DataConfig): string {
+  switch (config.dataset) {
+    case 'idx':
+      return path.basename(config.trainImages);
+    case 'csv':
+      return path.basename(config.trainFile);
+    default:
+      return config.dataset;
+  }
+}
+
+/**
+ * The number of train / validation / test examples the loader will produce for this config, or an
+ * Error naming the offending field and the available count (the same check and message as
+ * loadDataset). Pure given `info` from describeDataSource.
+ */
+export function splitSizes(config: DataConfig, info: DataSourceInfo): SplitSizes {
+  // For the shared mnist pool the sizes are resolved against the whole pool (testAvailable).
+  const trainCount = info.sharedPool ? info.testAvailable : info.trainAvailable;
+  return resolveSplitSizes({ trainCount, testCount: info.testAvailable, pool: info.sharedPool, label: sourceLabel(config) }, config);
 }

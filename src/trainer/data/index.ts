@@ -6,13 +6,14 @@ import type { DataConfig } from '../../core/config/schema';
 import { BUILTINS } from './builtins';
 import { ensureBuiltinCache, readBuiltinCache } from './builtin-cache';
 import { readCsvFile } from './csv';
-import { checkCounts, checkIdxLabelDims, checkSameShape, csvInputShape, idxExampleShape, resolveDataPath } from './describe';
+import { checkCounts, checkIdxLabelDims, checkSameShape, csvInputShape, idxExampleShape, resolveDataPath, sourceLabel } from './describe';
 import { IdxData, readIdxFile } from './idx';
 import { gather, normalizeSplits, planPool, planSeparate, SplitPlan } from './split';
 import type { Dataset, LoadOptions, Split } from './types';
 
 export type { Dataset, DataSourceInfo, LoadOptions, Normalization, NormalizeMethod, Split } from './types';
-export { describeDataSource, resolveDataPath } from './describe';
+export { describeDataSource, resolveDataPath, splitSizes } from './describe';
+export type { SplitSizes } from './split';
 export { BUILTINS, CACHE_LAYOUT, FASHION_MNIST_CLASS_NAMES, MNIST_CLASS_NAMES } from './builtins';
 export { ensureBuiltinCache } from './builtin-cache';
 export { readIdxFile, readIdxFileHeader, parseIdx, parseIdxHeader, encodeIdxUbyte } from './idx';
@@ -103,7 +104,7 @@ export async function loadDataset(config: DataConfig, opts: LoadOptions): Promis
       const train = { x: ti.data, y: labelsOf(tl.data, f.trainLabels), count: ti.dims[0] };
       const test = { x: si.data, y: labelsOf(sl.data, f.testLabels), count: si.dims[0] };
       const numClasses = Math.max(maxLabel(train.y), maxLabel(test.y)) + 1;
-      const plan = planSeparate(train.count, test.count, config, seed, path.basename(f.trainImages));
+      const plan = planSeparate(train.count, test.count, config, seed, sourceLabel(config));
       return build(`idx:${path.basename(f.trainImages)}`, shape, numClasses, train, test, plan, config.normalize);
     }
     case 'csv': {
@@ -117,7 +118,7 @@ export async function loadDataset(config: DataConfig, opts: LoadOptions): Promis
       }
       const shape = csvInputShape(train.features, config.imageShape, trainFile);
       const numClasses = Math.max(maxLabel(train.y), maxLabel(test.y)) + 1;
-      const plan = planSeparate(train.count, test.count, config, seed, path.basename(trainFile));
+      const plan = planSeparate(train.count, test.count, config, seed, sourceLabel(config));
       return build(`csv:${path.basename(trainFile)}`, shape, numClasses, train, test, plan, config.normalize);
     }
   }

@@ -36,38 +36,72 @@ function checkSize(field: string, value: number | undefined, available: number, 
   if (value > available) throw new Error(`data.${field} is ${fmt(value)} but only ${fmt(available)} ${what}`);
 }
 
-function carveTraining(perm: Int32Array, sizes: SizeConfig, what: string): { train: Int32Array; validation: Int32Array } {
-  const validationSize = sizes.validationSize ?? 0;
-  checkSize('validationSize', validationSize, perm.length, `examples are available for validation (${what})`);
-  const rest = perm.length - validationSize;
-  checkSize('trainSize', sizes.trainSize, rest, `examples are available for training (${what}${validationSize ? `, minus validationSize ${fmt(validationSize)}` : ''})`);
-  const trainSize = sizes.trainSize ?? rest;
-  if (trainSize < 1) throw new Error(`No examples are left for training (${what}${validationSize ? `, minus validationSize ${fmt(validationSize)}` : ''})`);
-  return { validation: perm.slice(0, validationSize), train: perm.slice(validationSize, validationSize + trainSize) };
+export interface SplitSizes {
+  train: number;
+  validation: number;
+  test: number;
+}
+
+function carveSizes(available: number, sizes: SizeConfig, what: string): { train: number; validation: number } {
+  const validation = sizes.validationSize ?? 0;
+  checkSize('validationSize', validation, available, `examples are available for validation (${what})`);
+  const rest = available - validation;
+  const minus = validation ? `, minus validationSize ${fmt(validation)}` : '';
+  checkSize('trainSize', sizes.trainSize, rest, `examples are available for training (${what}${minus})`);
+  const train = sizes.trainSize ?? rest;
+  if (train < 1) throw new Error(`No examples are left for training (${what}${minus})`);
+  return { train, validation };
+}
+
+/**
+ * The number of examples in each split, or an Error naming the field and the available count.
+ * Pure (no data needed): the config validator can call it with describeDataSource's counts.
+ * `pool` (mnist): train, validation and test all come from `trainCount` examples.
+ */
+export function resolveSplitSizes(
+  source: { trainCount: number; testCount: number; pool?: boolean; label: string },
+  sizes: SizeConfig & { testFraction?: number },
+): SplitSizes {
+  const { trainCount, testCount, label } = source;
+  if (source.pool) {
+    let test = sizes.testSize;
+    if (test === undefined) {
+      const f = sizes.testFraction ?? 0.2;
+      test = Math.round(f * trainCount);
+      if (!(test >= 1 && test < trainCount)) {
+        throw new Error(`data.testFraction ${f} gives ${test} test examples out of ${fmt(trainCount)}; choose a fraction strictly between 0 and 1 that leaves at least one example on each side`);
+      }
+    }
+    checkSize('testSize', test, trainCount, `examples are in ${label}`);
+    return { ...carveSizes(trainCount - test, sizes, `${fmt(trainCount)} in ${label} minus testSize ${fmt(test)}`), test };
+  }
+  checkSize('testSize', sizes.testSize, testCount, `test examples are in ${label}`);
+  const test = sizes.testSize ?? testCount;
+  if (test < 1) throw new Error(`${label} has no test examples`);
+  return { ...carveSizes(trainCount, sizes, `${fmt(trainCount)} training examples in ${label}`), test };
 }
 
 /** Splits for separate training and test sources. */
 export function planSeparate(trainCount: number, testCount: number, sizes: SizeConfig, seed: number, label: string): SplitPlan {
-  checkSize('testSize', sizes.testSize, testCount, `test examples are in ${label}`);
+  const n = resolveSplitSizes({ trainCount, testCount, label }, sizes);
   const testPerm = permutation(testCount, createRng(deriveSeed(seed, 'data/test')));
-  const test = testPerm.slice(0, sizes.testSize ?? testCount);
-  if (test.length < 1) throw new Error(`${label} has no test examples`);
   const trainPerm = permutation(trainCount, createRng(deriveSeed(seed, 'data/train')));
-  return { ...carveTraining(trainPerm, sizes, `${fmt(trainCount)} training examples in ${label}`), test };
+  return {
+    test: testPerm.slice(0, n.test),
+    validation: trainPerm.slice(0, n.validation),
+    train: trainPerm.slice(n.validation, n.validation + n.train),
+  };
 }
 
 /** Splits for one pool (mnist): test first, then validation, then train. */
 export function planPool(count: number, sizes: SizeConfig & { testFraction?: number }, seed: number, label: string): SplitPlan {
-  let testSize = sizes.testSize;
-  if (testSize === undefined) {
-    const f = sizes.testFraction ?? 0.2;
-    testSize = Math.round(f * count);
-    if (!(testSize >= 1 && testSize < count)) throw new Error(`data.testFraction ${f} gives ${testSize} test examples out of ${fmt(count)}; choose a fraction strictly between 0 and 1 that leaves at least one example on each side`);
-  }
-  checkSize('testSize', testSize, count, `examples are in ${label}`);
+  const n = resolveSplitSizes({ trainCount: count, testCount: count, pool: true, label }, sizes);
   const perm = permutation(count, createRng(deriveSeed(seed, 'data/pool')));
-  const rest = perm.subarray(testSize);
-  return { ...carveTraining(rest, sizes, `${fmt(count)} in ${label} minus testSize ${fmt(testSize)}`), test: perm.slice(0, testSize) };
+  return {
+    test: perm.slice(0, n.test),
+    validation: perm.slice(n.test, n.test + n.validation),
+    train: perm.slice(n.test + n.validation, n.test + n.validation + n.train),
+  };
 }
 
 type Rows = ArrayLike<number>;
@@ -78,19 +112,31 @@ export function gather(x: Rows, y: Uint8Array | Int32Array, rowSize: number, row
   const out = new Float32Array(n * rowSize);
   const labels = y instanceof Uint8Array ? new Uint8Array(n) : new Int32Array(n);
   const indices: number[] = new Array(n);
+  // Separate monomorphic loops: TypedArray.set across element types is ~6× slower here.
+  if (x instanceof Uint8Array) copyRowsU8(x, out, rowSize, rows);
+  else if (x instanceof Float32Array) for (let i = 0; i < n; i++) out.set(x.subarray(rows[i] * rowSize, (rows[i] + 1) * rowSize), i * rowSize);
+  else copyRowsAny(x, out, rowSize, rows);
   for (let i = 0; i < n; i++) {
-    const r = rows[i];
-    const src = r * rowSize;
-    const dst = i * rowSize;
-    if (ArrayBuffer.isView(x)) {
-      out.set((x as unknown as Uint8Array).subarray(src, src + rowSize), dst);
-    } else {
-      for (let k = 0; k < rowSize; k++) out[dst + k] = x[src + k];
-    }
-    labels[i] = y[r];
-    indices[i] = r;
+    labels[i] = y[rows[i]];
+    indices[i] = rows[i];
   }
   return { x: out, y: labels, count: n, indices };
+}
+
+function copyRowsU8(x: Uint8Array, out: Float32Array, rowSize: number, rows: Int32Array): void {
+  for (let i = 0; i < rows.length; i++) {
+    const src = rows[i] * rowSize;
+    const dst = i * rowSize;
+    for (let k = 0; k < rowSize; k++) out[dst + k] = x[src + k];
+  }
+}
+
+function copyRowsAny(x: Rows, out: Float32Array, rowSize: number, rows: Int32Array): void {
+  for (let i = 0; i < rows.length; i++) {
+    const src = rows[i] * rowSize;
+    const dst = i * rowSize;
+    for (let k = 0; k < rowSize; k++) out[dst + k] = x[src + k];
+  }
 }
 
 /**

@@ -44,13 +44,15 @@ export interface DataSourceInfo {
   inputShape: number[];
   numClasses: number;
   /**
-   * Examples available to the training pool (train + validation). For `mnist` (one pool of 10,000
-   * split by the seed) this is the whole pool, like testAvailable; see `sharedPool`.
+   * Examples in the training pool (train + validation, before the validation split). For `mnist`
+   * (one pool of 10,000 split by the seed) this is what the test split leaves: 10,000 − testSize
+   * (or − round(testFraction · 10,000)), as core's `DataFacts` has it.
    */
   trainAvailable: number;
+  /** Examples in the test source; for `mnist` the whole pool of 10,000. */
   testAvailable: number;
   classNames?: string[];
-  /** True for `mnist`: train, validation and test are all carved from the same trainAvailable examples. */
+  /** True for `mnist`: test, validation and train are all carved from the same testAvailable examples. */
   sharedPool?: boolean;
 }
 

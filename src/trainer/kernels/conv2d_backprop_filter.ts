@@ -4,58 +4,41 @@
 // im2col + one XNNPACK matmul:
 //   dW[kh·kw·cin, cout] = colsᵀ[kh·kw·cin, N·oh·ow] · dy[N·oh·ow, cout]
 // where colsᵀ holds, for every filter tap (i, j, c), the input pixel that tap saw at every
-// output position (zero where it fell in the padding). colsᵀ is written directly in that
-// (already transposed) layout so the matmul runs untransposed, i.e. on XNNPACK. The row order
-// (i, j, c) is the filter's own [kh, kw, cin, cout] layout, so the product needs no reordering.
-// colsᵀ grows as kh·kw·cin·N·oh·ow; it is built for a slice of the batch at a time so the
-// scratch stays under CHUNK_FLOATS, and the per-slice products are summed.
+// output position (0 where it fell in the padding). colsᵀ is written directly in that
+// transposed layout so the matmul runs untransposed, i.e. on XNNPACK, with the small dy as the
+// operand XNNPACK packs. (Writing cols row-major is faster, but transposing 10⁷ floats or
+// having XNNPACK pack them costs more than it saves — measured.) The row order (i, j, c) is the
+// filter's own [kh, kw, cin, cout] layout, so the product needs no reordering.
+// colsᵀ is built for a slice of the batch at a time (CHUNK_FLOATS) and the products are summed.
 
 import * as tf from '@tensorflow/tfjs';
-import { type BackendWasm, type KernelArgs, f32 } from './wasm';
-
-/** Upper bound on the im2col scratch (floats), 64 MB: big enough that XNNPACK runs long panels. */
-const CHUNK_FLOATS = 16 * 1024 * 1024;
+import { type ConvAttrs, type KernelArgs, type MatMulFunc, convInfo, f32, imagesPerChunk } from './wasm';
 
 type Inputs = { x: tf.TensorInfo; dy: tf.TensorInfo };
-type Attrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
-};
-type MatMulFunc = (args: KernelArgs<{ a: tf.TensorInfo; b: tf.TensorInfo }, { transposeA: boolean; transposeB: boolean }>) => tf.TensorInfo;
+type Attrs = ConvAttrs & { filterShape: [number, number, number, number] };
 
-/** `matMul` must be an untransposed-capable BatchMatMul kernelFunc for wasm (the original one). */
+/** `matMul` is the wasm BatchMatMul kernelFunc as shipped (untransposed calls go to XNNPACK). */
 export function conv2DBackpropFilterConfig(matMul: MatMulFunc): tf.KernelConfig {
   const kernelFunc = ({ inputs, backend, attrs }: KernelArgs<Inputs, Attrs>): tf.TensorInfo => {
     const { x, dy } = inputs;
-    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
-    if (dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
-    if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('Conv2DBackpropFilter on wasm supports float32 only');
-    // tfjs' conv2d gradient itself rejects dilations > 1, so 1 is all this kernel is ever asked for.
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-    const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outHeight: oh, outWidth: ow, outChannels: cout } = info;
-    const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-    const top = info.padInfo.top;
-    const left = info.padInfo.left;
+    const info = convInfo(tf.Conv2DBackpropFilter, x.shape, attrs.filterShape, attrs, [x.dtype, dy.dtype]);
+    const { batchSize: n, outHeight: oh, outWidth: ow, outChannels: cout, filterHeight: kh, filterWidth: kw, inChannels: cin } = info;
     const k = kh * kw * cin;
     const perImage = oh * ow;
-    const imagesPerChunk = Math.max(1, Math.min(n, Math.floor(CHUNK_FLOATS / (k * perImage))));
+    const chunk = imagesPerChunk(n, k * perImage);
 
     let result: tf.TensorInfo | undefined;
-    for (let n0 = 0; n0 < n; n0 += imagesPerChunk) {
-      const nb = Math.min(imagesPerChunk, n - n0);
+    for (let n0 = 0; n0 < n; n0 += chunk) {
+      const nb = Math.min(chunk, n - n0);
       const m = nb * perImage;
       const cols = backend.makeOutput([k, m], 'float32');
-      // dy's rows for this slice are contiguous, but they are copied into a tensor of their
-      // own: XNNPACK caches its packed copy of `b` under b's tensor id until that id is
-      // disposed, and must not keep (or later reuse, with another shape) one for dy itself.
+      // dy's rows for this slice are contiguous, but they are copied into a tensor of their own:
+      // XNNPACK caches its packed copy of `b` under b's tensor id until that id is disposed,
+      // and must not keep one (or later reuse it, with another shape) for dy itself.
       const dySlice = backend.makeOutput([m, cout], 'float32');
       // All allocations are done: views taken now stay valid until the matmul below.
       f32(backend, dySlice).set(f32(backend, dy).subarray(n0 * perImage * cout, (n0 + nb) * perImage * cout));
-      fillColsT(f32(backend, cols), f32(backend, x), n0, nb, h, w, cin, oh, ow, kh, kw, sh, sw, top, left);
+      fillColsT(f32(backend, cols), f32(backend, x), info, n0, nb);
 
       const prod = matMul({ inputs: { a: cols, b: dySlice }, backend, attrs: { transposeA: false, transposeB: false } });
       backend.disposeData(cols.dataId);
@@ -79,10 +62,11 @@ export function conv2DBackpropFilterConfig(matMul: MatMulFunc): tf.KernelConfig 
  * 0 outside the image. The inner loop runs along output columns with the out-of-image edges
  * cut off beforehand, so it is a branch-free strided gather.
  */
-function fillColsT(
-  cols: Float32Array, xs: Float32Array, n0: number, nb: number, h: number, w: number, cin: number,
-  oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, top: number, left: number,
-): void {
+function fillColsT(cols: Float32Array, xs: Float32Array, info: tf.backend_util.Conv2DInfo, n0: number, nb: number): void {
+  const { inHeight: h, inWidth: w, inChannels: cin, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
   const m = nb * oh * ow;
   const rowStride = w * cin;
   const xStep = sw * cin;

@@ -4,14 +4,17 @@
 //
 //   BatchMatMul, _FusedMatMul   originals wrapped: transposes materialised so XNNPACK runs.
 //   Conv2DBackpropFilter        missing on wasm: im2col + XNNPACK matmul.
+//   Conv2DBackpropInput         shipped as a scalar loop: XNNPACK matmul + col2im.
 //
-// Everything else CNN/MLP training uses (Conv2DBackpropInput, MaxPoolGrad, AvgPoolGrad, the ops
-// behind dropout, maxNorm, softmax cross-entropy, Adam/momentum) is present on wasm 4.22 and is
-// checked against cpu in test/trainer/kernels.test.ts.
+// Everything else CNN/MLP training uses (MaxPoolGrad, AvgPoolGrad, the ops behind dropout,
+// maxNorm, softmax cross-entropy, Adam/momentum) is present on wasm 4.22; the kernels above and
+// the pooling gradients are checked against cpu in test/trainer/kernels.test.ts.
 
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
+import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
 import { withMaterialisedTransposes } from './matmul';
+import type { MatMulFunc } from './wasm';
 
 const BACKEND = 'wasm';
 /** What was registered before install (undefined: nothing was), to put back on uninstall. */
@@ -32,12 +35,15 @@ export function installWasmKernels(): void {
   const fused = tf.getKernel(tf._FusedMatMul, BACKEND);
   if (matMul == null || fused == null) throw new Error('wasm backend kernels are not registered');
   saved = new Map();
-  for (const name of [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropFilter]) saved.set(name, tf.getKernel(name, BACKEND));
+  for (const name of [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput]) saved.set(name, tf.getKernel(name, BACKEND));
 
   replace(withMaterialisedTransposes(matMul));
   replace(withMaterialisedTransposes(fused));
-  // The im2col product is untransposed with batch 1: the original kernel already runs it on XNNPACK.
-  replace(conv2DBackpropFilterConfig(matMul.kernelFunc as unknown as Parameters<typeof conv2DBackpropFilterConfig>[0]));
+  // The conv gradients' products are untransposed with batch 1: the original kernel already runs
+  // them on XNNPACK.
+  const plainMatMul = matMul.kernelFunc as unknown as MatMulFunc;
+  replace(conv2DBackpropFilterConfig(plainMatMul));
+  replace(conv2DBackpropInputConfig(plainMatMul));
 }
 
 /** Restores the kernels as shipped (for benchmarks and tests). */

@@ -39,3 +39,40 @@ export function transposeLast2(x: tf.TensorInfo, backend: BackendWasm, transpose
 export function f32(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
+
+/** A BatchMatMul kernelFunc for wasm (called with both transpose flags false). */
+export type MatMulFunc = (
+  args: KernelArgs<{ a: tf.TensorInfo; b: tf.TensorInfo }, { transposeA: boolean; transposeB: boolean }>,
+) => tf.TensorInfo;
+
+/**
+ * Upper bound (floats) on the im2col scratch of the conv gradient kernels, 64 MB: large enough
+ * for long XNNPACK panels, small enough not to balloon the wasm heap (which never shrinks).
+ */
+export const CHUNK_FLOATS = 16 * 1024 * 1024;
+
+/** Images per chunk so that `floatsPerImage`·images stays under CHUNK_FLOATS (at least 1). */
+export function imagesPerChunk(batch: number, floatsPerImage: number): number {
+  return Math.max(1, Math.min(batch, Math.floor(CHUNK_FLOATS / floatsPerImage)));
+}
+
+export type ConvAttrs = {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+};
+
+/**
+ * Shapes, strides and padding of an NHWC conv, dilation 1 (tfjs' conv2d gradients reject
+ * dilations > 1, so that is all the gradient kernels are asked for).
+ */
+export function convInfo(
+  kernel: string, inShape: number[], filterShape: number[], attrs: ConvAttrs, dtypes: tf.DataType[],
+): tf.backend_util.Conv2DInfo {
+  if (attrs.dataFormat === 'NCHW') throw new Error(`${kernel} on wasm supports NHWC only`);
+  if (dtypes.some((d) => d !== 'float32')) throw new Error(`${kernel} on wasm supports float32 only`);
+  return tf.backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number], filterShape as [number, number, number, number],
+    attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+}

@@ -23,6 +23,7 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
   '--no-first-run',
+  '--disable-crash-reporter',
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
 ];
 
@@ -181,6 +182,7 @@ async function startCodeServer(opts = {}) {
   proc.stdout.on('data', onData);
   proc.stderr.on('data', onData);
 
+  if (proc.pid) guardGroup(proc.pid, opts.removeIfOrphaned || []);
   let exited = false;
   const exitPromise = new Promise((resolve) => proc.on('exit', (code, signal) => {
     exited = true;
@@ -251,6 +253,40 @@ async function startCodeServer(opts = {}) {
   };
 }
 
+/**
+ * code-server runs in its own process group (so its extension hosts and pty hosts can be killed
+ * together); make sure that group dies with us: synchronously on our exit, and through a tiny
+ * detached watchdog if we are SIGKILLed.
+ */
+const guardedGroups = new Set();
+function guardGroup(pgid, dirs) {
+  guardedGroups.add(pgid);
+  if (guardedGroups.size === 1) {
+    process.on('exit', () => {
+      for (const g of guardedGroups) {
+        try { process.kill(-g, 'SIGKILL'); } catch { /* gone */ }
+      }
+    });
+  }
+  const watchdog = `const [p, g, dirs] = [${process.pid}, ${pgid}, ${JSON.stringify(dirs)}];
+    const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    setInterval(() => {
+      if (!alive(-g)) process.exit(0);
+      if (!alive(p)) {
+        try { process.kill(-g, 'SIGKILL'); } catch {}
+        setTimeout(() => {
+          for (const d of dirs) try { require('fs').rmSync(d, { recursive: true, force: true }); } catch {}
+          process.exit(0);
+        }, 500);
+      }
+    }, 1000);`;
+  try {
+    cp.spawn(process.execPath, ['-e', watchdog], { detached: true, stdio: 'ignore' }).unref();
+  } catch (e) {
+    log('watchdog not started', e);
+  }
+}
+
 /** Runs the code-server CLI once (e.g. --install-extension); resolves with its output. */
 function codeServerCli(args, { userDataDir, extensionsDir, runDir } = {}) {
   const entry = ensureCodeServer();
@@ -265,15 +301,26 @@ function codeServerCli(args, { userDataDir, extensionsDir, runDir } = {}) {
   return output;
 }
 
-/** Headless Chromium through playwright-core. */
+/**
+ * Headless Chromium through playwright-core. Its XDG dirs go to a temp folder (removed when the
+ * browser closes): Chromium otherwise creates ~/.config/chromium/Crash Reports.
+ */
 async function launchChromium(opts = {}) {
   const { chromium } = require('playwright-core');
-  return chromium.launch({
+  const home = opts.home || mkTemp('distill-chromium-');
+  const browser = await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
     args: [...CHROMIUM_ARGS, ...(opts.args || [])],
+    env: {
+      ...process.env,
+      XDG_CONFIG_HOME: path.join(home, 'config'),
+      XDG_CACHE_HOME: path.join(home, 'cache'),
+    },
     timeout: 60_000,
   });
+  browser.on('disconnected', () => rmrf(home));
+  return browser;
 }
 
 /** Workbench URL with an optional folder and payload (e.g. extension development/test paths). */

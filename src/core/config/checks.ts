@@ -1,0 +1,275 @@
+// Checks of meaning, on top of the structure: things the schema cannot say (loss weights that add
+// up to nothing, layer names that do not exist, shapes no connector can bridge, sizes beyond the
+// data). Each check runs only on sections that are structurally valid, so several problems in
+// different sections are all reported at once.
+import { describeModel, resolveConnector } from '../models';
+import { dataFacts, DataFacts, MNIST_TOTAL, mnistTestCount, testCount, ValidationEnv } from './env';
+import { inputShapeOf, layerNamesFor, layersWithFacts } from './layers';
+import { formatPath, JsonPath, ProblemCode, Severity, suggestion } from './problems';
+import type { DistillConfig, ModelSpec, TrainingConfig } from './schema';
+
+export interface CheckContext {
+  env: ValidationEnv;
+  configDir: string;
+  /** True when no error concerns this path, anything inside it or anything containing it. */
+  ok(path: JsonPath): boolean;
+  /** Whether a problem with this code was reported at or inside this path. */
+  has(path: JsonPath, code: ProblemCode): boolean;
+  /** Whether the config file itself has a value at this path (rather than a default). */
+  written(path: JsonPath): boolean;
+  /**
+   * `at` is where to point in the file when it differs from `path` (e.g. the value the user wrote);
+   * `anchor` points at the property's key (or an object's brace) instead of its whole value.
+   */
+  report(p: { path: JsonPath; at?: JsonPath; anchor?: boolean; code: ProblemCode; message: string; severity?: Severity }): void;
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+export function checkMeaning(config: DistillConfig, c: CheckContext): void {
+  const facts = describe(config, c);
+  checkLosses(config, c);
+  checkData(config, facts, c);
+  checkModels(config, facts, c);
+  checkLayers(config, facts, c);
+  checkSchedule(config.training, ['training'], c);
+  if (c.ok(['teacher', 'source']) && config.teacher.source === 'train') checkSchedule(config.teacher.training, ['teacher', 'training'], c);
+  checkProbes(config, facts, c);
+}
+
+/** The data's facts, if the data section is valid, its files exist and the facts are known. */
+function describe(config: DistillConfig, c: CheckContext): DataFacts | undefined {
+  if (!c.ok(['data']) || c.has(['data'], 'missing-file')) return undefined;
+  try {
+    return dataFacts(config.data, c.configDir, c.env);
+  } catch (e) {
+    c.report({ path: ['data'], anchor: true, code: 'bad-data', message: `data: ${(e as Error).message}` });
+    return undefined;
+  }
+}
+
+// ---- loss terms -----------------------------------------------------------------------------
+
+/** The id a term is logged under (`ce`, `kd`, `hint:fc1<-fc2`); two terms with one id are duplicates. */
+export function lossTermId(term: DistillConfig['distillation']['losses'][number]): string {
+  return term.type === 'hint' ? `hint:${term.student}<-${term.teacher}` : term.type;
+}
+
+function checkLosses(config: DistillConfig, c: CheckContext) {
+  const lossesPath = ['distillation', 'losses'];
+  if (!c.ok(lossesPath)) return;
+  const losses = config.distillation.losses;
+  if (losses.length === 0) return;
+  if (losses.every((t) => t.weight === 0)) {
+    c.report({ path: lossesPath, code: 'all-weights-zero', message: 'distillation.losses: every loss term has weight 0, so the student would learn nothing' });
+  } else if (!losses.some((t) => t.type !== 'ce' && t.weight > 0)) {
+    c.report({
+      path: lossesPath,
+      code: 'no-teacher-term',
+      severity: 'warning',
+      message: 'distillation.losses: no term with a weight above 0 uses the teacher (add a "kd" or "hint" term); the student would train like the baseline',
+    });
+  }
+  const first = new Map<string, number>();
+  losses.forEach((term, i) => {
+    const id = lossTermId(term);
+    const earlier = first.get(id);
+    if (earlier === undefined) first.set(id, i);
+    else
+      c.report({
+        path: [...lossesPath, i],
+        at: [...lossesPath, i, 'type'],
+        code: 'duplicate-loss',
+        message: `distillation.losses[${i}]: duplicate loss term "${id}" (the same as losses[${earlier}]); give one term the combined weight`,
+      });
+  });
+}
+
+// ---- data sizes -----------------------------------------------------------------------------
+
+function checkData(config: DistillConfig, facts: DataFacts | undefined, c: CheckContext) {
+  if (!c.ok(['data'])) return;
+  const data = config.data;
+  let trainPool: number | undefined = facts?.trainAvailable;
+  let poolNote = '';
+  if (data.dataset === 'mnist') {
+    if (data.testSize !== undefined && c.written(['data', 'testFraction'])) {
+      c.report({ path: ['data', 'testFraction'], code: 'ignored-property', severity: 'warning', message: 'data.testFraction: ignored because data.testSize is given' });
+    }
+    const tc = mnistTestCount(data);
+    poolNote = ` (the built-in mnist has ${count(MNIST_TOTAL)} digits, shared with the ${count(tc)} test examples)`;
+    if (tc >= MNIST_TOTAL) {
+      const at: JsonPath = data.testSize !== undefined ? ['data', 'testSize'] : ['data', 'testFraction'];
+      c.report({
+        path: at,
+        code: 'not-enough-data',
+        message: `${formatPath(at)}: ${count(tc)} test examples leave none for training (the built-in mnist has ${count(MNIST_TOTAL)} digits shared between test and train)`,
+      });
+      return;
+    }
+    trainPool = MNIST_TOTAL - tc;
+  } else if (facts && data.testSize !== undefined && data.testSize > facts.testAvailable) {
+    c.report({
+      path: ['data', 'testSize'],
+      code: 'not-enough-data',
+      message: `data.testSize: ${count(data.testSize)} is more than the ${count(facts.testAvailable)} test examples available`,
+    });
+  }
+  if (trainPool === undefined) return;
+  const val = data.validationSize;
+  if (data.trainSize !== undefined) {
+    if (data.trainSize + val > trainPool) {
+      c.report({
+        path: ['data', 'trainSize'],
+        code: 'not-enough-data',
+        message:
+          val > 0
+            ? `data.trainSize: trainSize + validationSize = ${count(data.trainSize)} + ${count(val)} = ${count(data.trainSize + val)} is more than the ${count(trainPool)} training examples available${poolNote}`
+            : `data.trainSize: ${count(data.trainSize)} is more than the ${count(trainPool)} training examples available${poolNote}`,
+      });
+    }
+  } else if (val >= trainPool) {
+    c.report({
+      path: ['data', 'validationSize'],
+      code: 'not-enough-data',
+      message: `data.validationSize: ${count(val)} leaves no training examples of the ${count(trainPool)} available${poolNote}`,
+    });
+  }
+}
+
+// ---- models ---------------------------------------------------------------------------------
+
+function modelsToCheck(config: DistillConfig, c: CheckContext): { spec: ModelSpec; path: JsonPath }[] {
+  const out: { spec: ModelSpec; path: JsonPath }[] = [];
+  if (c.ok(['teacher']) && config.teacher.source === 'train') out.push({ spec: config.teacher.model, path: ['teacher', 'model'] });
+  if (c.ok(['student'])) out.push({ spec: config.student.model, path: ['student', 'model'] });
+  return out;
+}
+
+function checkModels(config: DistillConfig, facts: DataFacts | undefined, c: CheckContext) {
+  if (!c.ok(['data'])) return;
+  const data = config.data;
+  for (const { spec, path } of modelsToCheck(config, c)) {
+    const typePath = [...path, 'type'];
+    if (spec.type === 'cnn') {
+      if (data.dataset === 'csv' && !data.imageShape) {
+        c.report({
+          path: typePath,
+          code: 'cnn-needs-images',
+          message: `${formatPath(typePath)}: a CNN needs image inputs, but the CSV data has no imageShape; add "imageShape": [height, width, channels] to data`,
+        });
+        continue;
+      }
+      if (facts && inputShapeOf(data, facts).length !== 3) {
+        c.report({
+          path: typePath,
+          code: 'cnn-needs-images',
+          message: `${formatPath(typePath)}: a CNN needs image inputs [height, width, channels], but the data gives vectors of [${inputShapeOf(data, facts).join('×')}]`,
+        });
+        continue;
+      }
+    }
+    if (!facts) continue;
+    try {
+      describeModel(spec, inputShapeOf(data, facts), facts.numClasses);
+    } catch (e) {
+      c.report({ path, anchor: true, code: 'model-invalid', message: `${formatPath(path)}: ${(e as Error).message}` });
+    }
+  }
+}
+
+// ---- hint layers and connectors -------------------------------------------------------------
+
+function checkLayers(config: DistillConfig, facts: DataFacts | undefined, c: CheckContext) {
+  const lossesPath = ['distillation', 'losses'];
+  if (!c.ok(lossesPath)) return;
+  const hints = config.distillation.losses.map((t, i) => ({ t, i })).filter((x) => x.t.type === 'hint');
+  if (hints.length === 0) return;
+  const side = (which: 'teacher' | 'student') => {
+    if (!c.ok([which])) return undefined;
+    const names = layerNamesFor(config, which, c.env, c.configDir);
+    const layers = layersWithFacts(config, which, facts);
+    const label =
+      which === 'student' ? 'the student' : config.teacher.source === 'file' ? `the teacher (${config.teacher.path})` : 'the teacher';
+    return { names, layers, label };
+  };
+  const student = side('student');
+  const teacher = side('teacher');
+  for (const { t, i } of hints) {
+    if (t.type !== 'hint') continue;
+    const termPath = [...lossesPath, i];
+    let namesOk = true;
+    for (const [which, s, layer] of [
+      ['student', student, t.student],
+      ['teacher', teacher, t.teacher],
+    ] as const) {
+      if (!s?.names || s.names.includes(layer)) continue;
+      namesOk = false;
+      const p = [...termPath, which];
+      c.report({
+        path: p,
+        code: 'unknown-layer',
+        message: `${formatPath(p)}: ${s.label} has no layer "${layer}"${suggestion(layer, s.names)} (its layers: ${s.names.join(', ')})`,
+      });
+    }
+    if (!namesOk || !student?.layers || !teacher?.layers) continue;
+    const sl = student.layers.find((l) => l.name === t.student);
+    const tl = teacher.layers.find((l) => l.name === t.teacher);
+    if (!sl || !tl) continue;
+    const r = resolveConnector(t.connector, sl, tl);
+    if ('error' in r) {
+      c.report({
+        path: termPath,
+        at: c.written([...termPath, 'connector']) ? [...termPath, 'connector'] : [...termPath, 'teacher'],
+        code: 'connector-mismatch',
+        message: `${formatPath(termPath)}: ${r.error}`,
+      });
+    }
+  }
+}
+
+// ---- schedules and probes -------------------------------------------------------------------
+
+function checkSchedule(training: TrainingConfig, path: JsonPath, c: CheckContext) {
+  if (!c.ok([...path, 'schedule']) || !c.ok([...path, 'epochs'])) return;
+  const schedule = training.schedule;
+  if (schedule.type !== 'step') return;
+  schedule.milestones.forEach((m, j) => {
+    const p = [...path, 'schedule', 'milestones', j];
+    if (m >= training.epochs) {
+      c.report({
+        path: p,
+        code: 'milestone-beyond-epochs',
+        severity: 'warning',
+        message: `${formatPath(p)}: milestone ${m} is not before the last epoch (${training.epochs}), so the rate never drops there`,
+      });
+    } else if (j > 0 && m <= schedule.milestones[j - 1]) {
+      c.report({
+        path: p,
+        code: 'milestones-unsorted',
+        severity: 'warning',
+        message: `${formatPath(p)}: milestones should increase, but ${m} follows ${schedule.milestones[j - 1]}`,
+      });
+    }
+  });
+}
+
+function checkProbes(config: DistillConfig, facts: DataFacts | undefined, c: CheckContext) {
+  if (!c.ok(['probes']) || !c.ok(['data'])) return;
+  const tests = testCount(config.data, facts);
+  if (tests === undefined) return;
+  // Only values the user wrote: a default larger than a small test split is clamped quietly.
+  const check = (key: 'samples' | 'ckaSamples', what: string) => {
+    const p = ['probes', key];
+    const n = config.probes[key];
+    if (!c.written(p) || n <= tests) return;
+    c.report({
+      path: p,
+      code: 'probes-exceed-test',
+      severity: 'warning',
+      message: `${formatPath(p)}: ${n} ${what} but only ${count(tests)} test examples; ${count(tests)} will be used`,
+    });
+  };
+  check('samples', 'probe samples');
+  check('ckaSamples', 'CKA samples');
+}

@@ -5,9 +5,10 @@
 // the layers' shapes the same way (conv: 2·kh·kw·cin·cout per output pixel, ×3 for training).
 // Each variant runs a few warm-up steps, then reports the median of the timed ones.
 
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/trainer/backend';
-import { installWasmKernels, uninstallWasmKernels } from '../src/trainer/kernels';
+import { installWasmKernels, uninstallWasmKernels, WASM_KERNELS } from '../src/trainer/kernels';
 
 const quick = process.argv.includes('--quick');
 const BATCH = 128;
@@ -65,27 +66,30 @@ function timeSteps(model: tf.Sequential, x: tf.Tensor, y: tf.Tensor, warmup: num
   return median(times);
 }
 
-interface Row { net: string; variant: string; ms: number; gflops: number }
+interface Row { net: string; variant: string; ms?: number; gflops?: number; note?: string }
 
 async function measure(net: 'mlp' | 'cnn', variant: string, setup: () => Promise<void>, warmup: number, steps: number): Promise<Row> {
   await setup();
   const model = net === 'mlp' ? mlp() : cnn();
   const x = net === 'mlp' ? tf.randomNormal([BATCH, 784]) : tf.randomUniform([BATCH, 28, 28, 1]);
   const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32'), 10);
-  const ms = timeSteps(model, x, y, warmup, steps);
-  const gflops = (trainFlopsPerExample(model) * BATCH) / (ms * 1e6);
-  tf.dispose([x, y]);
-  model.dispose();
-  return { net, variant, ms, gflops };
+  try {
+    const ms = timeSteps(model, x, y, warmup, steps);
+    return { net, variant, ms, gflops: (trainFlopsPerExample(model) * BATCH) / (ms * 1e6) };
+  } catch (e) {
+    return { net, variant, note: `cannot train: ${(e as Error).message}` };
+  } finally {
+    tf.dispose([x, y]);
+    model.dispose();
+  }
 }
 
-/** Times one kernel call on the active backend (median of `n`). */
-function timeKernel(name: string, inputs: Record<string, tf.Tensor>, attrs: object, n: number): number {
+/** Median ms of one kernel call on wasm (which computes synchronously: no read-back needed). */
+function timeKernel(name: string, inputs: tf.NamedTensorMap, attrs: object, n: number): number {
   const times: number[] = [];
   for (let i = 0; i < n + 1; i++) {
     const t0 = performance.now();
-    const out = tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor;
-    out.dataSync();
+    const out = tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
     out.dispose();
     if (i > 0) times.push(performance.now() - t0);
   }
@@ -94,43 +98,57 @@ function timeKernel(name: string, inputs: Record<string, tf.Tensor>, attrs: obje
 
 async function main(): Promise<void> {
   await initBackend('wasm');
-  const wasmShipped = async () => { await tf.setBackend('wasm'); uninstallWasmKernels(); };
-  const wasmReplaced = async () => { await tf.setBackend('wasm'); installWasmKernels(); };
+  const wasmWith = (kernels: readonly string[]) => async () => {
+    await tf.setBackend('wasm');
+    uninstallWasmKernels();
+    installWasmKernels(kernels);
+  };
   const cpu = async () => { await tf.setBackend('cpu'); };
-  const n = quick ? 3 : 8;
+  const n = quick ? 3 : 7;
 
   const rows: Row[] = [];
   rows.push(await measure('mlp', 'cpu', cpu, 0, quick ? 1 : 2));
-  rows.push(await measure('mlp', 'wasm as shipped', wasmShipped, 1, n));
-  rows.push(await measure('mlp', 'wasm + replaced kernels', wasmReplaced, 1, n));
-  rows.push(await measure('cnn', 'cpu', cpu, 0, 1));
-  rows.push(await measure('cnn', 'wasm + replaced kernels', wasmReplaced, 1, n));
+  rows.push(await measure('mlp', 'wasm as shipped', wasmWith([]), 1, n));
+  rows.push(await measure('mlp', 'wasm + all replacements', wasmWith(WASM_KERNELS), 1, n));
+  // cpu is left out for the CNN: about 150 s per step here (its conv gradients are scalar JS).
+  rows.push(await measure('cnn', 'wasm as shipped', wasmWith([]), 0, 1));
+  rows.push(await measure('cnn', 'wasm + Conv2DBackpropFilter', wasmWith([tf.Conv2DBackpropFilter]), 1, n));
+  rows.push(await measure('cnn', 'wasm + all replacements', wasmWith(WASM_KERNELS), 1, n));
 
-  console.log('\nTraining step, batch 128 (median)');
-  console.log('net  variant                      ms/step   GFLOPS   epoch of 60k (s)');
+  console.log(`\nTraining step, batch ${BATCH}, SGD (median of ${n}; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores)`);
+  console.log('net  variant                         ms/step   GFLOPS   s per 60k epoch');
   for (const r of rows) {
+    if (r.ms === undefined) {
+      console.log(`${r.net.padEnd(4)} ${r.variant.padEnd(30)} ${r.note}`);
+      continue;
+    }
     const epoch = (r.ms * Math.ceil(60000 / BATCH)) / 1000;
-    console.log(`${r.net.padEnd(4)} ${r.variant.padEnd(28)} ${r.ms.toFixed(1).padStart(8)} ${r.gflops.toFixed(1).padStart(8)} ${epoch.toFixed(0).padStart(12)}`);
+    console.log(`${r.net.padEnd(4)} ${r.variant.padEnd(30)} ${r.ms.toFixed(1).padStart(8)} ${r.gflops!.toFixed(1).padStart(8)} ${epoch.toFixed(0).padStart(14)}`);
   }
 
-  // The new kernel alone, at the CNN's second conv layer (the expensive one).
-  const x = tf.randomNormal([BATCH, 14, 14, 32]);
-  const dy = tf.randomNormal([BATCH, 14, 14, 64]);
-  const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [3, 3, 32, 64] };
-  const flops = 2 * 3 * 3 * 32 * 64 * 14 * 14 * BATCH;
-  await wasmReplaced();
-  const xw = x.clone(), dyw = dy.clone();
-  const wasmMs = timeKernel(tf.Conv2DBackpropFilter, { x: xw, dy: dyw }, attrs, n);
-  const w = tf.randomNormal([3, 3, 32, 64]);
-  const inputMs = timeKernel(tf.Conv2DBackpropInput, { dy: dyw, filter: w }, { ...attrs, inputShape: [BATCH, 14, 14, 32] }, n);
-  const fwdMs = timeKernel(tf.Conv2D, { x: xw, filter: w }, { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1] }, n);
-  await cpu();
-  const cpuMs = timeKernel(tf.Conv2DBackpropFilter, { x, dy }, attrs, 1);
-  console.log('\nConv kernels at 14x14x32 -> 64, 3x3 same, batch 128 (median ms, GFLOPS)');
-  console.log(`Conv2DBackpropFilter  wasm (new)  ${wasmMs.toFixed(1).padStart(7)}  ${(flops / wasmMs / 1e6).toFixed(1)}`);
-  console.log(`Conv2DBackpropFilter  cpu         ${cpuMs.toFixed(1).padStart(7)}  ${(flops / cpuMs / 1e6).toFixed(1)}`);
-  console.log(`Conv2DBackpropInput   wasm        ${inputMs.toFixed(1).padStart(7)}  ${(flops / inputMs / 1e6).toFixed(1)}`);
-  console.log(`Conv2D (forward)      wasm        ${fwdMs.toFixed(1).padStart(7)}  ${(flops / fwdMs / 1e6).toFixed(1)}`);
+  // Each replaced kernel alone, shipped vs new, at the shapes of the CNN above / the MLP's fc2.
+  const t = (shape: number[]) => tf.randomNormal(shape);
+  const conv = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined };
+  const input = t([BATCH, 28, 28, 32]);
+  const kernels: [string, string, tf.NamedTensorMap, object][] = [
+    [tf.BatchMatMul, 'fc2 dW = xᵀ·dy 1200×128×1200', { a: t([BATCH, 1200]), b: t([BATCH, 1200]) }, { transposeA: true, transposeB: false }],
+    [tf.BatchMatMul, 'fc2 dx = dy·Wᵀ 128×1200×1200', { a: t([BATCH, 1200]), b: t([1200, 1200]) }, { transposeA: false, transposeB: true }],
+    [tf.Conv2DBackpropFilter, 'conv2 3×3 32→64 at 14×14', { x: t([BATCH, 14, 14, 32]), dy: t([BATCH, 14, 14, 64]) }, { ...conv, filterShape: [3, 3, 32, 64] }],
+    [tf.Conv2DBackpropInput, 'conv2 3×3 32→64 at 14×14', { dy: t([BATCH, 14, 14, 64]), filter: t([3, 3, 32, 64]) }, { ...conv, inputShape: [BATCH, 14, 14, 32] }],
+    [tf.MaxPoolGrad, 'pool1 2×2 at 28×28×32', { dy: t([BATCH, 14, 14, 32]), input, output: tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid') }, { filterSize: 2, strides: 2, pad: 'valid' }],
+    [tf.Sum, 'conv1 bias grad 128×28×28×32', { x: input }, { axis: [0, 1, 2], keepDims: false }],
+  ];
+  console.log('\nKernels alone, wasm (median ms)');
+  console.log('kernel                 shape                           shipped       new   speed-up');
+  for (const [name, what, inputs, attrs] of kernels) {
+    await wasmWith([])();
+    const before = tf.getKernel(name, 'wasm') ? timeKernel(name, inputs, attrs, n) : NaN;
+    await wasmWith(WASM_KERNELS)();
+    const after = timeKernel(name, inputs, attrs, n);
+    const shippedText = Number.isNaN(before) ? 'missing' : before.toFixed(1);
+    const gain = Number.isNaN(before) ? '' : `${(before / after).toFixed(1)}×`;
+    console.log(`${name.padEnd(22)} ${what.padEnd(30)} ${shippedText.padStart(8)} ${after.toFixed(1).padStart(9)} ${gain.padStart(10)}`);
+  }
 }
 
 main().catch((e) => {

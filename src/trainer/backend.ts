@@ -1,9 +1,10 @@
 // Picks and starts the tfjs backend the trainer computes on (DESIGN.md §5).
 //
 // Everyone imports `* as tf from '@tensorflow/tfjs'`. The wasm backend is imported here from its
-// own package; it registers itself (and its kernels) in tfjs-core's engine and kernel registry,
-// which tfjs keeps on the global object, so it is the same engine that `@tensorflow/tfjs` uses.
-// initBackend() checks that anyway: a backend only counts if `tf` itself can see it.
+// own package; it requires the same @tensorflow/tfjs-core file as @tensorflow/tfjs (one copy in
+// node_modules and in the bundle), and tfjs-core keeps its engine and kernel registry on the
+// global object anyway, so it registers with the engine `tf` uses. Importing this module
+// registers the wasm backend at a higher priority than cpu: call initBackend() before any tf op.
 //
 // Packaging: esbuild bundles @tensorflow/tfjs-backend-wasm into dist/trainer.js and dist/cli.js
 // and copies the non-threaded .wasm binaries next to them (esbuild.mjs), because the .vsix ships
@@ -18,10 +19,12 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { Backend, BackendPreference } from '../core/protocol';
 import { installWasmKernels } from './kernels';
 
-/** The SIMD, single-threaded build: the one that starts in Node (the threaded one needs a blob: worker). */
+/**
+ * The SIMD, single-threaded build: the one that starts in Node (the threaded one hands its
+ * workers a blob: URL). tfjs falls back to the plain `tfjs-backend-wasm.wasm`, also shipped, on
+ * engines without wasm SIMD.
+ */
 export const WASM_BINARY = 'tfjs-backend-wasm-simd.wasm';
-/** Fallback for engines without wasm SIMD; tfjs picks it itself when SIMD validation fails. */
-export const WASM_BINARY_NO_SIMD = 'tfjs-backend-wasm.wasm';
 
 // tfjs-node is an optional native dependency. It is external in esbuild.mjs, and it is loaded
 // through a require that esbuild cannot see (an alias and a non-literal name), so the bundle
@@ -67,11 +70,38 @@ async function tryWasm(): Promise<boolean> {
     setWasmPaths(wasmDir());
     wasmPathsSet = true;
   }
-  const ok = await tf.setBackend('wasm');
-  if (!ok) return false;
-  await tf.ready();
+  const before = processHandlers();
+  try {
+    const ok = await tf.setBackend('wasm');
+    if (!ok) return false;
+    await tf.ready();
+  } finally {
+    dropHandlersAddedSince(before);
+  }
   installWasmKernels();
   return true;
+}
+
+type Listener = (...args: any[]) => void;
+type Handlers = Record<'uncaughtException' | 'unhandledRejection', Listener[]>;
+
+function processHandlers(): Handlers {
+  return {
+    uncaughtException: process.listeners('uncaughtException') as Listener[],
+    unhandledRejection: process.listeners('unhandledRejection') as Listener[],
+  };
+}
+
+/**
+ * The emscripten glue, when it instantiates the module, adds process handlers that rethrow every
+ * uncaught exception and unhandled rejection. Node would crash the same way without them, but
+ * they also print a ~30 KB line of minified glue as the "source" of any error, and they defeat
+ * the trainer's own handlers (which report errors to the host). They are removed again.
+ */
+function dropHandlersAddedSince(before: Handlers): void {
+  const now = processHandlers();
+  for (const h of now.uncaughtException) if (!before.uncaughtException.includes(h)) process.removeListener('uncaughtException', h);
+  for (const h of now.unhandledRejection) if (!before.unhandledRejection.includes(h)) process.removeListener('unhandledRejection', h);
 }
 
 async function tryCpu(): Promise<boolean> {

@@ -19,10 +19,11 @@ export function gatherLabels(y: ArrayLike<number>, order: ArrayLike<number>, sta
 
 /**
  * Shifts every image in `batch` (NHWC rows of h·w·c) by its own random offset in
- * [-maxShift, maxShift] pixels on each axis, filling the uncovered border with zeros — Hinton et
- * al.'s "jittered by up to two pixels in any direction". Works in place.
+ * [-maxShift, maxShift] pixels on each axis, filling the uncovered border with `background` (the
+ * normalised value of a black pixel) — Hinton et al.'s "jittered by up to two pixels in any
+ * direction". Works in place.
  */
-export function jitterImages(batch: Float32Array, h: number, w: number, c: number, maxShift: number, rng: () => number): void {
+export function jitterImages(batch: Float32Array, h: number, w: number, c: number, maxShift: number, rng: () => number, background = 0): void {
   if (maxShift <= 0) return;
   const row = h * w * c;
   const copy = new Float32Array(row);
@@ -33,7 +34,7 @@ export function jitterImages(batch: Float32Array, h: number, w: number, c: numbe
     if (dx === 0 && dy === 0) continue;
     const img = batch.subarray(n * row, (n + 1) * row);
     copy.set(img);
-    img.fill(0);
+    img.fill(background);
     for (let yy = Math.max(0, dy); yy < Math.min(h, h + dy); yy++) {
       const srcY = yy - dy;
       const x0 = Math.max(0, dx);

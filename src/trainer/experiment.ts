@@ -10,7 +10,7 @@ import { defaultNodeEnv } from '../core/config/nodeEnv';
 import { formatProblem, parseConfig } from '../core/config/parse';
 import { describeModel } from '../core/models';
 import type { Backend, Manifest, MetricRecord, ModelResult, ProbeRecord, RunResults, StageName, StartRequest, TrainerToHost } from '../core/protocol';
-import { createRng, shuffleInPlace } from '../core/random';
+import { createRng, deriveSeed, shuffleInPlace } from '../core/random';
 import {
   appendMetrics,
   CONFIG,
@@ -125,7 +125,7 @@ class RunRecorder {
 function probeIndices(config: DistillConfig, data: Dataset, override?: number) {
   const count = Math.min(override ?? config.probes.samples, data.test.count);
   const order = Array.from({ length: data.test.count }, (_, i) => i);
-  shuffleInPlace(order, createRng(config.seed + 7));
+  shuffleInPlace(order, createRng(deriveSeed(config.seed, 'probes')));
   return { samples: order.slice(0, count), cka: config.probes.cka ? order.slice(0, Math.min(config.probes.ckaSamples, data.test.count)) : [] };
 }
 
@@ -207,7 +207,14 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
   try {
     rec.log('info', `run ${id}: backend ${backend}, seed ${config.seed}`);
     const t0 = performance.now();
-    const data = await loadDataset(config.data, { configDir: path.dirname(configPath), seed: config.seed, cacheDir: req.cacheDir ?? defaultCacheDir() });
+    const data = await loadDataset(config.data, {
+      configDir: path.dirname(configPath),
+      seed: config.seed,
+      cacheDir: req.cacheDir ?? defaultCacheDir(),
+      // The built-ins shipped in dist/data (scripts/ship-datasets.ts): an installed .vsix has no node_modules to convert them from.
+      extraCacheDirs: [path.join(__dirname, 'data')],
+      log: (message) => rec.log('info', message),
+    });
     rec.log(
       'info',
       `data ${data.name}: ${data.train.count} train / ${data.validation.count} validation / ${data.test.count} test, input [${data.inputShape.join('×')}], ` +

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LossTerm, TrainingConfig } from '../core/config/schema';
 import type { MetricRecord, StageName } from '../core/protocol';
 import { termId } from '../core/protocol';
-import { createRng, shuffleInPlace } from '../core/random';
+import { createRng, deriveSeed, shuffleInPlace } from '../core/random';
 import { gatherLabels, gatherRows, jitterImages } from './batches';
 import type { Connector } from './connectors';
 import type { Dataset, Split } from './data';
@@ -78,7 +78,10 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
   const inputShape = data.inputShape;
   const rowSize = inputShape.reduce((a, b) => a * b, 1);
   const isImage = inputShape.length === 3;
-  const rng = createRng(spec.seed);
+  const rng = createRng(deriveSeed(spec.seed, 'train/batches'));
+  // A black pixel after normalisation, for the border jitter uncovers (0 unless `standard`).
+  const norm = data.normalization;
+  const background = norm.method === 'standard' && typeof norm.mean === 'number' && typeof norm.std === 'number' ? -norm.mean / norm.std : 0;
   const optimizer = createOptimizer(training.optimizer);
   const variables = [...net.trainableVariables, ...[...spec.connectors.values()].flatMap((c) => c.trainableVariables)];
   const decayed = training.optimizer.weightDecay > 0 ? variables.filter((v) => /kernel/.test(v.name)) : [];
@@ -105,7 +108,7 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
         const start = step * batchSize;
         const end = Math.min(n, start + batchSize);
         const xb = gatherRows(data.train.x, rowSize, order, start, end);
-        if (isImage) jitterImages(xb, inputShape[0], inputShape[1], inputShape[2], training.jitter, rng);
+        if (isImage) jitterImages(xb, inputShape[0], inputShape[1], inputShape[2], training.jitter, rng, background);
         const yb = gatherLabels(data.train.y, order, start, end);
 
         const { total, parts, logits } = tf.tidy(() => {

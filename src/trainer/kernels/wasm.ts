@@ -50,10 +50,16 @@ export type MatMulFunc = (
  * for long XNNPACK panels, small enough not to balloon the wasm heap (which never shrinks).
  */
 export const CHUNK_FLOATS = 16 * 1024 * 1024;
+let chunkFloats = CHUNK_FLOATS;
 
-/** Images per chunk so that `floatsPerImage`·images stays under CHUNK_FLOATS (at least 1). */
+/** Overrides CHUNK_FLOATS (tests use a tiny value to exercise the multi-chunk path). */
+export function setConvChunkFloats(floats: number = CHUNK_FLOATS): void {
+  chunkFloats = floats;
+}
+
+/** Images per chunk so that `floatsPerImage`·images stays under the chunk size (at least 1). */
 export function imagesPerChunk(batch: number, floatsPerImage: number): number {
-  return Math.max(1, Math.min(batch, Math.floor(CHUNK_FLOATS / floatsPerImage)));
+  return Math.max(1, Math.min(batch, Math.floor(chunkFloats / floatsPerImage)));
 }
 
 export type ConvAttrs = {

@@ -1,0 +1,63 @@
+// CodeLens on a config: "▶ Run" / "Stop", "Validate" and the last run's result at the top; on
+// each feature (`hint`) term the two layers' shapes and the connector between them, or the error.
+import * as vscode from 'vscode';
+import { ConfigAnalyzer } from './configAnalysis';
+import { Disposable } from './dispose';
+import { describeHints } from './hintLenses';
+import { progressText, runDescription } from './runFormat';
+import type { RunIndex } from './runIndex';
+import type { RunManager } from './runManager';
+import { throttle } from './throttle';
+
+export class ConfigCodeLensProvider extends Disposable implements vscode.CodeLensProvider {
+  private readonly _onDidChangeCodeLenses = this._register(new vscode.EventEmitter<void>());
+  readonly onDidChangeCodeLenses = this._onDidChangeCodeLenses.event;
+  private readonly changed = this._register(throttle(() => this._onDidChangeCodeLenses.fire(), 500));
+
+  constructor(
+    private readonly analyzer: ConfigAnalyzer,
+    private readonly runIndex: RunIndex,
+    private readonly manager: RunManager,
+  ) {
+    super();
+    this._register(runIndex.onDidChange(() => this.changed()));
+    // Steps are too frequent for a lens; stage changes and starts/ends are not.
+    this._register(manager.onDidChangeJob(({ change }) => change !== 'progress' && this.changed()));
+    this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed()));
+  }
+
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    if (!ConfigAnalyzer.isConfig(document)) return [];
+    const { result, configDir } = this.analyzer.analyze(document);
+    const top = new vscode.Range(0, 0, 0, 0);
+    const lenses: vscode.CodeLens[] = [];
+    const lens = (range: vscode.Range, title: string, command = '', args: unknown[] = [], tooltip?: string) =>
+      lenses.push(new vscode.CodeLens(range, { title, command, arguments: args, tooltip }));
+
+    const uri = document.uri;
+    const active = this.manager.jobsForConfig(uri.fsPath).filter((j) => j.state !== 'ended');
+    if (vscode.workspace.isTrusted) {
+      lens(top, '$(play) Run', 'distillLab.run', [uri], 'Train the teacher, the baseline and the student (Distill Lab: Run Experiment)');
+      if (active.length) lens(top, '$(debug-stop) Stop', 'distillLab.stop', [uri], 'Stop the run of this experiment');
+    }
+    const errors = result.problems.filter((p) => p.severity === 'error').length;
+    lens(top, errors ? `$(error) ${errors} problem${errors === 1 ? '' : 's'}` : '$(check) Validate', 'distillLab.validate', [uri], 'Check the config (Distill Lab: Validate Experiment)');
+
+    const running = active.find((j) => j.state === 'running');
+    const last = this.runIndex.runsForConfig(uri)[0];
+    if (running) {
+      lens(top, `$(loading~spin) Running: ${progressText(running.progress) || 'starting…'}`, 'distillLab.showLog', [], 'Show the log');
+    } else if (active.length) {
+      lens(top, '$(clock) Queued', 'distillLab.showLog');
+    } else if (last) {
+      lens(top, `Last run: ${runDescription(last.manifest)}`, 'distillLab.openResults', [last.dir], `Open the results of ${last.manifest.id}`);
+    }
+
+    for (const hint of describeHints(result, this.analyzer.env, configDir)) {
+      const line = document.positionAt(hint.offset).line;
+      // No command: the lens is a label (the shapes), not an action.
+      lens(new vscode.Range(line, 0, line, 0), hint.title);
+    }
+    return lenses;
+  }
+}

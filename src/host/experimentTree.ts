@@ -1,0 +1,281 @@
+// The Experiments tree: every *.distill.json in the workspace → its runs (newest first, with a
+// status icon and the key result) → the run's artifacts. Nodes keep their identity across
+// refreshes and change events name only what changed, so the tree updates without flicker and
+// keeps its expansion state.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { RunEntry } from '../core/runStore';
+import { summarizeResults } from '../core/runStore';
+import { Disposable } from './dispose';
+import { progressText } from './runFormat';
+import type { RunIndex } from './runIndex';
+import type { RunJob } from './runJob';
+import type { RunManager } from './runManager';
+import { CONFIG_GLOB, samePath } from './runsLocation';
+import { throttle } from './throttle';
+import {
+  type ArtifactNode,
+  type ExperimentNode,
+  listArtifacts,
+  listProbeFiles,
+  type OtherRunsNode,
+  type QueuedNode,
+  type RunNode,
+  type TreeNode,
+} from './treeNodes';
+import { runTreeItem } from './treeItems';
+
+const LIVE_UPDATE_MS = 1000;
+
+export class ExperimentTreeProvider extends Disposable implements vscode.TreeDataProvider<TreeNode> {
+  private configPaths: string[] = [];
+  private loading: Promise<void>;
+  private readonly experiments = new Map<string, ExperimentNode>();
+  private readonly otherRuns: OtherRunsNode = { kind: 'otherRuns' };
+  private readonly runNodes = new Map<string, RunNode>();
+  private readonly pendingNodes = new Map<RunJob, QueuedNode>();
+  private readonly artifactNodes = new Map<string, ArtifactNode>();
+  /** What each node's children looked like when last shown: a change event only when they differ. */
+  private readonly signatures = new Map<TreeNode | 'root', string>();
+  private readonly liveRuns = new Set<RunNode>();
+  private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<TreeNode | TreeNode[] | undefined>());
+  readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  private readonly flushLive = this._register(
+    throttle(() => {
+      const nodes = [...this.liveRuns];
+      this.liveRuns.clear();
+      if (nodes.length) this._onDidChangeTreeData.fire(nodes);
+    }, LIVE_UPDATE_MS),
+  );
+  private readonly reloadSoon = this._register(throttle(() => void this.reloadConfigs(), 300));
+
+  constructor(
+    private readonly runIndex: RunIndex,
+    private readonly manager: RunManager,
+  ) {
+    super();
+    const watcher = this._register(vscode.workspace.createFileSystemWatcher(CONFIG_GLOB, false, true, false));
+    this._register(watcher.onDidCreate(() => this.reloadSoon()));
+    this._register(watcher.onDidDelete(() => this.reloadSoon()));
+    this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.reloadSoon()));
+    this._register(runIndex.onDidChange(() => this.update()));
+    this._register(
+      manager.onDidChangeJob(({ job, change }) => {
+        if (change === 'progress' || change === 'stage') {
+          const node = job.runDir && this.runNodes.get(path.resolve(job.runDir));
+          if (node) {
+            this.liveRuns.add(node);
+            this.flushLive();
+          }
+        } else {
+          this.update();
+        }
+      }),
+    );
+    this.loading = this.reloadConfigs();
+  }
+
+  /** Resolves once the workspace's configs have been found. */
+  ready(): Promise<void> {
+    return this.loading;
+  }
+
+  async reloadConfigs(): Promise<void> {
+    const uris = await vscode.workspace.findFiles(CONFIG_GLOB, '**/node_modules/**');
+    this.configPaths = uris.map((u) => u.fsPath).sort((a, b) => this.relative(a).localeCompare(this.relative(b)));
+    this.update();
+  }
+
+  // ---- TreeDataProvider ----------------------------------------------------------------------
+
+  async getChildren(node?: TreeNode): Promise<TreeNode[]> {
+    if (!node) {
+      await this.loading;
+      return this.rootChildren();
+    }
+    switch (node.kind) {
+      case 'experiment':
+      case 'otherRuns':
+        return this.runChildren(node);
+      case 'run':
+        return listArtifacts(node.entry.dir).map((a) => this.artifactNode(a, node));
+      case 'artifact':
+        return node.type === 'probes' ? listProbeFiles(node.path).map((a) => this.artifactNode(a, node)) : [];
+      case 'queued':
+        return [];
+    }
+  }
+
+  getParent(node: TreeNode): TreeNode | undefined {
+    return node.kind === 'experiment' || node.kind === 'otherRuns' ? undefined : node.parent;
+  }
+
+  getTreeItem(node: TreeNode): vscode.TreeItem {
+    switch (node.kind) {
+      case 'experiment':
+        return this.experimentItem(node);
+      case 'otherRuns': {
+        const item = new vscode.TreeItem('Other runs', vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = 'otherRuns';
+        item.iconPath = new vscode.ThemeIcon('history');
+        item.tooltip = 'Runs whose config file is not in this workspace (moved, renamed or deleted)';
+        return item;
+      }
+      case 'run':
+        return runTreeItem(node, this.manager.jobForRun(node.entry.dir));
+      case 'queued':
+        return this.pendingItem(node);
+      case 'artifact':
+        return this.artifactItem(node);
+    }
+  }
+
+  // ---- lookups for commands and tests --------------------------------------------------------
+
+  experimentNodes(): ExperimentNode[] {
+    return this.configPaths.map((p) => this.experimentNode(p));
+  }
+
+  findRunNode(runDir: string): RunNode | undefined {
+    return this.runNodes.get(path.resolve(runDir));
+  }
+
+  // ---- children --------------------------------------------------------------------------------
+
+  private rootChildren(): TreeNode[] {
+    const nodes: TreeNode[] = this.experimentNodes();
+    if (this.otherRunEntries().length) nodes.push(this.otherRuns);
+    return nodes;
+  }
+
+  private otherRunEntries(): RunEntry[] {
+    return this.runIndex.allRuns().filter((r) => !this.configPaths.some((p) => samePath(p, r.manifest.configPath)));
+  }
+
+  private runChildren(parent: ExperimentNode | OtherRunsNode): TreeNode[] {
+    if (parent.kind === 'otherRuns') return this.otherRunEntries().map((e) => this.runNode(e, parent));
+    const entries = this.runIndex.runsForConfig(vscode.Uri.file(parent.configPath));
+    // Jobs not yet visible as a run folder: queued, or the trainer is starting up.
+    const pending = this.manager
+      .jobsForConfig(parent.configPath)
+      .filter((j) => j.state === 'queued' || (j.state === 'running' && !(j.runDir && entries.some((e) => samePath(e.dir, j.runDir!)))))
+      .map((job) => this.pendingNode(job, parent));
+    return [...pending, ...entries.map((e) => this.runNode(e, parent))];
+  }
+
+  private experimentNode(configPath: string): ExperimentNode {
+    let node = this.experiments.get(configPath);
+    if (!node) this.experiments.set(configPath, (node = { kind: 'experiment', configPath }));
+    return node;
+  }
+
+  private runNode(entry: RunEntry, parent: ExperimentNode | OtherRunsNode): RunNode {
+    const key = path.resolve(entry.dir);
+    let node = this.runNodes.get(key);
+    if (!node || node.parent !== parent) this.runNodes.set(key, (node = { kind: 'run', entry, parent }));
+    else node.entry = entry;
+    return node;
+  }
+
+  private pendingNode(job: RunJob, parent: ExperimentNode): QueuedNode {
+    let node = this.pendingNodes.get(job);
+    if (!node) this.pendingNodes.set(job, (node = { kind: 'queued', job, parent }));
+    return node;
+  }
+
+  private artifactNode(info: Omit<ArtifactNode, 'kind' | 'parent'>, parent: RunNode | ArtifactNode): ArtifactNode {
+    const node = this.artifactNodes.get(info.path);
+    if (node && node.parent === parent && node.description === info.description) return node;
+    const fresh: ArtifactNode = { ...info, kind: 'artifact', parent };
+    this.artifactNodes.set(info.path, fresh);
+    return fresh;
+  }
+
+  // ---- change detection ------------------------------------------------------------------------
+
+  /** Fires for the root when the experiments changed, else for each node whose children changed. */
+  private update(): void {
+    if (this.isDisposed) return;
+    for (const job of [...this.pendingNodes.keys()]) if (job.state === 'ended') this.pendingNodes.delete(job);
+    const roots = this.rootChildren();
+    const rootSignature = roots.map((n) => (n.kind === 'experiment' ? n.configPath : n.kind)).join('\n');
+    const changed: TreeNode[] = [];
+    for (const node of roots) {
+      if (node.kind !== 'experiment' && node.kind !== 'otherRuns') continue;
+      const signature = this.runChildren(node)
+        .map((c) => (c.kind === 'run' ? `${c.entry.dir}|${c.entry.manifest.status}|${c.entry.manifest.stage}|${summarizeResults(c.entry.manifest)}` : `job${c.kind === 'queued' ? c.job.seq : ''}`))
+        .join('\n');
+      if (this.signatures.get(node) !== signature) changed.push(node);
+      this.signatures.set(node, signature);
+    }
+    if (this.signatures.get('root') !== rootSignature) {
+      this.signatures.set('root', rootSignature);
+      this._onDidChangeTreeData.fire(undefined);
+    } else if (changed.length) {
+      this._onDidChangeTreeData.fire(changed);
+    }
+  }
+
+  // ---- items -----------------------------------------------------------------------------------
+
+  private relative(p: string): string {
+    return vscode.workspace.asRelativePath(p, (vscode.workspace.workspaceFolders?.length ?? 0) > 1);
+  }
+
+  private experimentItem(node: ExperimentNode): vscode.TreeItem {
+    const uri = vscode.Uri.file(node.configPath);
+    const item = new vscode.TreeItem(uri, vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `experiment:${node.configPath}`;
+    item.label = path.basename(node.configPath);
+    const dir = path.dirname(this.relative(node.configPath));
+    const running = this.manager.jobsForConfig(node.configPath).filter((j) => j.state !== 'ended');
+    item.description = [dir !== '.' ? dir : '', running.length ? `${running.length} active` : ''].filter(Boolean).join(' · ');
+    item.iconPath = new vscode.ThemeIcon('beaker');
+    item.tooltip = node.configPath;
+    item.contextValue = running.length ? 'distillExperiment.running' : 'distillExperiment';
+    item.command = { title: 'Open Config', command: 'vscode.open', arguments: [uri] };
+    return item;
+  }
+
+  private pendingItem(node: QueuedNode): vscode.TreeItem {
+    const job = node.job;
+    const position = this.manager.queuePosition(job);
+    const item = new vscode.TreeItem(job.state === 'queued' ? 'Queued' : 'Starting…', vscode.TreeItemCollapsibleState.None);
+    item.id = `job:${job.seq}`;
+    item.description = job.state === 'queued' ? (position > 0 ? `behind ${position} run${position === 1 ? '' : 's'}` : 'next') : progressText(job.progress);
+    item.iconPath = new vscode.ThemeIcon(job.state === 'queued' ? 'clock' : 'loading~spin');
+    item.contextValue = job.state === 'queued' ? 'distillRun.queued' : 'distillRun.starting';
+    return item;
+  }
+
+  private artifactItem(node: ArtifactNode): vscode.TreeItem {
+    const uri = vscode.Uri.file(node.path);
+    const folder = node.type === 'probes';
+    const item = new vscode.TreeItem(node.label, folder ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    item.id = `artifact:${node.path}`;
+    item.resourceUri = uri;
+    item.description = node.description;
+    item.tooltip = node.path;
+    item.iconPath = new vscode.ThemeIcon(
+      { metrics: 'graph-line', log: 'output', probes: 'folder', probe: 'json', model: 'package', config: 'settings-gear', manifest: 'info' }[node.type],
+    );
+    item.contextValue = node.type === 'model' ? `distillArtifact.model.${node.stage}` : `distillArtifact.${node.type}`;
+    if (!folder) item.command = { title: 'Open', command: 'vscode.open', arguments: [uri] };
+    return item;
+  }
+}
+
+/** The view itself: the provider plus a badge counting active runs. */
+export class ExperimentsView extends Disposable {
+  readonly view: vscode.TreeView<TreeNode>;
+
+  constructor(provider: ExperimentTreeProvider, manager: RunManager) {
+    super();
+    this.view = this._register(vscode.window.createTreeView('distillLab.experiments', { treeDataProvider: provider, showCollapseAll: true }));
+    const updateBadge = () => {
+      const active = manager.jobs.filter((j) => j.state !== 'ended').length;
+      this.view.badge = active ? { value: active, tooltip: `${active} run${active === 1 ? '' : 's'} active` } : undefined;
+    };
+    this._register(manager.onDidChangeJob(({ change }) => change !== 'progress' && updateBadge()));
+  }
+}

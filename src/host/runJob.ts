@@ -1,0 +1,165 @@
+// One requested run, from the queue to its end: wraps the trainer process (core's startTrainer,
+// the same one the CLI uses) and keeps the live state the views show. Pure (no vscode): unit
+// tested with a fake trainer script.
+import type { DistillConfig } from '../core/config/schema';
+import type { Backend, RunResults, RunStatus, StageName, StartRequest, TrainerToHost } from '../core/protocol';
+import { startTrainer, type TrainerHandle, type TrainerOptions } from '../core/trainerClient';
+import { Emitter } from './events';
+import type { LiveProgress } from './runFormat';
+
+export type JobState = 'queued' | 'running' | 'ended';
+
+/** What changed: `state` (queued → running → ended, or a cancel request), `run` (the run folder
+ * exists), `stage`, `progress` (a step; frequent). */
+export type JobChange = 'state' | 'run' | 'stage' | 'progress';
+
+export interface PlannedStage {
+  stage: StageName;
+  epochs: number;
+}
+
+export interface JobOutcome {
+  status: RunStatus;
+  runId?: string;
+  runDir?: string;
+  error?: string;
+  results: RunResults;
+}
+
+export interface JobLaunch {
+  request: StartRequest;
+  trainerScript: string;
+  env?: NodeJS.ProcessEnv;
+  onLog?(level: 'info' | 'warn' | 'error', message: string): void;
+  onStderr?(text: string): void;
+}
+
+export type StartTrainer = (request: StartRequest, opts: TrainerOptions) => TrainerHandle;
+
+let nextSeq = 1;
+
+export class RunJob {
+  /** Unique within this extension host; identifies a job before it has a run folder. */
+  readonly seq = nextSeq++;
+  state: JobState = 'queued';
+  runId?: string;
+  runDir?: string;
+  backend?: Backend;
+  progress: LiveProgress = {};
+  outcome?: JobOutcome;
+  private handle?: TrainerHandle;
+  private cancelRequested = false;
+  private readonly _onDidChange = new Emitter<JobChange>();
+  readonly onDidChange = this._onDidChange.event;
+  private resolveDone!: (o: JobOutcome) => void;
+  /** Resolves when the run has ended (never rejects). */
+  readonly done = new Promise<JobOutcome>((resolve) => (this.resolveDone = resolve));
+
+  constructor(
+    readonly configPath: string,
+    readonly name: string,
+    /** The stages the config will train, for the overall progress fraction. */
+    readonly plan: PlannedStage[],
+    private readonly startTrainerFn: StartTrainer = startTrainer,
+  ) {}
+
+  /** True between a cancel request and the trainer's end. */
+  get cancelling(): boolean {
+    return this.cancelRequested && this.state === 'running';
+  }
+
+  start(launch: JobLaunch): void {
+    if (this.state !== 'queued') return;
+    this.state = 'running';
+    this.fire('state');
+    try {
+      this.handle = this.startTrainerFn(launch.request, {
+        trainerScript: launch.trainerScript,
+        env: launch.env,
+        onStderr: launch.onStderr,
+        onMessage: (m) => this.onMessage(m, launch),
+      });
+    } catch (e) {
+      this.finish({ status: 'failed', error: `cannot start the trainer: ${e instanceof Error ? e.message : String(e)}`, results: {} });
+      return;
+    }
+    this.handle.done.then(
+      (d) => this.finish({ status: d.status, runId: d.runId || this.runId, runDir: this.runDir, error: d.error, results: d.results }),
+      (e: unknown) => this.finish({ status: 'failed', runId: this.runId, runDir: this.runDir, error: String(e), results: {} }),
+    );
+  }
+
+  /** A queued job ends at once; a running one is asked to stop and killed after `graceMs`. */
+  cancel(graceMs?: number): void {
+    if (this.state === 'ended' || this.cancelRequested) return;
+    this.cancelRequested = true;
+    if (this.state === 'queued') {
+      this.finish({ status: 'cancelled', results: {} });
+      return;
+    }
+    this.handle?.cancel(graceMs);
+    this.fire('state');
+  }
+
+  /** Overall progress over all planned stages, 0…1. */
+  fraction(): number {
+    const total = this.plan.reduce((a, s) => a + s.epochs, 0);
+    const p = this.progress;
+    const index = this.plan.findIndex((s) => s.stage === p.stage);
+    if (!total || index < 0) return this.state === 'ended' ? 1 : 0;
+    const before = this.plan.slice(0, index).reduce((a, s) => a + s.epochs, 0);
+    const epochs = p.epochs ?? this.plan[index].epochs;
+    const within = p.epoch !== undefined ? p.epoch - 1 + (p.steps ? (p.step ?? 0) / p.steps : 0) : 0;
+    const scaled = (within / Math.max(1, epochs)) * this.plan[index].epochs;
+    return Math.min(1, Math.max(0, (before + scaled) / total));
+  }
+
+  private onMessage(m: TrainerToHost, launch: JobLaunch): void {
+    switch (m.type) {
+      case 'ready':
+        this.backend = m.backend;
+        break;
+      case 'runCreated':
+        this.runId = m.runId;
+        this.runDir = m.runDir;
+        this.fire('run');
+        break;
+      case 'stage':
+        this.progress = { stage: m.stage, epoch: 0, epochs: m.epochs, step: 0, steps: m.stepsPerEpoch };
+        this.fire('stage');
+        break;
+      case 'progress':
+        this.progress = { stage: m.stage, epoch: m.epoch, epochs: m.epochs, step: m.step, steps: m.steps, loss: m.loss };
+        this.fire('progress');
+        break;
+      case 'log':
+        launch.onLog?.(m.level, m.message);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private finish(outcome: JobOutcome): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    this.outcome = outcome;
+    this.runId ??= outcome.runId;
+    this.fire('state');
+    this._onDidChange.dispose();
+    this.resolveDone(outcome);
+  }
+
+  private fire(change: JobChange): void {
+    this._onDidChange.fire(change);
+  }
+}
+
+/** The stages a valid config trains, in order: the teacher (unless loaded), the baseline (if asked for), the student. */
+export function planStages(config: DistillConfig): PlannedStage[] {
+  const plan: PlannedStage[] = [];
+  if (config.teacher.source === 'train') plan.push({ stage: 'teacher', epochs: config.teacher.training.epochs });
+  if (config.baseline) plan.push({ stage: 'baseline', epochs: config.training.epochs });
+  plan.push({ stage: 'student', epochs: config.training.epochs });
+  return plan;
+}

@@ -1,0 +1,188 @@
+// Starts, queues and stops training runs. Every run is validated first (an invalid config shows
+// its problems and nothing starts), then queued (`distillLab.concurrency` at a time) and run in
+// the trainer child process through core's startTrainer — fork, IPC, cancel-then-kill — exactly
+// as the CLI does. The extension host itself never trains.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Problem } from '../core/config/parse';
+import { summarizeResults } from '../core/runStore';
+import type { ConfigAnalyzer } from './configAnalysis';
+import type { ConfigDiagnostics } from './diagnostics';
+import { Disposable } from './dispose';
+import { firstLine } from './runFormat';
+import { type JobChange, type JobOutcome, planStages, RunJob, type StartTrainer } from './runJob';
+import type { RunIndex } from './runIndex';
+import { RunQueue } from './runQueue';
+import { samePath } from './runsLocation';
+import { affectsSettings, readSettings, runsDirForConfig } from './settings';
+
+export interface RunManagerOptions {
+  /** The extension's dist/trainer.js. */
+  trainerScript: string;
+  /** Where the trainer caches converted built-in datasets (the extension's global storage). */
+  cacheDir: string;
+  extensionVersion: string;
+  log: vscode.LogOutputChannel;
+  analyzer: ConfigAnalyzer;
+  diagnostics: ConfigDiagnostics;
+  runIndex: RunIndex;
+  /** Replaced in tests. */
+  startTrainer?: StartTrainer;
+}
+
+export interface JobEvent {
+  job: RunJob;
+  change: JobChange | 'queued';
+}
+
+export class RunManager extends Disposable {
+  private readonly queue: RunQueue;
+  private readonly _onDidChangeJob = this._register(new vscode.EventEmitter<JobEvent>());
+  /** A job was queued, started, progressed, got its run folder, or ended. */
+  readonly onDidChangeJob = this._onDidChangeJob.event;
+
+  constructor(private readonly opts: RunManagerOptions) {
+    super();
+    this.queue = this._register(new RunQueue(readSettings().concurrency, (job) => this.launch(job)));
+    this._register(this.queue.onDidChange(() => this.jobs.forEach((job) => job.state === 'queued' && this._onDidChangeJob.fire({ job, change: 'queued' }))));
+    this._register(vscode.workspace.onDidChangeConfiguration((e) => affectsSettings(e, 'concurrency') && this.queue.setConcurrency(readSettings().concurrency)));
+    this._register({ dispose: () => this.jobs.forEach((job) => job.cancel(1000)) });
+  }
+
+  /** Running jobs, then queued ones in order. */
+  get jobs(): RunJob[] {
+    return this.queue.jobs;
+  }
+
+  jobsForConfig(configPath: string): RunJob[] {
+    return this.jobs.filter((j) => samePath(j.configPath, configPath));
+  }
+
+  jobForRun(runDir: string): RunJob | undefined {
+    return this.jobs.find((j) => j.runDir !== undefined && samePath(j.runDir, runDir));
+  }
+
+  /** How many queued jobs start before this one. */
+  queuePosition(job: RunJob): number {
+    return this.queue.position(job);
+  }
+
+  /**
+   * Validates the config and queues a run. Resolves when the run has ended, or with undefined
+   * when nothing was started (untrusted workspace, unreadable or invalid config).
+   */
+  async run(configUri: vscode.Uri): Promise<JobOutcome | undefined> {
+    if (!vscode.workspace.isTrusted) {
+      const manage = 'Manage Workspace Trust';
+      void vscode.window
+        .showWarningMessage('Distill Lab does not train in an untrusted workspace: results can be browsed, but nothing runs.', manage)
+        .then((a) => a === manage && vscode.commands.executeCommand('workbench.trust.manage'));
+      return undefined;
+    }
+    const name = path.basename(configUri.fsPath);
+    const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === configUri.toString());
+    // The trainer reads the file from disk: run what the user sees.
+    if (document?.isDirty && !(await document.save())) {
+      void vscode.window.showErrorMessage(`Distill Lab: ${name} could not be saved, so it was not run.`);
+      return undefined;
+    }
+    const analysis = document ? this.opts.analyzer.analyze(document) : this.opts.analyzer.analyzeFile(configUri.fsPath);
+    if (!analysis) {
+      void vscode.window.showErrorMessage(`Distill Lab: cannot read ${configUri.fsPath}.`);
+      return undefined;
+    }
+    const { config, problems } = analysis.result;
+    if (!config) {
+      await this.showProblems(configUri, problems);
+      return undefined;
+    }
+
+    const job = new RunJob(configUri.fsPath, config.name, planStages(config), this.opts.startTrainer);
+    job.onDidChange((change) => {
+      if (change === 'run') this.opts.runIndex.scheduleRefresh();
+      this._onDidChangeJob.fire({ job, change });
+    });
+    this.opts.log.info(`[${job.name}] queued ${configUri.fsPath}`);
+    this.queue.enqueue(job);
+    this._onDidChangeJob.fire({ job, change: 'queued' });
+    const outcome = await job.done;
+    this.report(job, outcome);
+    return outcome;
+  }
+
+  /** Stops a job: a queued one is dropped, a running one stops within 2 s (killed if need be). */
+  cancel(job: RunJob): void {
+    if (job.state === 'ended') return;
+    this.opts.log.info(`[${job.name}] ${job.state === 'queued' ? 'removed from the queue' : 'stopping…'}`);
+    job.cancel();
+  }
+
+  private launch(job: RunJob): void {
+    const configUri = vscode.Uri.file(job.configPath);
+    const settings = readSettings(configUri);
+    const runsDir = runsDirForConfig(configUri);
+    this.opts.runIndex.addRunsDir(runsDir);
+    const log = this.opts.log;
+    log.info(`[${job.name}] starting: backend ${settings.backend}, runs folder ${runsDir}`);
+    let partial = '';
+    job.start({
+      request: { type: 'start', configPath: job.configPath, runsDir, backend: settings.backend, probeSamples: settings.probeSamples, cacheDir: this.opts.cacheDir },
+      trainerScript: this.opts.trainerScript,
+      env: { DISTILL_LAB_VERSION: this.opts.extensionVersion },
+      onLog: (level, message) => log[level](`[${job.name}] ${message}`),
+      onStderr: (text) => {
+        // Chunks are not lines: keep a partial last line for the next chunk.
+        const lines = (partial + text).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line.trim()) log.warn(`[${job.name}] ${line}`);
+      },
+    });
+  }
+
+  private report(job: RunJob, outcome: JobOutcome): void {
+    const log = this.opts.log;
+    this.opts.runIndex.refresh();
+    switch (outcome.status) {
+      case 'done': {
+        const m = outcome.runDir ? this.opts.runIndex.find(outcome.runDir)?.manifest : undefined;
+        const summary = m ? summarizeResults(m) : '';
+        log.info(`[${job.name}] finished${summary ? `: ${summary}` : ''} (${outcome.runDir ?? ''})`);
+        const open = 'Open Results';
+        void vscode.window
+          .showInformationMessage(`Distill Lab: ${job.name} finished${summary ? ` — ${summary}` : ''}.`, open)
+          .then((a) => a === open && vscode.commands.executeCommand('distillLab.openResults', outcome.runDir));
+        break;
+      }
+      case 'cancelled':
+        log.info(`[${job.name}] cancelled${outcome.runDir ? `; what was recorded is in ${outcome.runDir}` : ''}`);
+        vscode.window.setStatusBarMessage(`Distill Lab: ${job.name} cancelled`, 4000);
+        break;
+      case 'failed': {
+        const error = outcome.error ?? 'the run failed';
+        log.error(`[${job.name}] failed: ${error}`);
+        const show = 'Show Log';
+        void vscode.window
+          .showErrorMessage(`Distill Lab: ${job.name} failed: ${firstLine(error)}`, show)
+          .then((a) => a === show && log.show(true));
+        break;
+      }
+      case 'running':
+        break;
+    }
+  }
+
+  private async showProblems(configUri: vscode.Uri, problems: Problem[]): Promise<void> {
+    const errors = problems.filter((p) => p.severity === 'error');
+    const name = path.basename(configUri.fsPath);
+    // Diagnostics exist for open documents only: open it so its problems are in the Problems panel.
+    const document = await vscode.workspace.openTextDocument(configUri);
+    await vscode.window.showTextDocument(document, { preview: false });
+    this.opts.diagnostics.validateNow(document);
+    const first = errors[0];
+    const where = first ? ` Line ${first.range.start.line + 1}: ${first.message}` : '';
+    const show = 'Show Problems';
+    void vscode.window
+      .showErrorMessage(`Distill Lab: ${name} has ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing was started.${where}`, show)
+      .then((a) => a === show && vscode.commands.executeCommand('workbench.actions.view.problems'));
+  }
+}

@@ -1,0 +1,30 @@
+// How a run looks in the Experiments tree: its start time, a status icon (spinner while it
+// runs), its key result or live progress, and a hover with everything else.
+import * as vscode from 'vscode';
+import type { RunStatus } from '../core/protocol';
+import { formatTimestamp, runDescription, runTooltip } from './runFormat';
+import type { RunJob } from './runJob';
+import type { RunNode } from './treeNodes';
+
+const STATUS_ICONS: Record<RunStatus, vscode.ThemeIcon> = {
+  running: new vscode.ThemeIcon('loading~spin'),
+  done: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
+  failed: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
+  cancelled: new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground')),
+};
+
+/** `job`: the live job of this run, if this window started it (gives live progress). */
+export function runTreeItem(node: RunNode, job: RunJob | undefined): vscode.TreeItem {
+  const m = node.entry.manifest;
+  const item = new vscode.TreeItem(formatTimestamp(m.startedAt), vscode.TreeItemCollapsibleState.Collapsed);
+  item.id = `run:${node.entry.dir}`;
+  const live = job && job.state === 'running' ? job : undefined;
+  item.description = live?.cancelling ? 'stopping…' : runDescription(m, live?.progress);
+  item.iconPath = STATUS_ICONS[m.status];
+  const tooltip = new vscode.MarkdownString(runTooltip(m));
+  tooltip.supportThemeIcons = false;
+  item.tooltip = tooltip;
+  item.contextValue = `distillRun.${m.status}`;
+  item.accessibilityInformation = { label: `Run ${m.id}, ${m.status}, ${item.description}` };
+  return item;
+}

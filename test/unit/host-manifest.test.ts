@@ -1,0 +1,98 @@
+// package.json's contributions agree with the code: every command is registered, categorised and
+// reachable; menus name existing commands; context-only commands are hidden from the palette;
+// training needs a trusted workspace; the walkthrough's media exist; layering holds.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+interface Command {
+  command: string;
+  title: string;
+  category?: string;
+  enablement?: string;
+}
+interface MenuItem {
+  command: string;
+  when?: string;
+  group?: string;
+}
+
+const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8'));
+const contributes = pkg.contributes;
+const commands: Command[] = contributes.commands;
+const ids = new Set(commands.map((c) => c.command));
+const menus: Record<string, MenuItem[]> = contributes.menus;
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? sourceFiles(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+const hostSources = sourceFiles('src/host').map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+
+test('every command is in the "Distill Lab" category and registered by src/host', () => {
+  for (const c of commands) {
+    assert.equal(c.category, 'Distill Lab', c.command);
+    assert.ok(hostSources.includes(`registerCommand('${c.command}'`), `${c.command} is contributed but never registered`);
+  }
+  const registered = [...hostSources.matchAll(/registerCommand\('([^']+)'/g)].map((m) => m[1]);
+  for (const id of registered) assert.ok(ids.has(id), `${id} is registered but not contributed`);
+});
+
+test('menus only name contributed commands; context-only commands are hidden from the palette', () => {
+  for (const [menu, items] of Object.entries(menus)) {
+    for (const item of items) assert.ok(ids.has(item.command), `${menu} names unknown command ${item.command}`);
+  }
+  const hidden = new Set(menus.commandPalette.filter((i) => i.when === 'false').map((i) => i.command));
+  assert.ok(hidden.has('distillLab.copyRunId') && hidden.has('distillLab.openRunConfig'));
+  for (const id of hidden) {
+    const inTree = menus['view/item/context'].some((i) => i.command === id);
+    assert.ok(inTree, `${id} is hidden from the palette but no tree menu offers it`);
+  }
+});
+
+test('tree menus key on the contextValues the tree sets', () => {
+  const values = new Set([...hostSources.matchAll(/'(distill(?:Experiment|Run|Artifact)[\w.]*)'/g)].map((m) => m[1]));
+  for (const v of ['distillExperiment', 'distillExperiment.running', 'distillRun.queued', 'distillRun.starting']) assert.ok(values.has(v), v);
+  assert.match(hostSources, /contextValue = `distillRun\.\$\{m\.status\}`/);
+  const inline = menus['view/item/context'].filter((i) => i.group?.startsWith('inline'));
+  assert.deepEqual(inline.map((i) => i.command).sort(), ['distillLab.run', 'distillLab.stop']);
+});
+
+test('training needs a trusted workspace', () => {
+  assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+  assert.ok(pkg.capabilities.untrustedWorkspaces.description.length > 20);
+  assert.equal(commands.find((c) => c.command === 'distillLab.run')?.enablement, 'isWorkspaceTrusted');
+  for (const [menu, items] of Object.entries(menus)) {
+    for (const item of items.filter((i) => i.command === 'distillLab.run')) assert.match(item.when ?? '', /isWorkspaceTrusted/, `${menu}`);
+  }
+  assert.match(hostSources, /vscode\.workspace\.isTrusted/);
+});
+
+test('activation events, views, settings, walkthrough and packaging fields', () => {
+  assert.deepEqual(pkg.activationEvents, ['workspaceContains:**/*.distill.json', 'onView:distillLab.experiments']);
+  assert.equal(pkg.engines.vscode, '^1.100.0');
+  assert.equal(contributes.views.distillLab[0].id, 'distillLab.experiments');
+  assert.ok(fs.existsSync(contributes.viewsContainers.activitybar[0].icon));
+  assert.ok(fs.existsSync(pkg.icon));
+  assert.equal(contributes.viewsWelcome.length, 2);
+  const props = contributes.configuration.properties;
+  assert.deepEqual(Object.keys(props).sort(), ['distillLab.backend', 'distillLab.concurrency', 'distillLab.probeSamples', 'distillLab.runsFolder']);
+  assert.deepEqual(props['distillLab.backend'].enum, ['auto', 'wasm', 'cpu', 'tensorflow']);
+  assert.equal(props['distillLab.concurrency'].default, 1);
+  for (const step of contributes.walkthroughs[0].steps) assert.ok(fs.existsSync(step.media.markdown), step.media.markdown);
+  const ignore = fs.readFileSync('.vscodeignore', 'utf8');
+  for (const line of ['!dist/**/*.js', '!dist/**/*.wasm', '!dist/data/**', '!schemas/**', '!media/**', '!LICENSE']) assert.ok(ignore.includes(line), line);
+  assert.match(pkg.scripts.package, /vsce package/);
+});
+
+test('layering: core and trainer never import vscode; host modules unit-tested here stay vscode-free', () => {
+  const importsVscode = (f: string) => /from ['"]vscode['"]|require\(['"]vscode['"]\)/.test(fs.readFileSync(f, 'utf8').replace(/import type[^;]+;/g, ''));
+  for (const f of [...sourceFiles('src/core'), ...sourceFiles('src/trainer')]) assert.equal(importsVscode(f), false, f);
+  const pure = ['runFormat', 'runJob', 'runQueue', 'hintLenses', 'compareRuns', 'templates', 'treeNodes', 'runsLocation', 'throttle', 'events', 'dispose'];
+  for (const name of pure) assert.equal(importsVscode(`src/host/${name}.ts`), false, name);
+  const ext = fs.readFileSync('src/extension.ts', 'utf8');
+  assert.doesNotMatch(ext, /@tensorflow|trainer\//, 'extension.ts only wires host pieces');
+});

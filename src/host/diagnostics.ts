@@ -1,6 +1,9 @@
 // The validator's problems in the Problems panel: exact ranges, updated as the user types
-// (debounced), cleared when the document closes. JSON syntax errors are left to VS Code's JSON
-// language service, which reports them itself.
+// (debounced), cleared when the config's last editor tab closes. JSON syntax errors are left to
+// VS Code's JSON language service, which reports them itself.
+//
+// "Open" means open in a tab: a TextDocument outlives its editor (VS Code keeps documents an
+// extension opened for minutes), so onDidCloseTextDocument alone would leave stale problems.
 import * as vscode from 'vscode';
 import type { Problem } from '../core/config/parse';
 import { ConfigAnalyzer } from './configAnalysis';
@@ -33,6 +36,19 @@ export class ConfigDiagnostics extends Disposable {
         this.analyzer.invalidate(d);
       }),
     );
+    this._register(
+      vscode.window.tabGroups.onDidChangeTabs((e) => {
+        for (const tab of e.closed) {
+          const uri = tabUri(tab);
+          if (uri && !isInTab(uri)) this.collection.delete(uri);
+        }
+        for (const tab of e.opened) {
+          const uri = tabUri(tab);
+          const document = uri && vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+          if (document) this.validateNow(document);
+        }
+      }),
+    );
     // A data file or a teacher's model.json appearing or disappearing changes the problems of
     // configs whose text did not change.
     this._register(vscode.workspace.onDidCreateFiles(() => this.revalidateOpen()));
@@ -47,7 +63,8 @@ export class ConfigDiagnostics extends Disposable {
     if (!ConfigAnalyzer.isConfig(document) || this.isDisposed) return [];
     this.cancelTimer(document);
     const { problems } = this.analyzer.analyze(document).result;
-    this.collection.set(document.uri, problems.filter((p) => p.code !== 'json-syntax').map(toDiagnostic));
+    if (isInTab(document.uri)) this.collection.set(document.uri, problems.filter((p) => p.code !== 'json-syntax').map(toDiagnostic));
+    else this.collection.delete(document.uri);
     return problems;
   }
 
@@ -75,4 +92,15 @@ export class ConfigDiagnostics extends Disposable {
     if (t) clearTimeout(t);
     this.timers.delete(key);
   }
+}
+
+function tabUri(tab: vscode.Tab): vscode.Uri | undefined {
+  if (tab.input instanceof vscode.TabInputText) return tab.input.uri;
+  if (tab.input instanceof vscode.TabInputTextDiff) return tab.input.modified;
+  return undefined;
+}
+
+function isInTab(uri: vscode.Uri): boolean {
+  const key = uri.toString();
+  return vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => tabUri(t)?.toString() === key));
 }

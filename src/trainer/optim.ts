@@ -7,10 +7,15 @@ export function createOptimizer(cfg: OptimizerConfig): tf.Optimizer {
   return cfg.momentum > 0 ? tf.train.momentum(cfg.lr, cfg.momentum, cfg.nesterov) : tf.train.sgd(cfg.lr);
 }
 
-/** tfjs has no public setter common to all optimisers; each reads this field on every step. */
+/**
+ * tfjs has no setter common to all optimisers: SGD and momentum have setLearningRate (which also
+ * refreshes their cached scalar); Adam reads its `learningRate` field on every step. (No
+ * `instanceof` here: tfjs optimisers override Symbol.hasInstance, so an Adam "is" an SGDOptimizer.)
+ */
 export function setLearningRate(opt: tf.Optimizer, lr: number): void {
-  if (opt instanceof tf.SGDOptimizer) opt.setLearningRate(lr); // also covers momentum
-  else (opt as unknown as { learningRate: number }).learningRate = lr;
+  const o = opt as unknown as { setLearningRate?: (lr: number) => void; learningRate: number };
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
+  else o.learningRate = lr;
 }
 
 /**

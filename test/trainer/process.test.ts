@@ -12,16 +12,18 @@ import { startTrainer } from '../../src/core/trainerClient';
 const trainerScript = path.resolve('dist/trainer.js');
 const env = { DISTILL_CACHE_DIR: path.resolve('.cache/datasets') };
 
-function writeConfig(dir: string, overrides: { epochs?: number; trainSize?: number; name?: string } = {}): string {
-  const file = path.join(dir, 'tiny.distill.json');
-  const training = { epochs: overrides.epochs ?? 1, batchSize: 50, optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9 } };
+type Teacher = { source: 'file'; path: string } | { source: 'run'; run: string };
+
+function writeConfig(dir: string, overrides: { epochs?: number; trainSize?: number; name?: string; teacher?: Teacher } = {}): string {
+  const file = path.join(dir, `${overrides.name ?? 'tiny'}.distill.json`);
+  const training = { epochs: overrides.epochs ?? 3, batchSize: 50, optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9 } };
   fs.writeFileSync(
     file,
     JSON.stringify({
       name: overrides.name ?? 'tiny',
       seed: 3,
       data: { dataset: 'mnist', trainSize: overrides.trainSize ?? 600, testSize: 200 },
-      teacher: { model: { type: 'mlp', hidden: [64] }, training },
+      teacher: overrides.teacher ?? { model: { type: 'mlp', hidden: [64] }, training },
       student: { model: { type: 'mlp', hidden: [16] } },
       distillation: {
         temperature: 4,
@@ -47,6 +49,8 @@ function run(configPath: string, runsDir: string, onMessage: (m: TrainerToHost) 
   return { handle, messages };
 }
 
+let firstRun: { runsDir: string; runDir: string; runId: string; teacherErrors: number } | undefined;
+
 test('a run streams ready → runCreated → stages → done and leaves a complete run folder', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-proc-'));
   const runsDir = path.join(dir, 'runs');
@@ -62,7 +66,8 @@ test('a run streams ready → runCreated → stages → done and leaves a comple
   assert.deepEqual(stages, ['teacher', 'baseline', 'student']);
   // Each stage's epoch record arrives after that stage starts and before the next one.
   const order = messages.flatMap((m) => (m.type === 'stage' ? [`stage:${m.stage}`] : m.type === 'metrics' && m.record.kind === 'epoch' ? [`epoch:${m.record.stage}`] : []));
-  assert.deepEqual(order, ['stage:teacher', 'epoch:teacher', 'stage:baseline', 'epoch:baseline', 'stage:student', 'epoch:student']);
+  const e3 = (stage: string) => [`epoch:${stage}`, `epoch:${stage}`, `epoch:${stage}`];
+  assert.deepEqual(order, ['stage:teacher', ...e3('teacher'), 'stage:baseline', ...e3('baseline'), 'stage:student', ...e3('student')]);
 
   const created = messages.find((m) => m.type === 'runCreated')!;
   assert.ok(created.type === 'runCreated');
@@ -77,10 +82,11 @@ test('a run streams ready → runCreated → stages → done and leaves a comple
     assert.ok(fs.existsSync(path.join(created.runDir, 'models', stage, 'model.json')));
   }
   assert.ok(manifest.results.ratios!.params > 1);
+  firstRun = { runsDir, runDir: created.runDir, runId: created.runId, teacherErrors: manifest.results.teacher!.testErrors };
 
   const metrics = readMetrics(created.runDir);
   const studentSteps = metrics.filter((r) => r.kind === 'step' && r.stage === 'student');
-  assert.equal(studentSteps.length, 12, '600 examples / batch 50 = 12 steps, every one logged');
+  assert.equal(studentSteps.length, 36, '600 examples / batch 50 = 12 steps × 3 epochs, every one logged');
   const step = studentSteps[0];
   assert.deepEqual(Object.keys(step.losses).sort(), ['ce', 'hint:fc1<-fc1', 'kd']);
   // The logged total is the weighted sum of the logged terms.
@@ -88,7 +94,7 @@ test('a run streams ready → runCreated → stages → done and leaves a comple
   assert.ok(Math.abs(step.total - weighted) < 1e-4 * Math.max(1, weighted), `${step.total} vs ${weighted}`);
 
   const probes = readProbes(created.runDir, 'student');
-  assert.equal(probes.length, 1);
+  assert.deepEqual(probes.map((p) => p.epoch), [1, 2, 3]);
   assert.equal(probes[0].studentLogits.length, 4);
   assert.equal(probes[0].teacherLogits![0].length, 10);
   assert.equal(probes[0].pairs[0].id, 'hint:fc1<-fc1');
@@ -140,4 +146,21 @@ test('an invalid config fails with its problems and creates no run folder', asyn
   assert.equal(done.status, 'failed');
   assert.match(done.error!, /bad\.distill\.json:3:3: error: .*sed.*seed/);
   assert.equal(fs.existsSync(path.join(dir, 'runs')), false);
+});
+
+test('a saved teacher is reused: from an earlier run by id, and from its model.json file', async () => {
+  assert.ok(firstRun, 'needs the first test\'s run');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-reuse-'));
+  const teachers: Teacher[] = [
+    { source: 'run', run: firstRun.runId },
+    { source: 'file', path: path.relative(dir, path.join(firstRun.runDir, 'models', 'teacher', 'model.json')) },
+  ];
+  for (const [i, teacher] of teachers.entries()) {
+    const { handle, messages } = run(writeConfig(dir, { name: `reuse${i}`, teacher }), firstRun.runsDir);
+    const done = await handle.done;
+    assert.equal(done.status, 'done', done.error);
+    assert.deepEqual(messages.flatMap((m) => (m.type === 'stage' ? [m.stage] : [])), ['baseline', 'student'], 'no teacher training');
+    // The same weights on the same test split: the same errors as when it was trained.
+    assert.equal(done.results.teacher!.testErrors, firstRun.teacherErrors);
+  }
 });

@@ -3,7 +3,7 @@
 // runs, the CLI, or another window.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listRuns, MANIFEST, type RunEntry } from '../core/runStore';
+import { listRuns, type RunEntry } from '../core/runStore';
 import { Disposable, disposeAll } from './dispose';
 import { isInside, samePath } from './runsLocation';
 import { affectsSettings, runsDirForConfig, runsDirForFolder } from './settings';
@@ -24,7 +24,14 @@ export class RunIndex extends Disposable {
     super();
     this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.reset()));
     this._register(vscode.workspace.onDidChangeConfiguration((e) => affectsSettings(e, 'runsFolder') && this.reset()));
-    this._register({ dispose: () => (clearTimeout(this.timer), disposeAll(this.watchers)) });
+    // A safety net for file events a watcher cannot see (network drives, a folder created in one go).
+    this._register(vscode.window.onDidChangeWindowState((state) => state.focused && this.scheduleRefresh()));
+    this._register({
+      dispose: () => {
+        clearTimeout(this.timer);
+        disposeAll(this.watchers);
+      },
+    });
     this.watch();
   }
 
@@ -108,10 +115,12 @@ export class RunIndex extends Disposable {
       const folder = folders.find((f) => isInside(f.uri.fsPath, dir));
       const rel = folder ? path.relative(folder.uri.fsPath, dir).split(path.sep).join('/') : '';
       const base = folder ? folder.uri : vscode.Uri.file(dir);
-      const prefix = rel ? `${rel}/` : '';
-      // Manifests are rewritten atomically (temp file + rename), so these see every status
-      // change; run folders themselves are watched for deletions.
-      for (const glob of [`${prefix}*/${MANIFEST}`, `${prefix}*`]) {
+      // Anything under the runs folder (a manifest is rewritten by a temp file + rename), and the
+      // folders leading to it: when `.distill/runs/<id>/` is created in one go, Linux watchers
+      // may report only its topmost new folder.
+      const segments = rel ? rel.split('/') : [];
+      const globs = [rel ? `${rel}/**` : '**', ...segments.map((_, i) => segments.slice(0, i + 1).join('/'))];
+      for (const glob of globs) {
         const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, glob));
         const onEvent = () => this.scheduleRefresh();
         this.watchers.push(w, w.onDidCreate(onEvent), w.onDidChange(onEvent), w.onDidDelete(onEvent));

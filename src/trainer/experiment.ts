@@ -5,31 +5,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { DistillConfig, LossTerm, ModelSpec } from '../core/config/schema';
+import type { DistillConfig, LossTerm } from '../core/config/schema';
 import { defaultNodeEnv } from '../core/config/nodeEnv';
 import { formatProblem, parseConfig } from '../core/config/parse';
-import { describeModel } from '../core/models';
-import type { Backend, Manifest, MetricRecord, ModelResult, ProbeRecord, RunResults, StageName, StartRequest, TrainerToHost } from '../core/protocol';
+import type { Backend, Manifest, ModelResult, StageName, StartRequest, TrainerToHost } from '../core/protocol';
 import { createRng, deriveSeed, shuffleInPlace } from '../core/random';
-import {
-  appendMetrics,
-  CONFIG,
-  createRunDir,
-  hashConfig,
-  listRuns,
-  LOG,
-  MANIFEST,
-  MODELS,
-  PROBES,
-  probeFileName,
-  writeJsonAtomic,
-} from '../core/runStore';
+import { CONFIG, createRunDir, hashConfig, listRuns, MODELS, writeJsonAtomic } from '../core/runStore';
 import { type Connector, createConnectorsForTerms } from './connectors';
 import { type Dataset, describeDataSource, loadDataset } from './data';
 import { loadLayersModel, saveLayersModel } from './modelIO';
 import { buildModel, type TappedModel, wrapLoadedModel } from './models';
 import { collectProbe } from './probes';
-import { CancelledError, evaluate, trainStage } from './train';
+import { finishResults, resultOf } from './evaluate';
+import { RunRecorder } from './runRecorder';
+import { CancelledError, trainStage } from './train';
 
 export interface ExperimentIO {
   emit(message: TrainerToHost): void;
@@ -40,8 +29,6 @@ export interface ExperimentIO {
 export class ConfigError extends Error {}
 
 const CE_ONLY: LossTerm[] = [{ type: 'ce', weight: 1 }];
-/** Live step updates are throttled to this interval; every step still goes to metrics.jsonl. */
-const STEP_MESSAGE_MS = 100;
 
 export function defaultCacheDir(): string {
   return process.env.DISTILL_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'distill-lab');
@@ -51,106 +38,12 @@ function versions(backend: Backend): Record<string, string> {
   return { node: process.versions.node, tfjs: tf.version.tfjs, backend, distillLab: process.env.DISTILL_LAB_VERSION ?? 'dev' };
 }
 
-/** Median single-example inference latency in ms, after warm-up. */
-function measureLatency(net: TappedModel, inputShape: number[], runs = 30): number {
-  const x = tf.zeros([1, ...inputShape]);
-  const times: number[] = [];
-  for (let i = 0; i < runs + 5; i++) {
-    const t0 = performance.now();
-    tf.tidy(() => net.predict(x).dataSync());
-    if (i >= 5) times.push(performance.now() - t0);
-  }
-  x.dispose();
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
-}
-
-class RunRecorder {
-  readonly manifest: Manifest & { pid: number };
-  private pendingSteps: MetricRecord[] = [];
-  private lastStepMessage = 0;
-  private readonly logFd: number;
-
-  constructor(
-    readonly dir: string,
-    manifest: Manifest,
-    private readonly io: ExperimentIO,
-  ) {
-    this.manifest = { ...manifest, pid: process.pid };
-    this.logFd = fs.openSync(path.join(dir, LOG), 'a');
-    this.saveManifest();
-  }
-
-  saveManifest(): void {
-    writeJsonAtomic(path.join(this.dir, MANIFEST), this.manifest);
-  }
-
-  log(level: 'info' | 'warn' | 'error', message: string): void {
-    fs.writeSync(this.logFd, `${new Date().toISOString()} ${level.toUpperCase()} ${message}\n`);
-    this.io.emit({ type: 'log', level, message });
-  }
-
-  step(record: Extract<MetricRecord, { kind: 'step' }>, steps: number, epochs: number): void {
-    this.pendingSteps.push(record);
-    const now = performance.now();
-    if (now - this.lastStepMessage < STEP_MESSAGE_MS && record.step !== steps) return;
-    this.lastStepMessage = now;
-    this.io.emit({ type: 'metrics', record });
-    this.io.emit({ type: 'progress', stage: record.stage, epoch: record.epoch, epochs, step: record.step, steps, loss: record.total });
-  }
-
-  epoch(record: MetricRecord): void {
-    this.flush();
-    appendMetrics(this.dir, [record]);
-    this.io.emit({ type: 'metrics', record });
-  }
-
-  probe(record: ProbeRecord): void {
-    writeJsonAtomic(path.join(this.dir, PROBES, probeFileName(record.stage, record.epoch)), record);
-    this.io.emit({ type: 'probe', record });
-  }
-
-  flush(): void {
-    appendMetrics(this.dir, this.pendingSteps);
-    this.pendingSteps = [];
-  }
-
-  close(): void {
-    this.flush();
-    fs.closeSync(this.logFd);
-  }
-}
-
 /** Picks the probe samples and CKA batch once per run, so every epoch shows the same examples. */
 function probeIndices(config: DistillConfig, data: Dataset, override?: number) {
   const count = Math.min(override ?? config.probes.samples, data.test.count);
   const order = Array.from({ length: data.test.count }, (_, i) => i);
   shuffleInPlace(order, createRng(deriveSeed(config.seed, 'probes')));
   return { samples: order.slice(0, count), cka: config.probes.cka ? order.slice(0, Math.min(config.probes.ckaSamples, data.test.count)) : [] };
-}
-
-function resultOf(net: TappedModel, spec: ModelSpec | undefined, data: Dataset): ModelResult {
-  const test = evaluate(net, data.test, data.inputShape);
-  const summary = spec ? describeModel(spec, data.inputShape, data.numClasses) : undefined;
-  return {
-    testAccuracy: test.accuracy,
-    testErrors: test.errors,
-    testCount: test.count,
-    params: summary?.params ?? net.paramCount,
-    flops: summary?.flops ?? net.flops,
-    latencyMs: measureLatency(net, data.inputShape),
-  };
-}
-
-function finishResults(r: RunResults): RunResults {
-  const { teacher, student, baseline } = r;
-  if (teacher && student) {
-    r.ratios = { params: teacher.params / student.params, flops: teacher.flops / student.flops, latency: teacher.latencyMs / student.latencyMs };
-  }
-  if (teacher && student && baseline && baseline.testErrors !== teacher.testErrors) {
-    r.gapRecovered = (baseline.testErrors - student.testErrors) / (baseline.testErrors - teacher.testErrors);
-  }
-  return r;
 }
 
 function findTeacherRun(runsDir: string, config: DistillConfig, configPath: string, run: string): string {

@@ -8,7 +8,8 @@ import { termId } from '../core/protocol';
 import { createRng, deriveSeed, shuffleInPlace } from '../core/random';
 import { gatherLabels, gatherRows, jitterImages } from './batches';
 import type { Connector } from './connectors';
-import type { Dataset, Split } from './data';
+import type { Dataset } from './data';
+import { countCorrect, evaluate } from './evaluate';
 import { studentLoss } from './losses';
 import { applyConstraints, type TappedModel } from './models';
 import { createOptimizer, learningRateAt, setLearningRate } from './optim';
@@ -39,37 +40,6 @@ export interface StageHooks {
   onStep(record: Extract<MetricRecord, { kind: 'step' }>, steps: number): void;
   /** Called after each epoch's evaluation, before the next epoch starts. */
   onEpoch(record: Extract<MetricRecord, { kind: 'epoch' }>): void;
-}
-
-const EVAL_BATCH = 500;
-
-/** Logits of the whole split, in batches, with dropout off. */
-export function predictLogits(net: TappedModel, split: Split, inputShape: number[]): Float32Array {
-  const classes = net.numClasses;
-  const out = new Float32Array(split.count * classes);
-  const rowSize = inputShape.reduce((a, b) => a * b, 1);
-  for (let start = 0; start < split.count; start += EVAL_BATCH) {
-    const end = Math.min(split.count, start + EVAL_BATCH);
-    const logits = tf.tidy(() => net.predict(tf.tensor(split.x.subarray(start * rowSize, end * rowSize), [end - start, ...inputShape])));
-    out.set(logits.dataSync(), start * classes);
-    logits.dispose();
-  }
-  return out;
-}
-
-export function countCorrect(logits: Float32Array, labels: ArrayLike<number>, classes: number): number {
-  let correct = 0;
-  for (let i = 0; i < labels.length; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
-    if (best === labels[i]) correct++;
-  }
-  return correct;
-}
-
-export function evaluate(net: TappedModel, split: Split, inputShape: number[]): { accuracy: number; errors: number; count: number } {
-  const correct = countCorrect(predictLogits(net, split, inputShape), split.y, net.numClasses);
-  return { accuracy: split.count ? correct / split.count : 0, errors: split.count - correct, count: split.count };
 }
 
 /** Trains `spec.net` for the configured epochs, reporting every step and epoch through `hooks`. */

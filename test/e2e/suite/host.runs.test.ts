@@ -65,6 +65,7 @@ suite('Distill Lab host: runs', function () {
     assert.match(String(experiments.getTreeItem(node).description), /^student \d+\.\d% err · baseline \d+\.\d% · teacher \d+\.\d%$/);
 
     // The CodeLens shows the last run's result.
+    await vscode.window.showTextDocument(uri);
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 10);
     assert.ok(lenses.some((l) => l.command?.title.startsWith('Last run: student')), lenses.map((l) => l.command?.title).join(' | '));
   });

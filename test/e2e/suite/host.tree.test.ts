@@ -41,6 +41,8 @@ suite('Distill Lab host: Experiments tree', function () {
     seeded.push(seedRun('20250103-100000-gone', '/nowhere/gone.distill.json', { startedAt: '2025-01-03T10:00:00.000Z' }));
 
     // Found through the file watcher on the runs folder, not a manual refresh.
+    const dbg = (await api()).runIndex;
+    setTimeout(() => console.log('DEBUG', dbg.runsDirs(), dbg.allRuns().map((r) => r.manifest.id), fs.readdirSync(runsDir())), 5000);
     const runs = await waitFor('the seeded runs in the tree', async () => {
       const roots = await experiments.getChildren();
       const exp = roots.find((n) => n.kind === 'experiment' && n.configPath === quick);

@@ -1,0 +1,76 @@
+// How good and how costly a trained network is: test errors, parameters, FLOPs, latency.
+import * as tf from '@tensorflow/tfjs';
+import type { ModelSpec } from '../core/config/schema';
+import { describeModel } from '../core/models';
+import type { ModelResult, RunResults } from '../core/protocol';
+import type { Dataset, Split } from './data';
+import type { TappedModel } from './models';
+
+const EVAL_BATCH = 500;
+
+/** Logits of the whole split, in batches, with dropout off. */
+export function predictLogits(net: TappedModel, split: Split, inputShape: number[]): Float32Array {
+  const classes = net.numClasses;
+  const out = new Float32Array(split.count * classes);
+  const rowSize = inputShape.reduce((a, b) => a * b, 1);
+  for (let start = 0; start < split.count; start += EVAL_BATCH) {
+    const end = Math.min(split.count, start + EVAL_BATCH);
+    const logits = tf.tidy(() => net.predict(tf.tensor(split.x.subarray(start * rowSize, end * rowSize), [end - start, ...inputShape])));
+    out.set(logits.dataSync(), start * classes);
+    logits.dispose();
+  }
+  return out;
+}
+
+export function countCorrect(logits: Float32Array, labels: ArrayLike<number>, classes: number): number {
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
+    if (best === labels[i]) correct++;
+  }
+  return correct;
+}
+
+export function evaluate(net: TappedModel, split: Split, inputShape: number[]): { accuracy: number; errors: number; count: number } {
+  const correct = countCorrect(predictLogits(net, split, inputShape), split.y, net.numClasses);
+  return { accuracy: split.count ? correct / split.count : 0, errors: split.count - correct, count: split.count };
+}
+
+/** Median single-example inference latency in ms, after warm-up. */
+export function measureLatency(net: TappedModel, inputShape: number[], runs = 30): number {
+  const x = tf.zeros([1, ...inputShape]);
+  const times: number[] = [];
+  for (let i = 0; i < runs + 5; i++) {
+    const t0 = performance.now();
+    tf.tidy(() => net.predict(x).dataSync());
+    if (i >= 5) times.push(performance.now() - t0);
+  }
+  x.dispose();
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+export function resultOf(net: TappedModel, spec: ModelSpec | undefined, data: Dataset): ModelResult {
+  const test = evaluate(net, data.test, data.inputShape);
+  const summary = spec ? describeModel(spec, data.inputShape, data.numClasses) : undefined;
+  return {
+    testAccuracy: test.accuracy,
+    testErrors: test.errors,
+    testCount: test.count,
+    params: summary?.params ?? net.paramCount,
+    flops: summary?.flops ?? net.flops,
+    latencyMs: measureLatency(net, data.inputShape),
+  };
+}
+
+export function finishResults(r: RunResults): RunResults {
+  const { teacher, student, baseline } = r;
+  if (teacher && student) {
+    r.ratios = { params: teacher.params / student.params, flops: teacher.flops / student.flops, latency: teacher.latencyMs / student.latencyMs };
+  }
+  if (teacher && student && baseline && baseline.testErrors !== teacher.testErrors) {
+    r.gapRecovered = (baseline.testErrors - student.testErrors) / (baseline.testErrors - teacher.testErrors);
+  }
+  return r;
+}

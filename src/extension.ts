@@ -37,7 +37,7 @@ export function activate(context: vscode.ExtensionContext): DistillLabApi {
   own(new RunProgressNotifications(manager));
   own(new RunStatusBar(manager));
   const tree = own(new ExperimentTreeProvider(runIndex, manager));
-  own(new ExperimentsView(tree, manager));
+  own(new ExperimentsView(tree, manager, runIndex));
   own(vscode.languages.registerCodeLensProvider({ scheme: 'file', pattern: CONFIG_GLOB }, own(new ConfigCodeLensProvider(analyzer, runIndex, manager))));
 
   const services = { analyzer, diagnostics, runIndex, manager, tree, log };

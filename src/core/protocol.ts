@@ -106,6 +106,12 @@ export interface ProbeRecord {
   /** Indices into the test split of the probe samples (fixed for the whole run). */
   samples: number[];
   labels: number[];
+  /**
+   * The probe samples' inputs for display, when they are images: one grey map per sample, values
+   * scaled to 0–1 per image (channels averaged), [height, width] in `shape`. The samples never
+   * change within a run, so only each stage's first and last probe records carry them.
+   */
+  images?: { shape: number[]; pixels: number[][] };
   /** Logits per probe sample, [sample][class]. Teacher logits are those of the frozen teacher. */
   teacherLogits?: number[][];
   studentLogits: number[][];

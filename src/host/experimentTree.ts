@@ -269,9 +269,11 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
 export class ExperimentsView extends Disposable {
   readonly view: vscode.TreeView<TreeNode>;
 
-  constructor(provider: ExperimentTreeProvider, manager: RunManager) {
+  constructor(provider: ExperimentTreeProvider, manager: RunManager, runIndex: RunIndex) {
     super();
     this.view = this._register(vscode.window.createTreeView('distillLab.experiments', { treeDataProvider: provider, showCollapseAll: true }));
+    runIndex.setPolling(this.view.visible);
+    this._register(this.view.onDidChangeVisibility((e) => runIndex.setPolling(e.visible)));
     const updateBadge = () => {
       const active = manager.jobs.filter((j) => j.state !== 'ended').length;
       this.view.badge = active ? { value: active, tooltip: `${active} run${active === 1 ? '' : 's'} active` } : undefined;

@@ -1,14 +1,16 @@
 // The runs on disk, for the tree and the CodeLens: each runs folder listed once and cached,
 // re-read (debounced) when a manifest is created, rewritten or deleted — by this extension's
 // runs, the CLI, or another window.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listRuns, type RunEntry } from '../core/runStore';
+import { listRuns, MANIFEST, type RunEntry } from '../core/runStore';
 import { Disposable, disposeAll } from './dispose';
 import { isInside, samePath } from './runsLocation';
 import { affectsSettings, runsDirForConfig, runsDirForFolder } from './settings';
 
 const REFRESH_DEBOUNCE_MS = 150;
+const POLL_MS = 2000;
 
 export class RunIndex extends Disposable {
   private readonly runsByDir = new Map<string, { entries: RunEntry[]; signature: string }>();
@@ -16,6 +18,9 @@ export class RunIndex extends Disposable {
   private readonly extraDirs = new Set<string>();
   private watchers: vscode.Disposable[] = [];
   private timer?: NodeJS.Timeout;
+  private pollTimer?: NodeJS.Timeout;
+  private pollWanted = false;
+  private stamps = new Map<string, string>();
   private readonly _onDidChange = this._register(new vscode.EventEmitter<void>());
   /** The runs on disk changed (a run was added, removed, or its manifest rewritten). */
   readonly onDidChange = this._onDidChange.event;
@@ -29,6 +34,7 @@ export class RunIndex extends Disposable {
     this._register({
       dispose: () => {
         clearTimeout(this.timer);
+        clearInterval(this.pollTimer);
         disposeAll(this.watchers);
       },
     });
@@ -75,6 +81,38 @@ export class RunIndex extends Disposable {
     return this.allRuns().find((r) => samePath(r.dir, runDir));
   }
 
+  /**
+   * File watchers miss events on some systems (on Linux, inside folders created in one go, as a
+   * run folder is), so while someone looks at the runs (the view is visible) or a run is in
+   * progress, a cheap check — folder names and manifest times — runs every 2 s as well.
+   */
+  setPolling(wanted: boolean): void {
+    this.pollWanted = wanted;
+    // Shown again: show what happened while hidden.
+    if (wanted) this.scheduleRefresh();
+    this.updatePolling();
+  }
+
+  private updatePolling(): void {
+    const running = [...this.runsByDir.values()].some((c) => c.entries.some((e) => e.manifest.status === 'running'));
+    const on = !this.isDisposed && (this.pollWanted || running);
+    if (on && !this.pollTimer) this.pollTimer = setInterval(() => this.poll(), POLL_MS);
+    else if (!on && this.pollTimer) {
+      clearInterval(this.pollTimer);
+      this.pollTimer = undefined;
+    }
+  }
+
+  private poll(): void {
+    let changed = false;
+    for (const dir of this.runsDirs().map((d) => path.resolve(d))) {
+      const stamp = folderStamp(dir);
+      if (this.stamps.get(dir) !== stamp) changed = true;
+      this.stamps.set(dir, stamp);
+    }
+    if (changed) this.refresh();
+  }
+
   /** Re-reads every runs folder now; fires onDidChange if anything differs. */
   refresh(): void {
     clearTimeout(this.timer);
@@ -92,6 +130,7 @@ export class RunIndex extends Disposable {
       if (this.runsByDir.get(dir)?.signature !== sig) changed = true;
       this.runsByDir.set(dir, { entries, signature: sig });
     }
+    this.updatePolling();
     if (changed) this._onDidChange.fire();
   }
 
@@ -127,6 +166,25 @@ export class RunIndex extends Disposable {
       }
     }
   }
+}
+
+/** Run folder names and their manifests' modification times: changes whenever a run does. */
+function folderStamp(dir: string): string {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return '';
+  }
+  return names
+    .map((n) => {
+      try {
+        return `${n}:${fs.statSync(path.join(dir, n, MANIFEST)).mtimeMs}`;
+      } catch {
+        return n;
+      }
+    })
+    .join('|');
 }
 
 function signature(entries: RunEntry[]): string {

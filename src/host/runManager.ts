@@ -99,7 +99,8 @@ export class RunManager extends Disposable {
 
     const job = new RunJob(configUri.fsPath, config.name, planStages(config), this.opts.startTrainer);
     job.onDidChange((change) => {
-      if (change === 'run') this.opts.runIndex.scheduleRefresh();
+      // The trainer rewrites the manifest when the run starts and at each stage.
+      if (change === 'run' || change === 'stage') this.opts.runIndex.scheduleRefresh();
       this._onDidChangeJob.fire({ job, change });
     });
     this.opts.log.info(`[${job.name}] queued ${configUri.fsPath}`);

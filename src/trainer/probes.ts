@@ -62,6 +62,22 @@ export interface ProbeInputs {
   ckaIndices?: number[];
   inputShape: number[];
   mapSize: number;
+  /** Include the samples' pixels (once per stage is enough: they never change). */
+  withImages: boolean;
+}
+
+/** Each sample as a 0–1 grey image (channels averaged, min–max scaled), for the logits gallery. */
+export function probeImages(split: Split, indices: number[], inputShape: number[]): ProbeRecord['images'] {
+  if (inputShape.length !== 3) return undefined;
+  const [h, w, c] = inputShape;
+  const row = h * w * c;
+  const pixels = indices.map((i) => {
+    const grey = tapToHeatmap(split.x.subarray(i * row, (i + 1) * row), inputShape, Math.max(h, w)).values;
+    const lo = Math.min(...grey);
+    const hi = Math.max(...grey);
+    return grey.map((v) => (hi > lo ? Math.round((1000 * (v - lo)) / (hi - lo)) / 1000 : 0));
+  });
+  return { shape: [h, w], pixels };
 }
 
 function batchOf(split: Split, indices: number[], inputShape: number[]): tf.Tensor {
@@ -110,6 +126,7 @@ export function collectProbe(p: ProbeInputs): ProbeRecord {
       epoch: p.epoch,
       samples: indices,
       labels: indices.map((i) => split.y[i]),
+      images: p.withImages ? probeImages(split, indices, p.inputShape) : undefined,
       teacherLogits: teacherTaps ? rows(teacherTaps.get('logits')!) : undefined,
       studentLogits: rows(taps.get('logits')!),
       pairs,

@@ -41,8 +41,6 @@ suite('Distill Lab host: Experiments tree', function () {
     seeded.push(seedRun('20250103-100000-gone', '/nowhere/gone.distill.json', { startedAt: '2025-01-03T10:00:00.000Z' }));
 
     // Found through the file watcher on the runs folder, not a manual refresh.
-    const dbg = (await api()).runIndex;
-    setTimeout(() => console.log('DEBUG', dbg.runsDirs(), dbg.allRuns().map((r) => r.manifest.id), fs.readdirSync(runsDir())), 5000);
     const runs = await waitFor('the seeded runs in the tree', async () => {
       const roots = await experiments.getChildren();
       const exp = roots.find((n) => n.kind === 'experiment' && n.configPath === quick);
@@ -74,6 +72,9 @@ suite('Distill Lab host: Experiments tree', function () {
 
   test('refreshes when a config or a run is added or removed', async () => {
     const { experiments } = await api();
+    // As a user would: with the view open (file watchers may miss events in folders created in
+    // one go; while the view is visible the runs folder is also checked every 2 s).
+    await vscode.commands.executeCommand('distillLab.experiments.focus');
     const names = async () => (await experiments.getChildren()).map((n: TreeNode) => (n.kind === 'experiment' ? path.basename(n.configPath) : n.kind));
     const changes: unknown[] = [];
     const sub = experiments.onDidChangeTreeData((e) => changes.push(e));

@@ -1,0 +1,158 @@
+// distill_blas: OpenBLAS's cblas_sgemm for the trainer's wasm kernels (DESIGN.md §5).
+//
+// Why: the wasm backend's matmuls reach ~25 GFLOPS at best; OpenBLAS reaches 5–10× that at the
+// trainer's shapes. The wasm module's memory is an ordinary ArrayBuffer, so a kernel can hand
+// Float32Array views of its tensors straight to this addon: no copies, and transposes become
+// sgemm's TransA/TransB flags instead of materialised copies.
+//
+// Plain C on node_api.h (NAPI_VERSION 8, ABI-stable): one build loads in Node and Electron.
+// Everything runs synchronously on the calling thread (OpenBLAS fans out to its own threads),
+// so the views' memory cannot move or be freed during a call. Every extent is checked against
+// the views' lengths, so a wrong argument throws instead of reading or writing out of bounds.
+
+#include <cblas.h>
+#include <limits.h>
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+// On a failed napi call: throw (unless an exception is already pending) and return NULL.
+#define NAPI_OK(env, call)                                                    \
+  do {                                                                        \
+    if ((call) != napi_ok) {                                                  \
+      bool pending = false;                                                   \
+      napi_is_exception_pending((env), &pending);                             \
+      if (!pending) napi_throw_error((env), NULL, "distill_blas: " #call);    \
+      return NULL;                                                            \
+    }                                                                         \
+  } while (0)
+
+#define FAIL(env, msg)                            \
+  do {                                            \
+    napi_throw_range_error((env), NULL, (msg));   \
+    return NULL;                                  \
+  } while (0)
+
+static bool get_bool(napi_env env, napi_value v, bool* out) {
+  return napi_get_value_bool(env, v, out) == napi_ok;
+}
+
+// A non-negative integer that fits a blasint (OpenBLAS's LP64 build: int).
+static bool get_dim(napi_env env, napi_value v, int64_t* out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return false;
+  if (!(d >= 0 && d <= INT_MAX) || d != (double)(int64_t)d) return false;
+  *out = (int64_t)d;
+  return true;
+}
+
+static bool get_f32(napi_env env, napi_value v, float** data, size_t* len) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  void* p = NULL;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok) return false;
+  if (type != napi_float32_array || (p == NULL && *len > 0)) return false;  // NULL: detached
+  *data = (float*)p;
+  return true;
+}
+
+// Floats a batch of row-major rows×cols matrices with leading dimension ld touches.
+static int64_t extent(int64_t batch, int64_t stride, int64_t rows, int64_t cols, int64_t ld) {
+  if (rows == 0 || cols == 0) return 0;
+  return (batch - 1) * stride + (rows - 1) * ld + cols;
+}
+
+// sgemm(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc[, batch, strideA, strideB, strideC])
+// Row-major C = alpha·op(A)·op(B) + beta·C, for `batch` matrices at the given strides (floats;
+// 0 repeats one operand for every entry). A, B, C: Float32Arrays whose element 0 is the first
+// matrix's element 0. C must not overlap A or B.
+static napi_value Sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 17;
+  napi_value argv[17];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 13 && argc != 17) FAIL(env, "sgemm: expected 13 or 17 arguments");
+
+  bool ta, tb;
+  int64_t m, n, k, lda, ldb, ldc, batch = 1, sa = 0, sb = 0, sc = 0;
+  double alpha, beta;
+  float *a, *b, *c;
+  size_t alen, blen, clen;
+  if (!get_bool(env, argv[0], &ta) || !get_bool(env, argv[1], &tb)) FAIL(env, "sgemm: transA/transB must be booleans");
+  if (!get_dim(env, argv[2], &m) || !get_dim(env, argv[3], &n) || !get_dim(env, argv[4], &k) ||
+      !get_dim(env, argv[7], &lda) || !get_dim(env, argv[9], &ldb) || !get_dim(env, argv[12], &ldc))
+    FAIL(env, "sgemm: m, n, k and leading dimensions must be integers in [0, INT_MAX]");
+  if (napi_get_value_double(env, argv[5], &alpha) != napi_ok || napi_get_value_double(env, argv[10], &beta) != napi_ok)
+    FAIL(env, "sgemm: alpha/beta must be numbers");
+  if (!get_f32(env, argv[6], &a, &alen) || !get_f32(env, argv[8], &b, &blen) || !get_f32(env, argv[11], &c, &clen))
+    FAIL(env, "sgemm: A, B and C must be attached Float32Arrays");
+  if (argc == 17 && (!get_dim(env, argv[13], &batch) || !get_dim(env, argv[14], &sa) ||
+                     !get_dim(env, argv[15], &sb) || !get_dim(env, argv[16], &sc)))
+    FAIL(env, "sgemm: batch and strides must be integers in [0, INT_MAX]");
+
+  // Stored shapes: op(A) is m×k, op(B) is k×n.
+  int64_t ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
+  if (lda < (ac > 1 ? ac : 1) || ldb < (bc > 1 ? bc : 1) || ldc < (n > 1 ? n : 1)) FAIL(env, "sgemm: leading dimension too small");
+  if (batch == 0 || m == 0 || n == 0) return NULL;
+  if (batch > 1 && sc < extent(1, 0, m, n, ldc)) FAIL(env, "sgemm: C matrices of the batch overlap");
+  if (extent(batch, sc, m, n, ldc) > (int64_t)clen) FAIL(env, "sgemm: C is too short");
+  if (k > 0 && (extent(batch, sa, ar, ac, lda) > (int64_t)alen || extent(batch, sb, br, bc, ldb) > (int64_t)blen))
+    FAIL(env, "sgemm: A or B is too short");
+
+  for (int64_t i = 0; i < batch; i++) {
+    float* ci = c + i * sc;
+    if (k == 0) {
+      // op(A)·op(B) is all zeros; C = beta·C (beta 0 overwrites, as in BLAS: NaNs do not survive).
+      for (int64_t r = 0; r < m; r++)
+        for (int64_t j = 0; j < n; j++) ci[r * ldc + j] = beta == 0 ? 0.0f : (float)beta * ci[r * ldc + j];
+      continue;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
+                (float)alpha, a + i * sa, (int)lda, b + i * sb, (int)ldb, (float)beta, ci, (int)ldc);
+  }
+  return NULL;
+}
+
+static bool set_string(napi_env env, napi_value obj, const char* key, const char* value) {
+  napi_value v;
+  return napi_create_string_utf8(env, value ? value : "", NAPI_AUTO_LENGTH, &v) == napi_ok &&
+         napi_set_named_property(env, obj, key, v) == napi_ok;
+}
+
+static bool set_int(napi_env env, napi_value obj, const char* key, int value) {
+  napi_value v;
+  return napi_create_int32(env, value, &v) == napi_ok && napi_set_named_property(env, obj, key, v) == napi_ok;
+}
+
+// info() → { config, corename, threads, procs }: what the manifest records about this path.
+static napi_value Info(napi_env env, napi_callback_info cbinfo) {
+  (void)cbinfo;
+  napi_value obj;
+  NAPI_OK(env, napi_create_object(env, &obj));
+  if (!set_string(env, obj, "config", openblas_get_config()) || !set_string(env, obj, "corename", openblas_get_corename()) ||
+      !set_int(env, obj, "threads", openblas_get_num_threads()) || !set_int(env, obj, "procs", openblas_get_num_procs()))
+    FAIL(env, "info: cannot build the result");
+  return obj;
+}
+
+// setThreads(n): OpenBLAS's thread count (default: OPENBLAS_NUM_THREADS, else every core).
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t t;
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || !get_dim(env, argv[0], &t) || t < 1) FAIL(env, "setThreads: expected an integer ≥ 1");
+  openblas_set_num_threads((int)t);
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"info", NULL, Info, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
+  return exports;
+}

@@ -32,19 +32,15 @@ if (!process.argv.includes('--force') && existsSync(target)) {
 // Preflight: compile and link a probe the way binding.gyp does, for a one-line reason.
 const cc = process.env.CC || 'cc';
 const probeDir = mkdtempSync(join(tmpdir(), 'distill-blas-'));
-try {
-  const probe = join(probeDir, 'probe.c');
-  writeFileSync(probe, '#include <cblas.h>\nint main(void) { return openblas_get_config() == 0; }\n');
-  const r = spawnSync(cc, ['-I/usr/include/openblas', probe, '-lopenblas', '-o', join(probeDir, 'probe')], { encoding: 'utf8' });
-  if (r.error) unavailable(`no C compiler (${cc}: ${r.error.code ?? r.error.message})`);
-  if (r.status !== 0) {
-    const err = r.stderr;
-    if (/cblas\.h/.test(err)) unavailable('cblas.h not found (Debian/Ubuntu: apt-get install libopenblas-dev)');
-    if (/-lopenblas|openblas_get_config/.test(err)) unavailable('libopenblas not found (Debian/Ubuntu: apt-get install libopenblas-dev)');
-    unavailable(`probe compile failed: ${err.trim().split('\n').pop()}`);
-  }
-} finally {
-  rmSync(probeDir, { recursive: true, force: true });
+const probe = join(probeDir, 'probe.c');
+writeFileSync(probe, '#include <cblas.h>\nint main(void) { return openblas_get_config() == 0; }\n');
+const pr = spawnSync(cc, ['-I/usr/include/openblas', probe, '-lopenblas', '-o', join(probeDir, 'probe')], { encoding: 'utf8' });
+rmSync(probeDir, { recursive: true, force: true });
+if (pr.error) unavailable(`no C compiler (${cc}: ${pr.error.code ?? pr.error.message})`);
+if (pr.status !== 0) {
+  if (/cblas\.h/.test(pr.stderr)) unavailable('cblas.h not found (Debian/Ubuntu: apt-get install libopenblas-dev)');
+  if (/-lopenblas|openblas_get_config/.test(pr.stderr)) unavailable('libopenblas not found (Debian/Ubuntu: apt-get install libopenblas-dev)');
+  unavailable(`probe compile failed: ${pr.stderr.trim().split('\n').pop()}`);
 }
 
 // npm's own node-gyp (there is no node-gyp dependency): next to npm-cli.js when run by npm, else

@@ -98,6 +98,9 @@ test('a run streams ready → runCreated → stages → done and leaves a comple
   assert.equal(probes[0].studentLogits.length, 4);
   assert.equal(probes[0].teacherLogits![0].length, 10);
   assert.equal(probes[0].pairs[0].id, 'hint:fc1<-fc1');
+  assert.deepEqual(probes.map((p) => p.images?.pixels.length), [4, undefined, 4], 'images in the first and last probe of a stage');
+  assert.deepEqual(probes[0].images!.shape, [28, 28]);
+  assert.ok(probes[0].images!.pixels.every((img) => img.length === 784 && Math.max(...img) === 1 && Math.min(...img) === 0));
   assert.deepEqual(probes[0].cka!.teacherLayers, ['fc1', 'logits']);
   assert.deepEqual(probes[0].cka!.studentLayers, ['fc1', 'logits']);
 });

@@ -1,7 +1,7 @@
 // Builds the bundles of DESIGN.md §1. `--watch` rebuilds on change, `--production` minifies.
 // Type checking is separate (`npm run typecheck`), as in the esbuild extension sample.
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -18,6 +18,8 @@ const node = {
   logLevel: 'warning',
   // jsonc-parser's `main` is a UMD build whose dynamic requires esbuild cannot follow; prefer ESM.
   mainFields: ['module', 'main'],
+  // Recorded in each run's manifest (versions.distillLab).
+  define: { 'process.env.DISTILL_LAB_VERSION': JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
   // tfjs-node is optional and native, so it stays outside the bundle. The wasm backend is
   // bundled (the .vsix ships dist/ without node_modules); its .wasm binaries are copied below.
   external: ['vscode', '@tensorflow/tfjs-node'],
@@ -29,7 +31,23 @@ const wasmDist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfj
 mkdirSync('dist', { recursive: true });
 for (const f of ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm']) copyFileSync(join(wasmDist, f), join('dist', f));
 
+// The result panels' apps (webview/<app>/main.ts → dist/webview/<app>.js), loaded by the panel
+// hosts under a strict CSP; plus uPlot's stylesheet, which they link.
+const webviewApps = ['logits', 'lossSplit', 'featureMaps', 'modelLayers', 'compare'];
+const browser = {
+  bundle: true,
+  platform: 'browser',
+  target: 'chrome120',
+  format: 'iife',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  outdir: 'dist/webview',
+};
+
 const builds = [
+  { ...browser, entryPoints: Object.fromEntries(webviewApps.map((a) => [a, `webview/${a}/main.ts`])) },
+  { ...browser, entryPoints: { uplot: 'node_modules/uplot/dist/uPlot.min.css' } },
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { trainer: 'src/trainer/main.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { cli: 'src/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },

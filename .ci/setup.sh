@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libkrb5-dev pkg-config ripgrep chromium)
+APT_PACKAGES=(libkrb5-dev pkg-config ripgrep chromium libopenblas-dev)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -4,11 +4,14 @@
 // two backward products 4). CNN: an MNIST-sized conv net, batch 128; its FLOPs are counted from
 // the layers' shapes the same way (conv: 2·kh·kw·cin·cout per output pixel, ×3 for training).
 // Each variant runs a few warm-up steps, then reports the median of the timed ones.
+// "wasm + OpenBLAS" rows use the native addon (dist/native/distill_blas.node, `npm run build`);
+// without it they say why they are missing.
 
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/trainer/backend';
 import { installWasmKernels, uninstallWasmKernels, WASM_KERNELS } from '../src/trainer/kernels';
+import { blasDescription, type NativeBlas, nativeBlas } from '../src/trainer/kernels/blas';
 
 const quick = process.argv.includes('--quick');
 const BATCH = 128;
@@ -98,24 +101,39 @@ function timeKernel(name: string, inputs: tf.NamedTensorMap, attrs: object, n: n
 
 async function main(): Promise<void> {
   await initBackend('wasm');
-  const wasmWith = (kernels: readonly string[]) => async () => {
+  const { blas, detail } = nativeBlas();
+  const threads = blas?.info().threads ?? 0;
+  /** The wasm backend with the named replacements; their products on XNNPACK, or on `native`. */
+  const wasmWith = (kernels: readonly string[], native: NativeBlas | null = null, blasThreads = threads) => async () => {
     await tf.setBackend('wasm');
     uninstallWasmKernels();
-    installWasmKernels(kernels);
+    installWasmKernels(kernels, native);
+    native?.setThreads(blasThreads);
   };
   const cpu = async () => { await tf.setBackend('cpu'); };
   const n = quick ? 3 : 7;
+  /** The OpenBLAS rows (all threads, then 1 when there are more), or one saying why there are none. */
+  const blasRows = async (net: 'mlp' | 'cnn'): Promise<Row[]> => {
+    if (!blas) return [{ net, variant: 'wasm + OpenBLAS', note: `unavailable: ${detail}` }];
+    const out = [await measure(net, `wasm + OpenBLAS, ${threads} thread${threads > 1 ? 's' : ''}`, wasmWith(WASM_KERNELS, blas), 1, n)];
+    if (threads > 1) out.push(await measure(net, 'wasm + OpenBLAS, 1 thread', wasmWith(WASM_KERNELS, blas, 1), 1, n));
+    blas.setThreads(threads);
+    return out;
+  };
 
   const rows: Row[] = [];
   rows.push(await measure('mlp', 'cpu', cpu, 0, quick ? 1 : 2));
   rows.push(await measure('mlp', 'wasm as shipped', wasmWith([]), 1, n));
   rows.push(await measure('mlp', 'wasm + all replacements', wasmWith(WASM_KERNELS), 1, n));
+  rows.push(...(await blasRows('mlp')));
   // cpu is left out for the CNN: about 150 s per step here (its conv gradients are scalar JS).
   rows.push(await measure('cnn', 'wasm as shipped', wasmWith([]), 0, 1));
   rows.push(await measure('cnn', 'wasm + Conv2DBackpropFilter', wasmWith([tf.Conv2DBackpropFilter]), 1, n));
   rows.push(await measure('cnn', 'wasm + all replacements', wasmWith(WASM_KERNELS), 1, n));
+  rows.push(...(await blasRows('cnn')));
 
   console.log(`\nTraining step, batch ${BATCH}, SGD (median of ${n}; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores)`);
+  console.log(`native BLAS: ${blas ? blasDescription(blas) : detail}`);
   console.log('net  variant                         ms/step   GFLOPS   s per 60k epoch');
   for (const r of rows) {
     if (r.ms === undefined) {
@@ -138,16 +156,19 @@ async function main(): Promise<void> {
     [tf.MaxPoolGrad, 'pool1 2×2 at 28×28×32', { dy: t([BATCH, 14, 14, 32]), input, output: tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid') }, { filterSize: 2, strides: 2, pad: 'valid' }],
     [tf.Sum, 'conv1 bias grad 128×28×28×32', { x: input }, { axis: [0, 1, 2], keepDims: false }],
   ];
-  console.log('\nKernels alone, wasm (median ms)');
-  console.log('kernel                 shape                           shipped       new   speed-up');
+  console.log('\nKernels alone, wasm (median ms; "OpenBLAS": the new kernel with the native addon)');
+  console.log('kernel                 shape                           shipped       new   speed-up  OpenBLAS');
   for (const [name, what, inputs, attrs] of kernels) {
     await wasmWith([])();
     const before = tf.getKernel(name, 'wasm') ? timeKernel(name, inputs, attrs, n) : NaN;
     await wasmWith(WASM_KERNELS)();
     const after = timeKernel(name, inputs, attrs, n);
+    const usesBlas = blas && name !== tf.MaxPoolGrad && name !== tf.Sum;
+    if (usesBlas) await wasmWith(WASM_KERNELS, blas)();
+    const native = usesBlas ? timeKernel(name, inputs, attrs, n).toFixed(1) : '—';
     const shippedText = Number.isNaN(before) ? 'missing' : before.toFixed(1);
     const gain = Number.isNaN(before) ? '' : `${(before / after).toFixed(1)}×`;
-    console.log(`${name.padEnd(22)} ${what.padEnd(30)} ${shippedText.padStart(8)} ${after.toFixed(1).padStart(9)} ${gain.padStart(10)}`);
+    console.log(`${name.padEnd(22)} ${what.padEnd(30)} ${shippedText.padStart(8)} ${after.toFixed(1).padStart(9)} ${gain.padStart(10)} ${native.padStart(9)}`);
   }
 }
 

@@ -123,7 +123,7 @@ async function run(args: Args): Promise<number> {
   const onMessage = (m: TrainerToHost) => {
     switch (m.type) {
       case 'ready':
-        progress.line(`backend: ${m.backend}`);
+        progress.line(`backend: ${m.details}`);
         break;
       case 'runCreated':
         runDir = m.runDir;

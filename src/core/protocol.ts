@@ -136,7 +136,7 @@ export interface StartRequest {
 export type HostToTrainer = StartRequest | { type: 'cancel' };
 
 export type TrainerToHost =
-  | { type: 'ready'; backend: Backend }
+  | { type: 'ready'; backend: Backend; /** e.g. "wasm + OpenBLAS 0.3.21 sgemm (2 threads)" */ details: string }
   | { type: 'runCreated'; runId: string; runDir: string }
   | { type: 'stage'; stage: StageName; epochs: number; stepsPerEpoch: number }
   | { type: 'progress'; stage: StageName; epoch: number; epochs: number; step: number; steps: number; loss: number }

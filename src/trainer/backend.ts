@@ -17,7 +17,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { Backend, BackendPreference } from '../core/protocol';
-import { installWasmKernels } from './kernels';
+import { installWasmKernels, wasmKernelsBlas, wasmKernelsInstalled } from './kernels';
+import { blasDescription, nativeBlas } from './kernels/blas';
 
 /**
  * The SIMD, single-threaded build: the one that starts in Node (the threaded one hands its
@@ -131,4 +132,21 @@ export async function initBackend(pref: BackendPreference = 'auto'): Promise<Bac
     }
   }
   throw new Error(`no tfjs backend could start (${failures.join('; ')})`);
+}
+
+/**
+ * What the active backend computes with, for the run manifest and the log. The backend's name
+ * stays 'wasm' with or without the native BLAS path (same kernels registry, same results within
+ * float32 rounding); this says which path the matmuls take:
+ *   "wasm + OpenBLAS 0.3.21 sgemm (2 threads, Haswell)"
+ *   "wasm + XNNPACK kernels (native BLAS off: disabled by DISTILL_NATIVE=0)"
+ */
+export function backendDetails(): string {
+  const name = tf.getBackend();
+  if (name !== 'wasm') return name;
+  if (!wasmKernelsInstalled()) return 'wasm (kernels as shipped)';
+  const blas = wasmKernelsBlas();
+  if (blas) return `wasm + ${blasDescription(blas)}`;
+  const load = nativeBlas();
+  return `wasm + XNNPACK kernels (native BLAS off: ${load.blas ? 'not used by the installed kernels' : load.detail})`;
 }

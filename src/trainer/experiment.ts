@@ -11,6 +11,7 @@ import { formatProblem, parseConfig } from '../core/config/parse';
 import type { Backend, Manifest, ModelResult, StageName, StartRequest, TrainerToHost } from '../core/protocol';
 import { createRng, deriveSeed, shuffleInPlace } from '../core/random';
 import { CONFIG, createRunDir, hashConfig, listRuns, MODELS, writeJsonAtomic } from '../core/runStore';
+import { backendDetails } from './backend';
 import { type Connector, createConnectorsForTerms } from './connectors';
 import { type Dataset, describeDataSource, loadDataset } from './data';
 import { loadLayersModel, saveLayersModel } from './modelIO';
@@ -35,7 +36,7 @@ export function defaultCacheDir(): string {
 }
 
 function versions(backend: Backend): Record<string, string> {
-  return { node: process.versions.node, tfjs: tf.version.tfjs, backend, distillLab: process.env.DISTILL_LAB_VERSION ?? 'dev' };
+  return { node: process.versions.node, tfjs: tf.version.tfjs, backend, backendDetails: backendDetails(), distillLab: process.env.DISTILL_LAB_VERSION ?? 'dev' };
 }
 
 /** Picks the probe samples and CKA batch once per run, so every epoch shows the same examples. */

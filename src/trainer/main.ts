@@ -4,7 +4,7 @@
 // stops it at the next step with what it has saved; it exits on its own if its parent dies.
 import type { HostToTrainer, TrainerToHost } from '../core/protocol';
 import { isHostMessage } from '../core/protocol';
-import { initBackend } from './backend';
+import { backendDetails, initBackend } from './backend';
 import { ConfigError, runExperiment } from './experiment';
 
 if (!process.send) {
@@ -31,7 +31,7 @@ async function finish(code: number, last?: TrainerToHost): Promise<never> {
 async function start(req: Extract<HostToTrainer, { type: 'start' }>): Promise<void> {
   try {
     const backend = await initBackend(req.backend);
-    await send({ type: 'ready', backend });
+    await send({ type: 'ready', backend, details: backendDetails() });
     await runExperiment(req, backend, { emit: (m) => void send(m), isCancelled: () => cancelled });
     await finish(0);
   } catch (e) {

@@ -1,12 +1,15 @@
 // The wasm kernel replacements (src/trainer/kernels) against the cpu backend, which is the
 // reference: same random inputs, each kernel run on both, compared within float32 tolerance.
-// Then whole gradients of a small conv net, and backend selection.
+// Then whole gradients of a small conv net, and backend selection. The matmul and conv-gradient
+// kernels run twice: products on XNNPACK, and on OpenBLAS when the native addon is built
+// (skipped with the reason otherwise). The addon itself: test/trainer/blas.test.ts.
 
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { afterEach, before, beforeEach, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/trainer/backend';
-import { installWasmKernels, setConvChunkFloats, uninstallWasmKernels, wasmKernelsInstalled } from '../../src/trainer/kernels';
+import { installWasmKernels, setConvChunkFloats, uninstallWasmKernels, WASM_KERNELS, wasmKernelsBlas, wasmKernelsInstalled } from '../../src/trainer/kernels';
+import { type NativeBlas, nativeBlas } from '../../src/trainer/kernels/blas';
 
 type Spec = { shape: number[]; data: Float32Array };
 type Attrs = Record<string, unknown>;
@@ -55,53 +58,6 @@ before(async () => {
   assert.ok(wasmKernelsInstalled());
 });
 
-describe('BatchMatMul on wasm', () => {
-  const sizes: [number, number, number][] = [[1, 1, 1], [5, 7, 3], [1, 9, 4], [33, 17, 65], [128, 31, 10]];
-  for (const [m, k, n] of sizes) {
-    for (const tA of [false, true]) {
-      for (const tB of [false, true]) {
-        test(`${m}×${k}×${n} transposeA=${tA} transposeB=${tB}`, async () => {
-          const a = rand(tA ? [k, m] : [m, k]);
-          const b = rand(tB ? [n, k] : [k, n]);
-          await compare(tf.BatchMatMul, { a, b }, { transposeA: tA, transposeB: tB }, 'matmul');
-        });
-      }
-    }
-  }
-  test('batched, with broadcast and rank 4', async () => {
-    await compare(tf.BatchMatMul, { a: rand([3, 4, 5]), b: rand([3, 6, 5]) }, { transposeA: false, transposeB: true }, 'batch 3');
-    await compare(tf.BatchMatMul, { a: rand([3, 5, 4]), b: rand([1, 5, 6]) }, { transposeA: true, transposeB: false }, 'b broadcast');
-    await compare(tf.BatchMatMul, { a: rand([4, 5]), b: rand([2, 5, 6]) }, { transposeA: false, transposeB: false }, 'a broadcast');
-    await compare(tf.BatchMatMul, { a: rand([2, 3, 4, 5]), b: rand([2, 3, 5, 2]) }, { transposeA: false, transposeB: false }, 'rank 4');
-    await compare(tf.BatchMatMul, { a: rand([2, 1, 4, 5]), b: rand([1, 3, 5, 2]) }, { transposeA: false, transposeB: false }, 'general broadcast');
-  });
-});
-
-describe('_FusedMatMul on wasm', () => {
-  // The op layer hands this kernel rank-3 inputs.
-  const cases: [number, number, number, number][] = [[1, 5, 7, 3], [1, 33, 17, 65], [2, 4, 6, 5]];
-  for (const [batch, m, k, n] of cases) {
-    for (const activation of ['linear', 'relu', 'elu', 'prelu', 'leakyrelu']) {
-      test(`${batch}×${m}×${k}×${n} bias + ${activation}, all transposes`, async () => {
-        for (const tA of [false, true]) {
-          for (const tB of [false, true]) {
-            const inputs = {
-              a: rand(tA ? [batch, k, m] : [batch, m, k]),
-              b: rand(tB ? [batch, n, k] : [batch, k, n]),
-              bias: rand([n]),
-              preluActivationWeights: activation === 'prelu' ? rand([n]) : undefined,
-            };
-            await compare(tf._FusedMatMul, inputs, { transposeA: tA, transposeB: tB, activation, leakyreluAlpha: 0.2 }, `tA=${tA} tB=${tB}`);
-          }
-        }
-      });
-    }
-  }
-  test('no bias, shared b', async () => {
-    await compare(tf._FusedMatMul, { a: rand([3, 4, 5]), b: rand([1, 6, 5]) }, { transposeA: false, transposeB: true, activation: 'relu' }, 'shared b');
-  });
-});
-
 type ConvCase = { x: number[]; f: [number, number, number, number]; strides: number | [number, number]; pad: unknown };
 const convCases: ConvCase[] = [
   { x: [1, 5, 5, 1], f: [3, 3, 1, 2], strides: 1, pad: 'same' },
@@ -122,43 +78,209 @@ function convOutShape(c: ConvCase): number[] {
   return info.outShape;
 }
 
-describe('Conv2DBackpropFilter on wasm (missing as shipped)', () => {
-  for (const c of convCases) {
-    test(`x ${c.x} filter ${c.f} strides ${c.strides} pad ${JSON.stringify(c.pad)}`, async () => {
-      const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: c.f };
-      await compare(tf.Conv2DBackpropFilter, { x: rand(c.x), dy: rand(convOutShape(c)) }, attrs, 'dW');
-    });
-  }
-  test('batch split into chunks gives the same sum', async () => {
-    setConvChunkFloats(200); // a couple of images per chunk
-    try {
-      const c = convCases[2];
-      const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f };
-      await compare(tf.Conv2DBackpropFilter, { x: rand(c.x), dy: rand(convOutShape(c)) }, attrs, 'dW chunked');
-    } finally {
-      setConvChunkFloats();
+/**
+ * The kernels whose products run on XNNPACK or on OpenBLAS (./blas.ts), checked once per path:
+ * with the native addon loaded both are live (OpenBLAS by default, XNNPACK when it is off).
+ */
+function productSuites(path: 'XNNPACK' | 'OpenBLAS'): void {
+  describe('BatchMatMul on wasm', () => {
+    const sizes: [number, number, number][] = [[1, 1, 1], [5, 7, 3], [1, 9, 4], [33, 17, 65], [128, 31, 10]];
+    for (const [m, k, n] of sizes) {
+      for (const tA of [false, true]) {
+        for (const tB of [false, true]) {
+          test(`${m}×${k}×${n} transposeA=${tA} transposeB=${tB}`, async () => {
+            const a = rand(tA ? [k, m] : [m, k]);
+            const b = rand(tB ? [n, k] : [k, n]);
+            await compare(tf.BatchMatMul, { a, b }, { transposeA: tA, transposeB: tB }, 'matmul');
+          });
+        }
+      }
     }
+    test('batched, with broadcast and rank 4', async () => {
+      await compare(tf.BatchMatMul, { a: rand([3, 4, 5]), b: rand([3, 6, 5]) }, { transposeA: false, transposeB: true }, 'batch 3');
+      await compare(tf.BatchMatMul, { a: rand([3, 5, 4]), b: rand([1, 5, 6]) }, { transposeA: true, transposeB: false }, 'b broadcast');
+      await compare(tf.BatchMatMul, { a: rand([4, 5]), b: rand([2, 5, 6]) }, { transposeA: false, transposeB: false }, 'a broadcast');
+      await compare(tf.BatchMatMul, { a: rand([2, 3, 4, 5]), b: rand([2, 3, 5, 2]) }, { transposeA: false, transposeB: false }, 'rank 4');
+      await compare(tf.BatchMatMul, { a: rand([2, 1, 4, 5]), b: rand([1, 3, 5, 2]) }, { transposeA: false, transposeB: false }, 'general broadcast');
+    });
   });
-});
 
-describe('Conv2DBackpropInput on wasm', () => {
-  for (const c of convCases) {
-    test(`x ${c.x} filter ${c.f} strides ${c.strides} pad ${JSON.stringify(c.pad)}`, async () => {
-      const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: c.x };
-      await compare(tf.Conv2DBackpropInput, { dy: rand(convOutShape(c)), filter: rand(c.f) }, attrs, 'dx');
+  describe('_FusedMatMul on wasm', () => {
+    // The op layer hands this kernel rank-3 inputs.
+    const cases: [number, number, number, number][] = [[1, 5, 7, 3], [1, 33, 17, 65], [2, 4, 6, 5]];
+    for (const [batch, m, k, n] of cases) {
+      for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'prelu', 'leakyrelu']) {
+        test(`${batch}×${m}×${k}×${n} bias + ${activation}, all transposes`, async () => {
+          for (const tA of [false, true]) {
+            for (const tB of [false, true]) {
+              const inputs = {
+                a: rand(tA ? [batch, k, m] : [batch, m, k]),
+                b: rand(tB ? [batch, n, k] : [batch, k, n]),
+                bias: rand([n]),
+                preluActivationWeights: activation === 'prelu' ? rand([n]) : undefined,
+              };
+              await compare(tf._FusedMatMul, inputs, { transposeA: tA, transposeB: tB, activation, leakyreluAlpha: 0.2 }, `tA=${tA} tB=${tB}`);
+            }
+          }
+        });
+      }
+    }
+    test('no bias, shared b', async () => {
+      await compare(tf._FusedMatMul, { a: rand([3, 4, 5]), b: rand([1, 6, 5]) }, { transposeA: false, transposeB: true, activation: 'relu' }, 'shared b');
     });
-  }
-  test('batch split into chunks', async () => {
-    setConvChunkFloats(200);
-    try {
-      const c = convCases[3];
-      const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x };
-      await compare(tf.Conv2DBackpropInput, { dy: rand(convOutShape(c)), filter: rand(c.f) }, attrs, 'dx chunked');
-    } finally {
-      setConvChunkFloats();
+    test('bias with a shared a or a shared b (a dense layer on a batch of sequences)', async () => {
+      const attrs = { transposeA: false, transposeB: false, activation: 'relu', leakyreluAlpha: 0.2 };
+      await compare(tf._FusedMatMul, { a: rand([3, 4, 5]), b: rand([1, 5, 6]), bias: rand([6]) }, attrs, 'shared b');
+      await compare(tf._FusedMatMul, { a: rand([1, 4, 5]), b: rand([3, 5, 6]), bias: rand([6]) }, attrs, 'shared a');
+    });
+    // The XNNPACK kernels refuse these (one value for all columns); OpenBLAS broadcasts them.
+    if (path === 'OpenBLAS') {
+      test('one bias and one prelu weight for all columns', async () => {
+        const inputs = { a: rand([2, 4, 5]), b: rand([2, 6, 5]), bias: rand([1]), preluActivationWeights: rand([1]) };
+        await compare(tf._FusedMatMul, inputs, { transposeA: false, transposeB: true, activation: 'prelu' }, 'scalar bias, prelu');
+      });
     }
   });
-});
+
+  describe('Conv2DBackpropFilter on wasm (missing as shipped)', () => {
+    for (const c of convCases) {
+      test(`x ${c.x} filter ${c.f} strides ${c.strides} pad ${JSON.stringify(c.pad)}`, async () => {
+        const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: c.f };
+        await compare(tf.Conv2DBackpropFilter, { x: rand(c.x), dy: rand(convOutShape(c)) }, attrs, 'dW');
+      });
+    }
+    test('batch split into chunks gives the same sum', async () => {
+      setConvChunkFloats(200); // a couple of images per chunk
+      try {
+        const c = convCases[2];
+        const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f };
+        await compare(tf.Conv2DBackpropFilter, { x: rand(c.x), dy: rand(convOutShape(c)) }, attrs, 'dW chunked');
+      } finally {
+        setConvChunkFloats();
+      }
+    });
+  });
+
+  describe('Conv2DBackpropInput on wasm', () => {
+    for (const c of convCases) {
+      test(`x ${c.x} filter ${c.f} strides ${c.strides} pad ${JSON.stringify(c.pad)}`, async () => {
+        const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: c.x };
+        await compare(tf.Conv2DBackpropInput, { dy: rand(convOutShape(c)), filter: rand(c.f) }, attrs, 'dx');
+      });
+    }
+    test('batch split into chunks', async () => {
+      setConvChunkFloats(200);
+      try {
+        const c = convCases[3];
+        const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x };
+        await compare(tf.Conv2DBackpropInput, { dy: rand(convOutShape(c)), filter: rand(c.f) }, attrs, 'dx chunked');
+      } finally {
+        setConvChunkFloats();
+      }
+    });
+  });
+
+  describe('training gradients on wasm equal cpu', () => {
+    function convNet(): tf.Sequential {
+      const m = tf.sequential();
+      m.add(tf.layers.conv2d({ inputShape: [10, 10, 2], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv1' }));
+      m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+      m.add(tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'valid', activation: 'relu', name: 'conv2' }));
+      m.add(tf.layers.flatten());
+      m.add(tf.layers.dense({ units: 5, name: 'logits' }));
+      return m;
+    }
+
+    test('loss gradient of a small conv net wrt every weight (conv filters included)', async () => {
+      const x = rand([3, 10, 10, 2]);
+      const labels = [0, 3, 4];
+      const grads: Record<string, Float32Array>[] = [];
+      let weights: tf.Tensor[] | undefined;
+      for (const backend of ['cpu', 'wasm']) {
+        await tf.setBackend(backend);
+        const model = convNet();
+        if (!weights) weights = model.getWeights().map((w) => tf.tensor(w.dataSync(), w.shape));
+        else model.setWeights(weights.map((w) => tf.tensor(w.dataSync(), w.shape)));
+        const { grads: g } = tf.variableGrads(() => {
+          const logits = model.apply(tf.tensor(x.data, x.shape), { training: true }) as tf.Tensor;
+          return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), 5), logits) as tf.Scalar;
+        });
+        grads.push(Object.fromEntries(Object.entries(g).map(([k, v]) => [k.replace(/_\d+/, ''), v.dataSync() as Float32Array])));
+        model.dispose();
+      }
+      const [cpu, wasm] = grads;
+      assert.ok(Object.keys(cpu).some((k) => k.startsWith('conv1/kernel')), `variables: ${Object.keys(cpu)}`);
+      assert.deepEqual(Object.keys(wasm).sort(), Object.keys(cpu).sort());
+      for (const k of Object.keys(cpu)) assertClose(wasm[k], cpu[k], k, 1e-4);
+    });
+
+    test('model.fit with dropout, maxNorm and momentum trains on wasm', async () => {
+      await tf.setBackend('wasm');
+      const m = tf.sequential();
+      m.add(tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelConstraint: tf.constraints.maxNorm({ maxValue: 2 }) }));
+      m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+      m.add(tf.layers.flatten());
+      m.add(tf.layers.dropout({ rate: 0.5 }));
+      m.add(tf.layers.dense({ units: 3, kernelConstraint: tf.constraints.maxNorm({ maxValue: 3.5 }) }));
+      m.compile({ optimizer: tf.train.momentum(0.05, 0.9), loss: 'categoricalCrossentropy' });
+      const x = tf.tensor(rand([12, 8, 8, 1]).data, [12, 8, 8, 1]);
+      const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2], 'int32'), 3);
+      const h = await m.fit(x, y, { epochs: 3, batchSize: 4, verbose: 0 });
+      assert.ok((h.history.loss as number[]).every(Number.isFinite));
+      m.dispose();
+    });
+  });
+
+  describe('no leaks', () => {
+    test('the kernels leave no wasm tensors behind', async () => {
+      await tf.setBackend('wasm');
+      setConvChunkFloats(200); // include the chunked paths
+      try {
+        const x = tf.tensor4d(rand([3, 7, 7, 2]).data, [3, 7, 7, 2]);
+        const f = tf.tensor4d(rand([3, 3, 2, 4]).data, [3, 3, 2, 4]);
+        const a = tf.tensor3d(rand([2, 5, 4]).data, [2, 5, 4]);
+        const bias = tf.tensor1d(rand([6]).data);
+        const step = () => tf.tidy(() => {
+          tf.grad((v: tf.Tensor) => tf.maxPool(tf.conv2d(v as tf.Tensor4D, f, 2, 'same'), 2, 1, 'valid').sum())(x).dataSync();
+          tf.grads((fl: tf.Tensor) => tf.conv2d(x, fl as tf.Tensor4D, 1, 'same').square().sum())([f])[0].dataSync();
+          tf.fused.matMul({ a, b: a, transposeA: true, bias: tf.ones([4]), activation: 'relu' }).dataSync();
+          tf.fused.matMul({ a: a.reshape([10, 4]), b: tf.ones([6, 4]), transposeB: true, bias }).dataSync();
+        });
+        step();
+        const backend = tf.backend() as unknown as { numDataIds(): number };
+        const before = backend.numDataIds();
+        step();
+        assert.equal(backend.numDataIds(), before);
+        tf.dispose([x, f, a, bias]);
+      } finally {
+        setConvChunkFloats();
+      }
+    });
+  });
+}
+
+const native = nativeBlas();
+for (const path of ['XNNPACK', 'OpenBLAS'] as const) {
+  describe(`matmul products on ${path}`, () => {
+    if (path === 'OpenBLAS' && !native.blas) {
+      test('OpenBLAS kernels against cpu', (t) => t.skip(`native BLAS addon unavailable: ${native.detail}`));
+      return;
+    }
+    // On OpenBLAS, every test must reach sgemm (a test that silently fell back to XNNPACK
+    // would check nothing new): the kernels get a wrapper that counts the calls.
+    let calls = 0;
+    const blas: NativeBlas | null = native.blas ? { ...native.blas, sgemm: (...args) => (calls++, native.blas!.sgemm(...args)) } : null;
+    before(() => {
+      uninstallWasmKernels();
+      installWasmKernels(WASM_KERNELS, path === 'OpenBLAS' ? blas : null);
+      assert.equal(wasmKernelsBlas(), path === 'OpenBLAS' ? blas : undefined);
+    });
+    let before0 = 0;
+    beforeEach(() => { before0 = calls; });
+    afterEach(() => { if (path === 'OpenBLAS') assert.ok(calls > before0, 'sgemm was not called'); });
+    productSuites(path);
+  });
+}
 
 describe('pooling gradients on wasm', () => {
   const pools: [number[], number, number, 'valid' | 'same'][] = [
@@ -224,83 +346,7 @@ describe('Sum on wasm', () => {
   });
 });
 
-describe('training gradients on wasm equal cpu', () => {
-  function convNet(): tf.Sequential {
-    const m = tf.sequential();
-    m.add(tf.layers.conv2d({ inputShape: [10, 10, 2], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv1' }));
-    m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-    m.add(tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'valid', activation: 'relu', name: 'conv2' }));
-    m.add(tf.layers.flatten());
-    m.add(tf.layers.dense({ units: 5, name: 'logits' }));
-    return m;
-  }
-
-  test('loss gradient of a small conv net wrt every weight (conv filters included)', async () => {
-    const x = rand([3, 10, 10, 2]);
-    const labels = [0, 3, 4];
-    const grads: Record<string, Float32Array>[] = [];
-    let weights: tf.Tensor[] | undefined;
-    for (const backend of ['cpu', 'wasm']) {
-      await tf.setBackend(backend);
-      const model = convNet();
-      if (!weights) weights = model.getWeights().map((w) => tf.tensor(w.dataSync(), w.shape));
-      else model.setWeights(weights.map((w) => tf.tensor(w.dataSync(), w.shape)));
-      const { grads: g } = tf.variableGrads(() => {
-        const logits = model.apply(tf.tensor(x.data, x.shape), { training: true }) as tf.Tensor;
-        return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), 5), logits) as tf.Scalar;
-      });
-      grads.push(Object.fromEntries(Object.entries(g).map(([k, v]) => [k.replace(/_\d+/, ''), v.dataSync() as Float32Array])));
-      model.dispose();
-    }
-    const [cpu, wasm] = grads;
-    assert.ok(Object.keys(cpu).some((k) => k.startsWith('conv1/kernel')), `variables: ${Object.keys(cpu)}`);
-    assert.deepEqual(Object.keys(wasm).sort(), Object.keys(cpu).sort());
-    for (const k of Object.keys(cpu)) assertClose(wasm[k], cpu[k], k, 1e-4);
-  });
-
-  test('model.fit with dropout, maxNorm and momentum trains on wasm', async () => {
-    await tf.setBackend('wasm');
-    const m = tf.sequential();
-    m.add(tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelConstraint: tf.constraints.maxNorm({ maxValue: 2 }) }));
-    m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-    m.add(tf.layers.flatten());
-    m.add(tf.layers.dropout({ rate: 0.5 }));
-    m.add(tf.layers.dense({ units: 3, kernelConstraint: tf.constraints.maxNorm({ maxValue: 3.5 }) }));
-    m.compile({ optimizer: tf.train.momentum(0.05, 0.9), loss: 'categoricalCrossentropy' });
-    const x = tf.tensor(rand([12, 8, 8, 1]).data, [12, 8, 8, 1]);
-    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2], 'int32'), 3);
-    const h = await m.fit(x, y, { epochs: 3, batchSize: 4, verbose: 0 });
-    assert.ok((h.history.loss as number[]).every(Number.isFinite));
-    m.dispose();
-  });
-});
-
 describe('installation and backend selection', () => {
-  test('the kernels leave no wasm tensors behind', async () => {
-    await tf.setBackend('wasm');
-    setConvChunkFloats(200); // include the chunked paths
-    try {
-      const x = tf.tensor4d(rand([3, 7, 7, 2]).data, [3, 7, 7, 2]);
-      const f = tf.tensor4d(rand([3, 3, 2, 4]).data, [3, 3, 2, 4]);
-      const a = tf.tensor3d(rand([2, 5, 4]).data, [2, 5, 4]);
-      const bias = tf.tensor1d(rand([6]).data);
-      const step = () => tf.tidy(() => {
-        tf.grad((v: tf.Tensor) => tf.maxPool(tf.conv2d(v as tf.Tensor4D, f, 2, 'same'), 2, 1, 'valid').sum())(x).dataSync();
-        tf.grads((fl: tf.Tensor) => tf.conv2d(x, fl as tf.Tensor4D, 1, 'same').square().sum())([f])[0].dataSync();
-        tf.fused.matMul({ a, b: a, transposeA: true, bias: tf.ones([4]), activation: 'relu' }).dataSync();
-        tf.fused.matMul({ a: a.reshape([10, 4]), b: tf.ones([6, 4]), transposeB: true, bias }).dataSync();
-      });
-      step();
-      const backend = tf.backend() as unknown as { numDataIds(): number };
-      const before = backend.numDataIds();
-      step();
-      assert.equal(backend.numDataIds(), before);
-      tf.dispose([x, f, a, bias]);
-    } finally {
-      setConvChunkFloats();
-    }
-  });
-
   test('uninstall restores the shipped kernels, install puts ours back', async () => {
     await tf.setBackend('wasm');
     const ours = tf.getKernel(tf.BatchMatMul, 'wasm');

@@ -9,15 +9,22 @@
 // which packs Wᵀ once and reuses it for every chunk). For a given pixel and filter row i, the
 // window's kw taps cover kw·cin consecutive floats of dx, so col2im is one contiguous add per
 // (pixel, i), for any stride.
+//
+// With the native addon (./blas.ts) the product is one sgemm per slice instead, reading dy's rows
+// and the filter in place (Wᵀ is sgemm's transB flag): nothing is copied or materialised.
 
 import * as tf from '@tensorflow/tfjs';
+import type { NativeBlas } from './blas';
 import { type ConvAttrs, type KernelArgs, type MatMulFunc, convInfo, f32, imagesPerChunk, wasmKernelFunc } from './wasm';
 
 type Inputs = { dy: tf.TensorInfo; filter: tf.TensorInfo };
 type Attrs = ConvAttrs & { inputShape: [number, number, number, number] };
 
-/** `matMul` is the wasm BatchMatMul kernelFunc as shipped (untransposed calls go to XNNPACK). */
-export function conv2DBackpropInputConfig(matMul: MatMulFunc): tf.KernelConfig {
+/**
+ * `matMul` is the wasm BatchMatMul kernelFunc as shipped (untransposed calls go to XNNPACK);
+ * `blas`, when given, computes the products instead.
+ */
+export function conv2DBackpropInputConfig(matMul: MatMulFunc, blas?: NativeBlas): tf.KernelConfig {
   const kernelFunc = ({ inputs, backend, attrs }: KernelArgs<Inputs, Attrs>): tf.TensorInfo => {
     const { dy, filter } = inputs;
     const info = convInfo(tf.Conv2DBackpropInput, attrs.inputShape, filter.shape, attrs, [dy.dtype, filter.dtype]);
@@ -25,6 +32,23 @@ export function conv2DBackpropInputConfig(matMul: MatMulFunc): tf.KernelConfig {
     const k = kh * kw * cin;
     const perImage = oh * ow;
     const chunk = imagesPerChunk(n, k * perImage);
+
+    if (blas) {
+      const dx = backend.makeOutput(attrs.inputShape, 'float32');
+      f32(backend, dx).fill(0);
+      for (let n0 = 0; n0 < n; n0 += chunk) {
+        const nb = Math.min(chunk, n - n0);
+        const m = nb * perImage;
+        const dcols = backend.makeOutput([m, k], 'float32');
+        // Allocations done: views stay valid until the next slice. The filter [kh, kw, cin, cout]
+        // is W[k, cout] row-major, so dy·Wᵀ is sgemm with transB.
+        const dyRows = f32(backend, dy).subarray(n0 * perImage * cout);
+        blas.sgemm(false, true, m, k, cout, 1, dyRows, cout, f32(backend, filter), cout, 0, f32(backend, dcols), k);
+        addCols(f32(backend, dx), f32(backend, dcols), info, n0, nb);
+        backend.disposeData(dcols.dataId);
+      }
+      return dx;
+    }
 
     const transpose = wasmKernelFunc(tf.Transpose);
     const wT = transpose({ inputs: { x: { ...filter, shape: [k, cout] } }, backend, attrs: { perm: [1, 0] } });

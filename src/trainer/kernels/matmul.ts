@@ -12,8 +12,11 @@
 // split into batch-1 products too, which fixes that and makes them fast. Batch dims that need
 // general broadcasting ([2,1]×[1,3]) still go to the original kernel; with a bias that would be
 // wrong, so it is refused.
+//
+// With the native addon (./blas.ts), withBlas() below replaces both: one sgemm per kernel call.
 
 import * as tf from '@tensorflow/tfjs';
+import type { NativeBlas } from './blas';
 import { type BackendWasm, type KernelArgs, f32, transposeLast2, wasmKernelFunc } from './wasm';
 
 type MatMulInputs = { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
@@ -118,3 +121,64 @@ function copyMatrix(backend: BackendWasm, t: tf.TensorInfo, i: number, [rows, co
   f32(backend, copy).set(f32(backend, t).subarray(i * size, (i + 1) * size));
   return copy;
 }
+
+/**
+ * BatchMatMul or _FusedMatMul on OpenBLAS: one (batched) sgemm reading the operands in place on
+ * the wasm heap and writing the output there; transposes are sgemm's flags, so nothing is
+ * copied. A fused bias is written into the output first and sgemm adds the product onto it
+ * (beta = 1); the activation then runs over the output in JS (a pass over m·n floats, small
+ * next to the product's m·n·k). Anything else — general batch broadcasting, a bias or prelu
+ * weights that are not one value per column (or one for all), another dtype — goes to
+ * `fallback` (the XNNPACK wrapper above), so every call the kernel accepted without the addon
+ * still works with it.
+ */
+export function withBlas(fallback: tf.KernelConfig, blas: NativeBlas): tf.KernelConfig {
+  const slow = fallback.kernelFunc as unknown as Run;
+  const kernelFunc = (args: Args): tf.TensorInfo => {
+    const { inputs: { a, b, bias, preluActivationWeights: prelu }, backend, attrs } = args;
+    const { transposeA: tA, transposeB: tB } = attrs;
+    const activation = (attrs.activation as string | undefined) ?? 'linear';
+    const [aRows, aCols] = a.shape.slice(-2);
+    const [bRows, bCols] = b.shape.slice(-2);
+    const [m, k, n] = [tA ? aCols : aRows, tA ? aRows : aCols, tB ? bRows : bCols];
+    const perColumn = (t?: tf.TensorInfo) => t == null || [1, n].includes(tf.util.sizeFromShape(t.shape));
+    const plan = batchPlan(a.shape, b.shape);
+    if (plan === null || a.dtype !== 'float32' || b.dtype !== 'float32' || (tB ? bCols : bRows) !== k
+      || !perColumn(bias) || !perColumn(prelu) || !Object.hasOwn(ACTIVATIONS, activation)
+      || (activation === 'prelu' && prelu == null)) return slow(args);
+
+    const out = backend.makeOutput([...plan.outOuter, m, n], 'float32');
+    // The only allocation is done: heap views stay valid from here on.
+    const c = f32(backend, out);
+    if (bias != null) {
+      const bs = f32(backend, bias);
+      if (bs.length === 1) c.fill(bs[0]);
+      else for (let row = 0; row < c.length; row += n) c.set(bs, row);
+    }
+    blas.sgemm(tA, tB, m, n, k, 1, f32(backend, a), tA ? m : k, f32(backend, b), tB ? k : n, bias != null ? 1 : 0, c, n,
+      plan.batch, plan.aBatched ? m * k : 0, plan.bBatched ? k * n : 0, m * n);
+    if (activation !== 'linear') {
+      const alpha = activation === 'prelu' ? f32(backend, prelu!) : new Float32Array([(attrs.leakyreluAlpha as number | undefined) ?? 0.2]);
+      ACTIVATIONS[activation](c, alpha, n);
+    }
+    return out;
+  };
+  return { ...fallback, kernelFunc: kernelFunc as unknown as tf.KernelFunc };
+}
+
+/**
+ * The fused activations in place, with the cpu backend's formulas (the reference in the tests).
+ * `alpha`: prelu's weights (one per column, or one for all) or leakyrelu's slope.
+ */
+const ACTIVATIONS: Record<string, (c: Float32Array, alpha: Float32Array, n: number) => void> = {
+  linear: () => {},
+  relu: (c) => { for (let i = 0; i < c.length; i++) c[i] = Math.max(0, c[i]); },
+  relu6: (c) => { for (let i = 0; i < c.length; i++) c[i] = Math.min(6, Math.max(0, c[i])); },
+  elu: (c) => { for (let i = 0; i < c.length; i++) if (!(c[i] >= 0)) c[i] = Math.exp(c[i]) - 1; },
+  sigmoid: (c) => { for (let i = 0; i < c.length; i++) c[i] = 1 / (1 + Math.exp(-c[i])); },
+  leakyrelu: (c, alpha) => { const s = alpha[0]; for (let i = 0; i < c.length; i++) if (c[i] < 0) c[i] *= s; },
+  prelu: (c, alpha, n) => {
+    if (alpha.length === 1) return ACTIVATIONS.leakyrelu(c, alpha, n);
+    for (let row = 0; row < c.length; row += n) for (let j = 0; j < n; j++) if (c[row + j] < 0) c[row + j] *= alpha[j];
+  },
+};

@@ -1,0 +1,81 @@
+// The optional native fast path (DESIGN.md §5): OpenBLAS's sgemm through the small Node-API
+// addon in native/blas, built by scripts/build-native.mjs into dist/native/distill_blas.node.
+//
+// Why: the wasm backend's matmuls reach ~25 GFLOPS with the kernels of this folder; OpenBLAS
+// reaches 100+ on the same steps. The wasm heap is an ordinary ArrayBuffer, so the kernels pass
+// Float32Array views of their tensors to sgemm: no copies, and transposes are sgemm flags.
+//
+// Optional by design: the addon needs a C toolchain and libopenblas at build time and
+// libopenblas.so.0 at run time. When it is missing or does not load, or DISTILL_NATIVE=0, this
+// module reports why and the kernels run exactly as without it.
+
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+
+export const ADDON_FILE = 'distill_blas.node';
+
+/** The addon's functions (native/blas/distill_blas.c). */
+export interface NativeBlas {
+  /**
+   * Row-major C = alpha·op(A)·op(B) + beta·C, op(A) m×k, op(B) k×n; for `batch` matrices at the
+   * given strides (floats, 0 repeats an operand). Views start at each operand's first element;
+   * extents are checked against their lengths. Synchronous.
+   */
+  sgemm(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number,
+    batch?: number, strideA?: number, strideB?: number, strideC?: number,
+  ): void;
+  info(): { config: string; corename: string; threads: number; procs: number };
+  setThreads(n: number): void;
+}
+
+export interface BlasLoad {
+  blas?: NativeBlas;
+  /** Where it was loaded from, or why it was not. */
+  detail: string;
+}
+
+// A require esbuild leaves alone (non-literal argument): the .node file is found at run time.
+const dynamicRequire: NodeRequire = typeof require === 'function' ? require : createRequire(__filename);
+
+/**
+ * Where the addon may be: dist/native/ next to the running bundle (dist/trainer.js, dist/cli.js),
+ * or the repository's dist/native/ when this file runs from sources under tsx.
+ */
+export function addonCandidates(): string[] {
+  return [path.join(__dirname, 'native', ADDON_FILE), path.join(__dirname, '..', '..', '..', 'dist', 'native', ADDON_FILE)];
+}
+
+/** Loads the addon without caching (tests use it with other paths and environments). */
+export function loadNativeBlas(candidates: string[] = addonCandidates(), env: NodeJS.ProcessEnv = process.env): BlasLoad {
+  if (env.DISTILL_NATIVE === '0') return { detail: 'disabled by DISTILL_NATIVE=0' };
+  const file = candidates.find((c) => fs.existsSync(c));
+  if (!file) return { detail: `${ADDON_FILE} not built (npm run build; needs libopenblas-dev)` };
+  try {
+    const blas = dynamicRequire(file) as NativeBlas;
+    // One tiny product checks the binding end to end before any kernel relies on it.
+    const c = new Float32Array(1);
+    blas.sgemm(false, false, 1, 1, 1, 1, new Float32Array([2]), 1, new Float32Array([3]), 1, 0, c, 1);
+    if (c[0] !== 6) return { detail: `${file}: sgemm self-test gave ${c[0]}, not 6` };
+    return { blas, detail: file };
+  } catch (e) {
+    // Typically libopenblas.so.0 missing on this machine, or an addon built for another platform.
+    return { detail: `${file} does not load: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+let loaded: BlasLoad | undefined;
+
+/** The addon, loaded once per process; `blas` is undefined when the fast path is off. */
+export function nativeBlas(): BlasLoad {
+  return (loaded ??= loadNativeBlas());
+}
+
+/** E.g. "OpenBLAS 0.3.21 sgemm (2 threads, Haswell)". */
+export function blasDescription(blas: NativeBlas): string {
+  const { config, corename, threads } = blas.info();
+  const version = /^OpenBLAS\s+(\S+)/.exec(config)?.[1];
+  return `OpenBLAS${version ? ' ' + version : ''} sgemm (${threads} thread${threads === 1 ? '' : 's'}${corename ? ', ' + corename : ''})`;
+}

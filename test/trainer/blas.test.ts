@@ -1,0 +1,162 @@
+// The optional native BLAS addon (native/blas, src/trainer/kernels/blas.ts): its sgemm against a
+// plain JS product, its argument checks, and that without it (not built, does not load,
+// DISTILL_NATIVE=0) the trainer keeps the XNNPACK kernels. The kernels built on it are compared
+// with the cpu backend in kernels.test.ts. Tests that need the addon skip, saying why, when it
+// is not built (`npm run build` with libopenblas-dev installed).
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { loadNativeBlas, nativeBlas } from '../../src/trainer/kernels/blas';
+
+const { blas, detail } = nativeBlas();
+const unavailable = `native BLAS addon unavailable: ${detail}`;
+
+let seed = 777;
+function rand(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    a[i] = (seed / 0x7fffffff) * 2 - 1;
+  }
+  return a;
+}
+
+/** Row-major C = alpha·op(A)·op(B) + beta·C, in float64. */
+function reference(tA: boolean, tB: boolean, m: number, n: number, k: number, alpha: number,
+  a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): Float64Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += (tA ? a[p * lda + i] : a[i * lda + p]) * (tB ? b[j * ldb + p] : b[p * ldb + j]);
+      out[i * n + j] = alpha * s + (beta === 0 ? 0 : beta * c[i * ldc + j]);
+    }
+  }
+  return out;
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    assert.ok(Math.abs(actual[i] - expected[i]) <= 1e-4 * Math.max(1, Math.abs(expected[i])), `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
+  }
+}
+
+describe('native sgemm', () => {
+  test('all transposes, padded leading dimensions, alpha and beta', (t) => {
+    if (!blas) return t.skip(unavailable);
+    for (const [m, n, k] of [[1, 1, 1], [5, 3, 7], [33, 65, 17], [128, 10, 31]]) {
+      for (const tA of [false, true]) {
+        for (const tB of [false, true]) {
+          // Leading dimensions wider than the matrices (sub-blocks of wider arrays).
+          const lda = (tA ? m : k) + 2, ldb = (tB ? k : n) + 1, ldc = n + 3;
+          const a = rand((tA ? k : m) * lda), b = rand((tB ? n : k) * ldb), c = rand(m * ldc);
+          const expected = reference(tA, tB, m, n, k, 0.5, a, lda, b, ldb, 2, c, ldc);
+          blas.sgemm(tA, tB, m, n, k, 0.5, a, lda, b, ldb, 2, c, ldc);
+          const got = Array.from({ length: m * n }, (_, i) => c[Math.floor(i / n) * ldc + (i % n)]);
+          assertClose(got, expected, `${m}×${n}×${k} tA=${tA} tB=${tB}`);
+        }
+      }
+    }
+  });
+
+  test('batched, with a shared operand (stride 0), on views at an offset', (t) => {
+    if (!blas) return t.skip(unavailable);
+    const [batch, m, n, k] = [3, 4, 6, 5];
+    const heap = rand(10 + batch * m * k + k * n + batch * m * n);
+    const a = heap.subarray(10, 10 + batch * m * k);
+    const b = heap.subarray(10 + batch * m * k, 10 + batch * m * k + k * n);
+    const c = heap.subarray(10 + batch * m * k + k * n);
+    const expected = Array.from({ length: batch }, (_, i) =>
+      reference(false, false, m, n, k, 1, a.subarray(i * m * k), k, b, n, 0, c, n));
+    blas.sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n, batch, m * k, 0, m * n);
+    for (let i = 0; i < batch; i++) assertClose(c.subarray(i * m * n, (i + 1) * m * n), expected[i], `batch ${i}`);
+  });
+
+  test('beta 0 overwrites NaN; k = 0 gives beta·C', (t) => {
+    if (!blas) return t.skip(unavailable);
+    const c = new Float32Array([NaN, NaN, NaN, NaN]);
+    blas.sgemm(false, false, 2, 2, 1, 1, new Float32Array([1, 2]), 1, new Float32Array([3, 4]), 2, 0, c, 2);
+    assert.deepEqual(Array.from(c), [3, 4, 6, 8]);
+    blas.sgemm(false, false, 2, 2, 0, 1, new Float32Array(0), 1, new Float32Array(0), 2, 0.5, c, 2);
+    assert.deepEqual(Array.from(c), [1.5, 2, 3, 4]);
+  });
+
+  test('refuses arguments that would read or write out of bounds', (t) => {
+    if (!blas) return t.skip(unavailable);
+    const a = new Float32Array(6), b = new Float32Array(6), c = new Float32Array(4);
+    blas.sgemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2); // fits exactly
+    assert.throws(() => blas.sgemm(false, false, 2, 2, 3, 1, a.subarray(1), 3, b, 2, 0, c, 2), /A or B is too short/);
+    assert.throws(() => blas.sgemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c.subarray(1), 2), /C is too short/);
+    assert.throws(() => blas.sgemm(false, false, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2), /leading dimension/);
+    assert.throws(() => blas.sgemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2, 2, 0, 0, 4), /C is too short/);
+    assert.throws(() => blas.sgemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2, 2, 0, 0, 0), /overlap/);
+    assert.throws(() => blas.sgemm(false, false, -1, 2, 3, 1, a, 3, b, 2, 0, c, 2), /integers/);
+    assert.throws(() => blas.sgemm(false, false, 2, 2, 3, 1, new Float64Array(6) as unknown as Float32Array, 3, b, 2, 0, c, 2), /Float32Array/);
+  });
+
+  test('info() names OpenBLAS and its threads', (t) => {
+    if (!blas) return t.skip(unavailable);
+    const info = blas.info();
+    assert.match(info.config, /OpenBLAS/);
+    assert.ok(info.threads >= 1 && info.threads <= info.procs, JSON.stringify(info));
+  });
+});
+
+describe('without the addon the trainer keeps the XNNPACK kernels', () => {
+  test('not built, does not load, or DISTILL_NATIVE=0: no BLAS and a reason, never a throw', () => {
+    const missing = loadNativeBlas([path.join(os.tmpdir(), 'no-such-dir', 'distill_blas.node')], {});
+    assert.equal(missing.blas, undefined);
+    assert.match(missing.detail, /not built/);
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-blas-test-'));
+    try {
+      const broken = path.join(dir, 'distill_blas.node');
+      fs.writeFileSync(broken, 'not a shared object');
+      const load = loadNativeBlas([broken], {});
+      assert.equal(load.blas, undefined);
+      assert.match(load.detail, /does not load/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+
+    const off = loadNativeBlas(undefined, { DISTILL_NATIVE: '0' });
+    assert.equal(off.blas, undefined);
+    assert.match(off.detail, /DISTILL_NATIVE=0/);
+  });
+
+  test('DISTILL_NATIVE=0: the trainer starts wasm with the XNNPACK kernels and says so', () => {
+    // A separate process: the addon is loaded once per process.
+    const script = `
+      const { initBackend, backendDetails } = require('./src/trainer/backend');
+      const { wasmKernelsBlas, wasmKernelsInstalled } = require('./src/trainer/kernels');
+      const tf = require('@tensorflow/tfjs');
+      initBackend('auto').then((name) => {
+        const y = tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5, 6], [7, 8]]), true, false).arraySync();
+        console.log(JSON.stringify({ name, details: backendDetails(), installed: wasmKernelsInstalled(), blas: wasmKernelsBlas() !== undefined, y }));
+      });`;
+    const root = path.resolve(__dirname, '..', '..');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: root, env: { ...process.env, DISTILL_NATIVE: '0' }, encoding: 'utf8',
+    });
+    const r = JSON.parse(out.trim().split('\n').pop()!);
+    assert.deepEqual(r, {
+      name: 'wasm', details: 'wasm + XNNPACK kernels (native BLAS off: disabled by DISTILL_NATIVE=0)',
+      installed: true, blas: false, y: [[26, 30], [38, 44]],
+    });
+  });
+
+  test('backendDetails() names the path this process uses', async (t) => {
+    const { initBackend, backendDetails } = await import('../../src/trainer/backend');
+    assert.equal(await initBackend('wasm'), 'wasm');
+    if (!blas) {
+      assert.match(backendDetails(), /^wasm \+ XNNPACK kernels \(native BLAS off: /);
+      return t.skip(unavailable);
+    }
+    assert.match(backendDetails(), /^wasm \+ OpenBLAS \S+ sgemm \(\d+ threads?/);
+  });
+});

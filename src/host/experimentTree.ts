@@ -47,7 +47,7 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
       if (nodes.length) this._onDidChangeTreeData.fire(nodes);
     }, LIVE_UPDATE_MS),
   );
-  private readonly reloadSoon = this._register(throttle(() => void this.reloadConfigs(), 300));
+  private readonly reloadSoon = this._register(throttle(() => this.reloadConfigs().catch((e) => console.error('Distill Lab: finding configs failed', e)), 300));
 
   constructor(
     private readonly runIndex: RunIndex,
@@ -202,9 +202,14 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
     const changed: TreeNode[] = [];
     for (const node of roots) {
       if (node.kind !== 'experiment' && node.kind !== 'otherRuns') continue;
-      const signature = this.runChildren(node)
-        .map((c) => (c.kind === 'run' ? `${c.entry.dir}|${c.entry.manifest.status}|${c.entry.manifest.stage}|${summarizeResults(c.entry.manifest)}` : `job${c.kind === 'queued' ? c.job.seq : ''}`))
-        .join('\n');
+      // The node's own look (its active-run count) and its children's.
+      const active = node.kind === 'experiment' ? this.manager.jobsForConfig(node.configPath).filter((j) => j.state !== 'ended').length : 0;
+      const signature = [
+        `active:${active}`,
+        ...this.runChildren(node).map((c) =>
+          c.kind === 'run' ? `${c.entry.dir}|${c.entry.manifest.status}|${c.entry.manifest.stage}|${summarizeResults(c.entry.manifest)}` : `job${c.kind === 'queued' ? `${c.job.seq}:${c.job.state}` : ''}`,
+        ),
+      ].join('\n');
       if (this.signatures.get(node) !== signature) changed.push(node);
       this.signatures.set(node, signature);
     }
@@ -224,6 +229,8 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
 
   private experimentItem(node: ExperimentNode): vscode.TreeItem {
     const uri = vscode.Uri.file(node.configPath);
+    // Always expandable: an item that turns from None to Expanded when its first run appears
+    // would be shown collapsed (VS Code keeps the state it knew for the id).
     const item = new vscode.TreeItem(uri, vscode.TreeItemCollapsibleState.Expanded);
     item.id = `experiment:${node.configPath}`;
     item.label = path.basename(node.configPath);
@@ -272,8 +279,7 @@ export class ExperimentsView extends Disposable {
   constructor(provider: ExperimentTreeProvider, manager: RunManager, runIndex: RunIndex) {
     super();
     this.view = this._register(vscode.window.createTreeView('distillLab.experiments', { treeDataProvider: provider, showCollapseAll: true }));
-    runIndex.setPolling(this.view.visible);
-    this._register(this.view.onDidChangeVisibility((e) => runIndex.setPolling(e.visible)));
+    this._register(this.view.onDidChangeVisibility((e) => runIndex.viewVisible(e.visible)));
     const updateBadge = () => {
       const active = manager.jobs.filter((j) => j.state !== 'ended').length;
       this.view.badge = active ? { value: active, tooltip: `${active} run${active === 1 ? '' : 's'} active` } : undefined;

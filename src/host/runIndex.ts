@@ -4,13 +4,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listRuns, MANIFEST, type RunEntry } from '../core/runStore';
+import { listRuns, type RunEntry } from '../core/runStore';
 import { Disposable, disposeAll } from './dispose';
 import { isInside, samePath } from './runsLocation';
 import { affectsSettings, runsDirForConfig, runsDirForFolder } from './settings';
 
 const REFRESH_DEBOUNCE_MS = 150;
-const POLL_MS = 2000;
 
 export class RunIndex extends Disposable {
   private readonly runsByDir = new Map<string, { entries: RunEntry[]; signature: string }>();
@@ -18,9 +17,8 @@ export class RunIndex extends Disposable {
   private readonly extraDirs = new Set<string>();
   private watchers: vscode.Disposable[] = [];
   private timer?: NodeJS.Timeout;
-  private pollTimer?: NodeJS.Timeout;
-  private pollWanted = false;
-  private stamps = new Map<string, string>();
+  /** Node watchers on each runs folder and on each running run's folder (see syncFolderWatchers). */
+  private readonly folderWatchers = new Map<string, fs.FSWatcher>();
   private readonly _onDidChange = this._register(new vscode.EventEmitter<void>());
   /** The runs on disk changed (a run was added, removed, or its manifest rewritten). */
   readonly onDidChange = this._onDidChange.event;
@@ -34,11 +32,14 @@ export class RunIndex extends Disposable {
     this._register({
       dispose: () => {
         clearTimeout(this.timer);
-        clearInterval(this.pollTimer);
         disposeAll(this.watchers);
+        for (const w of this.folderWatchers.values()) w.close();
+        this.folderWatchers.clear();
       },
     });
     this.watch();
+    // Off the activation path: attaches the folder watchers (the tree reads lazily before that).
+    this.scheduleRefresh();
   }
 
   runsDirs(): string[] {
@@ -81,36 +82,46 @@ export class RunIndex extends Disposable {
     return this.allRuns().find((r) => samePath(r.dir, runDir));
   }
 
+  /** The Experiments view was shown or hidden: when shown, show what happened meanwhile. */
+  viewVisible(visible: boolean): void {
+    if (visible) this.scheduleRefresh();
+  }
+
   /**
-   * File watchers miss events on some systems (on Linux, inside folders created in one go, as a
-   * run folder is), so while someone looks at the runs (the view is visible) or a run is in
-   * progress, a cheap check — folder names and manifest times — runs every 2 s as well.
+   * VS Code's file watcher misses events inside folders created in one go on Linux (inotify
+   * watches are added after the fact), which is how the trainer creates `.distill/runs/<id>/`. So
+   * each runs folder, and each running run's folder, also gets a plain non-recursive fs.watch,
+   * attached once the folder exists. Returns whether a watcher was added (the caller re-reads,
+   * to catch what changed before it was attached).
    */
-  setPolling(wanted: boolean): void {
-    this.pollWanted = wanted;
-    // Shown again: show what happened while hidden.
-    if (wanted) this.scheduleRefresh();
-    this.updatePolling();
-  }
-
-  private updatePolling(): void {
-    const running = [...this.runsByDir.values()].some((c) => c.entries.some((e) => e.manifest.status === 'running'));
-    const on = !this.isDisposed && (this.pollWanted || running);
-    if (on && !this.pollTimer) this.pollTimer = setInterval(() => this.poll(), POLL_MS);
-    else if (!on && this.pollTimer) {
-      clearInterval(this.pollTimer);
-      this.pollTimer = undefined;
+  private syncFolderWatchers(): boolean {
+    const wanted = new Set<string>();
+    for (const [dir, cached] of this.runsByDir) {
+      if (fs.existsSync(dir)) wanted.add(dir);
+      for (const e of cached.entries) if (e.manifest.status === 'running') wanted.add(path.resolve(e.dir));
     }
-  }
-
-  private poll(): void {
-    let changed = false;
-    for (const dir of this.runsDirs().map((d) => path.resolve(d))) {
-      const stamp = folderStamp(dir);
-      if (this.stamps.get(dir) !== stamp) changed = true;
-      this.stamps.set(dir, stamp);
+    for (const [p, w] of this.folderWatchers) {
+      if (!wanted.has(p)) {
+        w.close();
+        this.folderWatchers.delete(p);
+      }
     }
-    if (changed) this.refresh();
+    let added = false;
+    for (const p of wanted) {
+      if (this.folderWatchers.has(p) || this.isDisposed) continue;
+      try {
+        const w = fs.watch(p, { persistent: false }, () => this.scheduleRefresh());
+        w.on('error', () => {
+          w.close();
+          this.folderWatchers.delete(p);
+        });
+        this.folderWatchers.set(p, w);
+        added = true;
+      } catch {
+        // Removed in the meantime: the next refresh decides again.
+      }
+    }
+    return added;
   }
 
   /** Re-reads every runs folder now; fires onDidChange if anything differs. */
@@ -130,7 +141,7 @@ export class RunIndex extends Disposable {
       if (this.runsByDir.get(dir)?.signature !== sig) changed = true;
       this.runsByDir.set(dir, { entries, signature: sig });
     }
-    this.updatePolling();
+    if (this.syncFolderWatchers()) this.scheduleRefresh();
     if (changed) this._onDidChange.fire();
   }
 
@@ -155,8 +166,8 @@ export class RunIndex extends Disposable {
       const rel = folder ? path.relative(folder.uri.fsPath, dir).split(path.sep).join('/') : '';
       const base = folder ? folder.uri : vscode.Uri.file(dir);
       // Anything under the runs folder (a manifest is rewritten by a temp file + rename), and the
-      // folders leading to it: when `.distill/runs/<id>/` is created in one go, Linux watchers
-      // may report only its topmost new folder.
+      // folders leading to it: when `.distill/runs/<id>/` is created in one go, this watcher may
+      // report only the topmost new folder (then syncFolderWatchers takes over).
       const segments = rel ? rel.split('/') : [];
       const globs = [rel ? `${rel}/**` : '**', ...segments.map((_, i) => segments.slice(0, i + 1).join('/'))];
       for (const glob of globs) {
@@ -166,25 +177,6 @@ export class RunIndex extends Disposable {
       }
     }
   }
-}
-
-/** Run folder names and their manifests' modification times: changes whenever a run does. */
-function folderStamp(dir: string): string {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return '';
-  }
-  return names
-    .map((n) => {
-      try {
-        return `${n}:${fs.statSync(path.join(dir, n, MANIFEST)).mtimeMs}`;
-      } catch {
-        return n;
-      }
-    })
-    .join('|');
 }
 
 function signature(entries: RunEntry[]): string {

@@ -9,6 +9,7 @@ import { summarizeResults } from '../core/runStore';
 import type { ConfigAnalyzer } from './configAnalysis';
 import type { ConfigDiagnostics } from './diagnostics';
 import { Disposable } from './dispose';
+import { notify } from './notify';
 import { firstLine } from './runFormat';
 import { type JobChange, type JobOutcome, planStages, RunJob, type StartTrainer } from './runJob';
 import type { RunIndex } from './runIndex';
@@ -73,10 +74,9 @@ export class RunManager extends Disposable {
    */
   async run(configUri: vscode.Uri): Promise<JobOutcome | undefined> {
     if (!vscode.workspace.isTrusted) {
-      const manage = 'Manage Workspace Trust';
-      void vscode.window
-        .showWarningMessage('Distill Lab does not train in an untrusted workspace: results can be browsed, but nothing runs.', manage)
-        .then((a) => a === manage && vscode.commands.executeCommand('workbench.trust.manage'));
+      notify('warning', 'Distill Lab does not train in an untrusted workspace: results can be browsed, but nothing runs.', {
+        'Manage Workspace Trust': () => vscode.commands.executeCommand('workbench.trust.manage'),
+      });
       return undefined;
     }
     const name = path.basename(configUri.fsPath);
@@ -104,8 +104,9 @@ export class RunManager extends Disposable {
       this._onDidChangeJob.fire({ job, change });
     });
     this.opts.log.info(`[${job.name}] queued ${configUri.fsPath}`);
-    this.queue.enqueue(job);
+    // Announced before it is queued: with a free slot it starts at once, inside enqueue().
     this._onDidChangeJob.fire({ job, change: 'queued' });
+    this.queue.enqueue(job);
     const outcome = await job.done;
     this.report(job, outcome);
     return outcome;
@@ -148,10 +149,9 @@ export class RunManager extends Disposable {
         const m = outcome.runDir ? this.opts.runIndex.find(outcome.runDir)?.manifest : undefined;
         const summary = m ? summarizeResults(m) : '';
         log.info(`[${job.name}] finished${summary ? `: ${summary}` : ''} (${outcome.runDir ?? ''})`);
-        const open = 'Open Results';
-        void vscode.window
-          .showInformationMessage(`Distill Lab: ${job.name} finished${summary ? ` — ${summary}` : ''}.`, open)
-          .then((a) => a === open && vscode.commands.executeCommand('distillLab.openResults', outcome.runDir));
+        notify('info', `Distill Lab: ${job.name} finished${summary ? ` — ${summary}` : ''}.`, {
+          'Open Results': () => vscode.commands.executeCommand('distillLab.openResults', outcome.runDir),
+        });
         break;
       }
       case 'cancelled':
@@ -161,10 +161,7 @@ export class RunManager extends Disposable {
       case 'failed': {
         const error = outcome.error ?? 'the run failed';
         log.error(`[${job.name}] failed: ${error}`);
-        const show = 'Show Log';
-        void vscode.window
-          .showErrorMessage(`Distill Lab: ${job.name} failed: ${firstLine(error)}`, show)
-          .then((a) => a === show && log.show(true));
+        notify('error', `Distill Lab: ${job.name} failed: ${firstLine(error)}`, { 'Show Log': () => log.show(true) });
         break;
       }
       case 'running':
@@ -181,9 +178,8 @@ export class RunManager extends Disposable {
     this.opts.diagnostics.validateNow(document);
     const first = errors[0];
     const where = first ? ` Line ${first.range.start.line + 1}: ${first.message}` : '';
-    const show = 'Show Problems';
-    void vscode.window
-      .showErrorMessage(`Distill Lab: ${name} has ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing was started.${where}`, show)
-      .then((a) => a === show && vscode.commands.executeCommand('workbench.actions.view.problems'));
+    notify('error', `Distill Lab: ${name} has ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing was started.${where}`, {
+      'Show Problems': () => vscode.commands.executeCommand('workbench.actions.view.problems'),
+    });
   }
 }

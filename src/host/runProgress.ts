@@ -12,7 +12,7 @@ const UPDATE_MS = 250;
 export class RunProgressNotifications extends Disposable {
   constructor(private readonly manager: RunManager) {
     super();
-    this._register(manager.onDidChangeJob((e) => e.change === 'queued' && e.job.state === 'queued' && this.show(e.job)));
+    this._register(manager.onDidChangeJob((e) => e.change === 'queued' && e.job.state !== 'ended' && this.show(e.job)));
   }
 
   private readonly shown = new Set<RunJob>();

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Problem } from '../../core/config/parse';
+import { notify, registerCommand as register } from '../notify';
 import type { JobOutcome } from '../runJob';
 import { CONFIG_SUFFIX, configStem, isConfigPath } from '../runsLocation';
 import { type Template, TEMPLATES, templateText } from '../templates';
@@ -18,21 +19,22 @@ interface NewExperimentOptions {
 }
 
 export function registerExperimentCommands(s: Services): vscode.Disposable[] {
+  const registerCommand = (id: string, handler: (...args: any[]) => unknown) => register(id, handler, s.log);
   return [
-    vscode.commands.registerCommand('distillLab.newExperiment', (folder?: unknown, options?: unknown) =>
+    registerCommand('distillLab.newExperiment', (folder?: unknown, options?: unknown) =>
       newExperiment(folder instanceof vscode.Uri ? folder : undefined, isOptions(options) ? options : {}),
     ),
-    vscode.commands.registerCommand('distillLab.openExample', (templateId?: unknown) => openExample(typeof templateId === 'string' ? templateId : undefined)),
-    vscode.commands.registerCommand('distillLab.run', async (arg?: unknown): Promise<JobOutcome | undefined> => {
+    registerCommand('distillLab.openExample', (templateId?: unknown) => openExample(typeof templateId === 'string' ? templateId : undefined)),
+    registerCommand('distillLab.run', async (arg?: unknown): Promise<JobOutcome | undefined> => {
       const uri = await resolveConfig(arg, 'Run which experiment?');
       return uri && s.manager.run(uri);
     }),
-    vscode.commands.registerCommand('distillLab.stop', (arg?: unknown) => stop(s, arg)),
-    vscode.commands.registerCommand('distillLab.validate', async (arg?: unknown) => {
+    registerCommand('distillLab.stop', (arg?: unknown) => stop(s, arg)),
+    registerCommand('distillLab.validate', async (arg?: unknown) => {
       const uri = await resolveConfig(arg, 'Validate which experiment?');
       return uri && validate(s, uri);
     }),
-    vscode.commands.registerCommand('distillLab.refresh', async () => {
+    registerCommand('distillLab.refresh', async () => {
       s.runIndex.refresh();
       await s.tree.reloadConfigs();
     }),
@@ -148,9 +150,8 @@ async function validate(s: Services, uri: vscode.Uri): Promise<Problem[]> {
   }
   await vscode.window.showTextDocument(document, { preview: false, preserveFocus: false });
   const count = [errors && `${errors} error${errors === 1 ? '' : 's'}`, warnings && `${warnings} warning${warnings === 1 ? '' : 's'}`].filter(Boolean).join(' and ');
-  const show = 'Show Problems';
-  const message = `${name} has ${count}.`;
-  const shown = errors ? vscode.window.showErrorMessage(message, show) : vscode.window.showWarningMessage(message, show);
-  void shown.then((a) => a === show && vscode.commands.executeCommand('workbench.actions.view.problems'));
+  notify(errors ? 'error' : 'warning', `${name} has ${count}.`, {
+    'Show Problems': () => vscode.commands.executeCommand('workbench.actions.view.problems'),
+  });
   return problems;
 }

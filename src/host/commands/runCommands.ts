@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CONFIG, LOG, MANIFEST, METRICS, MODELS, PROBES, type RunEntry } from '../../core/runStore';
 import { type ComparedRun, compareRunsMarkdown } from '../compareRuns';
+import { registerCommand as register } from '../notify';
 import { isInside } from '../runsLocation';
 import { isRunNode, latestProbeFile } from '../treeNodes';
 import type { Services } from './services';
@@ -13,33 +14,34 @@ import { resolveRun, runPickItem } from './targets';
 const studentModel = (run: RunEntry) => path.join(run.dir, MODELS, 'student', 'model.json');
 
 export function registerRunCommands(s: Services): vscode.Disposable[] {
+  const registerCommand = (id: string, handler: (...args: any[]) => unknown) => register(id, handler, s.log);
   const run = (arg: unknown, placeHolder: string, filter?: (r: RunEntry) => boolean, none?: string) =>
     resolveRun(arg, s.runIndex, { placeHolder, filter, none });
   return [
-    vscode.commands.registerCommand('distillLab.openResults', async (arg?: unknown) => {
+    registerCommand('distillLab.openResults', async (arg?: unknown) => {
       const r = await run(arg, 'Open the results of which run?');
       if (r) await openFile(fs.existsSync(path.join(r.dir, METRICS)) ? path.join(r.dir, METRICS) : path.join(r.dir, MANIFEST));
       return r?.dir;
     }),
-    vscode.commands.registerCommand('distillLab.openLogits', async (arg?: unknown) => openProbes(await run(arg, 'Open the logits of which run?'))),
-    vscode.commands.registerCommand('distillLab.openFeatureMaps', async (arg?: unknown) => openProbes(await run(arg, 'Open the feature maps of which run?'))),
-    vscode.commands.registerCommand('distillLab.compareRuns', (arg?: unknown, selection?: unknown) => compare(s, arg, selection)),
-    vscode.commands.registerCommand('distillLab.deleteRun', async (arg?: unknown) => deleteRun(s, await run(arg, 'Delete which run?'))),
-    vscode.commands.registerCommand('distillLab.revealRun', async (arg?: unknown) => reveal(await run(arg, 'Reveal which run folder?'))),
-    vscode.commands.registerCommand('distillLab.exportStudent', async (arg?: unknown) =>
+    registerCommand('distillLab.openLogits', async (arg?: unknown) => openProbes(await run(arg, 'Open the logits of which run?'))),
+    registerCommand('distillLab.openFeatureMaps', async (arg?: unknown) => openProbes(await run(arg, 'Open the feature maps of which run?'))),
+    registerCommand('distillLab.compareRuns', (arg?: unknown, selection?: unknown) => compare(s, arg, selection)),
+    registerCommand('distillLab.deleteRun', async (arg?: unknown) => deleteRun(s, await run(arg, 'Delete which run?'))),
+    registerCommand('distillLab.revealRun', async (arg?: unknown) => reveal(await run(arg, 'Reveal which run folder?'))),
+    registerCommand('distillLab.exportStudent', async (arg?: unknown) =>
       exportStudent(await run(arg, 'Export the student model of which run?', (r) => fs.existsSync(studentModel(r)), 'No run has a saved student model yet.')),
     ),
-    vscode.commands.registerCommand('distillLab.showLog', async (arg?: unknown) => {
+    registerCommand('distillLab.showLog', async (arg?: unknown) => {
       // From a run: its trainer.log. From the palette or the status bar: the output channel.
       if (arg === undefined) return s.log.show(true);
       const r = await run(arg, 'Show the log of which run?');
       if (r) await openFile(path.join(r.dir, LOG));
     }),
-    vscode.commands.registerCommand('distillLab.copyRunId', async (arg?: unknown) => {
+    registerCommand('distillLab.copyRunId', async (arg?: unknown) => {
       const r = await run(arg, 'Copy the id of which run?');
       if (r) await vscode.env.clipboard.writeText(r.manifest.id);
     }),
-    vscode.commands.registerCommand('distillLab.openRunConfig', async (arg?: unknown) => {
+    registerCommand('distillLab.openRunConfig', async (arg?: unknown) => {
       const r = await run(arg, 'Open the config of which run?');
       if (r) await openFile(path.join(r.dir, CONFIG));
     }),

@@ -98,6 +98,39 @@ suite('Distill Lab host: runs', function () {
     assert.equal(runs.jobs.length, 0);
   });
 
+  test('runs wait in a queue (concurrency 1); a queued run can be stopped before it starts', async () => {
+    const { runs, experiments } = await api();
+    const first = writeConfig('queue-a.distill.json', tinyConfig('queue-a', 40));
+    const second = writeConfig('queue-b.distill.json', tinyConfig('queue-b'));
+    created.push(first, second);
+    const runningFirst = vscode.commands.executeCommand<JobOutcome>('distillLab.run', first);
+    const jobA = await waitFor('the first run to start', () => runs.jobs.find((j) => j.configPath === first.fsPath && j.state === 'running'), 60_000);
+    const runningSecond = vscode.commands.executeCommand<JobOutcome>('distillLab.run', second);
+    const jobB = await waitFor('the second run to be queued', () => runs.jobs.find((j) => j.configPath === second.fsPath));
+    assert.equal(jobB.state, 'queued');
+    assert.equal(runs.queuePosition(jobB), 0);
+
+    // The tree shows it as queued under its experiment, with a stop button (contextValue).
+    const queued = await waitFor('the queued run in the tree', async () => {
+      const exp = (await experiments.getChildren()).find((n) => n.kind === 'experiment' && n.configPath === second.fsPath);
+      return exp && (await experiments.getChildren(exp)).find((n) => n.kind === 'queued');
+    });
+    const item = experiments.getTreeItem(queued);
+    assert.equal(item.label, 'Queued');
+    assert.equal(item.contextValue, 'distillRun.queued');
+
+    assert.equal(await vscode.commands.executeCommand<number>('distillLab.stop', queued), 1);
+    const b = await runningSecond;
+    assert.equal(b.status, 'cancelled');
+    assert.equal(b.runDir, undefined, 'a queued run never started a trainer');
+    assert.equal(jobA.state, 'running', 'stopping the queued run left the running one alone');
+
+    await vscode.commands.executeCommand('distillLab.stop', first);
+    const a = await runningFirst;
+    if (a.runDir) runDirs.push(a.runDir);
+    assert.equal(a.status, 'cancelled');
+  });
+
   test('a trainer failure is reported as failed and the extension keeps working', async () => {
     const { runs } = await api();
     const config = vscode.workspace.getConfiguration('distillLab');

@@ -41,6 +41,7 @@ suite('Distill Lab host: Experiments tree', function () {
     seeded.push(seedRun('20250103-100000-gone', '/nowhere/gone.distill.json', { startedAt: '2025-01-03T10:00:00.000Z' }));
 
     // Found through the file watcher on the runs folder, not a manual refresh.
+    const seededAt = Date.now();
     const runs = await waitFor('the seeded runs in the tree', async () => {
       const roots = await experiments.getChildren();
       const exp = roots.find((n) => n.kind === 'experiment' && n.configPath === quick);
@@ -48,6 +49,7 @@ suite('Distill Lab host: Experiments tree', function () {
       const children = (await experiments.getChildren(exp)).filter((n): n is RunNode => n.kind === 'run');
       return children.length >= 2 && children.some((n) => n.entry.manifest.id === '20250101-100000-quick') && children;
     });
+    console.log(`      seeded runs appeared in the tree after ${Date.now() - seededAt} ms`);
     const ids = runs.map((n) => n.entry.manifest.id);
     assert.ok(ids.indexOf('20250102-100000-quick') < ids.indexOf('20250101-100000-quick'), `order: ${ids.join(', ')}`);
 
@@ -62,6 +64,13 @@ suite('Distill Lab host: Experiments tree', function () {
     const artifacts = (await experiments.getChildren(done)).map((a) => experiments.getTreeItem(a).label);
     assert.deepEqual(artifacts, ['Metrics', 'Log', 'Student model', 'Manifest']);
 
+    // Compare Runs with two runs selected in the tree: a Markdown report of both.
+    const report = await vscode.commands.executeCommand<string>('distillLab.compareRuns', runs[0], runs.slice(0, 2));
+    assert.match(report, /# Distill Lab: 2 runs compared/);
+    assert.ok(report.includes('20250101-100000-quick') && report.includes('20250102-100000-quick'));
+    assert.equal(vscode.window.activeTextEditor?.document.languageId, 'markdown');
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+
     // A run whose config is not in the workspace goes to "Other runs".
     const roots = await experiments.getChildren();
     const other = roots.find((n) => n.kind === 'otherRuns');
@@ -72,9 +81,6 @@ suite('Distill Lab host: Experiments tree', function () {
 
   test('refreshes when a config or a run is added or removed', async () => {
     const { experiments } = await api();
-    // As a user would: with the view open (file watchers may miss events in folders created in
-    // one go; while the view is visible the runs folder is also checked every 2 s).
-    await vscode.commands.executeCommand('distillLab.experiments.focus');
     const names = async () => (await experiments.getChildren()).map((n: TreeNode) => (n.kind === 'experiment' ? path.basename(n.configPath) : n.kind));
     const changes: unknown[] = [];
     const sub = experiments.onDidChangeTreeData((e) => changes.push(e));

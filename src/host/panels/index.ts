@@ -1,0 +1,129 @@
+// The result panels: commands that open them (palette, tree, CodeLens) and the serializers that
+// bring them back after a window reload. One panel per kind, opened beside the editor; invoking a
+// command again reveals it and points it at what the command was given.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { ConfigAnalyzer } from '../configAnalysis';
+import type { ValidationEnv } from '../../core/config/parse';
+import type { TrainerToHost } from '../../core/protocol';
+import { isPanelState, PANEL_KINDS, type PanelKind, type PanelTarget, VIEW_TYPES } from '../../core/webviewProtocol';
+import { isConfigPath } from '../runsLocation';
+import { PANEL_TITLES } from '../../core/webviewProtocol';
+import { ResultPanel, webviewOptions } from './resultPanel';
+
+export interface PanelsDeps {
+  runsDir(): string | undefined;
+  log: vscode.LogOutputChannel;
+  onRunMessage?: vscode.Event<{ runDir: string; message: TrainerToHost }>;
+  /** The validation environment of the editor's analyzer (a fresh one is made if absent). */
+  env?: ValidationEnv;
+}
+
+/** Command id → panel kind. */
+export const PANEL_COMMANDS: Record<string, PanelKind> = {
+  'distillLab.openLogits': 'logits',
+  'distillLab.openLossSplit': 'lossSplit',
+  'distillLab.openFeatureMaps': 'featureMaps',
+  'distillLab.openModelLayers': 'modelLayers',
+  'distillLab.compareRunsPanel': 'compare',
+};
+
+export function registerPanels(context: vscode.ExtensionContext, deps: PanelsDeps): vscode.Disposable {
+  const manager = new PanelManager(context.extensionUri, { ...deps, env: deps.env ?? new ConfigAnalyzer().env });
+  const disposables: vscode.Disposable[] = [manager];
+  for (const [command, kind] of Object.entries(PANEL_COMMANDS)) {
+    disposables.push(vscode.commands.registerCommand(command, (arg?: unknown, selection?: unknown) => manager.open(kind, targetFor(kind, arg, selection))));
+  }
+  for (const kind of PANEL_KINDS) {
+    disposables.push(
+      vscode.window.registerWebviewPanelSerializer(VIEW_TYPES[kind], {
+        deserializeWebviewPanel: async (panel, state) => {
+          manager.revive(kind, panel, isPanelState(state) && state.view === kind ? state.target : { follow: true });
+        },
+      }),
+    );
+  }
+  return vscode.Disposable.from(...disposables);
+}
+
+class PanelManager implements vscode.Disposable {
+  private readonly panels = new Map<PanelKind, ResultPanel>();
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly deps: PanelsDeps & { env: ValidationEnv },
+  ) {}
+
+  /** Opens (or reveals and re-points) the panel of `kind`; returns the target it shows. */
+  open(kind: PanelKind, target: PanelTarget): PanelTarget {
+    const existing = this.panels.get(kind);
+    if (existing) {
+      existing.retarget(target);
+      existing.reveal();
+      return existing.currentTarget;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      VIEW_TYPES[kind],
+      PANEL_TITLES[kind],
+      // Beside the config being edited, keeping the focus there (the layers view follows typing).
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      webviewOptions(this.extensionUri),
+    );
+    return this.track(kind, new ResultPanel(kind, panel, { ...this.deps, extensionUri: this.extensionUri }, target)).currentTarget;
+  }
+
+  revive(kind: PanelKind, panel: vscode.WebviewPanel, target: PanelTarget): void {
+    this.panels.get(kind)?.dispose();
+    this.track(kind, new ResultPanel(kind, panel, { ...this.deps, extensionUri: this.extensionUri }, target));
+  }
+
+  private track(kind: PanelKind, p: ResultPanel): ResultPanel {
+    this.panels.set(kind, p);
+    p.onDidDispose(() => this.panels.get(kind) === p && this.panels.delete(kind));
+    return p;
+  }
+
+  dispose(): void {
+    for (const p of [...this.panels.values()]) p.dispose();
+    this.panels.clear();
+  }
+}
+
+// ---- what a command was given -----------------------------------------------------------------
+
+function pathOf(arg: unknown): string | undefined {
+  if (arg instanceof vscode.Uri) return arg.scheme === 'file' ? arg.fsPath : undefined;
+  if (typeof arg === 'string') return arg.startsWith('file://') ? vscode.Uri.parse(arg).fsPath : arg;
+  if (arg && typeof arg === 'object') {
+    const o = arg as { runDir?: unknown; configPath?: unknown; entry?: { dir?: unknown }; kind?: unknown };
+    // Tree nodes of the Experiments view (RunNode { entry }, ExperimentNode { configPath }) and { runDir }.
+    if (typeof o.runDir === 'string') return o.runDir;
+    if (o.entry && typeof o.entry.dir === 'string') return o.entry.dir;
+    if (typeof o.configPath === 'string') return o.configPath;
+  }
+  return undefined;
+}
+
+function activeConfig(): string | undefined {
+  const uri = vscode.window.activeTextEditor?.document.uri;
+  if (uri?.scheme === 'file' && isConfigPath(uri.fsPath)) return uri.fsPath;
+  const visible = vscode.window.visibleTextEditors.map((e) => e.document.uri).find((u) => u.scheme === 'file' && isConfigPath(u.fsPath));
+  return visible?.fsPath;
+}
+
+/**
+ * The panel's target from a command argument: a config (Uri, path, experiment node) is followed;
+ * a run folder (path, run node) is pinned; nothing means the active *.distill.json's latest run.
+ * Compare takes the tree's multi-selection (second argument) or an array of runs.
+ */
+export function targetFor(kind: PanelKind, arg: unknown, selection?: unknown): PanelTarget {
+  if (kind === 'compare') {
+    const list = Array.isArray(selection) && selection.length > 1 ? selection : Array.isArray(arg) ? arg : [arg];
+    const runDirs = list.map(pathOf).filter((p): p is string => !!p && !isConfigPath(p)).map((p) => path.resolve(p));
+    return { follow: false, runDirs: [...new Set(runDirs)] };
+  }
+  const p = pathOf(arg);
+  if (p && isConfigPath(p)) return { follow: true, configPath: path.resolve(p) };
+  if (p && kind !== 'modelLayers') return { follow: false, runDir: path.resolve(p) };
+  return { follow: true, configPath: activeConfig() };
+}

@@ -1,0 +1,88 @@
+// What the model-layers panel shows for a config's text, before anything trains: the teacher's
+// and the student's layers (core's `layersFor`), and every feature pair with its connector or the
+// validator's objection. A pair the validator rejects makes the whole config invalid, so the layers
+// are worked out from the same text with the feature terms set aside — the models do not depend
+// on them. Pure (no vscode): unit tested.
+import * as path from 'node:path';
+import { findNodeAtLocation, getNodeValue, type Node } from 'jsonc-parser';
+import { layerNamesFor, layersFor, parseConfig, type ParseResult, type ValidationEnv } from '../../core/config/parse';
+import type { DistillConfig } from '../../core/config/schema';
+import { type LayerInfo, resolveConnector } from '../../core/models';
+import type { LayerPair, LayersPayload } from '../../core/webviewProtocol';
+
+/** `distillation.losses[2].student: the student has no…` → `the student has no…`. */
+const withoutPath = (message: string) => message.replace(/^[\w$.[\]]+: /, '');
+
+const lineOf = (text: string, offset: number) => {
+  let line = 0;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+};
+
+const isLossProblem = (p: { path: (string | number)[] }) => p.path[0] === 'distillation' && p.path[1] === 'losses' && typeof p.path[2] === 'number';
+
+export function layersPayload(text: string, file: string, env: ValidationEnv): LayersPayload {
+  const configDir = path.dirname(file);
+  const result = parseConfig(text, file, env);
+  const losses = result.tree ? findNodeAtLocation(result.tree, ['distillation', 'losses']) : undefined;
+  const config = result.config ?? configWithoutFeatureTerms(result, file, env);
+
+  const sides = (which: 'teacher' | 'student'): { layers?: LayerInfo[]; note?: string } => {
+    if (!config) return { note: 'The layers appear once the config has no errors outside its loss terms.' };
+    const layers = layersFor(config, which, env, configDir);
+    if (layers) return { layers };
+    const names = layerNamesFor(config, which, env, configDir);
+    const source = which === 'teacher' ? config.teacher.source : 'train';
+    const why =
+      source === 'file'
+        ? 'The teacher is loaded from a model.json: its shapes are known once it loads.'
+        : source === 'run'
+          ? 'The teacher comes from an earlier run: its layers are known once it loads.'
+          : 'The shapes are unknown until the data can be read.';
+    return { layers: names?.map((name) => ({ name, kind: name === 'logits' ? 'logits' : 'dense', shape: [], params: 0, flops: 0 })), note: why };
+  };
+  const teacher = sides('teacher');
+  const student = sides('student');
+
+  const pairs: LayerPair[] = [];
+  (losses?.type === 'array' ? (losses.children ?? []) : []).forEach((node: Node, index) => {
+    if (node.type !== 'object') return;
+    const raw = getNodeValue(node) as { type?: unknown; student?: unknown; teacher?: unknown; weight?: unknown; connector?: unknown };
+    if (raw.type !== 'hint') return;
+    const pair: LayerPair = {
+      index,
+      student: String(raw.student ?? '?'),
+      teacher: String(raw.teacher ?? '?'),
+      weight: typeof raw.weight === 'number' ? raw.weight : undefined,
+      line: lineOf(text, node.offset),
+    };
+    const problem = result.problems.find((p) => p.severity === 'error' && isLossProblem(p) && p.path[2] === index);
+    if (problem) pair.error = withoutPath(problem.message);
+    const requested = typeof raw.connector === 'string' ? raw.connector : 'auto';
+    const s = student.layers?.find((l) => l.name === pair.student && l.shape.length);
+    const t = teacher.layers?.find((l) => l.name === pair.teacher && l.shape.length);
+    if (s && t) {
+      const r = resolveConnector(requested as 'auto', s, t);
+      if ('error' in r) pair.error ??= r.error;
+      else pair.connector = r.connector;
+    } else if (!pair.error && config) {
+      pair.connector = requested === 'auto' ? 'connector chosen when the teacher loads' : requested;
+    }
+    pairs.push(pair);
+  });
+
+  const problems = result.problems
+    .filter((p) => p.severity === 'error' && !(isLossProblem(p) && pairs.some((x) => x.index === p.path[2])))
+    .map((p) => ({ message: p.message, line: p.range.start.line }));
+  return { configPath: file, teacher: teacher.layers, student: student.layers, teacherNote: teacher.note, studentNote: student.note, pairs, problems };
+}
+
+/** The config validated without its feature terms: enough to know the layers while a pair is wrong. */
+function configWithoutFeatureTerms(result: ParseResult, file: string, env: ValidationEnv): DistillConfig | undefined {
+  if (!result.tree) return undefined;
+  const value = getNodeValue(result.tree) as { distillation?: { losses?: unknown } } | undefined;
+  if (!value || typeof value !== 'object' || !value.distillation || !Array.isArray(value.distillation.losses)) return undefined;
+  const kept = (value.distillation.losses as { type?: unknown }[]).filter((t) => t && typeof t === 'object' && t.type !== 'hint');
+  const copy = { ...value, distillation: { ...value.distillation, losses: kept.length ? kept : [{ type: 'ce', weight: 1 }] } };
+  return parseConfig(JSON.stringify(copy), file, env).config;
+}

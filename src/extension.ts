@@ -9,6 +9,7 @@ import { registerRunCommands } from './host/commands/runCommands';
 import { ConfigAnalyzer } from './host/configAnalysis';
 import { ConfigDiagnostics } from './host/diagnostics';
 import { ExperimentsView, ExperimentTreeProvider } from './host/experimentTree';
+import { registerPanels } from './host/panels';
 import { RunIndex } from './host/runIndex';
 import { RunManager } from './host/runManager';
 import { RunProgressNotifications } from './host/runProgress';
@@ -39,6 +40,9 @@ export function activate(context: vscode.ExtensionContext): DistillLabApi {
   const tree = own(new ExperimentTreeProvider(runIndex, manager));
   own(new ExperimentsView(tree, manager, runIndex));
   own(vscode.languages.registerCodeLensProvider({ scheme: 'file', pattern: CONFIG_GLOB }, own(new ConfigCodeLensProvider(analyzer, runIndex, manager))));
+
+  // Result panels (logits, loss split, feature maps, layers, compare); they poll the run folder while it trains.
+  own(registerPanels(context, { runsDir: () => runIndex.runsDirs()[0], log, env: analyzer.env }));
 
   const services = { analyzer, diagnostics, runIndex, manager, tree, log };
   for (const d of [...registerExperimentCommands(services), ...registerRunCommands(services)]) own(d);

@@ -33,11 +33,14 @@ function sourceFiles(dir: string): string[] {
 const hostSources = sourceFiles('src/host').map((f) => fs.readFileSync(f, 'utf8')).join('\n');
 
 test('every command is in the "Distill Lab" category and registered by src/host', () => {
+  // The panel commands are registered in a loop over the PANEL_COMMANDS map of src/host/panels/index.ts.
+  const panelIds = [...fs.readFileSync('src/host/panels/index.ts', 'utf8').matchAll(/^  '(distillLab\.[A-Za-z]+)': '/gm)].map((m) => m[1]);
+  assert.ok(panelIds.length >= 5, 'PANEL_COMMANDS found');
   for (const c of commands) {
     assert.equal(c.category, 'Distill Lab', c.command);
-    assert.ok(hostSources.includes(`registerCommand('${c.command}'`), `${c.command} is contributed but never registered`);
+    assert.ok(hostSources.includes(`registerCommand('${c.command}'`) || panelIds.includes(c.command), `${c.command} is contributed but never registered`);
   }
-  const registered = [...hostSources.matchAll(/registerCommand\('([^']+)'/g)].map((m) => m[1]);
+  const registered = [...[...hostSources.matchAll(/registerCommand\('([^']+)'/g)].map((m) => m[1]), ...panelIds];
   for (const id of registered) assert.ok(ids.has(id), `${id} is registered but not contributed`);
 });
 
@@ -72,7 +75,11 @@ test('training needs a trusted workspace', () => {
 });
 
 test('activation events, views, settings, walkthrough and packaging fields', () => {
-  assert.deepEqual(pkg.activationEvents, ['workspaceContains:**/*.distill.json', 'onView:distillLab.experiments']);
+  assert.deepEqual(pkg.activationEvents, [
+    'workspaceContains:**/*.distill.json',
+    'onView:distillLab.experiments',
+    ...['logits', 'lossSplit', 'featureMaps', 'modelLayers', 'compare'].map((v) => `onWebviewPanel:distillLab.${v}`),
+  ]);
   assert.equal(pkg.engines.vscode, '^1.100.0');
   assert.equal(contributes.views.distillLab[0].id, 'distillLab.experiments');
   assert.ok(fs.existsSync(contributes.viewsContainers.activitybar[0].icon));

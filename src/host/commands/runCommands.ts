@@ -23,8 +23,6 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
       if (r) await openFile(fs.existsSync(path.join(r.dir, METRICS)) ? path.join(r.dir, METRICS) : path.join(r.dir, MANIFEST));
       return r?.dir;
     }),
-    registerCommand('distillLab.openLogits', async (arg?: unknown) => openProbes(await run(arg, 'Open the logits of which run?'))),
-    registerCommand('distillLab.openFeatureMaps', async (arg?: unknown) => openProbes(await run(arg, 'Open the feature maps of which run?'))),
     registerCommand('distillLab.compareRuns', (arg?: unknown, selection?: unknown) => compare(s, arg, selection)),
     registerCommand('distillLab.deleteRun', async (arg?: unknown) => deleteRun(s, await run(arg, 'Delete which run?'))),
     registerCommand('distillLab.revealRun', async (arg?: unknown) => reveal(await run(arg, 'Reveal which run folder?'))),
@@ -54,19 +52,6 @@ async function openFile(file: string): Promise<void> {
     return;
   }
   await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
-}
-
-/** Until the logits and feature-map panels exist: the newest probe file, revealed in its folder. */
-async function openProbes(r: RunEntry | undefined): Promise<string | undefined> {
-  if (!r) return undefined;
-  const latest = latestProbeFile(r.dir);
-  if (!latest) {
-    void vscode.window.showInformationMessage(`${r.manifest.id} has recorded no probes yet (they are written after each epoch).`);
-    return undefined;
-  }
-  if (vscode.workspace.getWorkspaceFolder(vscode.Uri.file(latest))) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(path.join(r.dir, PROBES)));
-  await openFile(latest);
-  return latest;
 }
 
 async function compare(s: Services, arg: unknown, selection: unknown): Promise<string | undefined> {

@@ -3,12 +3,12 @@
 // command again reveals it and points it at what the command was given.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ConfigAnalyzer } from '../configAnalysis';
 import type { ValidationEnv } from '../../core/config/parse';
 import type { TrainerToHost } from '../../core/protocol';
-import { isPanelState, PANEL_KINDS, type PanelKind, type PanelTarget, VIEW_TYPES } from '../../core/webviewProtocol';
+import { isPanelState, PANEL_KINDS, PANEL_TITLES, type PanelKind, type PanelTarget, VIEW_TYPES } from '../../core/webviewProtocol';
+import { ConfigAnalyzer } from '../configAnalysis';
+import { registerCommand } from '../notify';
 import { isConfigPath } from '../runsLocation';
-import { PANEL_TITLES } from '../../core/webviewProtocol';
 import { ResultPanel, webviewOptions } from './resultPanel';
 
 export interface PanelsDeps {
@@ -32,7 +32,8 @@ export function registerPanels(context: vscode.ExtensionContext, deps: PanelsDep
   const manager = new PanelManager(context.extensionUri, { ...deps, env: deps.env ?? new ConfigAnalyzer().env });
   const disposables: vscode.Disposable[] = [manager];
   for (const [command, kind] of Object.entries(PANEL_COMMANDS)) {
-    disposables.push(vscode.commands.registerCommand(command, (arg?: unknown, selection?: unknown) => manager.open(kind, targetFor(kind, arg, selection))));
+    // Behind the host's error boundary: a failure is logged and shown once.
+    disposables.push(registerCommand(command, (arg?: unknown, selection?: unknown) => manager.open(kind, targetFor(kind, arg, selection)), deps.log));
   }
   for (const kind of PANEL_KINDS) {
     disposables.push(

@@ -236,10 +236,6 @@ export class ResultPanel extends Disposable {
       if (stamp !== this.stamp) void this.sendCompare();
       return;
     }
-    if (this.target.follow && this.kind !== 'modelLayers') {
-      const latest = this.latestRun()?.dir;
-      if (latest && (!this.reader || !samePath(latest, this.reader.dir))) return this.retarget({ ...this.target });
-    }
     const r = this.reader;
     if (!r) return;
     const stamp = r.stamp();
@@ -293,9 +289,9 @@ export class ResultPanel extends Disposable {
 
   private onRunMessage(runDir: string, message: TrainerToHost): void {
     if (this.kind === 'modelLayers') return;
-    if (message.type === 'runCreated' && this.target.follow) {
-      // A new run of the followed config: switch to it (refresh re-resolves the latest run).
-      this.update();
+    if (message.type === 'runCreated') {
+      // Perhaps a new run of the followed config: switch to it.
+      this.checkLatest();
       return;
     }
     const mine = this.kind === 'compare' ? this.compared.some((r) => samePath(r.dir, runDir)) : this.reader && samePath(this.reader.dir, runDir);
@@ -327,11 +323,19 @@ export class ResultPanel extends Disposable {
       }
       if (listing !== this.runsListing) {
         this.runsListing = listing;
-        const latest = this.latestRun()?.dir;
-        if (latest !== (this.reader?.dir ?? undefined)) return this.retarget({ ...this.target });
+        if (this.checkLatest()) return;
       }
     }
     this.update();
+  }
+
+  /** When following, switches to the followed config's newest run if that changed; says whether it did. */
+  private checkLatest(): boolean {
+    if (!this.target.follow || this.kind === 'compare' || this.kind === 'modelLayers') return false;
+    const latest = this.latestRun()?.dir;
+    if (!latest || (this.reader && samePath(latest, this.reader.dir))) return false;
+    this.retarget({ ...this.target });
+    return true;
   }
 
   // ---- from the webview -----------------------------------------------------------------------

@@ -1,0 +1,219 @@
+// Compare panel: two or more runs' curves overlaid (any logged metric of any stage) and their
+// configs diffed, with each run's results side by side.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import type { StageName } from '../../src/core/protocol';
+import { type CompareRun, type EpochMetric, STAGES } from '../../src/core/webviewProtocol';
+import { post, saveUi, uiState } from '../shared/api';
+import { diffConfigs } from '../shared/configDiff';
+import { frameScheduler, h } from '../shared/dom';
+import { exportCsv, exportPng } from '../shared/exporter';
+import { LineChart } from '../shared/lineChart';
+import { seriesToggles, startShell } from '../shared/shell';
+import { palette } from '../shared/theme';
+
+let runs: CompareRun[] = [];
+const ui = {
+  stage: uiState<StageName>('stage', 'student'),
+  metric: uiState('metric', 'testAccuracy'),
+  all: uiState('allSettings', false),
+};
+const schedule = frameScheduler(render);
+let chartKey = '';
+
+const shell = startShell({
+  view: 'compare',
+  title: 'Compare Runs',
+  pickLabel: 'Add Runs…',
+  follow: false,
+  runLine: false,
+  onMessage(m) {
+    if (m.type === 'compare') {
+      runs = m.runs;
+      schedule();
+    }
+  },
+  onTheme() {
+    chartKey = '';
+    schedule();
+  },
+});
+
+const selectHolder = h('div', { class: 'field-holder' });
+const allBox = h('vscode-checkbox', { id: 'all-settings', label: 'Show settings that are the same' }) as HTMLElement & { checked: boolean };
+allBox.checked = ui.all;
+allBox.addEventListener('change', () => {
+  ui.all = allBox.checked;
+  saveUi({ allSettings: ui.all });
+  renderDiff();
+});
+shell.toolbar.append(selectHolder);
+const chart = new LineChart({ id: 'compare-chart', title: 'Curves', xLabel: 'epoch', yLabel: '', height: 260 });
+const toggles = h('div', { class: 'toggle-holder' });
+const runTable = h('div', { id: 'runs' });
+const diffHolder = h('div', { id: 'config-diff' });
+const button = (id: string, label: string, onClick: () => void) => {
+  const el = h('vscode-button', { id, secondary: true }, label);
+  el.addEventListener('click', onClick);
+  return el;
+};
+shell.main.append(
+  h('section', { 'aria-labelledby': 'runs-title' }, h('h2', { id: 'runs-title' }, 'Runs'), runTable),
+  h(
+    'section',
+    { class: 'chart-section' },
+    chart.el,
+    toggles,
+    h(
+      'div',
+      { class: 'actions' },
+      button('compare-csv', 'Export CSV', () => exportCsv(`compare-${ui.stage}-${ui.metric}.csv`, chart.toCsv())),
+      button('compare-png', 'Export PNG', () => exportPng(`compare-${ui.stage}-${ui.metric}.png`, chart.toPng())),
+    ),
+  ),
+  h('section', { 'aria-labelledby': 'diff-title' }, h('div', { class: 'section-head' }, h('h2', { id: 'diff-title' }, 'Config differences'), allBox), diffHolder),
+);
+
+/** Metrics a run logs per epoch: accuracies, errors, total and every loss term. */
+function metricOptions(): [string, string][] {
+  const opts: [string, string][] = [
+    ['testAccuracy', 'test accuracy'],
+    ['testErrors', 'test errors'],
+    ['trainAccuracy', 'train accuracy'],
+    ['total', 'total loss'],
+  ];
+  const terms = new Set<string>();
+  for (const r of runs) for (const e of r.epochs) if (e.stage === ui.stage) Object.keys(e.losses).forEach((k) => terms.add(k));
+  for (const t of [...terms].sort()) opts.push([`loss:${t}`, `loss term ${t} (raw)`]);
+  return opts;
+}
+
+function valueOf(e: EpochMetric, metric: string): number | null {
+  if (metric.startsWith('loss:')) return e.losses[metric.slice(5)] ?? null;
+  const v = (e as unknown as Record<string, unknown>)[metric];
+  return typeof v === 'number' ? v : null;
+}
+
+function select(id: string, label: string, options: [string, string][], value: string, onChange: (v: string) => void): HTMLElement {
+  const el = h('vscode-single-select', { id, 'aria-label': label }) as HTMLElement & { value: string };
+  for (const [v, text] of options) el.append(h('vscode-option', { value: v }, text));
+  el.value = value;
+  el.addEventListener('change', () => onChange(el.value));
+  return h('div', { class: 'field' }, h('label', { for: id }, label), el);
+}
+
+let selectsKey = '';
+function render(): void {
+  if (!runs.length) return;
+  const options = metricOptions();
+  if (!options.some(([v]) => v === ui.metric)) ui.metric = 'testAccuracy';
+  const key = `${ui.stage}|${ui.metric}|${options.map((o) => o[0]).join(',')}`;
+  if (key !== selectsKey) {
+    selectsKey = key;
+    selectHolder.textContent = '';
+    selectHolder.append(
+      select('stage', 'Stage', STAGES.map((s) => [s, s === 'student' ? 'distilled student' : s]), ui.stage, (v) => {
+        ui.stage = v as StageName;
+        saveUi({ stage: v });
+        schedule();
+      }),
+      select('metric', 'Metric', options, ui.metric, (v) => {
+        ui.metric = v;
+        saveUi({ metric: v });
+        schedule();
+      }),
+    );
+  }
+  renderRuns();
+  renderChart(options);
+  renderDiff();
+}
+
+function runColor(i: number): string {
+  const p = palette();
+  return p.series[i % p.series.length];
+}
+
+function renderRuns(): void {
+  runTable.textContent = '';
+  const err = (r: { testErrors: number; testCount: number } | undefined) => (r ? `${r.testErrors} (${((100 * r.testErrors) / r.testCount).toFixed(1)}%)` : '–');
+  const table = h(
+    'table',
+    { class: 'data-table' },
+    h('caption', { class: 'sr-only' }, 'Compared runs and their test errors'),
+    h(
+      'thead',
+      {},
+      h('tr', {}, ...['run', 'status', 'teacher errors', 'baseline errors', 'student errors', 'gap closed', ''].map((c) => h('th', { scope: 'col' }, c))),
+    ),
+    h(
+      'tbody',
+      {},
+      ...runs.map(({ run }, i) => {
+        const swatch = h('span', { class: 'swatch', 'aria-hidden': 'true' });
+        swatch.style.background = runColor(i);
+        const remove = h('vscode-button', { secondary: true, 'aria-label': `Remove ${run.id} from the comparison` }, 'Remove');
+        remove.addEventListener('click', () => post({ type: 'removeRun', runDir: run.dir }));
+        return h(
+          'tr',
+          { 'data-run': run.id },
+          h('th', { scope: 'row', title: run.dir }, swatch, ` ${run.id}`),
+          h('td', {}, run.status),
+          h('td', {}, err(run.results.teacher)),
+          h('td', {}, err(run.results.baseline)),
+          h('td', {}, err(run.results.student)),
+          h('td', {}, run.results.gapRecovered === undefined ? '–' : `${Math.round(100 * run.results.gapRecovered)}%`),
+          h('td', {}, runs.length > 2 ? remove : ''),
+        );
+      }),
+    ),
+  );
+  runTable.append(table);
+}
+
+function renderChart(options: [string, string][]): void {
+  const epochs = [...new Set(runs.flatMap((r) => r.epochs.filter((e) => e.stage === ui.stage).map((e) => e.epoch)))].sort((a, b) => a - b);
+  const pos = new Map(epochs.map((e, i) => [e, i]));
+  const ys = runs.map((r) => {
+    const col = new Array<number | null>(epochs.length).fill(null);
+    for (const e of r.epochs) if (e.stage === ui.stage) col[pos.get(e.epoch)!] = valueOf(e, ui.metric);
+    return col;
+  });
+  const label = options.find((o) => o[0] === ui.metric)?.[1] ?? ui.metric;
+  chart.setTitle(`${label} · ${ui.stage === 'student' ? 'distilled student' : ui.stage}`);
+  const series = runs.map(({ run }, i) => ({ key: run.dir, label: run.id, color: runColor(i), points: epochs.length < 40 }));
+  const key = `${ui.stage}|${ui.metric}|${series.map((s) => s.key + s.color).join(',')}`;
+  if (key !== chartKey) {
+    chartKey = key;
+    chart.setAxisLabels('epoch', label);
+    chart.setSeries(series, epochs, ys);
+    toggles.textContent = '';
+    toggles.append(seriesToggles('compare-toggles', 'Show', series.map((s) => ({ ...s, checked: true })), (k, on) => chart.setShow(k, on)));
+  } else chart.setData(epochs, ys);
+}
+
+function renderDiff(): void {
+  diffHolder.textContent = '';
+  const rows = diffConfigs(runs.map((r) => r.run.config ?? {}));
+  const shown = rows.filter((r) => ui.all || r.differs);
+  const count = rows.filter((r) => r.differs).length;
+  diffHolder.append(h('p', { id: 'diff-summary' }, count ? `${count} setting${count === 1 ? '' : 's'} differ.` : 'The configs are the same.'));
+  if (!shown.length) return;
+  diffHolder.append(
+    h(
+      'table',
+      { class: 'data-table diff-table' },
+      h('caption', { class: 'sr-only' }, 'Config settings per run'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'setting'), ...runs.map(({ run }) => h('th', { scope: 'col' }, run.id)))),
+      h(
+        'tbody',
+        {},
+        ...shown.map((r) =>
+          h('tr', { class: r.differs && ui.all ? 'differs' : '' }, h('th', { scope: 'row' }, r.path), ...r.values.map((v) => h('td', {}, v === undefined ? '—' : v))),
+        ),
+      ),
+    ),
+  );
+}

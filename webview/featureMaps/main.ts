@@ -1,0 +1,250 @@
+// Feature maps panel: for each matched layer pair, the teacher's map, the student's map after its
+// connector and their absolute difference for the selected sample; the pair's matching loss over
+// epochs; and the linear-CKA matrix of every teacher layer × every student layer (to pick pairs).
+import type { PairProbe, StageName } from '../../src/core/protocol';
+import type { EpochMetric } from '../../src/core/webviewProtocol';
+import { saveUi, uiState } from '../shared/api';
+import { clampInt, fmt, frameScheduler, h, slider } from '../shared/dom';
+import { SampleGallery } from '../shared/gallery';
+import { HeatmapView } from '../shared/heatmap';
+import { LineChart } from '../shared/lineChart';
+import { ProbeStore } from '../shared/probeStore';
+import { startShell } from '../shared/shell';
+import { palette } from '../shared/theme';
+
+const ui = {
+  sample: uiState('sample', 0),
+  epoch: uiState('epoch', 0),
+  atLatest: uiState('atLatest', true),
+};
+const metrics: { runDir: string; epochs: EpochMetric[] } = { runDir: '', epochs: [] };
+const store = new ProbeStore(() => schedule());
+const schedule = frameScheduler(render);
+
+startShell({
+  view: 'featureMaps',
+  title: 'Feature Maps',
+  pickLabel: 'Choose Run…',
+  onMessage(m) {
+    if (m.type === 'probeIndex') {
+      const first = !store.index || store.index.runDir !== m.index.runDir;
+      store.setIndex(m.index);
+      if (first) {
+        gallery.selected = ui.sample;
+        gallery.build(m.index, (k) => String(m.index.labels[k]));
+        ui.sample = gallery.selected;
+        pairViews.clear();
+        pairsHolder.textContent = '';
+      }
+      const epochs = scrubEpochs();
+      if (!epochs.includes(ui.epoch) || ui.atLatest) ui.epoch = epochs.at(-1) ?? 0;
+      schedule();
+    } else if (m.type === 'probes') {
+      store.handle(m);
+    } else if (m.type === 'metrics') {
+      if (m.reset || m.runDir !== metrics.runDir) metrics.epochs = [];
+      metrics.runDir = m.runDir;
+      metrics.epochs.push(...m.epochs);
+      schedule();
+    } else if (m.type === 'run') {
+      schedule();
+    } else if (m.type === 'target') {
+      if (m.empty || (store.index && m.target.runDir && store.index.runDir !== m.target.runDir)) store.index = undefined;
+      schedule();
+    }
+  },
+  onTheme() {
+    for (const v of pairViews.values()) v.chart.restyle((s) => (s.key === 'train' ? palette().student : palette().teacher));
+    schedule();
+  },
+}).toolbar.append(
+  slider({
+    id: 'epoch',
+    label: 'Epoch',
+    min: 0,
+    max: 0,
+    step: 1,
+    value: 0,
+    format: (i) => (scrubEpochs()[i] === undefined ? '–' : `${scrubEpochs()[i]} / ${scrubEpochs().at(-1)}`),
+    onInput(i) {
+      const epochs = scrubEpochs();
+      ui.epoch = epochs[clampInt(i, 0, epochs.length - 1)] ?? 0;
+      ui.atLatest = ui.epoch === epochs.at(-1);
+      saveUi({ epoch: ui.epoch, atLatest: ui.atLatest });
+      schedule();
+    },
+  }).el,
+);
+const epochInput = document.getElementById('epoch') as HTMLInputElement;
+const epochOut = document.getElementById('epoch-value') as HTMLOutputElement;
+
+const gallery = new SampleGallery(
+  'gallery',
+  (k) => {
+    ui.sample = k;
+    saveUi({ sample: k });
+    schedule();
+  },
+  1,
+);
+const note = h(
+  'p',
+  { class: 'note', id: 'reduction-note' },
+  'Conv taps are shown as the mean over channels (the trainer records mean-reduced maps; per-channel max and top-k channels are not recorded yet). Dense taps are laid out row by row on a near-square grid. Maps larger than the probes’ mapSize are average-pooled.',
+);
+const pairsHolder = h('div', { class: 'pairs', id: 'pairs' });
+const emptyPairs = h('p', { class: 'note', id: 'no-pairs', hidden: true }, 'This run has no feature (hint) terms, so no layer pairs were recorded. The CKA matrix below shows which pairs would match best.');
+const cka = new HeatmapView('cka');
+const ckaHint = h('p', { id: 'cka-hint' });
+const main = document.getElementById('content')!;
+const waiting = h('p', { class: 'note', id: 'waiting' }, 'No probes recorded yet: the trainer writes them after each epoch.');
+main.append(
+  waiting,
+  h('section', { class: 'gallery-section compact', 'aria-labelledby': 'gallery-title' }, h('h2', { id: 'gallery-title' }, 'Probe sample'), gallery.el),
+  h('section', { 'aria-labelledby': 'pairs-title' }, h('h2', { id: 'pairs-title' }, 'Matched layer pairs'), note, emptyPairs, pairsHolder),
+  h('section', { class: 'cka-section', 'aria-labelledby': 'cka-title' }, h('h2', { id: 'cka-title' }, 'Layer similarity (linear CKA)'), ckaHint, cka.el),
+);
+
+interface PairView {
+  el: HTMLElement;
+  title: HTMLElement;
+  teacher: HeatmapView;
+  student: HeatmapView;
+  diff: HeatmapView;
+  lossLine: HTMLElement;
+  chart: LineChart;
+}
+const pairViews = new Map<string, PairView>();
+
+function pairView(id: string): PairView {
+  let v = pairViews.get(id);
+  if (v) return v;
+  const safe = id.replace(/[^a-z0-9]+/gi, '-');
+  const title = h('h3', { id: `pair-${safe}-title` });
+  const teacher = new HeatmapView('map-teacher');
+  const student = new HeatmapView('map-student');
+  const diff = new HeatmapView('map-diff');
+  const lossLine = h('p', { class: 'pair-loss' });
+  const chart = new LineChart({ id: `pair-${safe}-loss`, title: 'Matching loss over epochs', xLabel: 'epoch', yLabel: 'loss', height: 150 });
+  const el = h(
+    'article',
+    { class: 'pair', 'data-pair': id, 'aria-labelledby': title.id },
+    title,
+    h('div', { class: 'maps' }, teacher.el, student.el, diff.el),
+    lossLine,
+    chart.el,
+  );
+  v = { el, title, teacher, student, diff, lossLine, chart };
+  pairViews.set(id, v);
+  pairsHolder.append(el);
+  return v;
+}
+
+/** Epochs with maps: the distilled student's (pairs and CKA), else the baseline's (CKA only). */
+function scrubEpochs(): number[] {
+  const idx = store.index;
+  if (!idx) return [];
+  return idx.epochs.student.length ? idx.epochs.student : idx.epochs.baseline;
+}
+
+function scrubStage(): StageName {
+  return store.index?.epochs.student.length ? 'student' : 'baseline';
+}
+
+function render(): void {
+  const idx = store.index;
+  waiting.hidden = !!idx;
+  for (const el of Array.from(main.children)) if (el !== waiting) (el as HTMLElement).hidden = !idx;
+  if (!idx) return;
+  const epochs = scrubEpochs();
+  const pos = Math.max(0, epochs.indexOf(ui.epoch));
+  epochInput.max = String(Math.max(0, epochs.length - 1));
+  epochInput.value = String(pos);
+  epochInput.disabled = epochs.length < 2;
+  epochOut.textContent = epochs.length ? `${ui.epoch} / ${epochs.at(-1)}` : 'no student probes yet';
+  epochInput.setAttribute('aria-valuetext', epochOut.textContent);
+  const stage = scrubStage();
+  if (epochs.length) store.want(ui.epoch, [stage]);
+  const rec = store.get(ui.epoch)?.[stage];
+  gallery.update((k) => ({ caption: String(idx.labels[k]), wrong: false, label: `Sample ${k + 1}, test example ${idx.samples[k]}, label ${idx.labels[k]}` }));
+
+  const k = ui.sample;
+  const pairs: PairProbe[] = rec?.pairs ?? [];
+  emptyPairs.hidden = idx.pairs.length > 0;
+  note.hidden = idx.pairs.length === 0;
+  for (const pair of idx.pairs) {
+    const v = pairView(pair.id);
+    const p = pairs.find((x) => x.id === pair.id);
+    v.title.textContent = `student ${pair.student} → teacher ${pair.teacher}`;
+    const t = p?.teacherMaps[k];
+    const s = p?.studentMaps[k];
+    if (!t || !s) {
+      v.lossLine.textContent = rec ? 'Not recorded at this epoch.' : 'Loading…';
+    } else {
+      const lo = Math.min(...t.values, ...s.values);
+      const hi = Math.max(...t.values, ...s.values);
+      v.teacher.render({ title: `Teacher ${pair.teacher}`, rows: t.rows, cols: t.cols, values: t.values, domain: [lo, hi], size: 168 });
+      v.student.render({ title: `Student ${pair.student} after its connector`, rows: s.rows, cols: s.cols, values: s.values, domain: [lo, hi], size: 168 });
+      const d = t.values.map((x, i) => Math.abs(x - (s.values[i] ?? 0)));
+      v.diff.render({ title: '|teacher − student|', rows: t.rows, cols: t.cols, values: d, colormap: 'inferno', domain: [0, Math.max(...d, 1e-12)], size: 168 });
+      const mse = d.reduce((a, x) => a + x * x, 0) / Math.max(1, d.length);
+      v.lossLine.textContent = `Epoch ${ui.epoch}: matching loss over the probe samples ${fmt(p!.loss)}; this sample's displayed maps differ by mean squared ${fmt(mse)} (after reduction).`;
+    }
+    const rows = metrics.epochs.filter((e) => e.stage === 'student' && e.losses[pair.id] !== undefined);
+    const x = rows.map((r) => r.epoch);
+    const train = rows.map((r) => r.losses[pair.id]);
+    const probe = x.map((e) => (e === ui.epoch && p ? p.loss : null));
+    const pal = palette();
+    if (!v.chart.instance || v.chart.el.dataset.n !== String(x.length)) {
+      v.chart.setSeries(
+        [
+          { key: 'train', label: 'training (epoch mean)', color: pal.student },
+          { key: 'probe', label: `probe samples, epoch ${ui.epoch}`, color: pal.teacher, points: true },
+        ],
+        x,
+        [train, probe],
+      );
+      v.chart.el.dataset.n = String(x.length);
+    } else v.chart.setData(x, [train, probe]);
+  }
+
+  renderCka(rec);
+}
+
+function renderCka(rec: { cka?: { teacherLayers: string[]; studentLayers: string[]; matrix: number[][] } } | undefined): void {
+  const c = rec?.cka;
+  if (!c) {
+    cka.el.hidden = true;
+    ckaHint.textContent = store.index && scrubEpochs().length ? (rec ? 'No CKA matrix at this epoch (probes.cka is off).' : 'Loading…') : 'The CKA matrix appears once a student has trained an epoch.';
+    return;
+  }
+  cka.el.hidden = false;
+  const idx = store.index!;
+  const highlight: [number, number][] = [];
+  for (const p of idx.pairs) {
+    const r = c.teacherLayers.indexOf(p.teacher);
+    const k = c.studentLayers.indexOf(p.student);
+    if (r >= 0 && k >= 0) highlight.push([r, k]);
+  }
+  cka.render({
+    title: `CKA at epoch ${ui.epoch}: teacher layers (rows) × student layers (columns)`,
+    rows: c.teacherLayers.length,
+    cols: c.studentLayers.length,
+    values: c.matrix.flat(),
+    domain: [0, 1],
+    rowLabels: c.teacherLayers,
+    colLabels: c.studentLayers,
+    rowTitle: 'teacher',
+    colTitle: 'student',
+    annotate: (v) => v.toFixed(2),
+    highlight,
+    size: 44 * Math.max(c.teacherLayers.length, c.studentLayers.length),
+    table: true,
+  });
+  const best = c.studentLayers.map((s, k) => {
+    let r = 0;
+    c.teacherLayers.forEach((_, i) => c.matrix[i][k] > c.matrix[r][k] && (r = i));
+    return `${s} ↔ ${c.teacherLayers[r]} (${c.matrix[r][k].toFixed(2)})`;
+  });
+  ckaHint.textContent = `Most similar teacher layer per student layer: ${best.join(', ')}. Outlined cells are the configured pairs.`;
+}

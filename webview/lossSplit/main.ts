@@ -1,0 +1,318 @@
+// Loss split panel: every loss term of a stage on its own curve (hard CE, soft KD with its T²
+// factor, each feature term), with its weight and the weighted total; per step or per epoch; the
+// test accuracy (or errors) of teacher, baseline and student; toggles per series; CSV and PNG.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import type { StageName } from '../../src/core/protocol';
+import { decimateSteps, type EpochMetric, type RunInfo, STAGES, type StepSeries } from '../../src/core/webviewProtocol';
+import { saveUi, uiState } from '../shared/api';
+import { fmt, frameScheduler, h } from '../shared/dom';
+import { exportCsv, exportPng } from '../shared/exporter';
+import { type Column, LineChart, type LineSeries } from '../shared/lineChart';
+import { seriesToggles, startShell } from '../shared/shell';
+import { palette } from '../shared/theme';
+
+const STEP_BUDGET = 4000;
+
+const data = {
+  runDir: '',
+  epochs: [] as EpochMetric[],
+  steps: new Map<StageName, StepSeries>(),
+};
+
+const ui = {
+  stage: uiState<StageName | ''>('stage', ''),
+  per: uiState<'epoch' | 'step'>('per', 'epoch'),
+  weighted: uiState('weighted', false),
+  log: uiState('log', false),
+  errors: uiState('errors', false),
+  hidden: new Set(uiState<string[]>('hidden', [])),
+};
+
+const schedule = frameScheduler(render);
+let structureKey = '';
+
+const shell = startShell({
+  view: 'lossSplit',
+  title: 'Loss Split',
+  pickLabel: 'Choose Run…',
+  onMessage(m) {
+    if (m.type === 'metrics') {
+      if (m.reset || m.runDir !== data.runDir) {
+        data.runDir = m.runDir;
+        data.epochs = [];
+        data.steps.clear();
+        structureKey = '';
+      }
+      data.epochs.push(...m.epochs);
+      for (const s of m.steps) appendSteps(s);
+      schedule();
+    } else if (m.type === 'run') {
+      schedule();
+    }
+  },
+  onTheme() {
+    structureKey = '';
+    schedule();
+  },
+});
+
+function appendSteps(s: StepSeries): void {
+  const have = data.steps.get(s.stage);
+  if (!have) {
+    data.steps.set(s.stage, { stage: s.stage, x: [...s.x], total: [...s.total], losses: Object.fromEntries(Object.entries(s.losses).map(([k, v]) => [k, [...v]])) });
+    return;
+  }
+  const n = have.x.length;
+  have.x.push(...s.x);
+  have.total.push(...s.total);
+  for (const k of new Set([...Object.keys(have.losses), ...Object.keys(s.losses)])) {
+    const col = (have.losses[k] ??= new Array<number>(n).fill(NaN));
+    col.push(...(s.losses[k] ?? new Array<number>(s.x.length).fill(NaN)));
+  }
+  if (have.x.length > 2 * STEP_BUDGET) data.steps.set(s.stage, decimateSteps(have, STEP_BUDGET));
+}
+
+// ---- controls -------------------------------------------------------------------------------
+
+const select = (id: string, label: string, options: [string, string][], value: string, onChange: (v: string) => void) => {
+  const el = h('vscode-single-select', { id, 'aria-label': label }) as HTMLElement & { value: string };
+  for (const [v, text] of options) el.append(h('vscode-option', { value: v }, text));
+  el.value = value;
+  el.addEventListener('change', () => onChange(el.value));
+  return h('div', { class: 'field' }, h('label', { for: id }, label), el);
+};
+const checkbox = (id: string, label: string, checked: boolean, onChange: (v: boolean) => void) => {
+  const el = h('vscode-checkbox', { id, label }) as HTMLElement & { checked: boolean };
+  el.checked = checked;
+  el.addEventListener('change', () => onChange(el.checked));
+  return el;
+};
+const button = (id: string, label: string, onClick: () => void) => {
+  const el = h('vscode-button', { id, secondary: true }, label);
+  el.addEventListener('click', onClick);
+  return el;
+};
+
+const stageHolder = h('div', { class: 'field-holder' });
+shell.toolbar.append(
+  stageHolder,
+  select('per', 'Per', [['epoch', 'epoch'], ['step', 'step']], ui.per, (v) => {
+    ui.per = v === 'step' ? 'step' : 'epoch';
+    saveUi({ per: ui.per });
+    structureKey = '';
+    schedule();
+  }),
+  checkbox('weighted', 'Weighted (w · term)', ui.weighted, (v) => {
+    ui.weighted = v;
+    saveUi({ weighted: v });
+    structureKey = '';
+    schedule();
+  }),
+  checkbox('log-scale', 'Log scale', ui.log, (v) => {
+    ui.log = v;
+    saveUi({ log: v });
+    lossChart.setLogY(v);
+  }),
+);
+
+const lossChart = new LineChart({ id: 'loss-chart', title: 'Loss terms', xLabel: 'epoch', yLabel: 'loss', height: 260, logY: ui.log });
+const accChart = new LineChart({ id: 'accuracy-chart', title: 'Test accuracy', xLabel: 'epoch', yLabel: 'accuracy', height: 200 });
+const lossToggles = h('div', { class: 'toggle-holder' });
+const accToggles = h('div', { class: 'toggle-holder' });
+const weightsLine = h('p', { class: 'weights', id: 'weights' });
+const fileStem = () => (shell.run ? `${shell.run.id}` : 'run');
+
+shell.main.append(
+  h(
+    'section',
+    { class: 'chart-section', 'aria-labelledby': 'loss-chart-caption' },
+    weightsLine,
+    lossChart.el,
+    lossToggles,
+    h(
+      'div',
+      { class: 'actions' },
+      button('loss-csv', 'Export CSV', () => exportCsv(`${fileStem()}-${currentStage()}-losses.csv`, lossChart.toCsv())),
+      button('loss-png', 'Export PNG', () => exportPng(`${fileStem()}-${currentStage()}-losses.png`, lossChart.toPng())),
+    ),
+  ),
+  h(
+    'section',
+    { class: 'chart-section', 'aria-labelledby': 'accuracy-chart-caption' },
+    accChart.el,
+    h(
+      'div',
+      { class: 'accuracy-options' },
+      checkbox('show-errors', 'Show test errors instead of accuracy', ui.errors, (v) => {
+        ui.errors = v;
+        saveUi({ errors: v });
+        accKey = '';
+        schedule();
+      }),
+    ),
+    accToggles,
+    h(
+      'div',
+      { class: 'actions' },
+      button('acc-csv', 'Export CSV', () => exportCsv(`${fileStem()}-accuracy.csv`, accChart.toCsv())),
+      button('acc-png', 'Export PNG', () => exportPng(`${fileStem()}-accuracy.png`, accChart.toPng())),
+    ),
+  ),
+);
+
+// ---- model ----------------------------------------------------------------------------------
+
+function stagesWithData(): StageName[] {
+  return STAGES.filter((s) => data.epochs.some((e) => e.stage === s) || data.steps.has(s));
+}
+
+function currentStage(): StageName {
+  const have = stagesWithData();
+  if (ui.stage && have.includes(ui.stage)) return ui.stage;
+  return have.includes('student') ? 'student' : (have.at(-1) ?? 'student');
+}
+
+/** The stage's terms in a stable order (ce, kd, then feature terms) with their weights. */
+function termsOf(stage: StageName, run: RunInfo | undefined): { id: string; weight?: number }[] {
+  const rows = data.epochs.filter((e) => e.stage === stage);
+  const ids = new Set<string>();
+  for (const r of rows) Object.keys(r.losses).forEach((k) => ids.add(k));
+  const steps = data.steps.get(stage);
+  if (steps) Object.keys(steps.losses).forEach((k) => ids.add(k));
+  const lastWeights = rows.at(-1)?.weights ?? {};
+  const order = (id: string) => (id === 'ce' ? 0 : id === 'kd' ? 1 : 2);
+  return [...ids]
+    .sort((a, b) => order(a) - order(b) || a.localeCompare(b))
+    .map((id) => ({ id, weight: lastWeights[id] ?? (stage === 'student' ? run?.terms.find((t) => t.id === id)?.weight : id === 'ce' ? 1 : undefined) }));
+}
+
+function termLabel(id: string, weight: number | undefined, run: RunInfo | undefined): string {
+  const w = weight === undefined ? '' : ` × ${fmt(weight)}`;
+  if (id === 'ce') return `ce (hard labels)${w}`;
+  if (id === 'kd') {
+    const T = run?.terms.find((t) => t.id === 'kd')?.temperature ?? run?.temperature;
+    return `kd (soft: T²·KL${T ? `, T = ${T}` : ''})${w}`;
+  }
+  const m = /^hint:(.+)<-(.+)$/.exec(id);
+  return `${m ? `hint ${m[1]} ← ${m[2]}` : id}${w}`;
+}
+
+// ---- rendering ------------------------------------------------------------------------------
+
+let accKey = '';
+
+function render(): void {
+  const run = shell.run;
+  const stages = stagesWithData();
+  renderStageSelect(stages);
+  if (!stages.length) {
+    weightsLine.textContent = 'No metrics recorded yet.';
+    return;
+  }
+  renderLosses(currentStage(), run);
+  renderAccuracy();
+}
+
+let stageSelectKey = '';
+function renderStageSelect(stages: StageName[]): void {
+  const key = stages.join(',') + '|' + currentStage();
+  if (key === stageSelectKey) return;
+  stageSelectKey = key;
+  stageHolder.textContent = '';
+  stageHolder.append(
+    select(
+      'stage',
+      'Stage',
+      stages.map((s) => [s, s === 'student' ? 'distilled student' : s]),
+      currentStage(),
+      (v) => {
+        ui.stage = v as StageName;
+        saveUi({ stage: v });
+        structureKey = '';
+        stageSelectKey = '';
+        schedule();
+      },
+    ),
+  );
+}
+
+function renderLosses(stage: StageName, run: RunInfo | undefined): void {
+  const p = palette();
+  const terms = termsOf(stage, run);
+  const colors = [p.series[4], p.series[0], p.series[2], p.series[3], p.series[5], p.series[1]];
+  const series: LineSeries[] = [
+    ...terms.map((t, i) => ({ key: t.id, label: termLabel(t.id, t.weight, run), color: colors[i % colors.length], show: !ui.hidden.has(t.id) })),
+    { key: 'total', label: 'total Σ w·term', color: p.fg, width: 2, dash: [6, 3], show: !ui.hidden.has('total') },
+  ];
+  let x: number[];
+  let ys: Column[];
+  if (ui.per === 'epoch') {
+    const rows = data.epochs.filter((e) => e.stage === stage);
+    x = rows.map((r) => r.epoch);
+    ys = [...terms.map((t) => rows.map((r) => val(r.losses[t.id], ui.weighted ? t.weight : 1))), rows.map((r) => r.total)];
+  } else {
+    const s = data.steps.get(stage);
+    x = s?.x ?? [];
+    ys = [...terms.map((t) => (s?.losses[t.id] ?? []).map((v) => val(v, ui.weighted ? t.weight : 1))), s?.total.map((v) => val(v, 1)) ?? []];
+  }
+  const key = `${stage}|${ui.per}|${ui.weighted}|${series.map((s) => s.label + s.color).join(',')}`;
+  lossChart.setTitle(`${ui.weighted ? 'Weighted loss terms' : 'Loss terms (raw)'} · ${stage === 'student' ? 'distilled student' : stage} · per ${ui.per}`);
+  if (key !== structureKey) {
+    structureKey = key;
+    lossChart.setAxisLabels(ui.per === 'epoch' ? 'epoch' : 'logged step', ui.weighted ? 'weight × loss' : 'loss');
+    lossChart.setSeries(series, x, ys);
+    lossToggles.textContent = '';
+    lossToggles.append(
+      seriesToggles('loss-toggles', 'Show', series.map((s) => ({ key: s.key, label: s.label, color: s.color, checked: s.show !== false })), (k, on) => {
+        lossChart.setShow(k, on);
+        if (on) ui.hidden.delete(k);
+        else ui.hidden.add(k);
+        saveUi({ hidden: [...ui.hidden] });
+      }),
+    );
+  } else {
+    lossChart.setData(x, ys);
+  }
+  const w = terms.filter((t) => t.weight !== undefined).map((t) => `${t.id} ${fmt(t.weight)}`);
+  weightsLine.textContent = w.length ? `Weights: ${w.join(' · ')}. The total is Σ weight × term${stage === 'student' && terms.some((t) => t.id === 'kd') ? '; kd already includes its T² factor' : ''}.` : '';
+}
+
+function val(v: number | undefined, w: number | undefined): number | null {
+  return v === undefined || !Number.isFinite(v) ? null : v * (w ?? 1);
+}
+
+function renderAccuracy(): void {
+  const p = palette();
+  const stages = STAGES.filter((s) => data.epochs.some((e) => e.stage === s));
+  const epochs = [...new Set(data.epochs.map((e) => e.epoch))].sort((a, b) => a - b);
+  const pos = new Map(epochs.map((e, i) => [e, i]));
+  const color: Record<StageName, string> = { teacher: p.teacher, baseline: p.baseline, student: p.student };
+  const name: Record<StageName, string> = { teacher: 'teacher', baseline: 'baseline student', student: 'distilled student' };
+  const ys: Column[] = stages.map(() => new Array<number | null>(epochs.length).fill(null));
+  for (const r of data.epochs) {
+    const si = stages.indexOf(r.stage);
+    ys[si][pos.get(r.epoch)!] = ui.errors ? r.testErrors : r.testAccuracy;
+  }
+  const series: LineSeries[] = stages.map((s) => ({ key: `acc-${s}`, label: name[s], color: color[s], points: epochs.length < 40, show: !ui.hidden.has(`acc-${s}`) }));
+  accChart.setTitle(ui.errors ? 'Test errors' : 'Test accuracy');
+  const key = `${ui.errors}|${series.map((s) => s.label + s.color).join(',')}`;
+  if (key !== accKey) {
+    accKey = key;
+    accChart.setAxisLabels('epoch', ui.errors ? 'test errors' : 'test accuracy');
+    accChart.setSeries(series, epochs, ys);
+    accToggles.textContent = '';
+    accToggles.append(
+      seriesToggles('accuracy-toggles', 'Show', series.map((s) => ({ key: s.key, label: s.label, color: s.color, checked: s.show !== false })), (k, on) => {
+        accChart.setShow(k, on);
+        if (on) ui.hidden.delete(k);
+        else ui.hidden.add(k);
+        saveUi({ hidden: [...ui.hidden] });
+      }),
+    );
+  } else {
+    accChart.setData(epochs, ys);
+  }
+}

@@ -50,13 +50,19 @@ export class ConfigCodeLensProvider extends Disposable implements vscode.CodeLen
     } else if (active.length) {
       lens(top, '$(clock) Queued', 'distillLab.showLog');
     } else if (last) {
-      lens(top, `Last run: ${runDescription(last.manifest)}`, 'distillLab.openResults', [last.dir], `Open the results of ${last.manifest.id}`);
+      lens(top, `Last run: ${runDescription(last.manifest)}`, 'distillLab.openLossSplit', [last.dir], `Open the loss split of ${last.manifest.id}`);
     }
+    if (last || running) {
+      // The result panels follow this config (its newest run, live while it trains).
+      lens(top, '$(symbol-numeric) Logits', 'distillLab.openLogits', [uri], 'Teacher, baseline and student logits of the probe samples');
+      lens(top, '$(layers) Feature Maps', 'distillLab.openFeatureMaps', [uri], 'Hint pairs\' maps and the CKA matrix');
+    }
+    lens(top, '$(type-hierarchy) Layers', 'distillLab.openModelLayers', [uri], 'Teacher and student layers side by side, with the hint pairs');
 
     for (const hint of describeHints(result, this.analyzer.env, configDir)) {
       const line = document.positionAt(hint.offset).line;
-      // No command: the lens is a label (the shapes), not an action.
-      lens(new vscode.Range(line, 0, line, 0), hint.title);
+      // The shapes and connector; clicking shows the pair in the layers view.
+      lens(new vscode.Range(line, 0, line, 0), hint.title, 'distillLab.openModelLayers', [uri]);
     }
     return lenses;
   }

@@ -86,6 +86,8 @@ suite('Distill Lab host: diagnostics and CodeLens', function () {
     const hint = lenses.find((l) => l.command?.title.includes('→'))!;
     assert.equal(hint.command!.title, 'student fc1 [32] → linear → teacher fc1 [64]');
     assert.equal(hint.range.start.line, 9);
+    assert.equal(hint.command!.command, 'distillLab.openModelLayers', 'the hint lens opens the layers view');
+    assert.ok(titles.includes('$(type-hierarchy) Layers'), titles.join(' | '));
     const run = lenses.find((l) => l.command?.title === '$(play) Run')!;
     assert.equal(run.command!.command, 'distillLab.run');
     assert.equal((run.command!.arguments![0] as vscode.Uri).fsPath, uri.fsPath);

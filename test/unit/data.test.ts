@@ -126,11 +126,13 @@ test('IDX: reads raw and gzipped files alike, detecting gzip by its magic bytes,
 });
 
 test('IDX: the header alone of a large gzipped file is read without decompressing it', () => {
-  const big = tmpFile('big.gz', zlib.gzipSync(encodeIdxUbyte([20000, 28, 28], new Uint8Array(20000 * 784))));
-  const t = performance.now();
-  const h = readIdxFileHeader(big);
+  // Only the first KB of the gzip stream is kept: the whole file could not be decompressed, so a
+  // reader that gets the dims must have stopped after the header.
+  const gz = zlib.gzipSync(encodeIdxUbyte([20000, 28, 28], Uint8Array.from({ length: 20000 * 784 }, (_, i) => (i * 7919) % 251)));
+  const truncated = tmpFile('big.gz', gz.subarray(0, 1024));
+  assert.throws(() => zlib.gunzipSync(fs.readFileSync(truncated)));
+  const h = readIdxFileHeader(truncated);
   assert.deepEqual(h.dims, [20000, 28, 28]);
-  assert.ok(performance.now() - t < 200);
 });
 
 test('IDX: 4-D images [n, h, w, c] give inputShape [h, w, c]; 3-D give [h, w, 1]', async () => {

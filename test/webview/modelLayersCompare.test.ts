@@ -77,6 +77,8 @@ describe('model layers panel', () => {
     assert.match(items[0], /⚠ student conv9 → teacher conv2: the student has no layer "conv9"/);
     assert.match(items[1], /⚠ student conv2 → teacher fc1: no connector maps/);
     // conv2 → fc1 exists on both sides, so it is drawn — dashed, as rejected; conv9 cannot be drawn.
+    // The links are redrawn on the next animation frame after the list: wait for them to settle.
+    await until(panel.page, () => document.querySelectorAll('svg.links path').length === 1);
     assert.deepEqual(await panel.page.$$eval('svg.links path', (ps) => ps.map((p) => [p.getAttribute('class'), p.getAttribute('stroke-dasharray')])), [['link rejected', '5 3']]);
     // A moment of broken JSON while typing keeps the last layers on screen, dimmed, with the error.
     await panel.send({ type: 'layers', layers: layersPayload(badPairs.replace('"hidden": [128]', '"hidden": [128'), FIXTURE_CONFIG, env) });

@@ -81,7 +81,16 @@ function resultTable(results: RunResults): string {
     const { params, flops, latency } = results.ratios;
     lines.push(`teacher ÷ student: ${params.toFixed(1)}× params, ${flops.toFixed(1)}× FLOPs, ${latency.toFixed(1)}× latency`);
   }
-  if (results.gapRecovered !== undefined) lines.push(`distillation closed ${(100 * results.gapRecovered).toFixed(0)}% of the baseline → teacher error gap`);
+  const { student, baseline } = results;
+  if (results.gapRecovered !== undefined && student && baseline) {
+    lines.push(
+      student.testErrors < baseline.testErrors
+        ? `distillation closed ${(100 * results.gapRecovered).toFixed(0)}% of the baseline → teacher error gap`
+        : student.testErrors === baseline.testErrors
+          ? 'distillation did not help here: the student made as many errors as the baseline'
+          : `distillation did not help here: the student made ${student.testErrors - baseline.testErrors} more errors than the baseline`,
+    );
+  }
   return lines.join('\n');
 }
 

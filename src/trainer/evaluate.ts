@@ -1,7 +1,5 @@
 // How good and how costly a trained network is: test errors, parameters, FLOPs, latency.
 import * as tf from '@tensorflow/tfjs';
-import type { ModelSpec } from '../core/config/schema';
-import { describeModel } from '../core/models';
 import type { ModelResult, RunResults } from '../core/protocol';
 import type { Dataset, Split } from './data';
 import type { TappedModel } from './models';
@@ -51,15 +49,15 @@ export function measureLatency(net: TappedModel, inputShape: number[], runs = 30
   return times[Math.floor(times.length / 2)];
 }
 
-export function resultOf(net: TappedModel, spec: ModelSpec | undefined, data: Dataset): ModelResult {
+/** A network's test result and cost; params and FLOPs are those the model was built or loaded with. */
+export function resultOf(net: TappedModel, data: Dataset): ModelResult {
   const test = evaluate(net, data.test, data.inputShape);
-  const summary = spec ? describeModel(spec, data.inputShape, data.numClasses) : undefined;
   return {
     testAccuracy: test.accuracy,
     testErrors: test.errors,
     testCount: test.count,
-    params: summary?.params ?? net.paramCount,
-    flops: summary?.flops ?? net.flops,
+    params: net.paramCount,
+    flops: net.flops,
     latencyMs: measureLatency(net, data.inputShape),
   };
 }

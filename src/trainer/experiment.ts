@@ -189,7 +189,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       teacher = wrapLoadedModel(await loadLayersModel(file));
       rec.log('info', `teacher loaded from ${file}`);
     }
-    results.teacher = resultOf(teacher, t.source === 'train' ? t.model : undefined, data);
+    results.teacher = resultOf(teacher, data);
     rec.saveManifest();
 
     const studentSpec = config.student.model;
@@ -198,7 +198,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       const baseline = buildModel(studentSpec, data.inputShape, data.numClasses, config.seed + 1);
       await runStage('baseline', baseline, { terms: CE_ONLY });
       await save('baseline', baseline);
-      results.baseline = resultOf(baseline, studentSpec, data);
+      results.baseline = resultOf(baseline, data);
       rec.saveManifest();
       baseline.dispose();
     }
@@ -208,7 +208,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
     const connectors = createConnectorsForTerms(config.distillation.losses, student.taps, teacher.taps, config.seed + 2);
     await runStage('student', student, { terms: config.distillation.losses, connectors });
     await save('student', student);
-    results.student = resultOf(student, studentSpec, data);
+    results.student = resultOf(student, data);
     const fmt = (name: string, r?: ModelResult) => (r ? `${name} ${r.testErrors} errors (${(100 * (1 - r.testAccuracy)).toFixed(2)}%)` : '');
     rec.log('info', [fmt('teacher', results.teacher), fmt('baseline', results.baseline), fmt('student', results.student)].filter(Boolean).join(', '));
     end('done');

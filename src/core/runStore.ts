@@ -96,7 +96,8 @@ export function readProbes(runDir: string, stage?: StageName): ProbeRecord[] {
   return files.sort().map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as ProbeRecord);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, owned by someone else). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

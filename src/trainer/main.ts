@@ -4,6 +4,7 @@
 // stops it at the next step with what it has saved; it exits on its own if its parent dies.
 import type { HostToTrainer, TrainerToHost } from '../core/protocol';
 import { isHostMessage } from '../core/protocol';
+import { isAlive } from '../core/runStore';
 import { backendDetails, initBackend } from './backend';
 import { ConfigError, runExperiment } from './experiment';
 
@@ -58,9 +59,5 @@ process.on('message', (m: unknown) => {
 process.on('disconnect', () => process.exit(3));
 const parent = process.ppid;
 setInterval(() => {
-  try {
-    process.kill(parent, 0);
-  } catch {
-    process.exit(3);
-  }
+  if (!isAlive(parent)) process.exit(3);
 }, 1000).unref();

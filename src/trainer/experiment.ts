@@ -67,14 +67,15 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
   if (!config) throw new ConfigError(problems.filter((p) => p.severity === 'error').map(formatProblem).join('\n'));
 
   const { id, dir } = createRunDir(req.runsDir, config.name);
-  writeJsonAtomic(path.join(dir, CONFIG), { configPath, hash: hashConfig(config), config });
+  const configHash = hashConfig(config);
+  writeJsonAtomic(path.join(dir, CONFIG), { configPath, hash: configHash, config });
   const rec = new RunRecorder(
     dir,
     {
       id,
       name: config.name,
       configPath,
-      configHash: hashConfig(config),
+      configHash,
       status: 'running',
       startedAt: new Date().toISOString(),
       backend,

@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CACHE_LAYOUT } from '../src/trainer/data/builtins';
+import { CACHE_LAYOUT } from '../src/core/data/builtins';
 import { ensureBuiltinCache, readBuiltinCache } from '../src/trainer/data/builtin-cache';
 
 const args = process.argv.slice(2);

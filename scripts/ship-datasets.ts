@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { ensureBuiltinCache } from '../src/trainer/data/builtin-cache';
-import { CACHE_LAYOUT } from '../src/trainer/data/builtins';
+import { CACHE_LAYOUT } from '../src/core/data/builtins';
 
 const root = path.resolve(__dirname, '..');
 const cacheDir = path.join(root, '.cache', 'datasets');

@@ -10,7 +10,7 @@ import { formatProblem, parseConfig } from './core/config/parse';
 import type { BackendPreference, ModelResult, RunResults, StageName, TrainerToHost } from './core/protocol';
 import { listRuns, MODELS, percentError, summarizeResults } from './core/runStore';
 import { startTrainer } from './core/trainerClient';
-import { describeDataSource } from './trainer/data/describe';
+import { describeDataSource } from './core/data/describe';
 
 const USAGE = `usage:
   distill run <config.distill.json> [--backend auto|wasm|cpu|tensorflow] [--runs-dir DIR]

@@ -41,8 +41,9 @@ export function activate(context: vscode.ExtensionContext): DistillLabApi {
   own(new ExperimentsView(tree, manager, runIndex));
   own(vscode.languages.registerCodeLensProvider({ scheme: 'file', pattern: CONFIG_GLOB }, own(new ConfigCodeLensProvider(analyzer, runIndex, manager))));
 
-  // Result panels (logits, loss split, feature maps, layers, compare); they poll the run folder while it trains.
-  own(registerPanels(context, { runsDir: () => runIndex.runsDirs()[0], log, env: analyzer.env }));
+  // Result panels (logits, loss split, feature maps, layers, compare): woken by the trainer's
+  // messages for runs started here, polling the run folder for runs started elsewhere (the CLI).
+  own(registerPanels(context, { runsDir: () => runIndex.runsDirs()[0], log, env: analyzer.env, onRunMessage: manager.onRunMessage }));
 
   const services = { analyzer, diagnostics, runIndex, manager, tree, log };
   for (const d of [...registerExperimentCommands(services), ...registerRunCommands(services)]) own(d);

@@ -87,16 +87,41 @@ export interface Heatmap {
   values: number[];
 }
 
-export interface PairProbe {
+/** How a conv map [h, w, c] is reduced over its channels to one [h, w] map. */
+export type ChannelReduction = 'mean' | 'max' | 'topk';
+
+/** Per probe sample: the teacher's map and the student's map after its connector. */
+export interface PairMaps {
+  teacherMaps: Heatmap[];
+  studentMaps: Heatmap[];
+}
+
+/**
+ * One hint pair at one probe. `teacherMaps`/`studentMaps` show a conv tap reduced by the channel
+ * mean and a dense tap laid out as a grid (as in every run, old or new).
+ */
+export interface PairProbe extends PairMaps {
   /** Term id, e.g. `hint:fc1<-fc2`. */
   id: string;
   student: string;
   teacher: string;
-  /** Per probe sample: the teacher's map and the student's map after its connector. */
-  teacherMaps: Heatmap[];
-  studentMaps: Heatmap[];
+  /**
+   * The compared tap's shape per example (the teacher's; the student's after its connector is the
+   * same): [h, w, c] for a conv tap, [units] for a dense one. Absent in runs recorded before it was.
+   */
+  shape?: number[];
+  /**
+   * Conv pairs only (absent for dense pairs and in older runs): the same maps reduced over channels
+   * by the max, and by the mean of the `k` largest values (k = min(probes.topK, channels)).
+   */
+  reduced?: { k: number; max: PairMaps; topk: PairMaps };
   /** The pair's matching loss over the probe samples. */
   loss: number;
+}
+
+/** A pair's maps under a channel reduction: the channel mean when that reduction was not recorded. */
+export function pairMaps(pair: PairProbe, how: ChannelReduction): PairMaps {
+  return (how !== 'mean' && pair.reduced?.[how]) || pair;
 }
 
 /** One probes/<stage>-epoch-NNNN.json file. */

@@ -7,7 +7,7 @@ import type * as vscode from 'vscode';
 import { defaultNodeEnv } from '../core/config/nodeEnv';
 import { parseConfig, type ParseResult, type ValidationEnv } from '../core/config/parse';
 // tfjs-free (reads file headers only): fine in the extension host.
-import { describeDataSource } from '../trainer/data/describe';
+import { describeDataSource } from '../core/data/describe';
 import { isConfigPath } from './runsLocation';
 
 export interface Analysis {

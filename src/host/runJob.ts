@@ -51,6 +51,9 @@ export class RunJob {
   private cancelRequested = false;
   private readonly _onDidChange = new Emitter<JobChange>();
   readonly onDidChange = this._onDidChange.event;
+  private readonly _onDidMessage = new Emitter<TrainerToHost>();
+  /** Every message from the trainer (metrics and probes too), after the job has taken it in. */
+  readonly onDidMessage = this._onDidMessage.event;
   private resolveDone!: (o: JobOutcome) => void;
   /** Resolves when the run has ended (never rejects). */
   readonly done = new Promise<JobOutcome>((resolve) => (this.resolveDone = resolve));
@@ -138,6 +141,7 @@ export class RunJob {
       default:
         break;
     }
+    this._onDidMessage.fire(m);
   }
 
   private finish(outcome: JobOutcome): void {
@@ -147,6 +151,7 @@ export class RunJob {
     this.runId ??= outcome.runId;
     this.fire('state');
     this._onDidChange.dispose();
+    this._onDidMessage.dispose();
     this.resolveDone(outcome);
   }
 

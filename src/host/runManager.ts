@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Problem } from '../core/config/parse';
+import type { TrainerToHost } from '../core/protocol';
 import { summarizeResults } from '../core/runStore';
 import type { ConfigAnalyzer } from './configAnalysis';
 import type { ConfigDiagnostics } from './diagnostics';
@@ -36,11 +37,19 @@ export interface JobEvent {
   change: JobChange | 'queued';
 }
 
+/** A trainer message of a run that has its folder (the result panels' live wake-up). */
+export interface RunMessageEvent {
+  runDir: string;
+  message: TrainerToHost;
+}
+
 export class RunManager extends Disposable {
   private readonly queue: RunQueue;
   private readonly _onDidChangeJob = this._register(new vscode.EventEmitter<JobEvent>());
   /** A job was queued, started, progressed, got its run folder, or ended. */
   readonly onDidChangeJob = this._onDidChangeJob.event;
+  private readonly _onRunMessage = this._register(new vscode.EventEmitter<RunMessageEvent>());
+  readonly onRunMessage = this._onRunMessage.event;
 
   constructor(private readonly opts: RunManagerOptions) {
     super();
@@ -103,6 +112,7 @@ export class RunManager extends Disposable {
       if (change === 'run' || change === 'stage') this.opts.runIndex.scheduleRefresh();
       this._onDidChangeJob.fire({ job, change });
     });
+    job.onDidMessage((message) => job.runDir && this._onRunMessage.fire({ runDir: job.runDir, message }));
     this.opts.log.info(`[${job.name}] queued ${configUri.fsPath}`);
     // Announced before it is queued: with a free slot it starts at once, inside enqueue().
     this._onDidChangeJob.fire({ job, change: 'queued' });

@@ -166,6 +166,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
                   ckaIndices: probes.cka,
                   inputShape: data.inputShape,
                   mapSize: config.probes.mapSize,
+                  topK: config.probes.topK,
                   withImages: r.epoch === 1 || r.epoch === training.epochs,
                 }),
               );

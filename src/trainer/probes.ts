@@ -2,7 +2,7 @@
 // maps (downsampled so a message stays small), and the teacher × student CKA matrix.
 import * as tf from '@tensorflow/tfjs';
 import type { LossTerm } from '../core/config/schema';
-import type { Heatmap, PairProbe, ProbeRecord, StageName } from '../core/protocol';
+import type { ChannelReduction, Heatmap, PairMaps, PairProbe, ProbeRecord, StageName } from '../core/protocol';
 import { termId } from '../core/protocol';
 import { ckaMatrix } from './cka';
 import type { Connector } from './connectors';
@@ -10,7 +10,7 @@ import { hintLoss, hintPair } from './losses';
 import type { Split } from './data';
 import type { TappedModel } from './models';
 
-/** Averages `rows × cols` values down to at most `max` cells per side. */
+/** Averages `rows × cols` values down to at most `max` cells per side (4 significant digits). */
 export function poolGrid(values: ArrayLike<number>, rows: number, cols: number, max: number): Heatmap {
   const fy = Math.ceil(rows / max);
   const fx = Math.ceil(cols / max);
@@ -27,24 +27,43 @@ export function poolGrid(values: ArrayLike<number>, rows: number, cols: number, 
       counts[o]++;
     }
   }
-  return { rows: outRows, cols: outCols, values: out.map((v, i) => (counts[i] ? v / counts[i] : 0)) };
+  // Four significant digits are more than a colour scale can show, and halve the probe files.
+  return { rows: outRows, cols: outCols, values: out.map((v, i) => (counts[i] ? Number((v / counts[i]).toPrecision(4)) : 0)) };
 }
 
 /**
- * One example's tap as a heatmap: a conv map [h, w, c] is averaged over channels; a dense vector
- * of u units is laid out row-major on a near-square grid.
+ * Reduces a conv map [h, w, c] (channels last) to [h, w]: at each position the channels' mean, their
+ * max, or the mean of the k largest (k capped at c). The mean shows where a layer is active overall;
+ * max and top-k show where a few strongly responding channels are, which the mean washes out.
  */
-export function tapToHeatmap(values: ArrayLike<number>, shape: number[], max: number): Heatmap {
-  if (shape.length === 3) {
-    const [h, w, c] = shape;
-    const mean = new Float32Array(h * w);
-    for (let p = 0; p < h * w; p++) {
-      let s = 0;
-      for (let k = 0; k < c; k++) s += values[p * c + k];
-      mean[p] = s / c;
+export function reduceChannels(values: ArrayLike<number>, shape: number[], how: ChannelReduction, k = 1): Float32Array {
+  const [h, w, c] = shape;
+  const top = Math.min(Math.max(1, k), c);
+  const out = new Float32Array(h * w);
+  const channels = new Float32Array(c);
+  const sum = (from: number) => {
+    let s = 0;
+    for (let j = from; j < c; j++) s += channels[j];
+    return s;
+  };
+  for (let p = 0; p < h * w; p++) {
+    for (let j = 0; j < c; j++) channels[j] = values[p * c + j];
+    if (how === 'mean') out[p] = sum(0) / c;
+    else if (how === 'max') out[p] = channels.reduce((a, b) => Math.max(a, b), -Infinity);
+    else {
+      channels.sort(); // ascending: the k largest are the last k
+      out[p] = sum(c - top) / top;
     }
-    return poolGrid(mean, h, w, max);
   }
+  return out;
+}
+
+/**
+ * One example's tap as a heatmap: a conv map [h, w, c] is reduced over channels (`how`, see
+ * reduceChannels); a dense vector of u units is laid out row-major on a near-square grid.
+ */
+export function tapToHeatmap(values: ArrayLike<number>, shape: number[], max: number, how: ChannelReduction = 'mean', k = 1): Heatmap {
+  if (shape.length === 3) return poolGrid(reduceChannels(values, shape, how, k), shape[0], shape[1], max);
   const units = values.length;
   const cols = Math.ceil(Math.sqrt(units));
   return poolGrid(values, Math.ceil(units / cols), cols, max);
@@ -62,6 +81,8 @@ export interface ProbeInputs {
   ckaIndices?: number[];
   inputShape: number[];
   mapSize: number;
+  /** k of the top-k channel reduction (probes.topK). */
+  topK: number;
   /** Include the samples' pixels (once per stage is enough: they never change). */
   withImages: boolean;
 }
@@ -104,13 +125,20 @@ export function collectProbe(p: ProbeInputs): ProbeRecord {
         const per = shape.reduce((a, b) => a * b, 1);
         const tv = teacher.dataSync();
         const sv = student.dataSync();
-        const maps = (v: typeof tv) => indices.map((_, k) => tapToHeatmap(v.subarray(k * per, (k + 1) * per), shape, p.mapSize));
+        const conv = shape.length === 3;
+        const k = conv ? Math.min(p.topK, shape[2]) : 0;
+        const maps = (how: ChannelReduction): PairMaps => {
+          const of = (v: typeof tv) => indices.map((_, i) => tapToHeatmap(v.subarray(i * per, (i + 1) * per), shape, p.mapSize, how, k));
+          return { teacherMaps: of(tv), studentMaps: of(sv) };
+        };
         pairs.push({
           id: termId(term),
           student: term.student,
           teacher: term.teacher,
-          teacherMaps: maps(tv),
-          studentMaps: maps(sv),
+          shape,
+          ...maps('mean'),
+          // Dense taps have no channels to reduce: only conv pairs get the other reductions.
+          reduced: conv ? { k, max: maps('max'), topk: maps('topk') } : undefined,
           loss: hintLoss(student, teacher).dataSync()[0],
         });
       }

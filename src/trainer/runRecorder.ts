@@ -1,13 +1,14 @@
 // Writes one run's folder as the trainer goes (DESIGN.md §3) and mirrors each record to the host:
-// the manifest (atomically), metrics (step records buffered and flushed per epoch, live messages
-// throttled), probes and the log.
+// the manifest (atomically), metrics (step records buffered and appended at most ~10 times a
+// second, each append followed by a live message, so a message always points at data on disk),
+// probes and the log.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Manifest, MetricRecord, ProbeRecord, TrainerToHost } from '../core/protocol';
 import { appendMetrics, LOG, MANIFEST, PROBES, probeFileName, writeJsonAtomic } from '../core/runStore';
 
-/** Live step updates are throttled to this interval; every step still goes to metrics.jsonl. */
-const STEP_MESSAGE_MS = 100;
+/** Step records are appended and announced at most this often; every step still goes to metrics.jsonl. */
+const STEP_FLUSH_MS = 100;
 
 export interface RecorderIO {
   emit(message: TrainerToHost): void;
@@ -16,7 +17,7 @@ export interface RecorderIO {
 export class RunRecorder {
   readonly manifest: Manifest & { pid: number };
   private pendingSteps: MetricRecord[] = [];
-  private lastStepMessage = 0;
+  private lastStepFlush = 0;
   private readonly logFd: number;
 
   constructor(
@@ -41,8 +42,9 @@ export class RunRecorder {
   step(record: Extract<MetricRecord, { kind: 'step' }>, steps: number, epochs: number): void {
     this.pendingSteps.push(record);
     const now = performance.now();
-    if (now - this.lastStepMessage < STEP_MESSAGE_MS && record.step !== steps) return;
-    this.lastStepMessage = now;
+    if (now - this.lastStepFlush < STEP_FLUSH_MS && record.step !== steps) return;
+    this.lastStepFlush = now;
+    this.flush();
     this.io.emit({ type: 'metrics', record });
     this.io.emit({ type: 'progress', stage: record.stage, epoch: record.epoch, epochs, step: record.step, steps, loss: record.total });
   }

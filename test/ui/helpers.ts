@@ -10,7 +10,7 @@
 import * as cp from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
+import type { Browser, Frame, FrameLocator, Locator, Page } from 'playwright-core';
 import * as h from '../e2e/lib/codeServer';
 
 export const ROOT = h.REPO_ROOT;
@@ -200,6 +200,22 @@ export function viewPane(page: Page, viewTitle: string): Locator {
 export function webviewFrame(page: Page, title?: string): FrameLocator {
   const outer = title ? `iframe.webview.ready[title="${title.replace(/"/g, '\\"')}"]` : 'iframe.webview.ready';
   return page.frameLocator(outer).first().frameLocator('#active-frame');
+}
+
+/**
+ * The document of the visible result panel of a kind (its body[data-view]), found among all
+ * frames: hidden panels are not retained, so at most one document per kind exists.
+ */
+export async function panelFrame(page: Page, view: string, timeoutMs = 30_000): Promise<Frame> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    for (const f of page.frames()) {
+      const v = await f.evaluate(() => document.body?.dataset.view).catch(() => undefined);
+      if (v === view) return f;
+    }
+    if (Date.now() > end) throw new Error(`no visible ${view} webview after ${timeoutMs} ms`);
+    await page.waitForTimeout(250);
+  }
 }
 
 /** Title of the active editor tab. */

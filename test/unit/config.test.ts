@@ -82,7 +82,7 @@ test('the Hinton MNIST config parses with every default filled in', () => {
   assert.deepEqual(config.data, { dataset: 'mnist', validationSize: 0, testSize: 2000, normalize: 'unit', testFraction: 0.2 });
   assert.deepEqual(config.distillation, { mode: 'offline', temperature: 20, losses: [{ type: 'ce', weight: 0.1 }, { type: 'kd', weight: 0.9 }] });
   assert.equal(config.baseline, true);
-  assert.deepEqual(config.probes, { samples: 16, every: 1, cka: true, ckaSamples: 256, mapSize: 16 });
+  assert.deepEqual(config.probes, { samples: 16, every: 1, cka: true, ckaSamples: 256, mapSize: 16, topK: 4 });
 });
 
 test('seed defaults to 42 and a defaulted object is filled from its default', () => {

@@ -13,7 +13,7 @@ import { firstLine, formatDuration, progressText, runDescription, runTooltip } f
 import { configStem, isConfigPath, isInside, resolveRunsDir } from '../../src/host/runsLocation';
 import { formatJson, TEMPLATES, templateText } from '../../src/host/templates';
 import { throttle } from '../../src/host/throttle';
-import { describeDataSource } from '../../src/trainer/data/describe';
+import { describeDataSource } from '../../src/core/data/describe';
 
 const env = defaultNodeEnv({ describeData: describeDataSource });
 const result = (errors: number, count = 1000): ModelResult => ({ testAccuracy: 1 - errors / count, testErrors: errors, testCount: count, params: 1000, flops: 2000, latencyMs: 0.5 });

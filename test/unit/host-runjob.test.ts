@@ -79,6 +79,8 @@ test('a run goes queued → running → ended, with its run folder, progress and
   const job = new RunJob('/x.distill.json', 'fake', plan);
   const changes: JobChange[] = [];
   job.onDidChange((c) => changes.push(c));
+  const messages: string[] = [];
+  job.onDidMessage((m) => messages.push(m.type));
   const fractions: number[] = [];
   job.onDidChange((c) => c === 'progress' && fractions.push(job.fraction()));
   assert.equal(job.state, 'queued');
@@ -98,6 +100,10 @@ test('a run goes queued → running → ended, with its run folder, progress and
   assert.deepEqual(fractions, [...fractions].sort((a, b) => a - b));
   assert.equal(fractions.at(-1), 1);
   assert.equal(fractions[3], 0.25); // teacher epoch 1, step 4 of 4 = 1 of 4 planned epochs
+  // Every trainer message is passed on, in order (the result panels wake up on them).
+  assert.deepEqual(messages.slice(0, 4), ['ready', 'runCreated', 'log', 'stage']);
+  assert.equal(messages.filter((t) => t === 'progress').length, 16);
+  assert.equal(messages.at(-1), 'done');
 });
 
 test('a trainer crash ends the run as failed with the reason, and marks its manifest', async () => {

@@ -1,12 +1,14 @@
 // The feature-maps panel in headless Chromium, fed the recorded run: the teacher map, the student
 // map after its connector and their difference drawn cell by cell from the recorded values; the
-// matching loss over epochs; the CKA matrix with the configured pairs outlined.
+// matching loss over epochs; the CKA matrix with the configured pairs outlined; conv maps switched
+// between the recorded channel reductions (mean, max, top-k), and older runs with the mean only.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import type { Heatmap, MetricRecord, ProbeRecord } from '../../src/core/protocol';
+import type { Heatmap, MetricRecord, PairMaps, ProbeRecord } from '../../src/core/protocol';
 import { FIXTURE_RUN, launchBrowser, openPanel, type Panel, pixel, runHost, startServer, until } from './harness';
 
 const probe = (epoch: number): ProbeRecord => JSON.parse(fs.readFileSync(path.join(FIXTURE_RUN, 'probes', `student-epoch-${String(epoch).padStart(4, '0')}.json`), 'utf8'));
@@ -138,7 +140,7 @@ describe('feature maps panel', () => {
   });
 
   it('says how conv maps are reduced, violates no CSP rule, and saves light, dark and high-contrast screenshots', async () => {
-    assert.match((await panel.page.textContent('#reduction-note'))!, /mean over channels.*max and top-k channels are not recorded yet/);
+    assert.match((await panel.page.textContent('#reduction-note'))!, /Mean: the channels’ average at each position\. Max: the largest channel value at each position\. Top-k mean: the average of the k largest channel values at each position/);
     assert.deepEqual(await panel.csp(), []);
     assert.deepEqual(panel.errors, []);
     assert.deepEqual(panel.malformed, []);
@@ -154,6 +156,135 @@ describe('feature maps panel', () => {
         assert.deepEqual(border.slice(0, 3), [0x6f, 0xc3, 0xdf]);
       }
       await p.close();
+    }
+  });
+});
+
+const VIRIDIS = { top: [0xfd, 0xe7, 0x25], bottom: [0x44, 0x01, 0x54] };
+const INFERNO = { top: [0xfc, 0xff, 0xa4], bottom: [0, 0, 4] };
+
+/** Checks that a pair's three heatmaps show `maps` of sample `k`: the two maps on a shared domain, and |teacher − student|. */
+async function assertPairShows(page: Page, pairId: string, maps: PairMaps, k: number): Promise<void> {
+  const t = maps.teacherMaps[k];
+  const s = maps.studentMaps[k];
+  const domain: [number, number] = [Math.min(...t.values, ...s.values), Math.max(...t.values, ...s.values)];
+  const sel = `.pair[data-pair="${pairId}"]`;
+  assertDrawnFrom(await cells(page, `${sel} .map-teacher canvas`), t, domain, VIRIDIS.top, VIRIDIS.bottom);
+  assertDrawnFrom(await cells(page, `${sel} .map-student canvas`), s, domain, VIRIDIS.top, VIRIDIS.bottom);
+  const d = { rows: t.rows, cols: t.cols, values: t.values.map((v, i) => Math.abs(v - s.values[i])) };
+  assertDrawnFrom(await cells(page, `${sel} .map-diff canvas`), d, [0, Math.max(...d.values)], INFERNO.top, INFERNO.bottom);
+}
+
+const reductionLine = (page: Page, pairId: string) => page.textContent(`.pair[data-pair="${pairId}"] .pair-reduction`);
+const select = (page: Page) =>
+  page.$eval('#reduction', (el) => {
+    const s = el as HTMLElement & { value: string; disabled: boolean };
+    return {
+      value: s.value,
+      disabled: s.disabled,
+      options: Array.from(s.querySelectorAll('vscode-option')).map((o) => o.textContent),
+      name: s.shadowRoot?.querySelector('[role="combobox"]')?.getAttribute('aria-label'),
+    };
+  });
+
+describe('feature maps panel: channel reduction', () => {
+  let browser: Browser;
+  let server: Awaited<ReturnType<typeof startServer>>;
+  const rec = probe(4);
+  const [conv, dense] = rec.pairs;
+  const ready = (p: Panel) => until(p.page, () => document.querySelectorAll('.pair .map-teacher canvas[data-rows]').length === 2);
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('the recorded run has conv maps reduced by max and top-k, and dense maps only as a grid', () => {
+    // The fixture config's conv2 teacher layer has 32 filters and probes.topK defaults to 4.
+    assert.equal(conv.id, 'hint:conv2<-conv2');
+    assert.deepEqual(conv.shape, [14, 14, 32]);
+    assert.equal(conv.reduced?.k, 4);
+    assert.equal(dense.id, 'hint:fc1<-fc1');
+    assert.equal(dense.reduced, undefined);
+    // Max over channels is at least the mean, position by position, and differs somewhere.
+    const mean = conv.teacherMaps[0].values;
+    const max = conv.reduced!.max.teacherMaps[0].values;
+    const top = conv.reduced!.topk.teacherMaps[0].values;
+    assert.ok(max.every((v, i) => v >= mean[i] - 1e-3 && v >= top[i] - 1e-3 && top[i] >= mean[i] - 1e-3));
+    assert.ok(max.some((v, i) => v > mean[i] + 1e-3));
+  });
+
+  it('switches conv maps to the channel max and top-k from the keyboard; dense pairs stay a grid', async () => {
+    const panel = await openPanel(browser, server.origin, 'featureMaps', { host: runHost('featureMaps') });
+    await ready(panel);
+    assert.deepEqual(await select(panel.page), { value: 'mean', disabled: false, options: ['Mean', 'Max', 'Top-4 mean'], name: 'Channel reduction' });
+    await assertPairShows(panel.page, conv.id, conv, 0);
+    assert.match((await reductionLine(panel.page, conv.id))!, /^Conv 14 × 14 × 32: each position shows the mean of its 32 channels/);
+
+    // Open the list, move down one option, pick it.
+    await panel.page.focus('#reduction [role="combobox"]');
+    for (const key of ['ArrowDown', 'ArrowDown', 'Enter']) await panel.page.keyboard.press(key);
+    await until(panel.page, () => document.querySelector('.pair .pair-reduction')?.textContent?.includes('the max of its 32 channels'));
+    assert.equal((await select(panel.page)).value, 'max');
+    await assertPairShows(panel.page, conv.id, conv.reduced!.max, 0);
+    assert.match((await panel.page.getAttribute(`.pair[data-pair="${conv.id}"] .map-teacher canvas`, 'aria-label'))!, /^Teacher conv2 \(max over channels\)/);
+    await assertPairShows(panel.page, dense.id, dense, 0);
+    assert.match((await reductionLine(panel.page, dense.id))!, /^Dense \(128 units\): shown as a grid/);
+    await until(panel.page, () => (window as unknown as { __state?: { ui?: { reduction?: string } } }).__state?.ui?.reduction === 'max');
+
+    for (const key of ['ArrowDown', 'ArrowDown', 'Enter']) await panel.page.keyboard.press(key);
+    await until(panel.page, () => document.querySelector('.pair .pair-reduction')?.textContent?.includes('the mean of the 4 largest of its 32 channels'));
+    await assertPairShows(panel.page, conv.id, conv.reduced!.topk, 0);
+    assert.deepEqual(panel.errors, []);
+    await panel.screenshot('featureMaps-topk');
+    await panel.close();
+  });
+
+  it('restores the saved reduction', async () => {
+    const panel = await openPanel(browser, server.origin, 'featureMaps', {
+      host: runHost('featureMaps'),
+      initialState: { view: 'featureMaps', target: { follow: false, runDir: FIXTURE_RUN }, ui: { reduction: 'max', sample: 2 } },
+    });
+    await ready(panel);
+    await until(panel.page, () => document.querySelector('.pair .pair-reduction')?.textContent?.includes('the max of its 32 channels'));
+    assert.equal((await select(panel.page)).value, 'max');
+    await assertPairShows(panel.page, conv.id, conv.reduced!.max, 2);
+    await panel.close();
+  });
+
+  it('shows a run recorded before max and top-k as the channel mean, the control disabled', async () => {
+    // The same run as it was recorded before this change: the probe files without `shape` and `reduced`.
+    const old = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-old-run-'));
+    fs.cpSync(FIXTURE_RUN, old, { recursive: true });
+    for (const f of fs.readdirSync(path.join(old, 'probes'))) {
+      const file = path.join(old, 'probes', f);
+      const r = JSON.parse(fs.readFileSync(file, 'utf8')) as ProbeRecord;
+      for (const p of r.pairs) {
+        delete p.shape;
+        delete p.reduced;
+      }
+      fs.writeFileSync(file, JSON.stringify(r));
+    }
+    try {
+      const panel = await openPanel(browser, server.origin, 'featureMaps', {
+        host: runHost('featureMaps', old),
+        initialState: { view: 'featureMaps', target: { follow: false, runDir: old }, ui: { reduction: 'max' } },
+      });
+      await ready(panel);
+      await until(panel.page, () => (document.getElementById('reduction') as unknown as { disabled: boolean }).disabled);
+      assert.deepEqual(await select(panel.page), { value: 'mean', disabled: true, options: ['Mean', 'Max', 'Top-k mean'], name: 'Channel reduction' });
+      for (const pair of [conv, dense]) {
+        await assertPairShows(panel.page, pair.id, pair, 0);
+        assert.match((await reductionLine(panel.page, pair.id))!, /^Shown as recorded: conv taps as the channel mean, dense taps as a grid/);
+      }
+      assert.deepEqual(panel.errors, []);
+      await panel.close();
+    } finally {
+      fs.rmSync(old, { recursive: true, force: true });
     }
   });
 });

@@ -199,7 +199,7 @@ function renderDiff(): void {
   const rows = diffConfigs(runs.map((r) => r.run.config ?? {}));
   const shown = rows.filter((r) => ui.all || r.differs);
   const count = rows.filter((r) => r.differs).length;
-  diffHolder.append(h('p', { id: 'diff-summary' }, count ? `${count} setting${count === 1 ? '' : 's'} differ.` : 'The configs are the same.'));
+  diffHolder.append(h('p', { id: 'diff-summary' }, count ? `${count} ${count === 1 ? 'setting differs' : 'settings differ'}.` : 'The configs are the same.'));
   if (!shown.length) return;
   diffHolder.append(
     h(

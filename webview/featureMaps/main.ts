@@ -1,7 +1,10 @@
 // Feature maps panel: for each matched layer pair, the teacher's map, the student's map after its
 // connector and their absolute difference for the selected sample; the pair's matching loss over
 // epochs; and the linear-CKA matrix of every teacher layer × every student layer (to pick pairs).
-import type { PairProbe, StageName } from '../../src/core/protocol';
+// Conv maps can be shown reduced over channels by mean, max or top-k (all three are recorded).
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import { type ChannelReduction, type PairProbe, pairMaps, type ProbeRecord, type StageName } from '../../src/core/protocol';
 import type { EpochMetric } from '../../src/core/webviewProtocol';
 import { saveUi, uiState } from '../shared/api';
 import { clampInt, fmt, frameScheduler, h, slider } from '../shared/dom';
@@ -12,14 +15,12 @@ import { ProbeStore } from '../shared/probeStore';
 import { startShell } from '../shared/shell';
 import { palette } from '../shared/theme';
 
-const ui = {
-  sample: uiState('sample', 0),
-  epoch: uiState('epoch', 0),
-  atLatest: uiState('atLatest', true),
-};
+// Saved choices are read once startShell has loaded the webview state (below).
+const ui = { sample: 0, epoch: 0, atLatest: true, reduction: 'mean' as ChannelReduction };
 const metrics: { runDir: string; epochs: EpochMetric[] } = { runDir: '', epochs: [] };
 const store = new ProbeStore(() => schedule());
 const schedule = frameScheduler(render);
+const reductionHolder = h('div', { class: 'field-holder' });
 
 startShell({
   view: 'featureMaps',
@@ -74,7 +75,14 @@ startShell({
       schedule();
     },
   }).el,
+  reductionHolder,
 );
+Object.assign(ui, {
+  sample: uiState('sample', 0),
+  epoch: uiState('epoch', 0),
+  atLatest: uiState('atLatest', true),
+  reduction: uiState<ChannelReduction>('reduction', 'mean'),
+});
 const epochInput = document.getElementById('epoch') as HTMLInputElement;
 const epochOut = document.getElementById('epoch-value') as HTMLOutputElement;
 
@@ -90,7 +98,7 @@ const gallery = new SampleGallery(
 const note = h(
   'p',
   { class: 'note', id: 'reduction-note' },
-  'Conv taps are shown as the mean over channels (the trainer records mean-reduced maps; per-channel max and top-k channels are not recorded yet). Dense taps are laid out row by row on a near-square grid. Maps larger than the probes’ mapSize are average-pooled.',
+  'Conv taps (height × width × channels) are reduced over channels to one map. Mean: the channels’ average at each position. Max: the largest channel value at each position. Top-k mean: the average of the k largest channel values at each position (k is probes.topK, at most the channel count); it keeps the few strongly responding channels that the mean washes out. Dense taps are laid out row by row on a near-square grid. Maps larger than probes.mapSize are average-pooled after the reduction; |teacher − student| is taken between the maps shown.',
 );
 const pairsHolder = h('div', { class: 'pairs', id: 'pairs' });
 const emptyPairs = h('p', { class: 'note', id: 'no-pairs', hidden: true }, 'This run has no feature (hint) terms, so no layer pairs were recorded. The CKA matrix below shows which pairs would match best.');
@@ -108,6 +116,8 @@ main.append(
 interface PairView {
   el: HTMLElement;
   title: HTMLElement;
+  /** How this pair's maps are reduced (or why they are not). */
+  how: HTMLElement;
   teacher: HeatmapView;
   student: HeatmapView;
   diff: HeatmapView;
@@ -121,6 +131,7 @@ function pairView(id: string): PairView {
   if (v) return v;
   const safe = id.replace(/[^a-z0-9]+/gi, '-');
   const title = h('h3', { id: `pair-${safe}-title` });
+  const how = h('p', { class: 'pair-reduction' });
   const teacher = new HeatmapView('map-teacher');
   const student = new HeatmapView('map-student');
   const diff = new HeatmapView('map-diff');
@@ -130,14 +141,64 @@ function pairView(id: string): PairView {
     'article',
     { class: 'pair', 'data-pair': id, 'aria-labelledby': title.id },
     title,
+    how,
     h('div', { class: 'maps' }, teacher.el, student.el, diff.el),
     lossLine,
     chart.el,
   );
-  v = { el, title, teacher, student, diff, lossLine, chart };
+  v = { el, title, how, teacher, student, diff, lossLine, chart };
   pairViews.set(id, v);
   pairsHolder.append(el);
   return v;
+}
+
+const REDUCTIONS: ChannelReduction[] = ['mean', 'max', 'topk'];
+
+function reductionLabel(how: ChannelReduction, k?: number): string {
+  return how === 'mean' ? 'Mean' : how === 'max' ? 'Max' : `Top-${k ?? 'k'} mean`;
+}
+
+/** The line under a pair's title: what its maps show. */
+function reductionText(p: PairProbe, how: ChannelReduction): string {
+  if (p.reduced && p.shape) {
+    const c = p.shape[2];
+    const what = how === 'mean' ? `the mean of its ${c} channels` : how === 'max' ? `the max of its ${c} channels` : `the mean of the ${p.reduced.k} largest of its ${c} channels`;
+    return `Conv ${p.shape.join(' × ')}: each position shows ${what}.`;
+  }
+  if (p.shape?.length === 1) return `Dense (${p.shape[0]} units): shown as a grid; the channel reduction does not apply.`;
+  return 'Shown as recorded: conv taps as the channel mean, dense taps as a grid (this run has no max or top-k maps).';
+}
+
+type SelectElement = HTMLElement & { value: string; disabled: boolean };
+let reductionSelect: SelectElement;
+let reductionK: number | undefined;
+
+/** The Reduction select; rebuilt when k changes, since the Top-k option's label shows it. */
+function buildReductionSelect(k: number | undefined): void {
+  reductionK = k;
+  // `label` names the select's inner combobox for screen readers; the <label> is for the eye.
+  reductionSelect = h('vscode-single-select', { id: 'reduction', label: 'Channel reduction', disabled: true }) as SelectElement;
+  for (const how of REDUCTIONS) reductionSelect.append(h('vscode-option', { value: how }, reductionLabel(how, k)));
+  reductionSelect.value = ui.reduction;
+  reductionSelect.addEventListener('change', () => {
+    ui.reduction = reductionSelect.value as ChannelReduction;
+    saveUi({ reduction: ui.reduction });
+    schedule();
+  });
+  reductionHolder.replaceChildren(h('label', { for: 'reduction' }, 'Channel reduction'), reductionSelect);
+}
+buildReductionSelect(undefined);
+
+/** Enabled when the shown epoch has conv pairs with max and top-k maps; otherwise it shows Mean. */
+function updateReductionSelect(rec: ProbeRecord): void {
+  const ks = new Set(rec.pairs.flatMap((p) => (p.reduced ? [p.reduced.k] : [])));
+  const k = ks.size === 1 ? [...ks][0] : undefined;
+  if (k !== reductionK) buildReductionSelect(k);
+  const enabled = ks.size > 0;
+  reductionSelect.disabled = !enabled;
+  reductionSelect.title = enabled ? '' : 'This run recorded no max or top-k maps: conv maps are shown as the channel mean.';
+  const value = enabled ? ui.reduction : 'mean';
+  if (reductionSelect.value !== value) reductionSelect.value = value;
 }
 
 /** Epochs with maps: the distilled student's (pairs and CKA), else the baseline's (CKA only). */
@@ -172,21 +233,27 @@ function render(): void {
   const pairs: PairProbe[] = rec?.pairs ?? [];
   emptyPairs.hidden = idx.pairs.length > 0;
   note.hidden = idx.pairs.length === 0;
+  if (rec) updateReductionSelect(rec);
   for (const pair of idx.pairs) {
     const v = pairView(pair.id);
     const p = pairs.find((x) => x.id === pair.id);
     v.title.textContent = `student ${pair.student} → teacher ${pair.teacher}`;
-    const t = p?.teacherMaps[k];
-    const s = p?.studentMaps[k];
+    // Dense pairs and runs recorded before max/top-k have only the mean (or grid) maps.
+    const how = p?.reduced ? ui.reduction : 'mean';
+    v.how.textContent = p ? reductionText(p, how) : '';
+    const shown = p && pairMaps(p, how);
+    const t = shown?.teacherMaps[k];
+    const s = shown?.studentMaps[k];
     if (!t || !s) {
       v.lossLine.textContent = rec ? 'Not recorded at this epoch.' : 'Loading…';
     } else {
       const lo = Math.min(...t.values, ...s.values);
       const hi = Math.max(...t.values, ...s.values);
-      v.teacher.render({ title: `Teacher ${pair.teacher}`, rows: t.rows, cols: t.cols, values: t.values, domain: [lo, hi], size: 168 });
-      v.student.render({ title: `Student ${pair.student} after its connector`, rows: s.rows, cols: s.cols, values: s.values, domain: [lo, hi], size: 168 });
+      const reducedBy = p!.reduced ? ` (${reductionLabel(how, p!.reduced.k).toLowerCase()} over channels)` : '';
+      v.teacher.render({ title: `Teacher ${pair.teacher}${reducedBy}`, rows: t.rows, cols: t.cols, values: t.values, domain: [lo, hi], size: 168, table: true });
+      v.student.render({ title: `Student ${pair.student} after its connector${reducedBy}`, rows: s.rows, cols: s.cols, values: s.values, domain: [lo, hi], size: 168, table: true });
       const d = t.values.map((x, i) => Math.abs(x - (s.values[i] ?? 0)));
-      v.diff.render({ title: '|teacher − student|', rows: t.rows, cols: t.cols, values: d, colormap: 'inferno', domain: [0, Math.max(...d, 1e-12)], size: 168 });
+      v.diff.render({ title: '|teacher − student|', rows: t.rows, cols: t.cols, values: d, colormap: 'inferno', domain: [0, Math.max(...d, 1e-12)], size: 168, table: true });
       const mse = d.reduce((a, x) => a + x * x, 0) / Math.max(1, d.length);
       v.lossLine.textContent = `Epoch ${ui.epoch}: matching loss over the probe samples ${fmt(p!.loss)}; this sample's displayed maps differ by mean squared ${fmt(mse)} (after reduction).`;
     }

@@ -25,7 +25,7 @@ export interface HeatmapSpec {
   highlight?: [number, number][];
   /** Size of the grid in CSS pixels along its longer side. */
   size?: number;
-  /** A table of every value for screen readers (small matrices). */
+  /** A table of every value for screen readers (matrices and maps of up to a few hundred cells). */
   table?: boolean;
 }
 

@@ -183,6 +183,7 @@ export const probesSchema = obj('What to record for the result views.', {
   cka: opt(bool('Record the linear-CKA matrix of all teacher layers × all student layers.', { default: true })),
   ckaSamples: opt(int('Test examples used for CKA.', { minimum: 8, maximum: 2048, default: 256 })),
   mapSize: opt(int('Feature maps are downsampled to at most this many cells per side.', { minimum: 2, maximum: 64, default: 16 })),
+  topK: opt(int('k of the top-k channel reduction of conv feature maps: at each position, the mean of the k largest channel values (capped at the channel count). The channel mean and max are recorded too.', { minimum: 1, default: 4 })),
 });
 
 export const configSchema = obj('A Distill Lab experiment.', {

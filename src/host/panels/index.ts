@@ -4,17 +4,18 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ValidationEnv } from '../../core/config/parse';
-import type { TrainerToHost } from '../../core/protocol';
 import { isPanelState, PANEL_KINDS, PANEL_TITLES, type PanelKind, type PanelTarget, VIEW_TYPES } from '../../core/webviewProtocol';
 import { ConfigAnalyzer } from '../configAnalysis';
 import { registerCommand } from '../notify';
+import type { RunMessageEvent } from '../runManager';
 import { isConfigPath } from '../runsLocation';
 import { ResultPanel, webviewOptions } from './resultPanel';
 
 export interface PanelsDeps {
   runsDir(): string | undefined;
   log: vscode.LogOutputChannel;
-  onRunMessage?: vscode.Event<{ runDir: string; message: TrainerToHost }>;
+  /** The run manager's trainer messages: live wake-ups for runs started in this window. */
+  onRunMessage?: vscode.Event<RunMessageEvent>;
   /** The validation environment of the editor's analyzer (a fresh one is made if absent). */
   env?: ValidationEnv;
 }

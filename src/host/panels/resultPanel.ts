@@ -7,7 +7,6 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import type { ValidationEnv } from '../../core/config/parse';
-import type { TrainerToHost } from '../../core/protocol';
 import { listRuns, type RunEntry } from '../../core/runStore';
 import {
   type CompareRun,
@@ -21,6 +20,7 @@ import {
   type WebviewToHost,
 } from '../../core/webviewProtocol';
 import { Disposable } from '../dispose';
+import type { RunMessageEvent } from '../runManager';
 import { isConfigPath, samePath } from '../runsLocation';
 import { runsDirForConfig } from '../settings';
 import { throttle } from '../throttle';
@@ -32,15 +32,18 @@ export interface PanelDeps {
   extensionUri: vscode.Uri;
   runsDir(): string | undefined;
   log: vscode.LogOutputChannel;
-  onRunMessage?: vscode.Event<{ runDir: string; message: TrainerToHost }>;
+  /** The run manager's trainer messages: live wake-ups for runs started in this window. */
+  onRunMessage?: vscode.Event<RunMessageEvent>;
   env: ValidationEnv;
 }
 
 /** Live updates reach the webview at most this often (DESIGN.md §4: ≈10 Hz). */
 const UPDATE_MS = 100;
-/** Disk polling for runs started elsewhere (the CLI) or without run messages. */
+/** Disk polling for runs started elsewhere (the CLI), which send this window no messages. */
 const POLL_LIVE_MS = 500;
 const POLL_IDLE_MS = 2000;
+/** A run that sent a message this recently is followed by its messages, not by fast polling. */
+const PUSH_QUIET_MS = 2000;
 const TYPING_DEBOUNCE_MS = 150;
 
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
@@ -63,6 +66,7 @@ export class ResultPanel extends Disposable {
   private metricsSent = false;
   private stamp = '';
   private runsListing = '';
+  private lastPush = 0;
   private pollTimer?: NodeJS.Timeout;
   private typingTimer?: NodeJS.Timeout;
   private readonly update = this._register(throttle(() => this.refresh(), UPDATE_MS));
@@ -100,7 +104,7 @@ export class ResultPanel extends Disposable {
         }),
       );
     }
-    if (deps.onRunMessage) this._register(deps.onRunMessage((e) => this.onRunMessage(e.runDir, e.message)));
+    if (deps.onRunMessage) this._register(deps.onRunMessage((e) => this.onRunMessage(e)));
     this._register({
       dispose: () => {
         clearTimeout(this.pollTimer);
@@ -287,7 +291,8 @@ export class ResultPanel extends Disposable {
 
   // ---- live -----------------------------------------------------------------------------------
 
-  private onRunMessage(runDir: string, message: TrainerToHost): void {
+  /** The trainer wrote something (it writes before it sends): re-read the run folder now (throttled). */
+  private onRunMessage({ runDir, message }: RunMessageEvent): void {
     if (this.kind === 'modelLayers') return;
     if (message.type === 'runCreated') {
       // Perhaps a new run of the followed config: switch to it.
@@ -295,20 +300,26 @@ export class ResultPanel extends Disposable {
       return;
     }
     const mine = this.kind === 'compare' ? this.compared.some((r) => samePath(r.dir, runDir)) : this.reader && samePath(this.reader.dir, runDir);
-    if (mine && (message.type === 'metrics' || message.type === 'probe' || message.type === 'stage' || message.type === 'done')) this.update();
+    if (!mine || !(message.type === 'metrics' || message.type === 'probe' || message.type === 'stage' || message.type === 'done')) return;
+    this.lastPush = Date.now();
+    this.update();
   }
 
-  /** Polls the disk while visible: fast while the shown run is running, slowly otherwise (new runs). */
+  /**
+   * Polls the disk while visible: fast while the shown run is running and sends no messages (it
+   * was started elsewhere), slowly otherwise (to notice new runs).
+   */
   private schedulePoll(): void {
     clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
     if (this.isDisposed || !this.panel.visible || this.kind === 'modelLayers') return;
     const running =
       this.kind === 'compare' ? this.compared.some((r) => r.runInfo()?.status === 'running') : this.reader?.runInfo()?.status === 'running';
+    const pushed = Date.now() - this.lastPush < PUSH_QUIET_MS;
     this.pollTimer = setTimeout(() => {
       this.pollTick();
       this.schedulePoll();
-    }, running ? POLL_LIVE_MS : POLL_IDLE_MS);
+    }, running && !pushed ? POLL_LIVE_MS : POLL_IDLE_MS);
   }
 
   private pollTick(): void {

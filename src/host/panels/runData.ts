@@ -9,7 +9,7 @@ import type { MetricRecord, ProbeRecord, StageName } from '../../core/protocol';
 import { termId } from '../../core/protocol';
 import { CONFIG, MANIFEST, METRICS, PROBES, readManifest } from '../../core/runStore';
 import { decimateSteps, type EpochMetric, type ProbeIndex, type RunInfo, STAGES, type StepSeries, type TermInfo } from '../../core/webviewProtocol';
-import { BUILTINS } from '../../trainer/data/builtins';
+import { BUILTINS } from '../../core/data/builtins';
 
 /** Step points per stage in a snapshot; live appends come on top (the webview re-decimates). */
 export const STEP_BUDGET = 4000;

@@ -18,8 +18,8 @@
 // of JS numbers (JSON.parse of fashion-mnist alone needs ~650 MB and 5 s).
 import * as fs from 'fs';
 import * as path from 'path';
-import { BUILTINS, BuiltinName, CACHE_FORMAT, CACHE_LAYOUT, MNIST_TOTAL } from './builtins';
-import { encodeIdxUbyte, readIdxFile } from './idx';
+import { BUILTINS, BuiltinName, CACHE_FORMAT, CACHE_LAYOUT, MNIST_TOTAL } from '../../core/data/builtins';
+import { encodeIdxUbyte, readIdxFile } from '../../core/data/idx';
 
 const PIXELS = 28 * 28;
 

@@ -1,23 +1,23 @@
 // The data loader: turns the `data` part of a config into normalised Float32 splits (no tfjs here;
-// the trainer makes tensors). See split.ts for how examples are chosen and builtin-cache.ts for the
+// the trainer makes tensors). See core/data/split.ts for how examples are chosen and builtin-cache.ts for the
 // built-in datasets' binary cache.
 import * as fs from 'fs';
 import * as path from 'path';
 import type { DataConfig } from '../../core/config/schema';
-import { BuiltinName, BUILTINS } from './builtins';
+import { BuiltinName, BUILTINS } from '../../core/data/builtins';
 import { CacheResult, ensureBuiltinCache, readBuiltinCache } from './builtin-cache';
-import { readCsvFile } from './csv';
-import { checkCounts, checkIdxLabelDims, checkSameShape, csvInputShape, idxExampleShape, resolveDataPath, sourceLabel } from './describe';
-import { IdxData, readIdxFile } from './idx';
-import { gather, normalizeSplits, planPool, planSeparate, SplitPlan } from './split';
-import type { Dataset, LoadOptions, Split } from './types';
+import { readCsvFile } from '../../core/data/csv';
+import { checkCounts, checkIdxLabelDims, checkSameShape, csvInputShape, idxExampleShape, resolveDataPath, sourceLabel } from '../../core/data/describe';
+import { IdxData, readIdxFile } from '../../core/data/idx';
+import { gather, normalizeSplits, planPool, planSeparate, SplitPlan } from '../../core/data/split';
+import type { Dataset, LoadOptions, Split } from '../../core/data/types';
 
-export type { Dataset, DataSourceInfo, LoadOptions, Normalization, NormalizeMethod, Split } from './types';
-export { describeDataSource, resolveDataPath, splitSizes } from './describe';
-export type { SplitSizes } from './split';
-export { BUILTINS, CACHE_LAYOUT, FASHION_MNIST_CLASS_NAMES, MNIST_CLASS_NAMES } from './builtins';
+export type { Dataset, DataSourceInfo, LoadOptions, Normalization, NormalizeMethod, Split } from '../../core/data/types';
+export { describeDataSource, resolveDataPath, splitSizes } from '../../core/data/describe';
+export type { SplitSizes } from '../../core/data/split';
+export { BUILTINS, CACHE_LAYOUT, FASHION_MNIST_CLASS_NAMES, MNIST_CLASS_NAMES } from '../../core/data/builtins';
 export { ensureBuiltinCache } from './builtin-cache';
-export { readIdxFile, readIdxFileHeader, parseIdx, parseIdxHeader, encodeIdxUbyte } from './idx';
+export { readIdxFile, readIdxFileHeader, parseIdx, parseIdxHeader, encodeIdxUbyte } from '../../core/data/idx';
 
 interface Source {
   x: ArrayLike<number>;

@@ -5,7 +5,7 @@
 // the big npm dataset packages.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { DataConfig } from '../../core/config/schema';
+import type { DataConfig } from '../config/schema';
 import { BUILTINS } from './builtins';
 import { summarizeCsvFile } from './csv';
 import { IdxHeader, readIdxFile, readIdxFileHeader } from './idx';

@@ -11,7 +11,7 @@
 // - One pool (mnist): test = the first testSize of the shuffled pool (default round(testFraction · N));
 //   validation = the next validationSize; train = the next trainSize (default: all the rest).
 // - A size larger than what is available throws; nothing is silently truncated.
-import { createRng, deriveSeed, permutation } from '../../core/random';
+import { createRng, deriveSeed, permutation } from '../random';
 import type { NormalizeMethod, Normalization, Split } from './types';
 
 export interface SizeConfig {

@@ -1,0 +1,304 @@
+/// <reference types="mocha" />
+// The result panels in the real workbench (code-server), driven as a user does: the packaged
+// extension, the quick example opened and run from the palette with Loss Split open beside it
+// (it goes live while the run trains), then each view opened from the palette, and the values
+// inside each webview frame read back and checked against the run's own files. Then a second run
+// (seed changed in the editor) that the panels follow, Compare, and a window reload.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import type { MetricRecord, ProbeRecord } from '../../src/core/protocol';
+import { panelFrame, ROOT, runCommand, screenshot, startWorkbench, treeItem, type Workbench } from './helpers';
+
+const CONFIG = 'quick-mnist.distill.json';
+
+// ---- the run's files (what the panels must show) ------------------------------------------------
+
+function runDirs(ws: string): string[] {
+  const dir = path.join(ws, '.distill', 'runs');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).sort().map((d) => path.join(dir, d)) : [];
+}
+
+function epochRecords(runDir: string): Extract<MetricRecord, { kind: 'epoch' }>[] {
+  return fs
+    .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as MetricRecord)
+    .filter((r): r is Extract<MetricRecord, { kind: 'epoch' }> => r.kind === 'epoch');
+}
+
+function probeFile(runDir: string, stage: string, epoch: number): ProbeRecord {
+  return JSON.parse(fs.readFileSync(path.join(runDir, 'probes', `${stage}-epoch-${String(epoch).padStart(4, '0')}.json`), 'utf8'));
+}
+
+// Reference formulas, written here rather than taken from the webview code.
+const softmax = (z: number[], T: number) => {
+  const m = Math.max(...z.map((v) => v / T));
+  const e = z.map((v) => Math.exp(v / T - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+};
+const entropy = (p: number[]) => -p.reduce((a, v) => a + (v > 0 ? v * Math.log(v) : 0), 0);
+
+function assertClose(actual: number[], expected: number[], rel: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: ${actual.length} values shown, ${expected.length} recorded`);
+  const scale = Math.max(1e-12, ...expected.map(Math.abs));
+  expected.forEach((e, i) => assert.ok(Math.abs(actual[i] - e) <= rel * Math.max(Math.abs(e), scale * 1e-3), `${what}[${i}]: shown ${actual[i]}, recorded ${e}`));
+}
+
+// ---- what the webviews show -----------------------------------------------------------------------
+
+interface ChartData {
+  labels: string[];
+  data: (number | null)[][];
+}
+
+/** A LineChart's uPlot series labels and columns (x first). */
+function chartData(frame: Frame, id: string): Promise<ChartData | undefined> {
+  return frame.evaluate((chartId) => {
+    const u = (document.getElementById(chartId) as unknown as { __uplot?: { series: { label?: string }[]; data: (number | null)[][] } } | null)?.__uplot;
+    return u ? { labels: u.series.map((s) => String(s.label ?? '')), data: u.data.map((c) => Array.from(c)) } : undefined;
+  }, id);
+}
+
+/** The numbers in a screen-reader table (every cell after the row header). */
+function tableNumbers(frame: Frame, selector: string, firstColumn = 1, lastColumn?: number): Promise<number[][]> {
+  return frame.$$eval(
+    `${selector} tbody tr`,
+    (rows, [a, b]) => rows.map((r) => Array.from(r.children).slice(a as number, (b as number | null) ?? undefined).map((c) => Number(c.textContent))),
+    [firstColumn, lastColumn ?? null] as const,
+  );
+}
+
+/**
+ * Edits the config as a user would, with the editor's Replace widget (typing quotes straight into
+ * the editor would meet its auto-closing quotes).
+ */
+async function replaceInConfig(page: Page, find: string, replace: string): Promise<void> {
+  await page.locator('.tabs-container .tab', { hasText: CONFIG }).first().click();
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+H');
+  const widget = page.locator('.editor-widget.find-widget.visible');
+  await widget.waitFor();
+  await widget.locator('.find-part textarea').first().fill(find);
+  await widget.locator('.replace-part textarea').first().fill(replace);
+  await widget.locator('[aria-label^="Replace All"]').click();
+  await widget.locator('[aria-label^="Close"]').click();
+  await widget.waitFor({ state: 'hidden' });
+}
+
+async function runStatus(frame: Frame): Promise<string> {
+  return ((await frame.locator('#run-status').textContent()) ?? '').trim();
+}
+
+describe('Distill Lab: result panels on a real run (packaged extension)', function () {
+  let wb: Workbench;
+  let page: Page;
+  let fixture: string;
+  const consoleLines: string[] = [];
+  let firstRun = '';
+
+  before(async function () {
+    this.timeout(180_000);
+    fixture = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-ui-panels-'));
+    const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', CONFIG), 'utf8'));
+    delete example.$schema;
+    fs.writeFileSync(path.join(fixture, CONFIG), JSON.stringify(example, null, 2) + '\n');
+    wb = await startWorkbench({ fixture, viewport: { width: 1600, height: 1000 } });
+    page = wb.page;
+    page.on('console', (m) => consoleLines.push(m.text()));
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) {
+      const file = await screenshot(wb.page, `FAILED-${this.currentTest.fullTitle()}`).catch(() => undefined);
+      if (file) console.log(`      screenshot: ${file}`);
+    }
+  });
+
+  after(async () => {
+    await wb?.dispose();
+    fs.rmSync(fixture, { recursive: true, force: true });
+  });
+
+  it('Loss Split follows the open config and goes live while it trains', async function () {
+    this.timeout(420_000);
+    await treeItem(page, CONFIG).dblclick();
+    await page.locator('.tabs-container .tab.active', { hasText: CONFIG }).waitFor();
+
+    await runCommand(page, 'Distill Lab: Open Loss Split');
+    let frame = await panelFrame(page, 'lossSplit');
+    // No run yet: it says so and offers to run the config.
+    await frame.locator('#empty', { hasText: `${CONFIG} has no run yet` }).waitFor({ timeout: 30_000 });
+
+    await runCommand(page, 'Distill Lab: Run Experiment');
+    // While the run trains, the accuracy curves fill in epoch by epoch.
+    const seenWhileRunning = new Set<number>();
+    const end = Date.now() + 400_000;
+    for (;;) {
+      frame = await panelFrame(page, 'lossSplit');
+      const status = await runStatus(frame).catch(() => '');
+      const acc = await chartData(frame, 'accuracy-chart').catch(() => undefined);
+      const points = acc ? acc.data.slice(1).flat().filter((v) => v !== null).length : 0;
+      if (/running/.test(status)) seenWhileRunning.add(points);
+      if (/done/.test(status)) break;
+      assert.ok(!/failed|cancelled/.test(status), `the run ended ${status}`);
+      assert.ok(Date.now() < end, 'the run did not finish');
+      await page.waitForTimeout(150);
+    }
+    const growing = [...seenWhileRunning].filter((n) => n > 0);
+    assert.ok(growing.length >= 3, `the accuracy chart grew while running: saw ${[...seenWhileRunning].join(', ')} points`);
+    [firstRun] = runDirs(wb.workspace);
+    assert.ok(firstRun, 'a run folder exists');
+    await frame.locator('#run-line', { hasText: path.basename(firstRun) }).waitFor();
+    await screenshot(page, 'panels-loss-split-live');
+  });
+
+  it("Loss Split: the accuracy curves and every loss term are the run's metrics", async () => {
+    const frame = await panelFrame(page, 'lossSplit');
+    const epochs = epochRecords(firstRun);
+    // The last epoch is in (the final records arrive with `done`).
+    await frame.waitForFunction((n) => {
+      const u = (document.getElementById('accuracy-chart') as unknown as { __uplot?: { data: (number | null)[][] } })?.__uplot;
+      return !!u && u.data.slice(1).flat().filter((v) => v !== null).length === n;
+    }, epochs.length);
+    const acc = (await chartData(frame, 'accuracy-chart'))!;
+    const names: Record<string, string> = { teacher: 'teacher', baseline: 'baseline student', student: 'distilled student' };
+    for (const stage of ['teacher', 'baseline', 'student']) {
+      const i = acc.labels.indexOf(names[stage]);
+      assert.ok(i > 0, `no ${stage} curve in ${acc.labels.join(', ')}`);
+      const rows = epochs.filter((r) => r.stage === stage);
+      const shown = rows.map((r) => acc.data[i][acc.data[0].indexOf(r.epoch)]);
+      assertClose(shown as number[], rows.map((r) => r.testAccuracy), 1e-9, `${stage} test accuracy`);
+    }
+    // The loss chart shows the distilled student's terms (raw) and the weighted total, per epoch.
+    const loss = (await chartData(frame, 'loss-chart'))!;
+    const student = epochs.filter((r) => r.stage === 'student');
+    assert.deepEqual(loss.data[0], student.map((r) => r.epoch));
+    const config = JSON.parse(fs.readFileSync(path.join(firstRun, 'config.json'), 'utf8')).config;
+    const ids = ['ce', 'kd', `hint:${config.distillation.losses[2].student}<-${config.distillation.losses[2].teacher}`];
+    ids.forEach((id, k) => assertClose(loss.data[k + 1] as number[], student.map((r) => r.losses[id]), 1e-9, `student ${id}`));
+    assertClose(loss.data.at(-1) as number[], student.map((r) => r.total), 1e-9, 'student total');
+    // The total is what the weights make of the terms (0.1·ce + 0.9·kd + 0.5·hint).
+    for (const r of student) assert.ok(Math.abs(r.total - (0.1 * r.losses.ce + 0.9 * r.losses.kd + 0.5 * r.losses[ids[2]])) < 1e-4 * r.total);
+    assert.match((await frame.locator('#weights').textContent())!, /ce 0\.1 · kd 0\.9 · hint:fc1<-fc2 0\.5/);
+  });
+
+  it("Logits: the selected sample's logits, softmax at T and the soft target's entropy are the probe file's", async () => {
+    await runCommand(page, 'Distill Lab: Open Logits');
+    const frame = await panelFrame(page, 'logits');
+    await frame.locator('#detail-title', { hasText: /epoch 3$/ }).waitFor({ timeout: 30_000 });
+    const student = probeFile(firstRun, 'student', 3);
+    const baseline = probeFile(firstRun, 'baseline', 3);
+    assert.match((await frame.locator('#detail-title').textContent())!, new RegExp(`test example ${student.samples[0]}\\), label ${student.labels[0]}`));
+    const column = async (sel: string) => (await tableNumbers(frame, sel, 1, 2)).map((r) => r[0]);
+    assertClose(await column('.logits-teacher'), student.teacherLogits![0], 1e-5, 'teacher logits');
+    assertClose(await column('.logits-student'), student.studentLogits[0], 1e-5, 'distilled student logits');
+    assertClose(await column('.logits-baseline'), baseline.studentLogits[0], 1e-5, 'baseline logits');
+    // The T slider starts at the run's temperature (4).
+    const T = JSON.parse(fs.readFileSync(path.join(firstRun, 'config.json'), 'utf8')).config.distillation.temperature;
+    const expected = softmax(student.teacherLogits![0], T);
+    assertClose(await column('.probs-teacher'), expected, 1e-5, `teacher softmax(z/${T})`);
+    const h = Number(await frame.locator('#entropy').getAttribute('data-entropy'));
+    assert.ok(Math.abs(h - entropy(expected)) < 1e-9, `entropy ${h} vs ${entropy(expected)}`);
+    // The agreement matrix counts the probe samples.
+    const agreement = await tableNumbers(frame, '.agreement');
+    assert.equal(agreement.flat().reduce((a, b) => a + b, 0), student.samples.length);
+    await screenshot(page, 'panels-logits');
+  });
+
+  it("Feature Maps: the hint pair's maps and the CKA matrix are the probe file's", async () => {
+    await runCommand(page, 'Distill Lab: Open Feature Maps');
+    const frame = await panelFrame(page, 'featureMaps');
+    const probe = probeFile(firstRun, 'student', 3);
+    const pair = probe.pairs[0];
+    const article = `article.pair[data-pair="${pair.id}"]`;
+    await frame.locator(`${article} .map-teacher tbody tr`).first().waitFor({ state: 'attached', timeout: 30_000 });
+    assertClose((await tableNumbers(frame, `${article} .map-teacher`)).flat(), pair.teacherMaps[0].values, 1e-3, 'teacher map');
+    assertClose((await tableNumbers(frame, `${article} .map-student`)).flat(), pair.studentMaps[0].values, 1e-3, 'student map');
+    const diff = pair.teacherMaps[0].values.map((v, i) => Math.abs(v - pair.studentMaps[0].values[i]));
+    assertClose((await tableNumbers(frame, `${article} .map-diff`)).flat(), diff, 1e-3, '|teacher − student|');
+    assert.match((await frame.locator(`${article} .pair-loss`).textContent())!, new RegExp(`epoch 3|Epoch 3`));
+    // CKA cells are written with two decimals.
+    const cka = (await tableNumbers(frame, '.cka-section .heatmap')).flat();
+    assert.equal(cka.length, probe.cka!.matrix.flat().length);
+    probe.cka!.matrix.flat().forEach((v, i) => assert.ok(Math.abs(cka[i] - v) <= 0.0051, `CKA[${i}]: shown ${cka[i]}, recorded ${v}`));
+    await screenshot(page, 'panels-feature-maps');
+  });
+
+  it("Model Layers: both models' layers and the hint pair, updated as the config is edited", async () => {
+    await page.locator('.tabs-container .tab', { hasText: CONFIG }).first().click();
+    await runCommand(page, 'Distill Lab: Show Model Layers');
+    const frame = await panelFrame(page, 'modelLayers');
+    await frame.locator('#pair-list li span').first().waitFor({ state: 'visible', timeout: 30_000 });
+    assert.deepEqual(await frame.locator('#pair-list li span').allTextContents(), ['student fc1 → linear → teacher fc2 · weight 0.5']);
+    const layer = async (side: string, name: string) => (await frame.locator(`#${side}-${name} td`).allTextContents()).map((t) => t.trim());
+    // 784 → 256 → 128 teacher; 784 → 64 → 32 student: shapes and parameter counts by hand.
+    assert.deepEqual(await layer('teacher', 'fc2'), ['[128]', '32.9k']);
+    assert.deepEqual(await layer('student', 'fc1'), ['[64]', '50.2k']);
+
+    // Name a teacher layer that does not exist: the pair is flagged, without saving.
+    await replaceInConfig(page, '"teacher": "fc2"', '"teacher": "fc9"');
+    await frame.locator('#pair-list li.rejected', { hasText: 'teacher fc9' }).waitFor({ timeout: 10_000 });
+    assert.match((await frame.locator('#pair-list li.rejected').textContent())!, /the teacher has no layer "fc9"/);
+    await screenshot(page, 'panels-model-layers-rejected');
+    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+Z');
+    await frame.locator('#pair-list li:not(.rejected)', { hasText: 'teacher fc2' }).waitFor({ timeout: 10_000 });
+  });
+
+  it('a second run (seed edited) is followed by the open panels; Compare diffs the two configs', async function () {
+    this.timeout(420_000);
+    // Change the seed in the editor and run again (Run saves the file first).
+    await replaceInConfig(page, '"seed": 7', '"seed": 8');
+    await runCommand(page, 'Distill Lab: Run Experiment');
+    await runCommand(page, 'Distill Lab: Open Loss Split');
+    const end = Date.now() + 400_000;
+    let second: string | undefined;
+    for (;;) {
+      second = runDirs(wb.workspace).find((d) => d !== firstRun);
+      const frame = await panelFrame(page, 'lossSplit');
+      const line = await frame.locator('#run-line').textContent().catch(() => '');
+      if (second && line?.includes(path.basename(second)) && /done/.test(await runStatus(frame))) break;
+      assert.ok(Date.now() < end, 'the second run did not finish in the followed panel');
+      await page.waitForTimeout(500);
+    }
+
+    await runCommand(page, 'Distill Lab: Compare Runs (Charts)…');
+    let frame = await panelFrame(page, 'compare');
+    await frame.locator('#pick-run').click();
+    const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 2);
+    // In a multi-select pick a click on a row ticks it.
+    for (let i = 0; i < 2; i++) await rows.nth(i).click();
+    await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click();
+    frame = await panelFrame(page, 'compare');
+    await frame.locator('#diff-summary', { hasText: '1 setting differs.' }).waitFor({ timeout: 30_000 });
+    assert.match((await frame.locator('#config-diff').textContent())!, /seed/);
+    const curves = (await chartData(frame, 'compare-chart'))!;
+    assert.ok(curves.labels.filter((l) => /quick-mnist/.test(l)).length >= 2, `curves of both runs: ${curves.labels.join(', ')}`);
+    await screenshot(page, 'panels-compare');
+  });
+
+  it('panels come back after a window reload, with no CSP violation anywhere', async function () {
+    this.timeout(180_000);
+    await runCommand(page, 'Distill Lab: Open Logits');
+    await (await panelFrame(page, 'logits')).locator('#detail-title', { hasText: /epoch 3$/ }).waitFor({ timeout: 30_000 });
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    // The workbench restores its tabs (it may restore which one was active from a slightly older
+    // state); showing the Logits tab has the serializer revive it, following the config's newest run.
+    await page.locator('.tabs-container .tab', { hasText: 'Logits: quick-mnist' }).first().click({ timeout: 60_000 });
+    const frame = await panelFrame(page, 'logits', 60_000);
+    await frame.locator('#detail-title', { hasText: /epoch 3$/ }).waitFor({ timeout: 60_000 });
+    const second = runDirs(wb.workspace).at(-1)!;
+    await frame.locator('#run-line', { hasText: path.basename(second) }).waitFor();
+    await screenshot(page, 'panels-after-reload');
+    const csp = consoleLines.filter((l) => /Content Security Policy|Refused to/i.test(l));
+    assert.deepEqual(csp, [], 'CSP violations in the webviews');
+  });
+});

@@ -187,6 +187,20 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
     assert.match((await frame.locator('#weights').textContent())!, /ce 0\.1 · kd 0\.9 · hint:fc1<-fc2 0\.5/);
   });
 
+  it('the Results view in the panel area shows the same run, following the config', async () => {
+    await runCommand(page, 'Distill Lab: Focus on Results View');
+    const frame = await panelFrame(page, 'lossSplit', 30_000, 'panel-area');
+    await frame.locator('#run-line', { hasText: path.basename(firstRun) }).waitFor({ timeout: 30_000 });
+    const epochs = epochRecords(firstRun);
+    await frame.waitForFunction((n) => {
+      const u = (document.getElementById('accuracy-chart') as unknown as { __uplot?: { data: (number | null)[][] } })?.__uplot;
+      return !!u && u.data.slice(1).flat().filter((v) => v !== null).length === n;
+    }, epochs.length);
+    await page.locator('.part.panel .pane-header, .part.panel .composite.title', { hasText: /Results|Distill Lab/ }).first().waitFor();
+    await screenshot(page, 'panels-results-view');
+    await runCommand(page, 'View: Hide Panel');
+  });
+
   it("Logits: the selected sample's logits, softmax at T and the soft target's entropy are the probe file's", async () => {
     await runCommand(page, 'Distill Lab: Open Logits');
     const frame = await panelFrame(page, 'logits');

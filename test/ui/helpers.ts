@@ -203,17 +203,18 @@ export function webviewFrame(page: Page, title?: string): FrameLocator {
 }
 
 /**
- * The document of the visible result panel of a kind (its body[data-view]), found among all
- * frames: hidden panels are not retained, so at most one document per kind exists.
+ * The document of the visible result view of a kind (its body[data-view]) in an editor panel or,
+ * with `place` 'panel-area', in the panel area's Results view, found among all frames: hidden
+ * views are not retained, so at most one document per kind and place exists.
  */
-export async function panelFrame(page: Page, view: string, timeoutMs = 30_000): Promise<Frame> {
+export async function panelFrame(page: Page, view: string, timeoutMs = 30_000, place = 'editor'): Promise<Frame> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     for (const f of page.frames()) {
-      const v = await f.evaluate(() => document.body?.dataset.view).catch(() => undefined);
-      if (v === view) return f;
+      const v = await f.evaluate(() => `${document.body?.dataset.view}@${document.body?.dataset.place}`).catch(() => undefined);
+      if (v === `${view}@${place}`) return f;
     }
-    if (Date.now() > end) throw new Error(`no visible ${view} webview after ${timeoutMs} ms`);
+    if (Date.now() > end) throw new Error(`no visible ${view} webview (${place}) after ${timeoutMs} ms`);
     await page.waitForTimeout(250);
   }
 }

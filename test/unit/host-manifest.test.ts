@@ -78,11 +78,16 @@ test('activation events, views, settings, walkthrough and packaging fields', () 
   assert.deepEqual(pkg.activationEvents, [
     'workspaceContains:**/*.distill.json',
     'onView:distillLab.experiments',
+    'onView:distillLab.results',
     ...['logits', 'lossSplit', 'featureMaps', 'modelLayers', 'compare'].map((v) => `onWebviewPanel:distillLab.${v}`),
   ]);
   assert.equal(pkg.engines.vscode, '^1.100.0');
   assert.equal(contributes.views.distillLab[0].id, 'distillLab.experiments');
   assert.ok(fs.existsSync(contributes.viewsContainers.activitybar[0].icon));
+  // The Results webview view lives in the panel area (src/host/panels/index.ts RESULTS_VIEW).
+  const panelArea = contributes.viewsContainers.panel[0].id;
+  assert.deepEqual(contributes.views[panelArea].map((v: { id: string; type?: string }) => [v.id, v.type]), [['distillLab.results', 'webview']]);
+  assert.match(fs.readFileSync('src/host/panels/index.ts', 'utf8'), /RESULTS_VIEW = 'distillLab\.results'/);
   assert.ok(fs.existsSync(pkg.icon));
   assert.equal(contributes.viewsWelcome.length, 2);
   const props = contributes.configuration.properties;

@@ -4,6 +4,7 @@
 // Pure (no vscode): the webview tests load exactly this page.
 import * as crypto from 'node:crypto';
 import type { PanelKind } from '../../core/webviewProtocol';
+import type { SurfacePlace } from './surface';
 
 export function nonce(): string {
   return crypto.randomBytes(18).toString('base64').replace(/[^A-Za-z0-9]/g, '');
@@ -11,6 +12,8 @@ export function nonce(): string {
 
 export interface PanelHtml {
   kind: PanelKind;
+  /** Where the view is shown (the stylesheet lays the panel area's wide, short view out in columns). */
+  place?: SurfacePlace;
   title: string;
   /** `webview.cspSource`: the origin the extension's files are served from. */
   cspSource: string;
@@ -42,7 +45,7 @@ export function renderPanelHtml(o: PanelHtml): string {
 ${o.styleUris.map((u) => `  <link rel="stylesheet" href="${escape(u)}">`).join('\n')}
   <title>${escape(o.title)}</title>
 </head>
-<body data-view="${o.kind}">
+<body data-view="${o.kind}" data-place="${o.place ?? 'editor'}">
   <div id="app" aria-busy="true"></div>
   <script nonce="${o.nonce}" src="${escape(o.scriptUri)}"></script>
 </body>

@@ -1,6 +1,7 @@
 // The result panels: commands that open them (palette, tree, CodeLens) and the serializers that
 // bring them back after a window reload. One panel per kind, opened beside the editor; invoking a
-// command again reveals it and points it at what the command was given.
+// command again reveals it and points it at what the command was given. Also the Results view in
+// the panel area: the Loss Split app following the active config, out of the editor's way.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ValidationEnv } from '../../core/config/parse';
@@ -9,7 +10,11 @@ import { ConfigAnalyzer } from '../configAnalysis';
 import { registerCommand } from '../notify';
 import type { RunMessageEvent } from '../runManager';
 import { isConfigPath } from '../runsLocation';
-import { ResultPanel, webviewOptions } from './resultPanel';
+import { type PanelDeps, ResultPanel, webviewOptions } from './resultPanel';
+import { editorSurface, panelAreaSurface } from './surface';
+
+/** The Results view in the panel area (package.json contributes.views.distillLabResults). */
+export const RESULTS_VIEW = 'distillLab.results';
 
 export interface PanelsDeps {
   runsDir(): string | undefined;
@@ -45,16 +50,25 @@ export function registerPanels(context: vscode.ExtensionContext, deps: PanelsDep
       }),
     );
   }
+  disposables.push(
+    vscode.window.registerWebviewViewProvider(RESULTS_VIEW, {
+      resolveWebviewView: (view) => manager.showInView(view),
+    }),
+  );
   return vscode.Disposable.from(...disposables);
 }
 
 class PanelManager implements vscode.Disposable {
   private readonly panels = new Map<PanelKind, ResultPanel>();
+  private inView?: ResultPanel;
+  private readonly deps: PanelDeps;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
-    private readonly deps: PanelsDeps & { env: ValidationEnv },
-  ) {}
+    deps: PanelsDeps & { env: ValidationEnv },
+  ) {
+    this.deps = { ...deps, extensionUri };
+  }
 
   /** Opens (or reveals and re-points) the panel of `kind`; returns the target it shows. */
   open(kind: PanelKind, target: PanelTarget): PanelTarget {
@@ -71,12 +85,25 @@ class PanelManager implements vscode.Disposable {
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
       webviewOptions(this.extensionUri),
     );
-    return this.track(kind, new ResultPanel(kind, panel, { ...this.deps, extensionUri: this.extensionUri }, target)).currentTarget;
+    return this.track(kind, this.create(kind, panel, target)).currentTarget;
   }
 
   revive(kind: PanelKind, panel: vscode.WebviewPanel, target: PanelTarget): void {
     this.panels.get(kind)?.dispose();
-    this.track(kind, new ResultPanel(kind, panel, { ...this.deps, extensionUri: this.extensionUri }, target));
+    this.track(kind, this.create(kind, panel, target));
+  }
+
+  /** The panel area's Results view: Loss Split following the active config (made each time VS Code resolves the view). */
+  showInView(view: vscode.WebviewView): void {
+    this.inView?.dispose();
+    const shown = new ResultPanel('lossSplit', panelAreaSurface(view), this.deps, { follow: true, configPath: activeConfig() });
+    this.inView = shown;
+    shown.onDidDispose(() => this.inView === shown && (this.inView = undefined));
+  }
+
+  private create(kind: PanelKind, panel: vscode.WebviewPanel, target: PanelTarget): ResultPanel {
+    const icon = vscode.Uri.joinPath(this.extensionUri, 'media', 'distill.svg');
+    return new ResultPanel(kind, editorSurface(panel, PANEL_TITLES[kind], icon), this.deps, target);
   }
 
   private track(kind: PanelKind, p: ResultPanel): ResultPanel {
@@ -88,6 +115,7 @@ class PanelManager implements vscode.Disposable {
   dispose(): void {
     for (const p of [...this.panels.values()]) p.dispose();
     this.panels.clear();
+    this.inView?.dispose();
   }
 }
 

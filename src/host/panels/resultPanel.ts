@@ -1,4 +1,5 @@
-// One result panel: a WebviewPanel with a strict CSP, its app bundle, and the data it shows —
+// One result view: a webview (an editor panel or the panel area's Results view, see surface.ts)
+// with a strict CSP, its app bundle, and the data it shows —
 // a run (followed from the active *.distill.json or pinned), the text of a config (layers view) or
 // several runs (compare) — kept live while a run trains. The webview says `ready` first (again
 // after every hide/show, since its context is not retained); the host then sends everything.
@@ -27,6 +28,7 @@ import { throttle } from '../throttle';
 import { nonce, renderPanelHtml } from './html';
 import { layersPayload } from './layerView';
 import { RunReader } from './runData';
+import type { ResultSurface } from './surface';
 
 export interface PanelDeps {
   extensionUri: vscode.Uri;
@@ -75,22 +77,21 @@ export class ResultPanel extends Disposable {
 
   constructor(
     readonly kind: PanelKind,
-    readonly panel: vscode.WebviewPanel,
+    private readonly surface: ResultSurface,
     private readonly deps: PanelDeps,
     target: PanelTarget,
   ) {
     super();
     this.target = target;
-    const webview = panel.webview;
+    const webview = surface.webview;
     webview.options = webviewOptions(deps.extensionUri);
-    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'distill.svg');
     webview.html = this.html();
-    this._register(panel.onDidDispose(() => this.dispose()));
+    this._register(surface.onDidDispose(() => this.dispose()));
     this._register(webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)));
     this._register(
-      panel.onDidChangeViewState(() => {
+      surface.onDidChangeVisibility(() => {
         // A hidden webview is torn down; it says `ready` again when shown.
-        if (!panel.visible) this.ready = false;
+        if (!surface.visible) this.ready = false;
         this.schedulePoll();
       }),
     );
@@ -118,7 +119,7 @@ export class ResultPanel extends Disposable {
     if (this.isDisposed) return;
     this._onDidDispose.fire();
     super.dispose();
-    this.panel.dispose();
+    this.surface.dispose();
   }
 
   get currentTarget(): PanelTarget {
@@ -133,7 +134,7 @@ export class ResultPanel extends Disposable {
   }
 
   reveal(): void {
-    this.panel.reveal(undefined, true);
+    this.surface.reveal();
   }
 
   // ---- what to show ---------------------------------------------------------------------------
@@ -174,19 +175,18 @@ export class ResultPanel extends Disposable {
   }
 
   private updateTitle(): void {
-    const base = PANEL_TITLES[this.kind];
     let what: string | undefined;
     if (this.kind === 'modelLayers') what = this.target.configPath && path.basename(this.target.configPath).replace(/\.distill\.json$/i, '');
     else if (this.kind === 'compare') what = this.compared.length ? `${this.compared.length} runs` : undefined;
     else what = this.reader?.runInfo()?.name;
-    this.panel.title = what ? `${base}: ${what}` : base;
+    this.surface.setSubject(what);
   }
 
   // ---- sending --------------------------------------------------------------------------------
 
   private post(m: HostToWebview): void {
     if (!this.ready) return;
-    void this.panel.webview.postMessage(m);
+    void this.surface.webview.postMessage(m);
   }
 
   private emptyMessage(): string | undefined {
@@ -312,7 +312,7 @@ export class ResultPanel extends Disposable {
   private schedulePoll(): void {
     clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
-    if (this.isDisposed || !this.panel.visible || this.kind === 'modelLayers') return;
+    if (this.isDisposed || !this.surface.visible || this.kind === 'modelLayers') return;
     const running =
       this.kind === 'compare' ? this.compared.some((r) => r.runInfo()?.status === 'running') : this.reader?.runInfo()?.status === 'running';
     const pushed = Date.now() - this.lastPush < PUSH_QUIET_MS;
@@ -466,10 +466,11 @@ export class ResultPanel extends Disposable {
   }
 
   private html(): string {
-    const w = this.panel.webview;
+    const w = this.surface.webview;
     const asset = (...p: string[]) => w.asWebviewUri(vscode.Uri.joinPath(this.deps.extensionUri, ...p)).toString();
     return renderPanelHtml({
       kind: this.kind,
+      place: this.surface.place,
       title: PANEL_TITLES[this.kind],
       cspSource: w.cspSource,
       nonce: nonce(),

@@ -125,6 +125,9 @@ describe('loss split panel', () => {
     assert.deepEqual(c.data[5], steps.map((s) => s.total));
     await selectValue(panel.page, 'per', 'epoch');
     await until(panel.page, () => document.querySelector('#loss-chart-caption')?.textContent?.includes('per epoch'));
+     // The selects' inner comboboxes carry their names for screen readers.
+    const names = await panel.page.$$eval('vscode-single-select', (els) => els.map((e) => e.shadowRoot?.querySelector('[role="combobox"]')?.getAttribute('aria-label')));
+    assert.deepEqual(names, ['Stage', 'Per']);
   });
 
   it('plots the test accuracy (or errors) of teacher, baseline and student', async () => {
@@ -150,6 +153,19 @@ describe('loss split panel', () => {
     await panel.page.focus('#loss-toggles vscode-checkbox[data-key="kd"]');
     await panel.page.keyboard.press('Space');
     await until(panel.page, () => (document.getElementById('loss-chart') as unknown as { __uplot: { series: { show: boolean }[] } }).__uplot.series[2].show);
+  });
+
+  it('comes back with the saved choices after being hidden (its page is rebuilt)', async () => {
+    const again = await openPanel(browser, server.origin, 'lossSplit', {
+      host: runHost('lossSplit'),
+      initialState: { view: 'lossSplit', target: { follow: true }, ui: { hidden: ['kd'], errors: true } },
+    });
+    await until(again.page, () => (document.getElementById('loss-chart') as unknown as { __uplot?: { data: number[][] } })?.__uplot?.data[0].length === 4);
+    assert.deepEqual((await chart(again.page, 'loss-chart')).shown, [true, true, false, true, true, true]);
+    assert.match((await again.page.textContent('#accuracy-chart'))!, /Test errors/);
+    const errors = (await chart(again.page, 'accuracy-chart')).data.slice(1).flat().filter((v) => v !== null);
+    assert.ok(errors.every((v) => Number.isInteger(v) && v > 1), `errors are counts: ${errors.join(', ')}`);
+    await again.close();
   });
 
   it('exports the visible series as CSV and the chart as PNG through typed messages', async () => {

@@ -97,7 +97,7 @@ function valueOf(e: EpochMetric, metric: string): number | null {
 }
 
 function select(id: string, label: string, options: [string, string][], value: string, onChange: (v: string) => void): HTMLElement {
-  const el = h('vscode-single-select', { id, 'aria-label': label }) as HTMLElement & { value: string };
+  const el = h('vscode-single-select', { id, label }) as HTMLElement & { value: string };
   for (const [v, text] of options) el.append(h('vscode-option', { value: v }, text));
   el.value = value;
   el.addEventListener('change', () => onChange(el.value));

@@ -15,8 +15,12 @@ import { ProbeStore } from '../shared/probeStore';
 import { startShell } from '../shared/shell';
 import { palette } from '../shared/theme';
 
-// Saved choices are read once startShell has loaded the webview state (below).
-const ui = { sample: 0, epoch: 0, atLatest: true, reduction: 'mean' as ChannelReduction };
+const ui = {
+  sample: uiState('sample', 0),
+  epoch: uiState('epoch', 0),
+  atLatest: uiState('atLatest', true),
+  reduction: uiState<ChannelReduction>('reduction', 'mean'),
+};
 const metrics: { runDir: string; epochs: EpochMetric[] } = { runDir: '', epochs: [] };
 const store = new ProbeStore(() => schedule());
 const schedule = frameScheduler(render);
@@ -77,12 +81,6 @@ startShell({
   }).el,
   reductionHolder,
 );
-Object.assign(ui, {
-  sample: uiState('sample', 0),
-  epoch: uiState('epoch', 0),
-  atLatest: uiState('atLatest', true),
-  reduction: uiState<ChannelReduction>('reduction', 'mean'),
-});
 const epochInput = document.getElementById('epoch') as HTMLInputElement;
 const epochOut = document.getElementById('epoch-value') as HTMLOutputElement;
 

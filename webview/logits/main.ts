@@ -102,7 +102,7 @@ const tSlider = slider({
     renderDetail();
   },
 });
-const versus = h('vscode-single-select', { id: 'versus', 'aria-label': 'Compare the teacher with' }) as HTMLElement & { value: string };
+const versus = h('vscode-single-select', { id: 'versus', label: 'Compare the teacher with' }) as HTMLElement & { value: string };
 versus.append(h('vscode-option', { value: 'student' }, 'distilled student'), h('vscode-option', { value: 'baseline' }, 'baseline student'));
 versus.value = ui.versus;
 versus.addEventListener('change', () => {

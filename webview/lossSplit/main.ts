@@ -78,7 +78,7 @@ function appendSteps(s: StepSeries): void {
 // ---- controls -------------------------------------------------------------------------------
 
 const select = (id: string, label: string, options: [string, string][], value: string, onChange: (v: string) => void) => {
-  const el = h('vscode-single-select', { id, 'aria-label': label }) as HTMLElement & { value: string };
+  const el = h('vscode-single-select', { id, label }) as HTMLElement & { value: string };
   for (const [v, text] of options) el.append(h('vscode-option', { value: v }, text));
   el.value = value;
   el.addEventListener('change', () => onChange(el.value));

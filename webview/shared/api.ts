@@ -80,7 +80,8 @@ export function saveUi(patch: Record<string, unknown>): void {
   }
 }
 
+/** A saved UI choice; readable at module load, before the shell has called loadState. */
 export function uiState<T>(key: string, fallback: T): T {
-  const v = state?.ui?.[key];
+  const v = (state ?? (api.getState() as PanelState | undefined))?.ui?.[key];
   return v === undefined ? fallback : (v as T);
 }

@@ -19,10 +19,11 @@ export const PROBES = 'probes';
 export const MODELS = 'models';
 export const LOG = 'trainer.log';
 
-export function writeJsonAtomic(file: string, value: unknown): void {
+/** Writes JSON through a temp file and a rename; indented for people, `compact` for bulk data (probes). */
+export function writeJsonAtomic(file: string, value: unknown, compact = false): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  fs.writeFileSync(tmp, JSON.stringify(value, null, compact ? undefined : 2) + '\n');
   fs.renameSync(tmp, file);
 }
 

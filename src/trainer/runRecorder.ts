@@ -56,7 +56,8 @@ export class RunRecorder {
   }
 
   probe(record: ProbeRecord): void {
-    writeJsonAtomic(path.join(this.dir, PROBES, probeFileName(record.stage, record.epoch)), record);
+    // Compact: indentation tripled a probe file's size (maps are long number arrays).
+    writeJsonAtomic(path.join(this.dir, PROBES, probeFileName(record.stage, record.epoch)), record, true);
     this.io.emit({ type: 'probe', record });
   }
 

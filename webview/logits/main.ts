@@ -21,12 +21,14 @@ const MODELS: Model[] = ['teacher', 'student', 'baseline'];
 const MODEL_LABEL: Record<Model, string> = { teacher: 'Teacher', student: 'Distilled student', baseline: 'Baseline student' };
 
 const ui = {
-  sample: 0,
-  epoch: 0,
-  T: 4,
-  versus: 'student' as 'student' | 'baseline',
-  atLatest: true,
+  sample: uiState('sample', 0),
+  epoch: uiState('epoch', 0),
+  T: uiState('T', 4),
+  versus: uiState<'student' | 'baseline'>('versus', 'student'),
+  atLatest: uiState('atLatest', true),
 };
+/** A saved T wins over the run's temperature. */
+let tTouched = uiState<number | undefined>('T', undefined) !== undefined;
 
 const store = new ProbeStore(() => schedule());
 const schedule = frameScheduler(render);
@@ -41,16 +43,12 @@ const shell = startShell({
       store.setIndex(m.index);
       if (first) buildGallery(m.index);
       const epochs = scrubEpochs();
-      if (first) {
-        ui.epoch = uiState('epoch', 0);
-        ui.atLatest = uiState('atLatest', true);
-      }
       if (!epochs.includes(ui.epoch) || ui.atLatest) ui.epoch = epochs[epochs.length - 1] ?? 0;
       schedule();
     } else if (m.type === 'probes') {
       store.handle(m);
     } else if (m.type === 'run') {
-      if (!tTouched) ui.T = uiState('T', m.run.temperature ?? 4);
+      if (!tTouched) ui.T = m.run.temperature ?? 4;
       tSlider.set(ui.T);
       schedule();
     } else if (m.type === 'target') {
@@ -60,11 +58,6 @@ const shell = startShell({
   },
   onTheme: () => schedule(),
 });
-
-ui.sample = uiState('sample', 0);
-ui.versus = uiState('versus', 'student');
-let tTouched = uiState<number | undefined>('T', undefined) !== undefined;
-ui.T = uiState('T', 4);
 
 // ---- controls -------------------------------------------------------------------------------
 

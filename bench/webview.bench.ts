@@ -278,22 +278,33 @@ async function main(): Promise<void> {
   // Webview side.
   const server = await startServer();
   const browser = await launchBrowser();
-  // Loss split: first paint with the whole history, then live updates at 10 Hz.
-  {
+  /**
+   * A panel's page with a fake host: it answers `ready` with `initial` (after noting when `ready`
+   * came) and each probe request with `probes(epoch)`.
+   */
+  const openPanel = async (kind: string, initial: unknown[], probes?: (epoch: number) => HostToWebview): Promise<Page> => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     await page.addInitScript(PROBE_SCRIPT);
-    await page.exposeFunction('__toHost', async (m: { type: string }) => {
-      if (m.type !== 'ready') return;
-      await page.evaluate(() => ((window as unknown as { __readyAt: number }).__readyAt = performance.now()));
-      await page.evaluate((msgs) => msgs.forEach((x) => window.postMessage(x, '*')), [
-        { type: 'target', target: { follow: false, runDir: dir } },
-        { type: 'run', run },
-        snapshotMsg,
-      ] as unknown as Record<string, unknown>[]);
+    await page.exposeFunction('__toHost', async (m: { type: string; requestId?: number; epoch?: number }) => {
+      if (m.type === 'ready') {
+        await page.evaluate(() => ((window as unknown as { __readyAt: number }).__readyAt = performance.now()));
+        await page.evaluate((msgs) => msgs.forEach((x) => window.postMessage(x, '*')), initial as Record<string, unknown>[]);
+      } else if (m.type === 'getProbes' && probes) {
+        await page.evaluate((x) => window.postMessage(x, '*'), { ...probes(m.epoch!), requestId: m.requestId } as unknown as Record<string, unknown>);
+      }
     });
-    page.on('pageerror', (e) => console.error('lossSplit page error:', e.message));
-    page.on('console', (m) => m.type() === 'error' && console.error('lossSplit console:', m.text()));
-    await page.goto(`${server.origin}/panel/lossSplit?theme=dark`);
+    page.on('pageerror', (e) => console.error(`${kind} page error:`, e.message));
+    page.on('console', (m) => m.type() === 'error' && console.error(`${kind} console:`, m.text()));
+    await page.goto(`${server.origin}/panel/${kind}?theme=dark`);
+    return page;
+  };
+  const header = [
+    { type: 'target', target: { follow: false, runDir: dir } },
+    { type: 'run', run },
+  ];
+  // Loss split: first paint with the whole history, then live updates at 10 Hz.
+  {
+    const page = await openPanel('lossSplit', [...header, snapshotMsg]);
     const fp = await firstPaint(
       page,
       (n: number) => (document.getElementById('accuracy-chart') as unknown as { __uplot?: { data: number[][] } })?.__uplot?.data[0].length === n,
@@ -332,21 +343,7 @@ async function main(): Promise<void> {
 
   // Logits: gallery of 64 samples, bars, agreement; scrubbing; the T slider.
   {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    await page.addInitScript(PROBE_SCRIPT);
-    await page.exposeFunction('__toHost', async (m: { type: string; requestId?: number; epoch?: number }) => {
-      if (m.type === 'ready') {
-        await page.evaluate(() => ((window as unknown as { __readyAt: number }).__readyAt = performance.now()));
-        await page.evaluate((msgs) => msgs.forEach((x) => window.postMessage(x, '*')), [
-          { type: 'target', target: { follow: false, runDir: dir } },
-          { type: 'run', run },
-          { type: 'probeIndex', index },
-        ] as unknown as Record<string, unknown>[]);
-      } else if (m.type === 'getProbes') {
-        await page.evaluate((x) => window.postMessage(x, '*'), { ...probesMsg(m.epoch!), requestId: m.requestId } as unknown as Record<string, unknown>);
-      }
-    });
-    await page.goto(`${server.origin}/panel/logits?theme=dark`);
+    const page = await openPanel('logits', [...header, { type: 'probeIndex', index }], probesMsg);
     const fp = await firstPaint(
       page,
       (n: number) => document.querySelectorAll('#gallery [role=option]').length === n && !!(document.querySelector('.agreement canvas') as HTMLElement | null)?.dataset.rows,
@@ -380,22 +377,13 @@ async function main(): Promise<void> {
 
   // Feature maps: two pairs of 16×16 and 11×12 maps, their loss curves over 1,000 epochs, CKA.
   {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    await page.addInitScript(PROBE_SCRIPT);
-    await page.exposeFunction('__toHost', async (m: { type: string; requestId?: number; epoch?: number }) => {
-      if (m.type === 'ready') {
-        await page.evaluate(() => ((window as unknown as { __readyAt: number }).__readyAt = performance.now()));
-        await page.evaluate((msgs) => msgs.forEach((x) => window.postMessage(x, '*')), [
-          { type: 'target', target: { follow: false, runDir: dir } },
-          { type: 'run', run },
-          { ...snapshotMsg, steps: [] },
-          { type: 'probeIndex', index },
-        ] as unknown as Record<string, unknown>[]);
-      } else if (m.type === 'getProbes') {
-        await page.evaluate((x) => window.postMessage(x, '*'), { type: 'probes', requestId: m.requestId, runDir: dir, epoch: m.epoch, records: reader.probes(m.epoch!, ['student']) } as unknown as Record<string, unknown>);
-      }
-    });
-    await page.goto(`${server.origin}/panel/featureMaps?theme=dark`);
+    const page = await openPanel('featureMaps', [...header, { ...snapshotMsg, steps: [] }, { type: 'probeIndex', index }], (e) => ({
+      type: 'probes',
+      requestId: 0,
+      runDir: dir,
+      epoch: e,
+      records: reader.probes(e, ['student']),
+    }));
     const fp = await firstPaint(
       page,
       (_n: number) => document.querySelectorAll('.pair .map-diff canvas[data-rows]').length === 2 && !!(document.querySelector('.cka canvas') as HTMLElement | null)?.dataset.rows,

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import type { MetricRecord, ProbeRecord } from '../../src/core/protocol';
-import { panelFrame, ROOT, runCommand, screenshot, startWorkbench, treeItem, type Workbench } from './helpers';
+import { panelFrame, ROOT, runCommand, screenshot, screenshotFailures, startWorkbench, treeItem, type Workbench } from './helpers';
 
 const CONFIG = 'quick-mnist.distill.json';
 
@@ -112,12 +112,7 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
     page.on('console', (m) => consoleLines.push(m.text()));
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      const file = await screenshot(wb.page, `FAILED-${this.currentTest.fullTitle()}`).catch(() => undefined);
-      if (file) console.log(`      screenshot: ${file}`);
-    }
-  });
+  screenshotFailures(() => wb);
 
   after(async () => {
     await wb?.dispose();

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { openPalette, paletteRow, ROOT, runCommand, screenshot, startWorkbench, type Workbench } from './helpers';
+import { openPalette, paletteRow, ROOT, runCommand, screenshot, screenshotFailures, startWorkbench, type Workbench } from './helpers';
 
 /** The Distill Lab side bar's tree rows. */
 function experimentRows(page: Page): Locator {
@@ -28,12 +28,7 @@ describe('Distill Lab: run an example from the palette (packaged extension)', fu
     wb = await startWorkbench({ fixture });
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      const file = await screenshot(wb.page, `FAILED-${this.currentTest.fullTitle()}`).catch(() => undefined);
-      if (file) console.log(`      screenshot: ${file}`);
-    }
-  });
+  screenshotFailures(() => wb);
 
   after(async () => {
     await wb?.dispose();
@@ -135,9 +130,7 @@ describe('Distill Lab: an empty workspace (packaged extension)', function () {
     wb = await startWorkbench({ fixture });
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) await screenshot(wb.page, `FAILED-${this.currentTest.fullTitle()}`).catch(() => undefined);
-  });
+  screenshotFailures(() => wb);
 
   after(async () => {
     await wb?.dispose();

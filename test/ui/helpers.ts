@@ -1,3 +1,4 @@
+/// <reference types="mocha" />
 // Helpers for UI tests that drive the VS Code workbench (code-server 4.100.3) in headless
 // Chromium via playwright-core. DESIGN.md §6 has the selectors' background: the palette is F1
 // (it opens with '>' typed), tree rows are role=treeitem, webview content is two iframes deep.
@@ -227,6 +228,19 @@ export async function activeEditorTitle(page: Page): Promise<string> {
 /** Texts of the visible notification toasts. */
 export async function notifications(page: Page): Promise<string[]> {
   return page.locator('.notifications-toasts .notification-list-item-message').allTextContents();
+}
+
+/**
+ * Inside a mocha `describe`: after each failed test, a screenshot named after it (if the
+ * workbench got started).
+ */
+export function screenshotFailures(workbench: () => Workbench | undefined): void {
+  afterEach(async function () {
+    const wb = workbench();
+    if (this.currentTest?.state !== 'failed' || !wb) return;
+    const file = await screenshot(wb.page, `FAILED-${this.currentTest.fullTitle()}`).catch(() => undefined);
+    if (file) console.log(`      screenshot: ${file}`);
+  });
 }
 
 /** Saves test-output/ui/<name>.png and returns its path. */

@@ -9,6 +9,7 @@ import {
   paletteRow,
   runCommand,
   screenshot,
+  screenshotFailures,
   startWorkbench,
   treeItem,
   treeItems,
@@ -23,12 +24,7 @@ describe('workbench smoke (packaged extension)', function () {
     wb = await startWorkbench();
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      const file = await screenshot(wb.page, `FAILED-${this.currentTest.fullTitle()}`).catch(() => undefined);
-      if (file) console.log(`      screenshot: ${file}`);
-    }
-  });
+  screenshotFailures(() => wb);
 
   after(async () => {
     await wb?.dispose();

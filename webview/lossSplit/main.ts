@@ -264,20 +264,24 @@ function renderLosses(stage: StageName, run: RunInfo | undefined): void {
     structureKey = key;
     lossChart.setAxisLabels(ui.per === 'epoch' ? 'epoch' : 'logged step', ui.weighted ? 'weight × loss' : 'loss');
     lossChart.setSeries(series, x, ys);
-    lossToggles.textContent = '';
-    lossToggles.append(
-      seriesToggles('loss-toggles', 'Show', series.map((s) => ({ key: s.key, label: s.label, color: s.color, checked: s.show !== false })), (k, on) => {
-        lossChart.setShow(k, on);
-        if (on) ui.hidden.delete(k);
-        else ui.hidden.add(k);
-        saveUi({ hidden: [...ui.hidden] });
-      }),
-    );
+    showToggles(lossToggles, 'loss-toggles', lossChart, series);
   } else {
     lossChart.setData(x, ys);
   }
   const w = terms.filter((t) => t.weight !== undefined).map((t) => `${t.id} ${fmt(t.weight)}`);
   weightsLine.textContent = w.length ? `Weights: ${w.join(' · ')}. The total is Σ weight × term${stage === 'student' && terms.some((t) => t.id === 'kd') ? '; kd already includes its T² factor' : ''}.` : '';
+}
+
+/** Rebuilds a chart's Show checkboxes; a series the user hides stays hidden (saved in the webview state). */
+function showToggles(holder: HTMLElement, id: string, chart: LineChart, series: LineSeries[]): void {
+  holder.replaceChildren(
+    seriesToggles(id, 'Show', series.map((s) => ({ key: s.key, label: s.label, color: s.color, checked: s.show !== false })), (k, on) => {
+      chart.setShow(k, on);
+      if (on) ui.hidden.delete(k);
+      else ui.hidden.add(k);
+      saveUi({ hidden: [...ui.hidden] });
+    }),
+  );
 }
 
 function val(v: number | undefined, w: number | undefined): number | null {
@@ -303,15 +307,7 @@ function renderAccuracy(): void {
     accKey = key;
     accChart.setAxisLabels('epoch', ui.errors ? 'test errors' : 'test accuracy');
     accChart.setSeries(series, epochs, ys);
-    accToggles.textContent = '';
-    accToggles.append(
-      seriesToggles('accuracy-toggles', 'Show', series.map((s) => ({ key: s.key, label: s.label, color: s.color, checked: s.show !== false })), (k, on) => {
-        accChart.setShow(k, on);
-        if (on) ui.hidden.delete(k);
-        else ui.hidden.add(k);
-        saveUi({ hidden: [...ui.hidden] });
-      }),
-    );
+    showToggles(accToggles, 'accuracy-toggles', accChart, series);
   } else {
     accChart.setData(epochs, ys);
   }

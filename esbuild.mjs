@@ -33,7 +33,7 @@ for (const f of ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm']) copyF
 
 // The result panels' apps (webview/<app>/main.ts → dist/webview/<app>.js), loaded by the panel
 // hosts under a strict CSP; plus uPlot's stylesheet, which they link.
-const webviewApps = ['logits', 'lossSplit', 'featureMaps', 'modelLayers', 'compare'];
+const webviewApps = ['logits', 'lossSplit', 'featureMaps', 'relations', 'modelLayers', 'compare'];
 const browser = {
   bundle: true,
   platform: 'browser',

@@ -101,10 +101,14 @@ export interface PairMaps {
  * mean and a dense tap laid out as a grid (as in every run, old or new).
  */
 export interface PairProbe extends PairMaps {
-  /** Term id, e.g. `hint:fc1<-fc2`. */
+  /** The map's id: its term's id, with `#n` when a term shows several maps. */
   id: string;
+  /** The term whose loss curve goes with these maps (older runs: the same as `id`). */
+  termId?: string;
   student: string;
   teacher: string;
+  /** What the maps are as the loss compares them ("student after its connector", "attention map"). */
+  what?: string;
   /**
    * The compared tap's shape per example (the teacher's; the student's after its connector is the
    * same): [h, w, c] for a conv tap, [units] for a dense one. Absent in runs recorded before it was.
@@ -115,8 +119,21 @@ export interface PairProbe extends PairMaps {
    * by the max, and by the mean of the `k` largest values (k = min(probes.topK, channels)).
    */
   reduced?: { k: number; max: PairMaps; topk: PairMaps };
-  /** The pair's matching loss over the probe samples. */
-  loss: number;
+  /** The student map's shape when it differs from the teacher's (no difference map then). */
+  studentShape?: number[];
+  /** The term's loss over the probe samples (absent for a loss over training-set indices, CRD). */
+  loss?: number;
+}
+
+/** One relation term's matrices over the probe samples (SP's Gram, RKD's distances, …). */
+export interface RelationProbe {
+  /** The term's id. */
+  id: string;
+  type: string;
+  /** Which relation ("distance", "angle", …). */
+  name: string;
+  student: Heatmap;
+  teacher: Heatmap;
 }
 
 /** A pair's maps under a channel reduction: the channel mean when that reduction was not recorded. */
@@ -141,6 +158,7 @@ export interface ProbeRecord {
   teacherLogits?: number[][];
   studentLogits: number[][];
   pairs: PairProbe[];
+  relations?: RelationProbe[];
   cka?: { teacherLayers: string[]; studentLayers: string[]; matrix: number[][] };
 }
 
@@ -178,7 +196,4 @@ export function isHostMessage(m: unknown): m is HostToTrainer {
   return t === 'start' || t === 'cancel';
 }
 
-/** Id of a loss term as logged: `ce`, `kd`, `hint:<student><-<teacher>`. */
-export function termId(term: { type: string; student?: string; teacher?: string }): string {
-  return term.type === 'hint' ? `hint:${term.student}<-${term.teacher}` : term.type;
-}
+export { termId } from './losses/termId';

@@ -11,14 +11,15 @@ import type { MetricRecord, ProbeRecord, RunResults, RunStatus, StageName } from
 
 // ---- panels ---------------------------------------------------------------------------------
 
-export type PanelKind = 'logits' | 'lossSplit' | 'featureMaps' | 'modelLayers' | 'compare';
-export const PANEL_KINDS: readonly PanelKind[] = ['logits', 'lossSplit', 'featureMaps', 'modelLayers', 'compare'];
+export type PanelKind = 'logits' | 'lossSplit' | 'featureMaps' | 'relations' | 'modelLayers' | 'compare';
+export const PANEL_KINDS: readonly PanelKind[] = ['logits', 'lossSplit', 'featureMaps', 'relations', 'modelLayers', 'compare'];
 
 /** `WebviewPanel.viewType`s: also the `onWebviewPanel:<viewType>` activation events. */
 export const VIEW_TYPES: Record<PanelKind, string> = {
   logits: 'distillLab.logits',
   lossSplit: 'distillLab.lossSplit',
   featureMaps: 'distillLab.featureMaps',
+  relations: 'distillLab.relations',
   modelLayers: 'distillLab.modelLayers',
   compare: 'distillLab.compare',
 };
@@ -27,6 +28,7 @@ export const PANEL_TITLES: Record<PanelKind, string> = {
   logits: 'Logits',
   lossSplit: 'Loss Split',
   featureMaps: 'Feature Maps',
+  relations: 'Relations',
   modelLayers: 'Model Layers',
   compare: 'Compare Runs',
 };
@@ -36,6 +38,7 @@ export const PANEL_APPS: Record<PanelKind, string> = {
   logits: 'logits',
   lossSplit: 'lossSplit',
   featureMaps: 'featureMaps',
+  relations: 'relations',
   modelLayers: 'modelLayers',
   compare: 'compare',
 };
@@ -65,9 +68,12 @@ export interface PanelState {
 // ---- data -----------------------------------------------------------------------------------
 
 export interface TermInfo {
-  /** As logged: `ce`, `kd`, `hint:<student><-<teacher>`. */
+  /** As logged: the term's `id`, else `ce`, `kd`, `hint:<student><-<teacher>`, … */
   id: string;
   type: string;
+  /** The loss's name and its kind of knowledge, from the registry ("Attention transfer", feature). */
+  title?: string;
+  knowledge?: string;
   weight: number;
   /** For `kd`: the temperature used (its T² factor is part of the logged value). */
   temperature?: number;
@@ -123,8 +129,10 @@ export interface ProbeIndex {
   labels: number[];
   /** The probe samples' pixels (from the first probe file that has them). */
   images?: { shape: number[]; pixels: number[][] };
-  /** The hint pairs recorded in the student's probes. */
-  pairs: { id: string; student: string; teacher: string }[];
+  /** The layer pairs recorded in the student's probes (every layer-pair term's maps). */
+  pairs: { id: string; termId?: string; student: string; teacher: string; what?: string }[];
+  /** The relation terms recorded in the student's probes, and the matrices each shows. */
+  relations?: { id: string; type: string; names: string[] }[];
   classes: number;
 }
 
@@ -137,7 +145,7 @@ export interface LayersPayload {
   /** Why a side has no layers (e.g. "the teacher is loaded from model.json"). */
   teacherNote?: string;
   studentNote?: string;
-  /** Feature (hint) terms in config order, with the connector or the validator's objection. */
+  /** Layer-pair terms in config order, with the connector or the validator's objection. */
   pairs: LayerPair[];
   /** Errors in the config that are not about a pair (count and the first few). */
   problems: { message: string; line: number }[];
@@ -146,6 +154,8 @@ export interface LayersPayload {
 export interface LayerPair {
   /** Index in distillation.losses. */
   index: number;
+  /** The term's loss type (`hint`, `at`, …). */
+  type?: string;
   student: string;
   teacher: string;
   weight?: number;

@@ -1,9 +1,9 @@
 // CodeLens on a config: "▶ Run" / "Stop", "Validate" and the last run's result at the top; on
-// each feature (`hint`) term the two layers' shapes and the connector between them, or the error.
+// each layer-pair term the two layers' shapes (and the connector between them), or the error.
 import * as vscode from 'vscode';
 import { ConfigAnalyzer } from './configAnalysis';
 import { Disposable } from './dispose';
-import { describeHints } from './hintLenses';
+import { describePairs } from './pairLenses';
 import { progressText, runDescription } from './runFormat';
 import type { RunIndex } from './runIndex';
 import type { RunManager } from './runManager';
@@ -55,14 +55,14 @@ export class ConfigCodeLensProvider extends Disposable implements vscode.CodeLen
     if (last || running) {
       // The result panels follow this config (its newest run, live while it trains).
       lens(top, '$(symbol-numeric) Logits', 'distillLab.openLogits', [uri], 'Teacher, baseline and student logits of the probe samples');
-      lens(top, '$(layers) Feature Maps', 'distillLab.openFeatureMaps', [uri], 'Hint pairs\' maps and the CKA matrix');
+      lens(top, '$(layers) Feature Maps', 'distillLab.openFeatureMaps', [uri], 'Each layer pair\'s maps and the CKA matrix');
     }
-    lens(top, '$(type-hierarchy) Layers', 'distillLab.openModelLayers', [uri], 'Teacher and student layers side by side, with the hint pairs');
+    lens(top, '$(type-hierarchy) Layers', 'distillLab.openModelLayers', [uri], 'Teacher and student layers side by side, with the layer pairs');
 
-    for (const hint of describeHints(result, this.analyzer.env, configDir)) {
-      const line = document.positionAt(hint.offset).line;
-      // The shapes and connector; clicking shows the pair in the layers view.
-      lens(new vscode.Range(line, 0, line, 0), hint.title, 'distillLab.openModelLayers', [uri]);
+    for (const pair of describePairs(result, this.analyzer.env, configDir)) {
+      const line = document.positionAt(pair.offset).line;
+      // The shapes (and connector); clicking shows the pair in the layers view.
+      lens(new vscode.Range(line, 0, line, 0), pair.title, 'distillLab.openModelLayers', [uri]);
     }
     return lenses;
   }

@@ -3,6 +3,7 @@
 import fashionCnnHints from '../../examples/fashion-cnn-hints.distill.json';
 import hintonMnist from '../../examples/hinton-mnist.distill.json';
 import quickMnist from '../../examples/quick-mnist.distill.json';
+import { methodTemplates } from './methodTemplates';
 
 export interface Template {
   id: string;
@@ -30,6 +31,7 @@ export const TEMPLATES: readonly Template[] = [
     detail: 'CNN teacher and thinner CNN student matched on conv maps through 1×1 connectors, T = 4.',
     config: fashionCnnHints,
   },
+  ...methodTemplates(),
 ];
 
 /**

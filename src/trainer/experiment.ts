@@ -6,13 +6,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { DistillConfig, LossTerm } from '../core/config/schema';
+import { usesTeacher } from '../core/losses';
 import { defaultNodeEnv } from '../core/config/nodeEnv';
 import { formatProblem, parseConfig } from '../core/config/parse';
 import type { Backend, Manifest, ModelResult, StageName, StartRequest, TrainerToHost } from '../core/protocol';
 import { createRng, deriveSeed, shuffleInPlace } from '../core/random';
 import { CONFIG, createRunDir, hashConfig, listRuns, MODELS, writeJsonAtomic } from '../core/runStore';
 import { backendDetails } from './backend';
-import { type Connector, createConnectorsForTerms } from './connectors';
+import { type ActiveTerm, activateTerms, disposeTerms } from './losses';
 import { type Dataset, describeDataSource, loadDataset } from './data';
 import { loadLayersModel, saveLayersModel } from './modelIO';
 import { buildModel, type TappedModel, wrapLoadedModel } from './models';
@@ -116,14 +117,50 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
         `${data.numClasses} classes (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
     const probes = probeIndices(config, data, req.probeSamples);
+    const termSetup = (studentLayers: TappedModel['taps'], teacherLayers?: TappedModel['taps']) => ({
+      studentLayers,
+      teacherLayers,
+      numClasses: data.numClasses,
+      trainCount: data.train.count,
+      seed: config.seed + 2,
+    });
+
+    // A loss's own stage before distillation (FitNets stage 1, AB's initialisation, FT's
+    // paraphraser): its variables (and the student's, if it says so) on its loss alone. Logged,
+    // not charted: the student's curves start with distillation.
+    const pretrain = async (student: TappedModel, terms: ActiveTerm[]) => {
+      for (const a of terms) {
+        const hook = a.def.pretrain;
+        const epochs = hook?.epochs(a.term) ?? 0;
+        if (!hook || epochs === 0) continue;
+        rec.log('info', `${a.id}: ${hook.describe}, ${epochs} epochs`);
+        const only: ActiveTerm = { ...a, def: { ...a.def, compute: hook.compute } };
+        await trainStage(
+          {
+            stage: 'student',
+            net: student,
+            terms: [only],
+            temperature: config.distillation.temperature,
+            teacher,
+            variables: [...(hook.student ? student.trainableVariables : []), ...hook.variables(a.state)],
+            training: { ...config.training, epochs, schedule: { type: 'constant' } },
+            seed: config.seed,
+            data,
+          },
+          {
+            isCancelled: io.isCancelled,
+            onStep: () => {},
+            onEpoch: (r) => rec.log('info', `${a.id} pre-training epoch ${r.epoch}/${epochs}: loss ${r.total.toFixed(4)}`),
+          },
+        );
+      }
+    };
 
     // The teacher, once it exists, is shown beside every later stage in the probes (logits, CKA);
     // only the distilled student's loss uses it.
     let teacher: TappedModel | undefined;
-    const runStage = async (stage: StageName, net: TappedModel, opts: { terms: LossTerm[]; connectors?: Map<string, Connector> }) => {
-      const usesTeacher = opts.terms.some((term) => term.type !== 'ce');
+    const runStage = async (stage: StageName, net: TappedModel, terms: ActiveTerm[]) => {
       const training = stage === 'teacher' && config.teacher.source === 'train' ? config.teacher.training : config.training;
-      const connectors = opts.connectors ?? new Map<string, Connector>();
       const steps = Math.ceil(data.train.count / Math.min(training.batchSize, data.train.count));
       rec.manifest.stage = stage;
       rec.saveManifest();
@@ -133,10 +170,9 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
         {
           stage,
           net,
-          terms: opts.terms,
+          terms,
           temperature: config.distillation.temperature,
-          teacher: usesTeacher ? teacher : undefined,
-          connectors,
+          teacher: usesTeacher(terms.map((a) => a.term)) ? teacher : undefined,
           training,
           seed: config.seed,
           data,
@@ -160,8 +196,8 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
                   epoch: r.epoch,
                   net,
                   teacher: stage === 'teacher' ? undefined : teacher,
-                  terms: opts.terms,
-                  connectors,
+                  terms,
+                  temperature: config.distillation.temperature,
                   samples: { indices: probes.samples, split: data.test },
                   ckaIndices: probes.cka,
                   inputShape: data.inputShape,
@@ -181,7 +217,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
     const t = config.teacher;
     if (t.source === 'train') {
       teacher = buildModel(t.model, data.inputShape, data.numClasses, config.seed);
-      await runStage('teacher', teacher, { terms: CE_ONLY });
+      await runStage('teacher', teacher, activateTerms(CE_ONLY, termSetup([])));
       await save('teacher', teacher);
     } else {
       const file =
@@ -198,7 +234,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
     // Baseline: the same student, same seed (so the same initial weights and batches), hard labels only.
     if (config.baseline) {
       const baseline = buildModel(studentSpec, data.inputShape, data.numClasses, config.seed + 1);
-      await runStage('baseline', baseline, { terms: CE_ONLY });
+      await runStage('baseline', baseline, activateTerms(CE_ONLY, termSetup([])));
       await save('baseline', baseline);
       results.baseline = resultOf(baseline, data);
       rec.saveManifest();
@@ -207,8 +243,13 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
 
     // Distilled student.
     const student = buildModel(studentSpec, data.inputShape, data.numClasses, config.seed + 1);
-    const connectors = createConnectorsForTerms(config.distillation.losses, student.taps, teacher.taps, config.seed + 2);
-    await runStage('student', student, { terms: config.distillation.losses, connectors });
+    const terms = activateTerms(config.distillation.losses, termSetup(student.taps, teacher.taps));
+    try {
+      await pretrain(student, terms);
+      await runStage('student', student, terms);
+    } finally {
+      disposeTerms(terms);
+    }
     await save('student', student);
     results.student = resultOf(student, data);
     const fmt = (name: string, r?: ModelResult) => (r ? `${name} ${r.testErrors} errors (${(100 * (1 - r.testAccuracy)).toFixed(2)}%)` : '');

@@ -1,12 +1,13 @@
-// Probes: what the result views show per epoch — logits of fixed test samples, each hint pair's
-// maps (downsampled so a message stays small), and the teacher × student CKA matrix.
+// Probes: what the result views show per epoch — logits of fixed test samples, each layer-pair
+// term's maps as its loss compares them (downsampled so a message stays small), each relation
+// term's matrices over the samples, and the teacher × student CKA matrix.
 import * as tf from '@tensorflow/tfjs';
-import type { LossTerm } from '../core/config/schema';
-import type { ChannelReduction, Heatmap, PairMaps, PairProbe, ProbeRecord, StageName } from '../core/protocol';
-import { termId } from '../core/protocol';
+import { termPairs } from '../core/losses';
+import type { ComparedMaps, LossInputs } from '../core/losses/types';
+import { pairTaps } from '../core/losses/util';
+import type { ChannelReduction, Heatmap, PairMaps, PairProbe, ProbeRecord, RelationProbe, StageName } from '../core/protocol';
 import { ckaMatrix } from './cka';
-import type { Connector } from './connectors';
-import { hintLoss, hintPair } from './losses';
+import { type ActiveTerm, termValue } from './losses';
 import type { Split } from './data';
 import type { TappedModel } from './models';
 
@@ -74,8 +75,9 @@ export interface ProbeInputs {
   epoch: number;
   net: TappedModel;
   teacher?: TappedModel;
-  terms: LossTerm[];
-  connectors: Map<string, Connector>;
+  /** The stage's loss terms: layer-pair terms give feature maps, relation terms relation matrices. */
+  terms: ActiveTerm[];
+  temperature: number;
   /** The fixed probe samples and the CKA batch, both from the test split. */
   samples: { indices: number[]; split: Split };
   ckaIndices?: number[];
@@ -108,6 +110,71 @@ function batchOf(split: Split, indices: number[], inputShape: number[]): tf.Tens
   return tf.tensor(x, [indices.length, ...inputShape]);
 }
 
+/** Per-example shape of a map as displayed: a per-example matrix [r, c] is shown as [r, c, 1]. */
+const displayShape = (t: tf.Tensor) => (t.rank === 3 ? [...t.shape.slice(1), 1] : t.shape.slice(1));
+
+/** Each layer-pair term's maps as its loss compares them, for the probe samples. */
+function pairProbes(p: ProbeInputs, inputs: LossInputs): PairProbe[] {
+  const { indices } = p.samples;
+  const out: PairProbe[] = [];
+  for (const a of p.terms) {
+    const pairs = termPairs(a.term);
+    if (!pairs.length || !inputs.teacher) continue;
+    const shown = a.def.maps?.(a.term, inputs, a.state) ?? pairs.map((x): ComparedMaps => pairTaps(inputs, x));
+    // A loss over sample indices (CRD) has no value on test samples.
+    const loss = a.def.uses.indices ? undefined : termValue(a, inputs).dataSync()[0];
+    shown.forEach((m, j) => {
+      const shape = displayShape(m.teacher);
+      const studentShape = displayShape(m.student);
+      const tv = m.teacher.dataSync();
+      const sv = m.student.dataSync();
+      const conv = shape.length === 3 && shape[2] > 1;
+      const k = conv ? Math.min(p.topK, shape[2]) : 0;
+      const maps = (how: ChannelReduction): PairMaps => {
+        const of = (v: typeof tv, sh: number[]) => {
+          const per = sh.reduce((x, y) => x * y, 1);
+          return indices.map((_, i) => tapToHeatmap(v.subarray(i * per, (i + 1) * per), sh, p.mapSize, sh.length === 3 && sh[2] > 1 ? how : 'mean', k));
+        };
+        return { teacherMaps: of(tv, shape), studentMaps: of(sv, studentShape) };
+      };
+      const names = pairs[Math.min(j, pairs.length - 1)];
+      out.push({
+        id: shown.length > 1 ? `${a.id}#${j + 1}` : a.id,
+        termId: a.id,
+        student: m.label?.student ?? names.student,
+        teacher: m.label?.teacher ?? names.teacher,
+        what: m.what,
+        shape,
+        studentShape: studentShape.join() === shape.join() ? undefined : studentShape,
+        ...maps('mean'),
+        // Dense taps have no channels to reduce: only conv pairs get the other reductions.
+        reduced: conv ? { k, max: maps('max'), topk: maps('topk') } : undefined,
+        loss,
+      });
+    });
+  }
+  return out;
+}
+
+/** Each relation term's matrices over the probe samples (student and teacher). */
+function relationProbes(p: ProbeInputs, inputs: LossInputs): RelationProbe[] {
+  const out: RelationProbe[] = [];
+  for (const a of p.terms) {
+    if (!a.def.relations || !inputs.teacher) continue;
+    for (const r of a.def.relations(a.term, inputs, a.state)) {
+      const grid = (t: tf.Tensor) => {
+        const [rows, cols] = t.shape.length === 2 ? t.shape : [t.shape[0], t.size / t.shape[0]];
+        return poolGrid(t.dataSync(), rows, cols, RELATION_MAX);
+      };
+      out.push({ id: a.id, type: a.term.type, name: r.name, student: grid(r.student), teacher: grid(r.teacher) });
+    }
+  }
+  return out;
+}
+
+/** Relation matrices are shown up to 64 × 64 cells (64 probe samples) before pooling. */
+const RELATION_MAX = 64;
+
 export function collectProbe(p: ProbeInputs): ProbeRecord {
   const { indices, split } = p.samples;
   // A scope rather than tf.tidy: the record holds plain numbers, which tidy's types do not allow.
@@ -116,33 +183,18 @@ export function collectProbe(p: ProbeInputs): ProbeRecord {
     const xs = batchOf(split, indices, p.inputShape);
     const taps = p.net.forward(xs, false);
     const teacherTaps = p.teacher?.forward(xs, false);
-    const pairs: PairProbe[] = [];
-    if (teacherTaps) {
-      for (const term of p.terms) {
-        if (term.type !== 'hint') continue;
-        const { student, teacher } = hintPair(term, { studentTaps: taps, teacherTaps, connectors: p.connectors });
-        const shape = teacher.shape.slice(1);
-        const per = shape.reduce((a, b) => a * b, 1);
-        const tv = teacher.dataSync();
-        const sv = student.dataSync();
-        const conv = shape.length === 3;
-        const k = conv ? Math.min(p.topK, shape[2]) : 0;
-        const maps = (how: ChannelReduction): PairMaps => {
-          const of = (v: typeof tv) => indices.map((_, i) => tapToHeatmap(v.subarray(i * per, (i + 1) * per), shape, p.mapSize, how, k));
-          return { teacherMaps: of(tv), studentMaps: of(sv) };
-        };
-        pairs.push({
-          id: termId(term),
-          student: term.student,
-          teacher: term.teacher,
-          shape,
-          ...maps('mean'),
-          // Dense taps have no channels to reduce: only conv pairs get the other reductions.
-          reduced: conv ? { k, max: maps('max'), topk: maps('topk') } : undefined,
-          loss: hintLoss(student, teacher).dataSync()[0],
-        });
-      }
-    }
+    const inputs: LossInputs = {
+      tf,
+      student: taps,
+      teacher: teacherTaps,
+      labels: tf.tensor1d(indices.map((i) => split.y[i]), 'int32'),
+      temperature: p.temperature,
+      epoch: 0,
+      epochs: 0,
+      training: false,
+    };
+    const pairs = pairProbes(p, inputs);
+    const relations = relationProbes(p, inputs);
     let cka: ProbeRecord['cka'];
     if (p.teacher && p.ckaIndices?.length) {
       const cx = batchOf(split, p.ckaIndices, p.inputShape);
@@ -158,6 +210,7 @@ export function collectProbe(p: ProbeInputs): ProbeRecord {
       teacherLogits: teacherTaps ? rows(teacherTaps.get('logits')!) : undefined,
       studentLogits: rows(taps.get('logits')!),
       pairs,
+      relations: relations.length ? relations : undefined,
       cka,
     };
   } finally {

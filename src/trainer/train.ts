@@ -2,15 +2,13 @@
 // the distilled student the weighted sum of its configured terms. One loop, so the baseline and the
 // student differ only in their loss — same seed, same data order, same optimiser.
 import * as tf from '@tensorflow/tfjs';
-import type { LossTerm, TrainingConfig } from '../core/config/schema';
+import type { TrainingConfig } from '../core/config/schema';
 import type { MetricRecord, StageName } from '../core/protocol';
-import { termId } from '../core/protocol';
 import { createRng, deriveSeed, shuffleInPlace } from '../core/random';
 import { gatherLabels, gatherRows, jitterImages } from './batches';
-import type { Connector } from './connectors';
 import type { Dataset } from './data';
 import { countCorrect, evaluate } from './evaluate';
-import { studentLoss } from './losses';
+import { type ActiveTerm, studentLoss, termVariables } from './losses';
 import { applyConstraints, type TappedModel } from './models';
 import { createOptimizer, learningRateAt, setLearningRate } from './optim';
 
@@ -23,12 +21,13 @@ export class CancelledError extends Error {
 export interface StageSpec {
   stage: StageName;
   net: TappedModel;
-  terms: LossTerm[];
+  /** The loss terms with their state; the terms' variables train with `net`. */
+  terms: ActiveTerm[];
   temperature: number;
   /** Frozen teacher for the distilled student; its taps are computed without gradients. */
   teacher?: TappedModel;
-  /** Trainable connectors of hint terms, keyed by term id. */
-  connectors: Map<string, Connector>;
+  /** What the optimiser updates, when not `net`'s variables and the terms' (a loss's pre-training stage). */
+  variables?: tf.Variable[];
   training: TrainingConfig;
   /** Seeds the data order and jitter: stages given the same seed see the same batches. */
   seed: number;
@@ -53,9 +52,9 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
   const norm = data.normalization;
   const background = norm.method === 'standard' && typeof norm.mean === 'number' && typeof norm.std === 'number' ? -norm.mean / norm.std : 0;
   const optimizer = createOptimizer(training.optimizer);
-  const variables = [...net.trainableVariables, ...[...spec.connectors.values()].flatMap((c) => c.trainableVariables)];
+  const variables = spec.variables ?? [...net.trainableVariables, ...termVariables(spec.terms)];
   const decayed = training.optimizer.weightDecay > 0 ? variables.filter((v) => /kernel/.test(v.name)) : [];
-  const weights = Object.fromEntries(spec.terms.map((t) => [termId(t), t.weight]));
+  const weights = Object.fromEntries(spec.terms.map((t) => [t.id, t.term.weight]));
   const n = data.train.count;
   const batchSize = Math.min(training.batchSize, n);
   const steps = Math.ceil(n / batchSize);
@@ -84,11 +83,22 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
         const { total, parts, logits } = tf.tidy(() => {
           const xs = tf.tensor(xb, [end - start, ...inputShape]);
           const labels = tf.tensor1d(yb, 'int32');
+          const indices = tf.tensor1d(order.slice(start, end), 'int32');
           const teacherTaps = spec.teacher?.forward(xs, false);
           let kept: { parts: Record<string, tf.Scalar>; logits: tf.Tensor } | undefined;
           const { value, grads } = tf.variableGrads(() => {
             const taps = net.forward(xs, true);
-            const loss = studentLoss(spec.terms, spec.temperature, { studentTaps: taps, teacherTaps, labels, connectors: spec.connectors });
+            const loss = studentLoss(spec.terms, {
+              tf,
+              student: taps,
+              teacher: teacherTaps,
+              labels,
+              indices,
+              temperature: spec.temperature,
+              epoch,
+              epochs: training.epochs,
+              training: true,
+            });
             // variableGrads frees everything its callback made except the loss: keep what we log.
             kept = { parts: Object.fromEntries(Object.entries(loss.parts).map(([k, v]) => [k, tf.keep(v)])), logits: tf.keep(taps.get('logits')!) };
             if (!decayed.length) return loss.total;

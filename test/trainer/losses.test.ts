@@ -4,10 +4,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { crossEntropy, hintLoss, kdLoss, lossAndGradients, softmaxWithTemperature, studentLoss } from '../../src/trainer/losses';
-import { createConnector, createConnectorsForTerms, connectorVariables } from '../../src/trainer/connectors';
+import { activateTerms, disposeTerms, studentLoss, termValue, termVariables } from '../../src/trainer/losses';
+import { createConnector } from '../../src/core/losses/connector';
 import { ckaFromGrams, ckaMatrix, centredGram, linearCKA } from '../../src/trainer/cka';
 import type { LossTerm } from '../../src/core/config/schema';
+import type { LossInputs } from '../../src/core/losses/types';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -17,6 +18,33 @@ before(async () => {
 const close = (actual: number, expected: number, tol = 1e-5, msg = '') =>
   assert.ok(Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected)), `${msg} expected ${expected}, got ${actual}`);
 const num = (t: tf.Tensor) => t.dataSync()[0];
+
+// ---- the terms under test, through the registry and the trainer's term runtime -----------------
+
+const layersOf = (taps: Record<string, tf.Tensor>) => Object.entries(taps).map(([name, t]) => ({ name, shape: t.shape.slice(1) }));
+const inputs = (student: Record<string, tf.Tensor>, teacher?: Record<string, tf.Tensor>, labels?: tf.Tensor1D, T = 4): LossInputs => ({
+  tf,
+  student: new Map(Object.entries(student)),
+  teacher: teacher && new Map(Object.entries(teacher)),
+  labels,
+  temperature: T,
+  epoch: 1,
+  epochs: 1,
+  training: true,
+});
+/** One term's raw value on the given taps (its state created and freed around it). */
+function run(term: LossTerm, student: Record<string, tf.Tensor>, teacher?: Record<string, tf.Tensor>, labels?: tf.Tensor1D, T = 4): tf.Scalar {
+  const [a] = activateTerms([term], { studentLayers: layersOf(student), teacherLayers: teacher && layersOf(teacher), numClasses: 10, trainCount: 100, seed: 1 });
+  try {
+    return termValue(a, inputs(student, teacher, labels, T));
+  } finally {
+    disposeTerms([a]);
+  }
+}
+const crossEntropy = (logits: tf.Tensor, labels: tf.Tensor1D) => run({ type: 'ce', weight: 1 }, { logits }, undefined, labels);
+const kdLoss = (s: tf.Tensor, t: tf.Tensor, T: number) => run({ type: 'kd', weight: 1 }, { logits: s }, { logits: t }, undefined, T);
+const hintLoss = (s: tf.Tensor, t: tf.Tensor) =>
+  run({ type: 'hint', weight: 1, student: 'a', teacher: 'b', connector: 'none', stage1Epochs: 0 }, { a: s }, { b: t });
 
 // ---- plain-JS references ----------------------------------------------------------------------
 
@@ -152,12 +180,6 @@ describe('kdLoss', () => {
       });
     }
   });
-  test('softmaxWithTemperature', () => {
-    const p = tf.tidy(() => softmaxWithTemperature(tf.tensor2d([[2, 0]]), 2).arraySync() as number[][]);
-    // softmax([1, 0]) = [e/(e+1), 1/(e+1)] = [0.73105858, 0.26894142]
-    close(p[0][0], 0.73105858, 1e-6);
-    close(p[0][1], 0.26894142, 1e-6);
-  });
 });
 
 describe('hintLoss', () => {
@@ -189,26 +211,18 @@ describe('studentLoss', () => {
     [1, 1],
     [0, 0],
   ];
-  const ctx = () => ({
-    studentTaps: new Map<string, tf.Tensor>([
-      ['fc1', tf.tensor2d(hs)],
-      ['logits', tf.tensor2d(zs)],
-    ]),
-    teacherTaps: new Map<string, tf.Tensor>([
-      ['fc2', tf.tensor2d(ht)],
-      ['logits', tf.tensor2d(zt)],
-    ]),
-    labels: tf.tensor1d(labels, 'int32'),
-  });
+  const ctx = (T = 4) =>
+    inputs({ fc1: tf.tensor2d(hs), logits: tf.tensor2d(zs) }, { fc2: tf.tensor2d(ht), logits: tf.tensor2d(zt) }, tf.tensor1d(labels, 'int32'), T);
+  const setup = { studentLayers: [{ name: 'fc1', shape: [2] }, { name: 'logits', shape: [4] }], teacherLayers: [{ name: 'fc2', shape: [2] }, { name: 'logits', shape: [4] }], numClasses: 4, trainCount: 3, seed: 1 };
 
   test('total = Σ weight·term; raw parts under their term ids', () => {
     const terms: LossTerm[] = [
       { type: 'ce', weight: 0.1 },
       { type: 'kd', weight: 0.9 },
-      { type: 'hint', weight: 2, student: 'fc1', teacher: 'fc2', connector: 'none' },
+      { type: 'hint', weight: 2, student: 'fc1', teacher: 'fc2', connector: 'none', stage1Epochs: 0 },
     ];
     const { total, parts } = tf.tidy(() => {
-      const r = studentLoss(terms, 4, ctx());
+      const r = studentLoss(activateTerms(terms, setup), ctx());
       return { total: num(r.total), parts: Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, num(v)])) };
     });
     assert.deepEqual(Object.keys(parts).sort(), ['ce', 'hint:fc1<-fc2', 'kd']);
@@ -224,7 +238,7 @@ describe('studentLoss', () => {
   test("a term's own temperature overrides T", () => {
     const terms: LossTerm[] = [{ type: 'kd', weight: 0.5, temperature: 2 }];
     const [total, kd] = tf.tidy(() => {
-      const r = studentLoss(terms, 20, ctx());
+      const r = studentLoss(activateTerms(terms, setup), ctx(20));
       return [num(r.total), num(r.parts.kd)];
     });
     close(kd, kdRef(zs, zt, 2), 1e-4);
@@ -234,41 +248,51 @@ describe('studentLoss', () => {
   test('hint through a linear connector; gradients reach student and connector, no tensors leak', () => {
     const terms: LossTerm[] = [
       { type: 'ce', weight: 1 },
-      { type: 'hint', weight: 1, student: 'fc1', teacher: 'fc2', connector: 'auto' },
+      { type: 'hint', weight: 1, student: 'fc1', teacher: 'fc2', connector: 'auto', stage1Epochs: 0 },
     ];
-    const connectors = createConnectorsForTerms(terms, [{ name: 'fc1', shape: [2] }], [{ name: 'fc2', shape: [3] }], 1);
-    assert.equal(connectors.get('hint:fc1<-fc2')?.kind, 'linear');
+    const active = activateTerms(terms, { ...setup, teacherLayers: [{ name: 'fc2', shape: [3] }, { name: 'logits', shape: [4] }] });
+    const connector = (active[1].state as unknown as { connector: { kind: string } }).connector;
+    assert.equal(connector.kind, 'linear');
     const w = tf.variable(tf.tensor2d(randMatrix(2, 4, 3)));
     const x = tf.tensor2d(hs);
-    const teacher = new Map<string, tf.Tensor>([
-      ['fc2', tf.tensor2d(randMatrix(3, 3, 4))],
-      ['logits', tf.tensor2d(zt)],
-    ]);
+    const teacher = { fc2: tf.tensor2d(randMatrix(3, 3, 4)), logits: tf.tensor2d(zt) };
     const y = tf.tensor1d(labels, 'int32');
-    const vars = [w, ...connectorVariables(connectors)];
+    const vars = [w, ...termVariables(active)];
+    assert.equal(vars.length, 3);
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) {
-      const r = lossAndGradients(
-        () => studentLoss(terms, 4, { studentTaps: new Map([['fc1', x], ['logits', tf.matMul(x, w)]]), teacherTaps: teacher, labels: y, connectors }),
-        vars,
-      );
-      assert.deepEqual(Object.keys(r.parts).sort(), ['ce', 'hint:fc1<-fc2']);
-      assert.equal(Object.keys(r.grads).length, 3);
-      close(num(r.total), num(r.parts.ce) + num(r.parts['hint:fc1<-fc2']), 1e-5);
-      tf.dispose([r.total, r.parts, r.grads]);
+      let parts: Record<string, tf.Scalar> = {};
+      const { value, grads } = tf.variableGrads(() => {
+        const r = studentLoss(active, inputs({ fc1: x, logits: tf.matMul(x, w) }, teacher, y));
+        parts = Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, tf.keep(v)]));
+        return r.total;
+      }, vars);
+      assert.deepEqual(Object.keys(parts).sort(), ['ce', 'hint:fc1<-fc2']);
+      assert.equal(Object.keys(grads).length, 3);
+      close(num(value), num(parts.ce) + num(parts['hint:fc1<-fc2']), 1e-5);
+      tf.dispose([value, parts, grads]);
     }
     assert.equal(tf.memory().numTensors, before);
-    tf.dispose([w, x, y, ...teacher.values()]);
-    connectors.forEach((c) => c.dispose());
+    tf.dispose([w, x, y, ...Object.values(teacher)]);
+    disposeTerms(active);
+  });
+
+  test('two terms of one type on different layers keep their own ids; an explicit id wins', () => {
+    const terms: LossTerm[] = [
+      { type: 'hint', weight: 1, student: 'fc1', teacher: 'fc2', connector: 'none', stage1Epochs: 0 },
+      { type: 'hint', weight: 1, student: 'fc1', teacher: 'fc2', connector: 'none', stage1Epochs: 0, id: 'second' },
+    ];
+    const parts = tf.tidy(() => Object.keys(studentLoss(activateTerms(terms, setup), ctx()).parts));
+    assert.deepEqual(parts.sort(), ['hint:fc1<-fc2', 'second']);
   });
 
   test('conv1x1 connector maps channels and keeps the spatial size', () => {
-    const c = createConnector('conv1x1', [4, 4, 3], [4, 4, 5], 2);
+    const c = createConnector(tf, 'conv1x1', [4, 4, 3], [4, 4, 5], 2);
     const shape = tf.tidy(() => c.apply(tf.ones([2, 4, 4, 3])).shape);
     assert.deepEqual(shape, [2, 4, 4, 5]);
-    assert.equal(c.trainableWeights.length, 2);
+    assert.equal(c.variables.length, 2);
     c.dispose();
-    assert.throws(() => createConnector('conv1x1', [4, 4, 3], [2, 2, 5], 2), /spatial/);
+    assert.throws(() => createConnector(tf, 'conv1x1', [4, 4, 3], [2, 2, 5], 2), /spatial/);
   });
 });
 

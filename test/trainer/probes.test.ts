@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { collectProbe, reduceChannels, tapToHeatmap } from '../../src/trainer/probes';
 import type { TappedModel } from '../../src/trainer/models';
-import type { LossTerm } from '../../src/core/config/schema';
+import { activateTerms } from '../../src/trainer/losses';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -99,10 +99,13 @@ describe('collectProbe', () => {
   const shapes = { conv2: SHAPE, fc1: [5], logits: [2] };
   const teacher = fake({ conv2: [MAP, plusOne], fc1: [[1, 2, 3, 4, 5], [5, 4, 3, 2, 1]], logits: [[0, 1], [1, 0]] }, shapes);
   const student = fake({ conv2: [MAP.map((v) => 2 * v), MAP.map((v) => 2 * v)], fc1: [[0, 0, 0, 0, 0], [1, 1, 1, 1, 1]], logits: [[1, 0], [0, 1]] }, shapes);
-  const terms: LossTerm[] = [
-    { type: 'hint', weight: 1, student: 'conv2', teacher: 'conv2', connector: 'none' },
-    { type: 'hint', weight: 1, student: 'fc1', teacher: 'fc1', connector: 'none' },
-  ];
+  const terms = activateTerms(
+    [
+      { type: 'hint', weight: 1, student: 'conv2', teacher: 'conv2', connector: 'none', stage1Epochs: 0 },
+      { type: 'hint', weight: 1, student: 'fc1', teacher: 'fc1', connector: 'none', stage1Epochs: 0 },
+    ],
+    { studentLayers: [{ name: 'conv2', shape: SHAPE }, { name: 'fc1', shape: [5] }], teacherLayers: [{ name: 'conv2', shape: SHAPE }, { name: 'fc1', shape: [5] }], numClasses: 2, trainCount: 2, seed: 1 },
+  );
   const probe = (topK: number) =>
     collectProbe({
       stage: 'student',
@@ -110,7 +113,7 @@ describe('collectProbe', () => {
       net: student,
       teacher,
       terms,
-      connectors: new Map(),
+      temperature: 4,
       samples: { indices: [0, 1], split: { x: new Float32Array(2 * 4), y: new Uint8Array([3, 7]), count: 2 } },
       inputShape: [2, 2, 1],
       mapSize: 16,

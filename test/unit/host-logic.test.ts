@@ -8,7 +8,7 @@ import { defaultNodeEnv } from '../../src/core/config/nodeEnv';
 import { parseConfig } from '../../src/core/config/parse';
 import type { Manifest, ModelResult } from '../../src/core/protocol';
 import { compareRunsMarkdown, flattenConfig } from '../../src/host/compareRuns';
-import { describeHints } from '../../src/host/hintLenses';
+import { describePairs } from '../../src/host/pairLenses';
 import { firstLine, formatDuration, progressText, runDescription, runTooltip } from '../../src/host/runFormat';
 import { configStem, isConfigPath, isInside, resolveRunsDir } from '../../src/host/runsLocation';
 import { formatJson, TEMPLATES, templateText } from '../../src/host/templates';
@@ -49,25 +49,25 @@ test('runDescription: result, progress, error, cancellation', () => {
 
 function hints(config: object, file = path.join(os.tmpdir(), 'h.distill.json')) {
   const r = parseConfig(JSON.stringify(config, null, 2), file, env);
-  return describeHints(r, env, path.dirname(file));
+  return describePairs(r, env, path.dirname(file));
 }
 
 const quick = TEMPLATES.find((t) => t.id === 'quick-mnist')!.config as Record<string, any>;
 
 test('hint CodeLens: the two layers and the connector, from the quick example', () => {
   const [h] = hints(quick);
-  assert.equal(h.title, 'student fc1 [64] → linear → teacher fc2 [128]');
+  assert.equal(h.title, 'hint: student fc1 [64] → linear → teacher fc2 [128]');
   assert.equal(h.isError, false);
   assert.equal(h.index, 2);
 });
 
 test('hint CodeLens: conv pairs get a 1×1 conv; equal shapes need none', () => {
   const fashion = TEMPLATES.find((t) => t.id === 'fashion-cnn-hints')!.config;
-  assert.equal(hints(fashion)[0].title, 'student conv2 [14×14×16] → conv1x1 → teacher conv2 [14×14×64]');
+  assert.equal(hints(fashion)[0].title, 'hint: student conv2 [14×14×16] → conv1x1 → teacher conv2 [14×14×64]');
   const same = structuredClone(quick);
   same.distillation.losses[2] = { type: 'hint', weight: 1, student: 'fc1', teacher: 'fc2' };
   same.student.model.hidden = [128];
-  assert.equal(hints(same)[0].title, 'student fc1 [128] → none → teacher fc2 [128]');
+  assert.equal(hints(same)[0].title, 'hint: student fc1 [128] → none → teacher fc2 [128]');
 });
 
 test('hint CodeLens: an unknown layer or an impossible connector shows the error', () => {
@@ -75,18 +75,18 @@ test('hint CodeLens: an unknown layer or an impossible connector shows the error
   bad.distillation.losses[2].student = 'fc9';
   const [h] = hints(bad);
   assert.equal(h.isError, true);
-  assert.match(h.title, /^⚠ the student has no layer "fc9"/);
+  assert.match(h.title, /^hint: ⚠ the student has no layer "fc9"/);
   const mismatch = structuredClone(quick);
   mismatch.distillation.losses[2].connector = 'none';
-  assert.match(hints(mismatch)[0].title, /^⚠ shapes differ/);
+  assert.match(hints(mismatch)[0].title, /^hint: ⚠ shapes differ/);
   // An error elsewhere: no shapes, but the pair is still named.
   const other = structuredClone(quick);
   other.training.epochs = 0;
-  assert.equal(hints(other)[0].title, 'student fc1 → teacher fc2 · shapes appear once the config has no errors');
+  assert.equal(hints(other)[0].title, 'hint: student fc1 → teacher fc2 · shapes appear once the config has no errors');
   // Offsets point at the term's `{`.
   const text = JSON.stringify(quick, null, 2);
   const r = parseConfig(text, '/tmp/q.distill.json', env);
-  const [lens] = describeHints(r, env, '/tmp');
+  const [lens] = describePairs(r, env, '/tmp');
   assert.equal(text[lens.offset], '{');
   assert.match(text.slice(lens.offset, lens.offset + 40), /"type": "hint"/);
 });
@@ -105,8 +105,9 @@ test('compare report: results side by side, then only the settings that differ',
   assert.deepEqual([...flattenConfig({ a: [1, 2], b: { c: null } })], [['a', '[1,2]'], ['b.c', 'null']]);
 });
 
-test('templates: the three examples, valid, renamed, without the repo-relative $schema', () => {
-  assert.deepEqual(TEMPLATES.map((t) => t.label), ['Quick MNIST', 'Hinton MNIST', 'Fashion-MNIST CNN with feature hints']);
+test('templates: the three examples, then one per method, valid, renamed, without the repo-relative $schema', () => {
+  assert.deepEqual(TEMPLATES.slice(0, 3).map((t) => t.label), ['Quick MNIST', 'Hinton MNIST', 'Fashion-MNIST CNN with feature hints']);
+  assert.ok(TEMPLATES.slice(3).every((t) => t.id.startsWith('method-')));
   for (const t of TEMPLATES) {
     const text = templateText(t, 'my-exp');
     const parsed = JSON.parse(text);

@@ -79,7 +79,7 @@ test('activation events, views, settings, walkthrough and packaging fields', () 
     'workspaceContains:**/*.distill.json',
     'onView:distillLab.experiments',
     'onView:distillLab.results',
-    ...['logits', 'lossSplit', 'featureMaps', 'modelLayers', 'compare'].map((v) => `onWebviewPanel:distillLab.${v}`),
+    ...['logits', 'lossSplit', 'featureMaps', 'relations', 'modelLayers', 'compare'].map((v) => `onWebviewPanel:distillLab.${v}`),
   ]);
   assert.equal(pkg.engines.vscode, '^1.100.0');
   assert.equal(contributes.views.distillLab[0].id, 'distillLab.experiments');
@@ -103,7 +103,7 @@ test('activation events, views, settings, walkthrough and packaging fields', () 
 test('layering: core and trainer never import vscode; host modules unit-tested here stay vscode-free', () => {
   const importsVscode = (f: string) => /from ['"]vscode['"]|require\(['"]vscode['"]\)/.test(fs.readFileSync(f, 'utf8').replace(/import type[^;]+;/g, ''));
   for (const f of [...sourceFiles('src/core'), ...sourceFiles('src/trainer')]) assert.equal(importsVscode(f), false, f);
-  const pure = ['runFormat', 'runJob', 'runQueue', 'hintLenses', 'compareRuns', 'templates', 'treeNodes', 'runsLocation', 'throttle', 'events', 'dispose'];
+  const pure = ['runFormat', 'runJob', 'runQueue', 'pairLenses', 'compareRuns', 'templates', 'treeNodes', 'runsLocation', 'throttle', 'events', 'dispose'];
   for (const name of pure) assert.equal(importsVscode(`src/host/${name}.ts`), false, name);
   const ext = fs.readFileSync('src/extension.ts', 'utf8');
   assert.doesNotMatch(ext, /@tensorflow|trainer\//, 'extension.ts only wires host pieces');

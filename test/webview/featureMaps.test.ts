@@ -89,7 +89,7 @@ describe('feature maps panel', () => {
       assertDrawnFrom(await cells(panel.page, `${sel} .map-student canvas`), s, domain, viridis.top, viridis.bottom);
       const d = { rows: t.rows, cols: t.cols, values: t.values.map((v, i) => Math.abs(v - s.values[i])) };
       assertDrawnFrom(await cells(panel.page, `${sel} .map-diff canvas`), d, [0, Math.max(...d.values)], inferno.top, inferno.bottom);
-      assert.match((await panel.page.textContent(`${sel} .pair-loss`))!, new RegExp(`probe samples ${String(Number(pair.loss.toPrecision(4)))}`));
+      assert.match((await panel.page.textContent(`${sel} .pair-loss`))!, new RegExp(`probe samples ${String(Number(pair.loss!.toPrecision(4)))}`));
     }
   });
 

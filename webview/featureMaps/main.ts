@@ -235,7 +235,8 @@ function render(): void {
   for (const pair of idx.pairs) {
     const v = pairView(pair.id);
     const p = pairs.find((x) => x.id === pair.id);
-    v.title.textContent = `student ${pair.student} → teacher ${pair.teacher}`;
+    const lossId = pair.termId ?? pair.id;
+    v.title.textContent = `${lossId.split(':')[0]}: student ${pair.student} → teacher ${pair.teacher}`;
     // Dense pairs and runs recorded before max/top-k have only the mean (or grid) maps.
     const how = p?.reduced ? ui.reduction : 'mean';
     v.how.textContent = p ? reductionText(p, how) : '';
@@ -249,16 +250,25 @@ function render(): void {
       const hi = Math.max(...t.values, ...s.values);
       const reducedBy = p!.reduced ? ` (${reductionLabel(how, p!.reduced.k).toLowerCase()} over channels)` : '';
       v.teacher.render({ title: `Teacher ${pair.teacher}${reducedBy}`, rows: t.rows, cols: t.cols, values: t.values, domain: [lo, hi], size: 168, table: true });
-      v.student.render({ title: `Student ${pair.student} after its connector${reducedBy}`, rows: s.rows, cols: s.cols, values: s.values, domain: [lo, hi], size: 168, table: true });
-      const d = t.values.map((x, i) => Math.abs(x - (s.values[i] ?? 0)));
-      v.diff.render({ title: '|teacher − student|', rows: t.rows, cols: t.cols, values: d, colormap: 'inferno', domain: [0, Math.max(...d, 1e-12)], size: 168, table: true });
-      const mse = d.reduce((a, x) => a + x * x, 0) / Math.max(1, d.length);
-      v.lossLine.textContent = `Epoch ${ui.epoch}: matching loss over the probe samples ${fmt(p!.loss)}; this sample's displayed maps differ by mean squared ${fmt(mse)} (after reduction).`;
+      // Runs recorded before `what` existed were all FitNet hints, compared after the connector.
+      v.student.render({ title: `Student ${pair.student} (${p!.what ?? 'after its connector'})${reducedBy}`, rows: s.rows, cols: s.cols, values: s.values, domain: [lo, hi], size: 168, table: true });
+      const lossText = p!.loss === undefined ? 'no loss on test samples for this term' : `matching loss over the probe samples ${fmt(p!.loss)}`;
+      if (s.rows === t.rows && s.cols === t.cols) {
+        const d = t.values.map((x, i) => Math.abs(x - (s.values[i] ?? 0)));
+        v.diff.el.hidden = false;
+        v.diff.render({ title: '|teacher − student|', rows: t.rows, cols: t.cols, values: d, colormap: 'inferno', domain: [0, Math.max(...d, 1e-12)], size: 168, table: true });
+        const mse = d.reduce((a, x) => a + x * x, 0) / Math.max(1, d.length);
+        v.lossLine.textContent = `Epoch ${ui.epoch}: ${lossText}; this sample's displayed maps differ by mean squared ${fmt(mse)} (after reduction).`;
+      } else {
+        // The loss compares these maps through its own transform (e.g. a relation over the batch): no cell-wise difference.
+        v.diff.el.hidden = true;
+        v.lossLine.textContent = `Epoch ${ui.epoch}: ${lossText}; the two maps have different shapes, so no difference map.`;
+      }
     }
-    const rows = metrics.epochs.filter((e) => e.stage === 'student' && e.losses[pair.id] !== undefined);
+    const rows = metrics.epochs.filter((e) => e.stage === 'student' && e.losses[lossId] !== undefined);
     const x = rows.map((r) => r.epoch);
-    const train = rows.map((r) => r.losses[pair.id]);
-    const probe = x.map((e) => (e === ui.epoch && p ? p.loss : null));
+    const train = rows.map((r) => r.losses[lossId]);
+    const probe = x.map((e) => (e === ui.epoch && p?.loss !== undefined ? p.loss : null));
     const pal = palette();
     if (!v.chart.instance || v.chart.el.dataset.n !== String(x.length)) {
       v.chart.setSeries(

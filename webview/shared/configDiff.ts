@@ -2,15 +2,12 @@
 // (`teacher.model.hidden` → `[256,128]`; loss terms keyed by their id rather than their index, so
 // adding a term does not shift every later one). Pure: unit tested.
 
+import { type TermLike, termId } from '../../src/core/losses/termId';
+
 export type Flat = Map<string, string>;
 
 function termKey(term: unknown, i: number): string {
-  if (term && typeof term === 'object') {
-    const t = term as { type?: unknown; student?: unknown; teacher?: unknown };
-    if (t.type === 'hint') return `hint:${String(t.student)}<-${String(t.teacher)}`;
-    if (typeof t.type === 'string') return t.type;
-  }
-  return String(i);
+  return term && typeof term === 'object' && typeof (term as TermLike).type === 'string' ? termId(term as TermLike) : String(i);
 }
 
 /** `{"weight":1,"connector":"auto"}` → `weight 1, connector auto`: a loss term or conv block in one cell. */
@@ -25,8 +22,8 @@ function compact(v: unknown, omit: string[] = []): string {
 export function flatten(value: unknown, prefix = '', out: Flat = new Map()): Flat {
   if (Array.isArray(value)) {
     if (prefix.endsWith('losses')) {
-      // One row per loss term, keyed by its id (`kd`, `hint:fc1<-fc2`).
-      value.forEach((v, i) => out.set(`${prefix}[${termKey(v, i)}]`, compact(v, ['type', 'student', 'teacher'])));
+      // One row per loss term, keyed by its id (`kd`, `hint:fc1<-fc2`, or the id written).
+      value.forEach((v, i) => out.set(`${prefix}[${termKey(v, i)}]`, compact(v, ['type', 'id', 'student', 'teacher', 'studentTo', 'teacherTo'])));
     } else if (value.every((v) => v === null || typeof v !== 'object')) {
       // Lists of numbers (layer widths, milestones) are one value.
       out.set(prefix, JSON.stringify(value));

@@ -2,7 +2,8 @@
 // up to nothing, layer names that do not exist, shapes no connector can bridge, sizes beyond the
 // data). Each check runs only on sections that are structurally valid, so several problems in
 // different sections are all reported at once.
-import { describeModel, resolveConnector } from '../models';
+import { lossDefinition, termId, termPairFields, usesTeacher } from '../losses';
+import { describeModel } from '../models';
 import { dataFacts, DataFacts, MNIST_TOTAL, mnistTestCount, testCount, ValidationEnv } from './env';
 import { inputShapeOf, layerNamesFor, layersWithFacts } from './layers';
 import { formatPath, JsonPath, ProblemCode, Severity, suggestion } from './problems';
@@ -50,11 +51,6 @@ function describe(config: DistillConfig, c: CheckContext): DataFacts | undefined
 
 // ---- loss terms -----------------------------------------------------------------------------
 
-/** The id a term is logged under (`ce`, `kd`, `hint:fc1<-fc2`); two terms with one id are duplicates. */
-export function lossTermId(term: DistillConfig['distillation']['losses'][number]): string {
-  return term.type === 'hint' ? `hint:${term.student}<-${term.teacher}` : term.type;
-}
-
 function checkLosses(config: DistillConfig, c: CheckContext) {
   const lossesPath = ['distillation', 'losses'];
   if (!c.ok(lossesPath)) return;
@@ -62,25 +58,25 @@ function checkLosses(config: DistillConfig, c: CheckContext) {
   if (losses.length === 0) return;
   if (losses.every((t) => t.weight === 0)) {
     c.report({ path: lossesPath, code: 'all-weights-zero', message: 'distillation.losses: every loss term has weight 0, so the student would learn nothing' });
-  } else if (!losses.some((t) => t.type !== 'ce' && t.weight > 0)) {
+  } else if (!usesTeacher(losses.filter((t) => t.weight > 0 || (lossDefinition(t.type).pretrain?.epochs(t) ?? 0) > 0))) {
     c.report({
       path: lossesPath,
       code: 'no-teacher-term',
       severity: 'warning',
-      message: 'distillation.losses: no term with a weight above 0 uses the teacher (add a "kd" or "hint" term); the student would train like the baseline',
+      message: 'distillation.losses: no term with a weight above 0 uses the teacher (add a "kd" term or a feature or relation term); the student would train like the baseline',
     });
   }
   const first = new Map<string, number>();
   losses.forEach((term, i) => {
-    const id = lossTermId(term);
+    const id = termId(term);
     const earlier = first.get(id);
     if (earlier === undefined) first.set(id, i);
     else
       c.report({
         path: [...lossesPath, i],
-        at: [...lossesPath, i, 'type'],
+        at: c.written([...lossesPath, i, 'id']) ? [...lossesPath, i, 'id'] : [...lossesPath, i, 'type'],
         code: 'duplicate-loss',
-        message: `distillation.losses[${i}]: duplicate loss term "${id}" (the same as losses[${earlier}]); give one term the combined weight`,
+        message: `distillation.losses[${i}]: duplicate loss term "${id}" (the same as losses[${earlier}]); give one term the combined weight, or each its own "id"`,
       });
   });
 }
@@ -178,13 +174,13 @@ function checkModels(config: DistillConfig, facts: DataFacts | undefined, c: Che
   }
 }
 
-// ---- hint layers and connectors -------------------------------------------------------------
+// ---- layer-pair terms: layer names, then each loss's own misuse checks ----------------------
 
 function checkLayers(config: DistillConfig, facts: DataFacts | undefined, c: CheckContext) {
   const lossesPath = ['distillation', 'losses'];
   if (!c.ok(lossesPath)) return;
-  const hints = config.distillation.losses.map((t, i) => ({ t, i })).filter((x) => x.t.type === 'hint');
-  if (hints.length === 0) return;
+  const terms = config.distillation.losses.map((t, i) => ({ t, i, pairs: termPairFields(t) })).filter((x) => x.pairs.length);
+  if (terms.length === 0) return;
   const side = (which: 'teacher' | 'student') => {
     if (!c.ok([which])) return undefined;
     const names = layerNamesFor(config, which, c.env, c.configDir);
@@ -193,36 +189,39 @@ function checkLayers(config: DistillConfig, facts: DataFacts | undefined, c: Che
       which === 'student' ? 'the student' : config.teacher.source === 'file' ? `the teacher (${config.teacher.path})` : 'the teacher';
     return { names, layers, label };
   };
-  const student = side('student');
-  const teacher = side('teacher');
-  for (const { t, i } of hints) {
-    if (t.type !== 'hint') continue;
+  const sides = { student: side('student'), teacher: side('teacher') };
+  const trainCount = c.ok(['data']) ? (config.data.trainSize ?? facts?.trainAvailable) : undefined;
+  for (const { t, i, pairs } of terms) {
     const termPath = [...lossesPath, i];
     let namesOk = true;
-    for (const [which, s, layer] of [
-      ['student', student, t.student],
-      ['teacher', teacher, t.teacher],
-    ] as const) {
-      if (!s?.names || s.names.includes(layer)) continue;
-      namesOk = false;
-      const p = [...termPath, which];
-      c.report({
-        path: p,
-        code: 'unknown-layer',
-        message: `${formatPath(p)}: ${s.label} has no layer "${layer}"${suggestion(layer, s.names)} (its layers: ${s.names.join(', ')})`,
-      });
+    for (const pair of pairs) {
+      for (const which of ['student', 'teacher'] as const) {
+        const s = sides[which];
+        const { field, name } = pair[which];
+        if (!s?.names || s.names.includes(name)) continue;
+        namesOk = false;
+        const p = [...termPath, field];
+        c.report({
+          path: p,
+          code: 'unknown-layer',
+          message: `${formatPath(p)}: ${s.label} has no layer "${name}"${suggestion(name, s.names)} (its layers: ${s.names.join(', ')})`,
+        });
+      }
     }
-    if (!namesOk || !student?.layers || !teacher?.layers) continue;
-    const sl = student.layers.find((l) => l.name === t.student);
-    const tl = teacher.layers.find((l) => l.name === t.teacher);
-    if (!sl || !tl) continue;
-    const r = resolveConnector(t.connector, sl, tl);
-    if ('error' in r) {
+    const check = lossDefinition(t.type).check;
+    if (!namesOk || !check || !sides.student?.layers || !sides.teacher?.layers) continue;
+    const resolved = pairs.map((p) => ({
+      student: sides.student!.layers!.find((l) => l.name === p.student.name)!,
+      teacher: sides.teacher!.layers!.find((l) => l.name === p.teacher.name)!,
+    }));
+    if (resolved.some((p) => !p.student || !p.teacher)) continue;
+    for (const problem of check(t, { pairs: resolved, trainCount, numClasses: facts?.numClasses })) {
+      const at = [...termPath, problem.field];
       c.report({
         path: termPath,
-        at: c.written([...termPath, 'connector']) ? [...termPath, 'connector'] : [...termPath, 'teacher'],
-        code: 'connector-mismatch',
-        message: `${formatPath(termPath)}: ${r.error}`,
+        at: c.written(at) || pairs.some((p) => p.student.field === problem.field || p.teacher.field === problem.field) ? at : [...termPath, 'type'],
+        code: 'loss-misuse',
+        message: `${formatPath(termPath)}: ${problem.message}`,
       });
     }
   }

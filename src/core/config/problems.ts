@@ -39,7 +39,7 @@ export const PROBLEM_CODES = [
   'duplicate-loss',
   'no-teacher-term',
   'unknown-layer',
-  'connector-mismatch',
+  'loss-misuse',
   'not-enough-data',
   'bad-data',
   'cnn-needs-images',

@@ -1,5 +1,6 @@
 // The experiment config (`*.distill.json`): the single declaration from which the TypeScript
 // types, `schemas/distill.schema.json` and the validator's structural rules all come.
+import { lossTermSchema } from '../losses';
 import { bool, Infer, int, list, num, obj, oneOf, opt, path, req, str, tagged, withDefault } from '../schema/dsl';
 
 // ---- data -----------------------------------------------------------------------------------
@@ -146,31 +147,6 @@ export const studentSchema = obj('The student network.', {
 
 // ---- distillation ---------------------------------------------------------------------------
 
-const weight = req(num('Weight of this term in the total loss. Every term states its own weight.', { minimum: 0 }));
-
-export const lossTermSchema = tagged('One term of the student\'s loss.', 'type', {
-  ce: obj('Hard-label cross-entropy with the true labels.', { weight }),
-  kd: obj(
-    'Hinton\'s soft-target loss, as RepDistiller distiller_zoo/KD.py: T²·KL(softmax(z_t/T) ‖ softmax(z_s/T)), summed over classes, averaged over the batch.',
-    {
-      weight,
-      temperature: opt(num('Overrides distillation.temperature for this term.', { exclusiveMinimum: 0 })),
-    },
-  ),
-  hint: obj('FitNet hint (RepDistiller HintLoss): mean squared error between a teacher layer and a student layer passed through a trainable connector.', {
-    weight,
-    student: req(str('Student layer name (e.g. fc1, conv2).', { minLength: 1 })),
-    teacher: req(str('Teacher layer name.', { minLength: 1 })),
-    connector: opt(
-      oneOf(
-        'Maps the student layer to the teacher\'s shape: `auto` picks `none` when shapes match, else `linear` (dense) or `conv1x1` (conv); `none` requires equal shapes.',
-        ['auto', 'none', 'linear', 'conv1x1'],
-        { default: 'auto' },
-      ),
-    ),
-  }),
-});
-
 export const distillationSchema = obj('How the student learns from the teacher.', {
   mode: opt(oneOf('`offline`: the teacher is frozen while the student trains.', ['offline'], { default: 'offline' })),
   temperature: req(num('Softmax temperature T for the soft targets (Hinton MNIST: 20; CIFAR protocol: 4).', { exclusiveMinimum: 0 })),
@@ -205,7 +181,7 @@ export type DataConfig = Infer<typeof dataSchema>;
 export type ModelSpec = Infer<typeof modelSchema>;
 export type TrainingConfig = Infer<typeof trainingSchema>;
 export type TeacherConfig = Infer<typeof teacherSchema>;
-export type LossTerm = Infer<typeof lossTermSchema>;
+export type { LossTerm } from '../losses';
 export type ProbesConfig = Infer<typeof probesSchema>;
 export type OptimizerConfig = TrainingConfig['optimizer'];
 export type ScheduleConfig = NonNullable<TrainingConfig['schedule']>;

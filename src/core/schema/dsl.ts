@@ -57,6 +57,8 @@ export interface ObjectSchema<P extends Props = Props> extends Base {
   properties: P;
   /** When the property is left out, this value (usually `{}`) is validated in its place, filling inner defaults. */
   default?: object;
+  /** A complete, typical value: what completion inserts for this variant of a tagged union. */
+  example?: Record<string, unknown>;
 }
 
 /**

@@ -104,7 +104,7 @@ function taggedSchema(s: TaggedSchema): JsonSchema {
     defaultSnippets: names.map((n) => ({
       label: n === dflt ? `${n} (default)` : n,
       description: plain(s.variants[n].description),
-      body: snippetBody(s.tag, n, s.variants[n].properties),
+      body: s.variants[n].example ?? snippetBody(s.tag, n, s.variants[n].properties),
     })),
   };
 }

@@ -30,6 +30,7 @@ export const PANEL_COMMANDS: Record<string, PanelKind> = {
   'distillLab.openLogits': 'logits',
   'distillLab.openLossSplit': 'lossSplit',
   'distillLab.openFeatureMaps': 'featureMaps',
+  'distillLab.openRelations': 'relations',
   'distillLab.openModelLayers': 'modelLayers',
   'distillLab.compareRunsPanel': 'compare',
 };

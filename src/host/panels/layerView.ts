@@ -1,12 +1,13 @@
 // What the model-layers panel shows for a config's text, before anything trains: the teacher's
-// and the student's layers (core's `layersFor`), and every feature pair with its connector or the
+// and the student's layers (core's `layersFor`), and every layer pair with its connector or the
 // validator's objection. A pair the validator rejects makes the whole config invalid, so the layers
-// are worked out from the same text with the feature terms set aside — the models do not depend
+// are worked out from the same text with the layer-pair terms set aside — the models do not depend
 // on them. Pure (no vscode): unit tested.
 import * as path from 'node:path';
 import { findNodeAtLocation, getNodeValue, type Node } from 'jsonc-parser';
 import { layerNamesFor, layersFor, parseConfig, type ParseResult, type ValidationEnv } from '../../core/config/parse';
 import type { DistillConfig } from '../../core/config/schema';
+import { requestedConnector, termPairFields } from '../../core/losses';
 import { type LayerInfo, resolveConnector } from '../../core/models';
 import type { LayerPair, LayersPayload } from '../../core/webviewProtocol';
 
@@ -47,28 +48,31 @@ export function layersPayload(text: string, file: string, env: ValidationEnv): L
   const pairs: LayerPair[] = [];
   (losses?.type === 'array' ? (losses.children ?? []) : []).forEach((node: Node, index) => {
     if (node.type !== 'object') return;
-    const raw = getNodeValue(node) as { type?: unknown; student?: unknown; teacher?: unknown; weight?: unknown; connector?: unknown };
-    if (raw.type !== 'hint') return;
-    const pair: LayerPair = {
-      index,
-      student: String(raw.student ?? '?'),
-      teacher: String(raw.teacher ?? '?'),
-      weight: typeof raw.weight === 'number' ? raw.weight : undefined,
-      line: lineOf(text, node.offset),
-    };
+    const raw = getNodeValue(node) as { type?: unknown; weight?: unknown; connector?: unknown };
     const problem = result.problems.find((p) => p.severity === 'error' && isLossProblem(p) && p.path[2] === index);
-    if (problem) pair.error = withoutPath(problem.message);
-    const requested = typeof raw.connector === 'string' ? raw.connector : 'auto';
-    const s = student.layers?.find((l) => l.name === pair.student && l.shape.length);
-    const t = teacher.layers?.find((l) => l.name === pair.teacher && l.shape.length);
-    if (s && t) {
-      const r = resolveConnector(requested as 'auto', s, t);
-      if ('error' in r) pair.error ??= r.error;
-      else pair.connector = r.connector;
-    } else if (!pair.error && config) {
-      pair.connector = requested === 'auto' ? 'connector chosen when the teacher loads' : requested;
+    // Only a term with a connector (FitNet's hint) bridges shapes; the others compare as they are.
+    const requested = requestedConnector(raw);
+    for (const fields of termPairFields(raw)) {
+      const pair: LayerPair = {
+        index,
+        type: String(raw.type),
+        student: fields.student.name,
+        teacher: fields.teacher.name,
+        weight: typeof raw.weight === 'number' ? raw.weight : undefined,
+        line: lineOf(text, node.offset),
+      };
+      if (problem) pair.error = withoutPath(problem.message);
+      const s = student.layers?.find((l) => l.name === pair.student && l.shape.length);
+      const t = teacher.layers?.find((l) => l.name === pair.teacher && l.shape.length);
+      if (requested && s && t) {
+        const r = resolveConnector(requested as 'auto', s, t);
+        if ('error' in r) pair.error ??= r.error;
+        else pair.connector = r.connector;
+      } else if (requested && !pair.error && config) {
+        pair.connector = requested === 'auto' ? 'connector chosen when the teacher loads' : requested;
+      }
+      pairs.push(pair);
     }
-    pairs.push(pair);
   });
 
   const problems = result.problems
@@ -77,12 +81,12 @@ export function layersPayload(text: string, file: string, env: ValidationEnv): L
   return { configPath: file, teacher: teacher.layers, student: student.layers, teacherNote: teacher.note, studentNote: student.note, pairs, problems };
 }
 
-/** The config validated without its feature terms: enough to know the layers while a pair is wrong. */
+/** The config validated without its layer-pair terms: enough to know the layers while a pair is wrong. */
 function configWithoutFeatureTerms(result: ParseResult, file: string, env: ValidationEnv): DistillConfig | undefined {
   if (!result.tree) return undefined;
   const value = getNodeValue(result.tree) as { distillation?: { losses?: unknown } } | undefined;
   if (!value || typeof value !== 'object' || !value.distillation || !Array.isArray(value.distillation.losses)) return undefined;
-  const kept = (value.distillation.losses as { type?: unknown }[]).filter((t) => t && typeof t === 'object' && t.type !== 'hint');
+  const kept = (value.distillation.losses as object[]).filter((t) => t && typeof t === 'object' && termPairFields(t).length === 0);
   const copy = { ...value, distillation: { ...value.distillation, losses: kept.length ? kept : [{ type: 'ce', weight: 1 }] } };
   return parseConfig(JSON.stringify(copy), file, env).config;
 }

@@ -30,6 +30,10 @@ import { layersPayload } from './layerView';
 import { RunReader } from './runData';
 import type { ResultSurface } from './surface';
 
+/** The panels that show probe files (per-epoch maps, logits, relations) and metrics (curves). */
+const READS_PROBES = new Set<PanelKind>(['logits', 'featureMaps', 'relations']);
+const READS_METRICS = new Set<PanelKind>(['lossSplit', 'featureMaps']);
+
 export interface PanelDeps {
   extensionUri: vscode.Uri;
   runsDir(): string | undefined;
@@ -211,12 +215,12 @@ export class ResultPanel extends Disposable {
     if (!this.reader) return;
     const run = this.reader.runInfo();
     if (run) this.post({ type: 'run', run });
-    if (this.kind === 'logits' || this.kind === 'featureMaps') {
+    if (READS_PROBES.has(this.kind)) {
       const index = this.reader.probeIndex();
       if (index) this.post({ type: 'probeIndex', index });
     }
     this.stamp = this.reader.stamp();
-    if (this.kind === 'lossSplit' || this.kind === 'featureMaps') void this.sendMetricsSnapshot(this.reader);
+    if (READS_METRICS.has(this.kind)) void this.sendMetricsSnapshot(this.reader);
   }
 
   /** The whole metrics history (parsed in slices the first time: a long run has ~200k records). */
@@ -252,11 +256,11 @@ export class ResultPanel extends Disposable {
       if (run) this.post({ type: 'run', run });
       this.updateTitle();
     }
-    if (metrics !== m1 && this.metricsSent && (this.kind === 'lossSplit' || this.kind === 'featureMaps')) {
+    if (metrics !== m1 && this.metricsSent && READS_METRICS.has(this.kind)) {
       const m = r.readMetrics(false);
       if (m.epochs.length || m.steps.length) this.post({ type: 'metrics', runDir: r.dir, reset: false, ...m });
     }
-    if (probes !== m2 && (this.kind === 'logits' || this.kind === 'featureMaps')) {
+    if (probes !== m2 && READS_PROBES.has(this.kind)) {
       const index = r.probeIndex();
       if (index) this.post({ type: 'probeIndex', index });
     }

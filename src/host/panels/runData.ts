@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DistillConfig } from '../../core/config/schema';
 import type { MetricRecord, ProbeRecord, StageName } from '../../core/protocol';
-import { termId } from '../../core/protocol';
+import { lossDefinition, termId } from '../../core/losses';
 import { CONFIG, MANIFEST, METRICS, PROBES, readManifest } from '../../core/runStore';
 import { decimateSteps, type EpochMetric, type ProbeIndex, type RunInfo, STAGES, type StepSeries, type TermInfo } from '../../core/webviewProtocol';
 import { BUILTINS } from '../../core/data/builtins';
@@ -28,7 +28,9 @@ export class RunReader {
   private listing = '';
   private index?: ProbeIndex;
   private metaTried = new Set<string>();
-  private meta: { samples: number[]; labels: number[]; classes: number; images?: ProbeIndex['images']; pairs?: ProbeIndex['pairs'] } | undefined;
+  private meta:
+    | { samples: number[]; labels: number[]; classes: number; images?: ProbeIndex['images']; pairs?: ProbeIndex['pairs']; relations?: ProbeIndex['relations'] }
+    | undefined;
   private readonly cache = new Map<string, ProbeRecord>();
 
   constructor(readonly dir: string) {}
@@ -260,10 +262,19 @@ export class RunReader {
     if (this.meta && !this.meta.pairs) {
       const first = files.find((f) => f.stage === 'student');
       const rec = first && this.readProbe(first.name);
-      if (rec) this.meta.pairs = rec.pairs.map((p) => ({ id: p.id, student: p.student, teacher: p.teacher }));
+      if (rec) {
+        this.meta.pairs = rec.pairs.map((p) => ({ id: p.id, termId: p.termId, student: p.student, teacher: p.teacher, what: p.what }));
+        const relations = new Map<string, { id: string; type: string; names: string[] }>();
+        for (const r of rec.relations ?? []) {
+          const entry = relations.get(r.id) ?? { id: r.id, type: r.type, names: [] };
+          entry.names.push(r.name);
+          relations.set(r.id, entry);
+        }
+        this.meta.relations = [...relations.values()];
+      }
     }
     if (!this.meta) return undefined;
-    const hints = describeConfig(this.resolvedConfig()).terms.filter((t) => t.type === 'hint');
+    const paired = describeConfig(this.resolvedConfig()).terms.filter((t) => t.student && t.teacher);
     const epochs: Record<StageName, number[]> = { teacher: [], baseline: [], student: [] };
     for (const f of files) epochs[f.stage].push(f.epoch);
     this.index = {
@@ -272,7 +283,8 @@ export class RunReader {
       samples: this.meta.samples,
       labels: this.meta.labels,
       images: this.meta.images,
-      pairs: this.meta.pairs ?? hints.map((t) => ({ id: t.id, student: t.student!, teacher: t.teacher! })),
+      pairs: this.meta.pairs ?? paired.map((t) => ({ id: t.id, student: t.student!, teacher: t.teacher! })),
+      relations: this.meta.relations,
       classes: this.meta.classes,
     };
     return this.index;
@@ -316,10 +328,13 @@ export function describeConfig(config: DistillConfig | undefined): Pick<RunInfo,
     id: termId(t),
     type: t.type,
     weight: t.weight,
-    temperature: t.type === 'kd' ? (t.temperature ?? T) : undefined,
-    student: t.type === 'hint' ? t.student : undefined,
-    teacher: t.type === 'hint' ? t.teacher : undefined,
-    connector: t.type === 'hint' ? (t.connector ?? 'auto') : undefined,
+    // A term with a temperature setting (kd, dkd, …) runs at its own or the distillation's T.
+    temperature: 'temperature' in lossDefinition(t.type).schema.properties ? ((t as { temperature?: number }).temperature ?? T) : undefined,
+    title: lossDefinition(t.type).title,
+    knowledge: lossDefinition(t.type).knowledge,
+    student: 'student' in t ? t.student : undefined,
+    teacher: 'teacher' in t ? t.teacher : undefined,
+    connector: 'connector' in t ? t.connector : undefined,
   }));
   const epochs: RunInfo['epochs'] = {};
   if (config.teacher?.source === 'train' || (config.teacher && !('source' in config.teacher))) {

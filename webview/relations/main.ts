@@ -1,0 +1,145 @@
+// Relations panel: what "relation knowledge" is. For each relation term of the run (SP, RKD, PKT,
+// CC, …), the teacher's and the student's relation matrices over the probe samples side by side —
+// the matrices the loss makes alike — and their absolute difference, at any recorded epoch.
+import type { RelationProbe } from '../../src/core/protocol';
+import { saveUi, uiState } from '../shared/api';
+import { clampInt, fmt, frameScheduler, h, slider } from '../shared/dom';
+import { HeatmapView } from '../shared/heatmap';
+import { ProbeStore } from '../shared/probeStore';
+import { startShell } from '../shared/shell';
+
+const ui = {
+  epoch: uiState('epoch', 0),
+  atLatest: uiState('atLatest', true),
+};
+const store = new ProbeStore(() => schedule());
+const schedule = frameScheduler(render);
+
+startShell({
+  view: 'relations',
+  title: 'Relations',
+  pickLabel: 'Choose Run…',
+  onMessage(m) {
+    if (m.type === 'probeIndex') {
+      if (!store.index || store.index.runDir !== m.index.runDir) {
+        views.clear();
+        holder.textContent = '';
+      }
+      store.setIndex(m.index);
+      const epochs = scrubEpochs();
+      if (!epochs.includes(ui.epoch) || ui.atLatest) ui.epoch = epochs.at(-1) ?? 0;
+      schedule();
+    } else if (m.type === 'probes') {
+      store.handle(m);
+    } else if (m.type === 'target') {
+      if (m.empty || (store.index && m.target.runDir && store.index.runDir !== m.target.runDir)) store.index = undefined;
+      schedule();
+    } else if (m.type === 'run') {
+      schedule();
+    }
+  },
+  onTheme: () => schedule(),
+}).toolbar.append(
+  slider({
+    id: 'epoch',
+    label: 'Epoch',
+    min: 0,
+    max: 0,
+    step: 1,
+    value: 0,
+    format: (i) => (scrubEpochs()[i] === undefined ? '–' : `${scrubEpochs()[i]} / ${scrubEpochs().at(-1)}`),
+    onInput(i) {
+      const epochs = scrubEpochs();
+      ui.epoch = epochs[clampInt(i, 0, epochs.length - 1)] ?? 0;
+      ui.atLatest = ui.epoch === epochs.at(-1);
+      saveUi({ epoch: ui.epoch, atLatest: ui.atLatest });
+      schedule();
+    },
+  }).el,
+);
+const epochInput = document.getElementById('epoch') as HTMLInputElement;
+const epochOut = document.getElementById('epoch-value') as HTMLOutputElement;
+
+const main = document.getElementById('content')!;
+const waiting = h('p', { class: 'note', id: 'waiting' }, 'No probes recorded yet: the trainer writes them after each epoch of the distilled student.');
+const none = h(
+  'p',
+  { class: 'note', id: 'no-relations', hidden: true },
+  'This run has no relation terms (sp, rkd, pkt, cc, …): the student was not asked to copy how the teacher relates samples to each other.',
+);
+const note = h(
+  'p',
+  { class: 'note', id: 'relations-note' },
+  'Each matrix is over the probe samples (rows and columns in the same order): how the network relates every sample to every other, as the loss defines it. The loss pulls the student’s matrix towards the teacher’s; |teacher − student| shows what is left.',
+);
+const holder = h('div', { class: 'pairs', id: 'relations' });
+main.append(waiting, h('section', { 'aria-labelledby': 'relations-title' }, h('h2', { id: 'relations-title' }, 'Relation matrices'), note, none, holder));
+
+interface RelationView {
+  el: HTMLElement;
+  status: HTMLElement;
+  teacher: HeatmapView;
+  student: HeatmapView;
+  diff: HeatmapView;
+}
+const views = new Map<string, RelationView>();
+
+function viewFor(key: string, title: string): RelationView {
+  let v = views.get(key);
+  if (v) return v;
+  const safe = key.replace(/[^\w-]/g, '_');
+  const heading = h('h3', { id: `rel-${safe}-title` }, title);
+  const status = h('p', { class: 'pair-loss' });
+  const teacher = new HeatmapView('map-teacher');
+  const student = new HeatmapView('map-student');
+  const diff = new HeatmapView('map-diff');
+  const el = h('section', { class: 'pair', 'data-relation': key, 'aria-labelledby': heading.id }, heading, h('div', { class: 'maps' }, teacher.el, student.el, diff.el), status);
+  v = { el, status, teacher, student, diff };
+  views.set(key, v);
+  holder.append(el);
+  return v;
+}
+
+function scrubEpochs(): number[] {
+  return store.index?.epochs.student ?? [];
+}
+
+function renderRelation(r: RelationProbe, v: RelationView): void {
+  const t = r.teacher;
+  const s = r.student;
+  const lo = Math.min(...t.values, ...s.values);
+  const hi = Math.max(...t.values, ...s.values);
+  const size = 200;
+  v.teacher.render({ title: `Teacher: ${r.name}`, rows: t.rows, cols: t.cols, values: t.values, domain: [lo, hi], size, table: true });
+  v.student.render({ title: `Student: ${r.name}`, rows: s.rows, cols: s.cols, values: s.values, domain: [lo, hi], size, table: true });
+  const d = t.values.map((x, i) => Math.abs(x - (s.values[i] ?? 0)));
+  v.diff.render({ title: '|teacher − student|', rows: t.rows, cols: t.cols, values: d, colormap: 'inferno', domain: [0, Math.max(...d, 1e-12)], size, table: true });
+  const mean = d.reduce((a, x) => a + x, 0) / Math.max(1, d.length);
+  v.status.textContent = `Epoch ${ui.epoch}: ${t.rows} × ${t.cols} over the probe samples; mean |teacher − student| ${fmt(mean)}.`;
+}
+
+function render(): void {
+  const idx = store.index;
+  waiting.hidden = !!idx;
+  for (const el of Array.from(main.children)) if (el !== waiting) (el as HTMLElement).hidden = !idx;
+  if (!idx) return;
+  const epochs = scrubEpochs();
+  const pos = Math.max(0, epochs.indexOf(ui.epoch));
+  epochInput.max = String(Math.max(0, epochs.length - 1));
+  epochInput.value = String(pos);
+  epochInput.disabled = epochs.length < 2;
+  epochOut.textContent = epochs.length ? `${ui.epoch} / ${epochs.at(-1)}` : 'no student probes yet';
+  epochInput.setAttribute('aria-valuetext', epochOut.textContent);
+  if (epochs.length) store.want(ui.epoch, ['student']);
+  const rec = store.get(ui.epoch)?.student;
+  const terms = idx.relations ?? [];
+  none.hidden = terms.length > 0;
+  for (const term of terms) {
+    for (const name of term.names) {
+      const v = viewFor(`${term.id}/${name}`, `${term.id} — ${name}`);
+      const r = rec?.relations?.find((x) => x.id === term.id && x.name === name);
+      if (r) renderRelation(r, v);
+      else v.status.textContent = rec ? 'Not recorded at this epoch.' : 'Loading…';
+    }
+  }
+}

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { DistillConfig, LossTerm } from '../core/config/schema';
-import { usesTeacher } from '../core/losses';
+import { termPairs, usesTeacher } from '../core/losses';
 import { defaultNodeEnv } from '../core/config/nodeEnv';
 import { formatProblem, parseConfig } from '../core/config/parse';
 import type { Backend, Manifest, ModelResult, StageName, StartRequest, TrainerToHost } from '../core/protocol';
@@ -59,6 +59,18 @@ function findTeacherRun(runsDir: string, config: DistillConfig, configPath: stri
   );
   if (!found) throw new Error(`no finished run of ${config.name} with a saved teacher in ${runsDir}`);
   return found.dir;
+}
+
+/**
+ * The student's variables of its layers up to the deepest of `layers` (taps are in layer order):
+ * what a pre-training stage on those layers trains — the layers after them get no gradient, and
+ * must not get weight decay either.
+ */
+function variablesUpTo(net: TappedModel, layers: string[]): tf.Variable[] {
+  const deepest = Math.max(...layers.map((l) => net.taps.findIndex((t) => t.name === l)));
+  const names = new Set(net.taps.slice(0, deepest + 1).map((t) => t.name));
+  const upTo = net.trainableVariables.filter((v) => names.has(v.name.split('/')[0]));
+  return upTo.length ? upTo : net.trainableVariables;
 }
 
 export async function runExperiment(req: StartRequest, backend: Backend, io: ExperimentIO): Promise<void> {
@@ -134,7 +146,8 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
         const epochs = hook?.epochs(a.term) ?? 0;
         if (!hook || epochs === 0) continue;
         rec.log('info', `${a.id}: ${hook.describe}, ${epochs} epochs`);
-        const only: ActiveTerm = { ...a, def: { ...a.def, compute: hook.compute } };
+        // The stage minimises the hook's loss alone and unweighted (the term's weight is for the main stage).
+        const only: ActiveTerm = { ...a, term: { ...a.term, weight: 1 }, def: { ...a.def, compute: hook.compute } };
         await trainStage(
           {
             stage: 'student',
@@ -142,7 +155,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
             terms: [only],
             temperature: config.distillation.temperature,
             teacher,
-            variables: [...(hook.student ? student.trainableVariables : []), ...hook.variables(a.state)],
+            variables: [...(hook.student ? variablesUpTo(student, termPairs(a.term).map((p) => p.student)) : []), ...hook.variables(a.state)],
             training: { ...config.training, epochs, schedule: { type: 'constant' } },
             seed: config.seed,
             data,

@@ -25,7 +25,7 @@ function attention(inputs: LossInputs, f: Tensor, p: number): Tensor {
   return normalizeRows(tf, tf.reshape(a, [f.shape[0], -1]));
 }
 
-function maps(inputs: LossInputs, term: { student: string; teacher: string; p: number }) {
+function attentionPair(inputs: LossInputs, term: { student: string; teacher: string; p: number }) {
   const taps = pairTaps(inputs, term);
   const [s, t] = alignMaps(inputs.tf, taps.student, stopGradient(inputs.tf, taps.teacher));
   return { student: attention(inputs, s, term.p), teacher: attention(inputs, t, term.p), size: s.shape.slice(1, 3) as number[] };
@@ -42,12 +42,12 @@ export default defineLoss({
   uses: { teacher: true },
   check: (_term, { pairs }) => pairConvProblems('at', pairs[0]),
   compute(term, inputs) {
-    const { student, teacher } = maps(inputs, term);
+    const { student, teacher } = attentionPair(inputs, term);
     return inputs.tf.mean(inputs.tf.squaredDifference(student, teacher));
   },
   maps(term, inputs) {
     const { tf } = inputs;
-    const { student, teacher, size } = maps(inputs, term);
+    const { student, teacher, size } = attentionPair(inputs, term);
     const shape = [student.shape[0], size[0], size[1], 1];
     return [{ student: tf.reshape(student, shape), teacher: tf.reshape(teacher, shape), what: 'attention map (channel mean of |f|^p, L2-normalised)' }];
   },

@@ -72,7 +72,7 @@ export default defineLoss({
   title: 'Contrastive representation (CRD)',
   paper: 'Tian, Krishnan & Isola, ICLR 2020',
   reference: 'RepDistiller crd/criterion.py, crd/memory.py',
-  knowledge: 'feature',
+  knowledge: 'relation',
   schema: obj(
     'Contrastive representation distillation, as RepDistiller crd/criterion.py (CRDLoss) and crd/memory.py (ContrastMemory): trainable linear + L2-normalise embeddings of both layers, contrasted by NCE against momentum memory banks over the training examples (each example\'s own bank entry is the positive, `negatives` uniformly drawn entries the negatives), in both directions.',
     {

@@ -12,7 +12,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { allLosses, lossDefinition } from '../src/core/losses';
+import type { ModelSpec } from '../src/core/config/schema';
+import { allLosses, lossDefinition, termPairs } from '../src/core/losses';
+import { describeModel } from '../src/core/models';
 import type { Manifest } from '../src/core/protocol';
 
 const root = path.join(__dirname, '..');
@@ -104,7 +106,20 @@ for (const seed of SEEDS.slice(1)) {
   record('kd', m);
   if (m.results.baseline) acc.baseline.push(m.results.baseline.testAccuracy);
 }
-for (const method of METHODS.filter((x) => x !== 'kd')) for (const seed of SEEDS) record(method, run(config(method, seed, [ce, termFor(method)], fromRun, false)));
+/** Why a method does not apply to this teacher–student pair (its own misuse check), if it does not. */
+function notApplicable(method: string): string | undefined {
+  const layers = (spec: object) => describeModel(spec as ModelSpec, [28, 28, 1], 10).layers;
+  const [s, t] = [layers(studentModel), layers(teacherModel)];
+  const pairs = termPairs(termFor(method)).map((p) => ({ student: s.find((l) => l.name === p.student)!, teacher: t.find((l) => l.name === p.teacher)! }));
+  const problems = lossDefinition(method).check?.(termFor(method), { pairs, trainCount: TRAIN, numClasses: 10 }) ?? [];
+  return problems[0]?.message;
+}
+const skipped: Record<string, string> = {};
+for (const method of METHODS.filter((x) => x !== 'kd')) {
+  const why = notApplicable(method);
+  if (why) skipped[method] = why;
+  else for (const seed of SEEDS) record(method, run(config(method, seed, [ce, termFor(method)], fromRun, false)));
+}
 
 const wall = (Date.now() - t0) / 1000;
 const base = mean(acc.baseline);
@@ -114,6 +129,7 @@ const rows = ['kd', ...METHODS.filter((x) => x !== 'kd')].map((m) => {
   const delta = xs.length ? `${(100 * (mean(xs) - base) >= 0 ? '+' : '')}${(100 * (mean(xs) - base)).toFixed(2)}` : '—';
   const term = termFor(m);
   const where = 'student' in term ? `${term.student}${term.studentTo ? `>${term.studentTo}` : ''}` : 'logits';
+  if (skipped[m]) return `| ${m} | ${d.title} | ${d.knowledge} | ${String(term.weight)} | ${where} | not applicable: ${skipped[m]} | | 0 |`;
   return `| ${m} | ${d.title} | ${d.knowledge} | ${String(term.weight)} | ${where} | ${fmt(xs)} | ${delta} | ${xs.length}${failures[m] ? ` (failed: ${failures[m][0]})` : ''} |`;
 });
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';

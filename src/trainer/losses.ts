@@ -35,6 +35,10 @@ export function activateTerms(terms: LossTerm[], setup: TermSetup): ActiveTerm[]
       const def = lossDefinition(term.type);
       const id = termId(term);
       const pairs = termPairs(term).map((p) => ({ student: layer(setup.studentLayers, p.student, 'student'), teacher: layer(setup.teacherLayers, p.teacher, 'teacher') }));
+      // The validator runs these checks when it knows the teacher's shapes; a teacher loaded from a
+      // file or an earlier run is only known now.
+      const problems = def.check?.(term, { pairs, trainCount: setup.trainCount, numClasses: setup.numClasses }) ?? [];
+      if (problems.length) throw new Error(`${id}: ${problems.map((p) => p.message).join('; ')}`);
       let state: LossState | undefined;
       try {
         state = def.createState?.(term, { tf, pairs, numClasses: setup.numClasses, trainCount: setup.trainCount, seed: setup.seed + 7919 * (i + 1) });

@@ -193,8 +193,9 @@ export function collectProbe(p: ProbeInputs): ProbeRecord {
       epochs: 0,
       training: false,
     };
-    const pairs = pairProbes(p, inputs);
-    const relations = relationProbes(p, inputs);
+    // No probe samples (probes.samples 0): no maps or relations to show, and none to compute.
+    const pairs = indices.length ? pairProbes(p, inputs) : [];
+    const relations = indices.length ? relationProbes(p, inputs) : [];
     let cka: ProbeRecord['cka'];
     if (p.teacher && p.ckaIndices?.length) {
       const cx = batchOf(split, p.ckaIndices, p.inputShape);

@@ -141,6 +141,24 @@ describe('collectProbe', () => {
     close(conv.reduced!.topk.teacherMaps[0].values, MEAN, 'top-3 of 3 is the mean');
   });
 
+  test('no probe samples: no maps, and no loss computed on an empty batch', () => {
+    const rec = collectProbe({
+      stage: 'student',
+      epoch: 1,
+      net: student,
+      teacher,
+      terms,
+      temperature: 4,
+      samples: { indices: [], split: { x: new Float32Array(0), y: new Uint8Array(0), count: 0 } },
+      inputShape: [2, 2, 1],
+      mapSize: 16,
+      topK: 2,
+      withImages: false,
+    });
+    assert.deepEqual(rec.pairs, []);
+    assert.equal(rec.relations, undefined);
+  });
+
   test('dense pairs keep only their grid', () => {
     const dense = probe(2).pairs[1];
     assert.deepEqual(dense.shape, [5]);

@@ -15,6 +15,8 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 export const OUTPUT = path.join(ROOT, 'test-output', 'webview');
 export const FIXTURE_RUN = path.join(ROOT, 'test', 'fixtures', 'run', 'cnn-hints');
 export const FIXTURE_RUN_B = path.join(ROOT, 'test', 'fixtures', 'run', 'quick-mnist');
+/** A run with relation terms (SP and RKD on fc2), for the Relations panel. */
+export const FIXTURE_RUN_RELATIONS = path.join(ROOT, 'test', 'fixtures', 'run', 'relations');
 export const FIXTURE_CONFIG = path.join(ROOT, 'test', 'fixtures', 'run', 'cnn-hints.distill.json');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/lib/chromium/chromium';
 const NONCE = 'dGVzdG5vbmNlMTIzNDU2';
@@ -168,7 +170,7 @@ export function runHost(kind: PanelKind, runDir = FIXTURE_RUN): (m: WebviewToHos
       const run = reader.runInfo()!;
       await p.send({ type: 'run', run });
       if (kind === 'lossSplit' || kind === 'featureMaps') await p.send({ type: 'metrics', runDir, reset: true, ...reader.readMetrics(true) });
-      if (kind === 'logits' || kind === 'featureMaps') await p.send({ type: 'probeIndex', index: reader.probeIndex()! });
+      if (kind === 'logits' || kind === 'featureMaps' || kind === 'relations') await p.send({ type: 'probeIndex', index: reader.probeIndex()! });
     } else if (m.type === 'getProbes') {
       await p.send({ type: 'probes', requestId: m.requestId, runDir: m.runDir, epoch: m.epoch, records: reader.probes(m.epoch, m.stages) });
     }

@@ -2,6 +2,7 @@
 // writes it; a unit test checks the committed file is up to date).
 import { formatJsonSchema, toJsonSchema } from '../schema/jsonSchema';
 import { toMarkdownReference } from '../schema/markdown';
+import { allLosses, termPairs } from '../losses';
 import { configSchema } from './schema';
 
 /** Where the generated schema lives, relative to the repository root (see package.json `jsonValidation`). */
@@ -16,7 +17,22 @@ const START = '<!-- config-reference:start -->';
 const END = '<!-- config-reference:end -->';
 
 export function configReferenceMarkdown(): string {
-  return toMarkdownReference(configSchema);
+  return `${lossTableMarkdown()}\n\n${toMarkdownReference(configSchema)}`;
+}
+
+/** Every loss of the registry in one table: what a `distillation.losses` term's `type` can be. */
+function lossTableMarkdown(): string {
+  const rows = allLosses().map((d) => {
+    const layers = termPairs(d.example).map((p) => `${p.student} ← ${p.teacher}`).join(', ');
+    return `| \`${d.type}\` | ${d.title} | ${d.knowledge} | ${d.paper} | ${d.reference} | ${String(d.example.weight)}${layers ? ` (e.g. ${layers})` : ''} |`;
+  });
+  return [
+    'Loss terms (`distillation.losses[].type`), each with the weight its reference uses by default:',
+    '',
+    '| type | method | knowledge | paper | matches | default weight |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }
 
 /** `readme` with the text between the config-reference markers replaced by `reference`. */

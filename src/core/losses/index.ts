@@ -20,7 +20,8 @@ import sp from './sp';
 import type { LayerPair, LossDefinition, LossState } from './types';
 import vid from './vid';
 
-export const LOSSES = { ce, kd, hint, at, nst, fsp, vid, ab, ft, dkd, dist, sp, rkd, pkt, cc, crd } as const;
+// In the survey's order: labels, then response-, feature- and relation-based knowledge.
+export const LOSSES = { ce, kd, dkd, dist, hint, at, nst, fsp, vid, ab, ft, sp, rkd, pkt, cc, crd } as const;
 
 export type LossType = keyof typeof LOSSES;
 

@@ -1,5 +1,5 @@
 // Model layers panel (before any run): the teacher's and the student's layers side by side —
-// names, output shapes, parameter counts — with the configured feature pairs and their connectors
+// names, output shapes, parameter counts — with the configured layer pairs and their connectors
 // drawn between them. It follows the config as it is typed; pairs the validator rejects are
 // flagged with its message.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -110,13 +110,18 @@ function render(p: LayersPayload, stale: boolean): void {
     );
   }
   pairList.textContent = '';
-  if (!p.pairs.length) pairList.append(h('li', { class: 'note' }, 'No feature (hint) terms: add one to distillation.losses to match a student layer to a teacher layer.'));
+  if (!p.pairs.length)
+    pairList.append(h('li', { class: 'note' }, 'No layer-pair terms (hint, at, sp, rkd, …): add one to distillation.losses to match a student layer to a teacher layer.'));
   for (const pair of p.pairs) {
     const reveal = h('vscode-button', { secondary: true, 'aria-label': `Show term ${pair.index + 1} in the editor` }, 'Show in Editor');
     reveal.addEventListener('click', () => post({ type: 'revealTerm', index: pair.index }));
+    // Hints are named by their connector (and were the only pairs in older payloads); other losses compare the layers as they are.
+    const hint = (pair.type ?? 'hint') === 'hint';
+    const prefix = hint ? '' : `${pair.type}: `;
+    const link = hint ? ` → ${pair.connector ?? 'connector ?'} → ` : ' ↔ ';
     const text = pair.error
-      ? `⚠ student ${pair.student} → teacher ${pair.teacher}: ${pair.error}`
-      : `student ${pair.student} → ${pair.connector ?? 'connector ?'} → teacher ${pair.teacher}${pair.weight !== undefined ? ` · weight ${pair.weight}` : ''}`;
+      ? `⚠ ${prefix}student ${pair.student} → teacher ${pair.teacher}: ${pair.error}`
+      : `${prefix}student ${pair.student}${link}teacher ${pair.teacher}${pair.weight !== undefined ? ` · weight ${pair.weight}` : ''}`;
     pairList.append(h('li', { class: pair.error ? 'pair-item rejected' : 'pair-item', 'data-index': String(pair.index) }, h('span', {}, text), reveal));
   }
   schedule();
@@ -155,7 +160,7 @@ function drawLinks(): void {
     label.setAttribute('text-anchor', 'middle');
     label.setAttribute('fill', pair.error ? bad : fg);
     label.setAttribute('class', 'link-label');
-    label.textContent = pair.error ? '⚠' : (pair.connector ?? '');
+    label.textContent = pair.error ? '⚠' : (pair.connector ?? pair.type ?? '');
     svg.append(path, label);
   }
 }

@@ -17,6 +17,8 @@ export interface ModelResult {
   flops: number;
   /** Measured single-example inference latency (median, ms) on the run's backend. */
   latencyMs: number;
+  /** Trainable parameters of the loss terms' own modules (connectors, embeddings): trained with the student, not exported. */
+  lossParams?: number;
 }
 
 /** What a finished (or partly finished) run reports; any stage not reached is absent. */

@@ -13,7 +13,7 @@ import type { Backend, Manifest, ModelResult, StageName, StartRequest, TrainerTo
 import { createRng, deriveSeed, shuffleInPlace } from '../core/random';
 import { CONFIG, createRunDir, hashConfig, listRuns, MODELS, writeJsonAtomic } from '../core/runStore';
 import { backendDetails } from './backend';
-import { type ActiveTerm, activateTerms, disposeTerms } from './losses';
+import { type ActiveTerm, activateTerms, disposeTerms, termVariables } from './losses';
 import { type Dataset, describeDataSource, loadDataset } from './data';
 import { loadLayersModel, saveLayersModel } from './modelIO';
 import { buildModel, type TappedModel, wrapLoadedModel } from './models';
@@ -257,6 +257,9 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
     // Distilled student.
     const student = buildModel(studentSpec, data.inputShape, data.numClasses, config.seed + 1);
     const terms = activateTerms(config.distillation.losses, termSetup(student.taps, teacher.taps));
+    // The losses' own modules (connectors, embeddings) train with the student but are not exported with it.
+    const lossParams = termVariables(terms).reduce((n, v) => n + v.size, 0);
+    if (lossParams) rec.log('info', `loss modules: ${lossParams} trainable parameters (not part of the exported student)`);
     try {
       await pretrain(student, terms);
       await runStage('student', student, terms);
@@ -264,7 +267,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       disposeTerms(terms);
     }
     await save('student', student);
-    results.student = resultOf(student, data);
+    results.student = { ...resultOf(student, data), ...(lossParams ? { lossParams } : {}) };
     const fmt = (name: string, r?: ModelResult) => (r ? `${name} ${r.testErrors} errors (${(100 * (1 - r.testAccuracy)).toFixed(2)}%)` : '');
     rec.log('info', [fmt('teacher', results.teacher), fmt('baseline', results.baseline), fmt('student', results.student)].filter(Boolean).join(', '));
     end('done');

@@ -82,6 +82,9 @@ test('a run streams ready → runCreated → stages → done and leaves a comple
     assert.ok(fs.existsSync(path.join(created.runDir, 'models', stage, 'model.json')));
   }
   assert.ok(manifest.results.ratios!.params > 1);
+  // The hint's linear connector (16 → 64 units: 16·64 + 64) trains with the student but is counted apart from it.
+  assert.equal(manifest.results.student!.lossParams, 16 * 64 + 64);
+  assert.equal(manifest.results.baseline!.lossParams, undefined);
   firstRun = { runsDir, runDir: created.runDir, runId: created.runId, teacherErrors: manifest.results.teacher!.testErrors };
 
   const metrics = readMetrics(created.runDir);

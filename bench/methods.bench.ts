@@ -46,7 +46,7 @@ function termFor(type: string): Record<string, unknown> {
     Object.assign(term, { student: layer, teacher: layer });
     if ('studentTo' in term) Object.assign(term, { student: 'conv1', teacher: 'conv1', studentTo: 'conv2', teacherTo: 'conv2' });
   }
-  for (const k of ['initEpochs', 'stage1Epochs']) if (typeof term[k] === 'number' && (term[k] as number) > 0) term[k] = 1;
+  if ('initEpochs' in def.schema.properties) term.initEpochs = 1;
   if (typeof term.negatives === 'number') term.negatives = Math.min(term.negatives as number, 1024);
   return term;
 }
@@ -133,13 +133,15 @@ const rows = ['kd', ...METHODS.filter((x) => x !== 'kd')].map((m) => {
   return `| ${m} | ${d.title} | ${d.knowledge} | ${String(term.weight)} | ${where} | ${fmt(xs)} | ${delta} | ${xs.length}${failures[m] ? ` (failed: ${failures[m][0]})` : ''} |`;
 });
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const overrides = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_OUT');
+const command = [...overrides.map(([k, v]) => `${k}=${v}`), 'npm run bench:methods'].join(' ');
 const text = `# Every method on one task (\`npm run bench:methods\`)
 
 Fashion-MNIST, ${TRAIN} training / ${TEST} test images. Teacher: CNN conv32-conv64-fc256 (dropout 0.3),
 ${TEACHER_EPOCHS} epochs, trained once and reused. Student: CNN conv8-conv16-fc64, ${EPOCHS} epochs, Adam 0.001,
 batch 128, T = 4; hard-label CE (weight 1) plus the method's term at its reference's default weight.
 Feature methods compare conv2 (student 14×14×16, teacher 14×14×64), relation methods fc1 (64 vs 256
-units), response methods the logits. Pre-training stages (FitNet stage 1, AB, FSP, FT) run 1 epoch
+units), response methods the logits. Initialisation stages (AB, FSP, FT) run 1 epoch
 instead of the reference's 30; CRD uses at most 1,024 negatives. Test accuracy, mean ± std over seeds
 ${SEEDS.join(', ')}; Δ against the baseline's mean.
 
@@ -149,7 +151,7 @@ Teacher: ${pct(first.results.teacher?.testAccuracy)}. Baseline (student alone): 
 |---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Made by \`npm run bench:methods\` on ${new Date().toISOString().slice(0, 10)}: ${cpu}, ${os.cpus().length} cores,
+Made by \`${command}\` on ${new Date().toISOString().slice(0, 10)}: ${cpu}, ${os.cpus().length} cores,
 backend ${first.backend} (${first.versions?.backendDetails ?? ''}); whole bench ${(wall / 60).toFixed(1)} min.
 `;
 fs.mkdirSync(path.dirname(OUT), { recursive: true });

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { defaultNodeEnv } from './core/config/nodeEnv';
 import { formatProblem, parseConfig } from './core/config/parse';
 import type { BackendPreference, ModelResult, RunResults, StageName, TrainerToHost } from './core/protocol';
-import { listRuns, MODELS, percentError, readRunFolder, scanRuns, summarizeResults } from './core/runStore';
+import { listRuns, MANIFEST, MODELS, percentError, scanRuns, summarizeResults } from './core/runStore';
 import { startTrainer } from './core/trainerClient';
 import { describeDataSource } from './core/data/describe';
 
@@ -119,6 +119,15 @@ class Progress {
   }
 }
 
+/** The status a run's manifest records, as written (readers report a dead `running` run as failed). */
+function recordedStatus(runDir: string): string | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(runDir, MANIFEST), 'utf8'))?.status;
+  } catch {
+    return undefined;
+  }
+}
+
 async function run(args: Args): Promise<number> {
   const file = args.positional[0];
   if (!file) throw new UsageError('run needs a config file');
@@ -195,9 +204,7 @@ async function run(args: Args): Promise<number> {
   console.error(`error: ${done.error ?? 'the run failed'}`);
   if (runDir) {
     // Say what the folder records, not what was hoped for: on a full disk it may not have been marked.
-    const state = readRunFolder(runDir);
-    const status = state && 'manifest' in state ? state.manifest.status : undefined;
-    console.error(status === 'failed' ? `run folder (marked failed): ${runDir}` : `run folder (its status could not be recorded): ${runDir}`);
+    console.error(recordedStatus(runDir) === 'failed' ? `run folder (marked failed): ${runDir}` : `run folder (its status could not be recorded): ${runDir}`);
   }
   return 1;
 }

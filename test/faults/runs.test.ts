@@ -12,13 +12,17 @@ test('a CLI stopped (SIGSTOP) while the trainer finishes still gets `done`: exit
   const run = startCli(['run', 'chatty.distill.json', '--backend', 'cpu'], ws);
   await run.waitFor(/── teacher/);
   process.kill(run.child.pid!, 'SIGSTOP');
-  await sleep(6000);
+  // Stopped until the trainer has recorded the end of the run, and a second more: time enough for
+  // a trainer that does not wait for its messages to be read to exit and lose them.
+  const [runDir] = runFolders(path.join(ws, '.distill', 'runs'));
+  const status = () => JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8')).status;
+  for (let i = 0; i < 600 && status() === 'running'; i++) await sleep(100);
+  await sleep(1000);
   process.kill(run.child.pid!, 'SIGCONT');
   const code = await run.exited;
   assert.equal(code, 0, run.stderr);
   assert.doesNotMatch(run.stderr, /exited unexpectedly/);
   assert.match(run.stdout, /run folder: /);
-  const [runDir] = runFolders(path.join(ws, '.distill', 'runs'));
   assert.equal(assertRunFolderSound(runDir).status, 'done');
 });
 
@@ -47,6 +51,8 @@ test('Ctrl-C (SIGINT to the whole process group, trainer included) ends as cance
   const [runDir] = runFolders(path.join(ws, '.distill', 'runs'));
   const manifest = assertRunFolderSound(runDir);
   assert.equal(manifest.status, 'cancelled');
+  // Recorded by the trainer itself, stopping at a step: not by the CLI after the trainer died of the signal.
+  assert.match(fs.readFileSync(path.join(runDir, 'trainer.log'), 'utf8'), /INFO cancelled\n$/);
 });
 
 test('a run folder deleted mid-run is not re-created: the run fails saying so', async () => {

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { markRunEnded, readManifest, writeJsonAtomic } from '../../src/core/runStore';
+import { startTrainer } from '../../src/core/trainerClient';
 import { assertCleanError, assertRunFolderSound, diskFullEnv, distill, runFolders, startCli, workspace } from './helpers';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { installWriteFaults } = require('./writeFaults.cjs') as typeof import('./writeFaults.cjs');
@@ -81,6 +82,35 @@ test('atomic writes remove their temp file when the disk is full; markRunEnded n
     strict();
   }
   assert.deepEqual(fs.readdirSync(dir), ['manifest.json']);
+});
+
+test('the host side (startTrainer, as the extension uses it): a trainer killed on a full disk still resolves `done`, no throw', async () => {
+  const ws = workspace({ long: { epochs: 3000 } });
+  const runs = path.join(ws, '.distill', 'runs');
+  let runDir = '';
+  const handle = startTrainer(
+    { type: 'start', configPath: path.join(ws, 'long.distill.json'), runsDir: runs, backend: 'cpu' },
+    {
+      trainerScript: path.resolve('dist/trainer.js'),
+      onMessage: (m) => {
+        if (m.type === 'runCreated') runDir = m.runDir;
+        // Once training goes, this process's disk is full (strict) and the trainer dies.
+        if (m.type === 'progress' && !uninstall) {
+          uninstall = installWriteFaults({ dir: runs, strict: true });
+          handle.process.kill('SIGKILL');
+        }
+      },
+    },
+  );
+  let uninstall: (() => void) | undefined;
+  try {
+    const done = await handle.done; // an exception in the exit handler would leave this pending forever
+    assert.equal(done.status, 'failed');
+    assert.match(done.error!, /exited unexpectedly \(SIGKILL\); the run's status could not be recorded: disk full/);
+  } finally {
+    uninstall?.();
+  }
+  assertRunFolderSound(runDir);
 });
 
 /** A 256 KiB tmpfs, or why there is none (not root, no mount permission: the injected tests above cover it). */

@@ -10,9 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { markRunEnded, readManifest, writeJsonAtomic } from '../../src/core/runStore';
 import { startTrainer } from '../../src/core/trainerClient';
+import { installWriteFaults } from './writeFaults.cjs';
 import { assertCleanError, assertRunFolderSound, diskFullEnv, distill, runFolders, startCli, workspace } from './helpers';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { installWriteFaults } = require('./writeFaults.cjs') as typeof import('./writeFaults.cjs');
 
 test('disk full before the run has a manifest: one "disk full" line, no run folder left behind', async () => {
   const ws = workspace();

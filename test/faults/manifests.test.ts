@@ -141,3 +141,14 @@ test('temp files left by a killed trainer are removed once its run reads as ende
   for (const f of leftovers) assert.equal(fs.existsSync(path.join(dir, f)), false, `${f} removed`);
   assert.ok(fs.existsSync(path.join(dir, mine)));
 });
+
+test('two folders holding one run id (a run folder copied aside) list once, the copy as damaged', () => {
+  const runs = tmp();
+  const { id, dir } = createRunDir(runs, 'twin', new Date(Date.UTC(2026, 0, 1)));
+  writeJsonAtomic(path.join(dir, 'manifest.json'), good(id));
+  fs.cpSync(dir, path.join(runs, 'backup'), { recursive: true });
+  const { runs: entries, damaged } = scanRuns(runs);
+  assert.deepEqual(entries.map((e) => e.dir), [dir], 'the folder named after the id');
+  assert.deepEqual(damaged.map((d) => path.basename(d.dir)), ['backup']);
+  assert.match(damaged[0].reason, new RegExp(`a second copy of run ${id}`));
+});

@@ -68,6 +68,7 @@ export class RunRecorder {
     try {
       fn();
     } catch (e) {
+      this.checkFolder(); // the folder went away during the write: say that, not ENOENT
       throw new RunWriteError(describeWriteError(e, file));
     }
   }
@@ -78,6 +79,7 @@ export class RunRecorder {
     try {
       await save(path.join(this.dir, MODELS, name));
     } catch (e) {
+      this.checkFolder();
       throw new RunWriteError(describeWriteError(e, path.join(MODELS, name)));
     }
   }

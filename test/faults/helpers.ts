@@ -1,6 +1,7 @@
 // The faults tier's shared set-up: a workspace with the small `bars` CSV data set, configs that
 // train in about a second, the `distill` CLI run as a user runs it, and the checks every fault
 // test makes of what a run leaves behind.
+import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -54,6 +55,12 @@ export interface CliRun {
   waitFor(re: RegExp): Promise<string>;
 }
 
+/** CLIs still running: a failed test must not leave a 3000-epoch run keeping its file's process alive. */
+const live = new Set<ChildProcess>();
+after(() => {
+  for (const child of live) child.kill('SIGKILL'); // its trainer exits when the IPC channel closes
+});
+
 /** Starts `distill <args>` in `cwd` (a new process group when `group`, so a test can signal all of it). */
 export function startCli(args: string[], cwd: string, opts: { env?: NodeJS.ProcessEnv; group?: boolean } = {}): CliRun {
   const child = spawn(process.execPath, [cli, ...args], {
@@ -62,6 +69,8 @@ export function startCli(args: string[], cwd: string, opts: { env?: NodeJS.Proce
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.group ?? false,
   });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   const run: CliRun = {
     child,
     stdout: '',

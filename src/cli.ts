@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { defaultNodeEnv } from './core/config/nodeEnv';
 import { formatProblem, parseConfig } from './core/config/parse';
 import type { BackendPreference, ModelResult, RunResults, StageName, TrainerToHost } from './core/protocol';
-import { listRuns, MODELS, percentError, summarizeResults } from './core/runStore';
+import { listRuns, MANIFEST, MODELS, percentError, scanRuns, summarizeResults } from './core/runStore';
 import { startTrainer } from './core/trainerClient';
 import { describeDataSource } from './core/data/describe';
 
@@ -119,6 +119,15 @@ class Progress {
   }
 }
 
+/** The status a run's manifest records, as written (readers report a dead `running` run as failed). */
+function recordedStatus(runDir: string): string | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(runDir, MANIFEST), 'utf8'))?.status;
+  } catch {
+    return undefined;
+  }
+}
+
 async function run(args: Args): Promise<number> {
   const file = args.positional[0];
   if (!file) throw new UsageError('run needs a config file');
@@ -157,7 +166,8 @@ async function run(args: Args): Promise<number> {
         }
         break;
       case 'log':
-        if (m.level !== 'info') progress.line(`${m.level}: ${m.message}`);
+        // Errors end the run: `done` carries the same message, printed once below.
+        if (m.level === 'warn') progress.line(`${m.level}: ${m.message}`);
         break;
       default:
         break;
@@ -167,14 +177,19 @@ async function run(args: Args): Promise<number> {
     { type: 'start', configPath: path.resolve(file), runsDir, backend },
     { trainerScript: path.join(__dirname, 'trainer.js'), onMessage, onStderr: (t) => process.stderr.write(t) },
   );
-  // First Ctrl-C: cancel cleanly (the run is kept, marked cancelled). Second: kill now.
+  // First Ctrl-C (or SIGTERM, or SIGHUP when the terminal goes): cancel cleanly, the run is kept,
+  // marked cancelled. A second one kills the trainer now.
   let interrupts = 0;
-  process.on('SIGINT', () => {
-    interrupts++;
-    progress.line(interrupts === 1 ? 'cancelling… (Ctrl-C again to kill)' : 'killing the trainer');
-    if (interrupts === 1) trainer.cancel();
-    else trainer.process.kill('SIGKILL');
-  });
+  let exitSignal = 'SIGINT' as NodeJS.Signals;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      interrupts++;
+      if (interrupts === 1) exitSignal = signal;
+      progress.line(interrupts === 1 ? `cancelling… (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to kill)` : 'killing the trainer');
+      if (interrupts === 1) trainer.cancel();
+      else trainer.process.kill('SIGKILL');
+    });
+  }
   const done = await trainer.done;
   progress.clearBar();
   if (done.status === 'done') {
@@ -184,16 +199,19 @@ async function run(args: Args): Promise<number> {
   }
   if (done.status === 'cancelled') {
     console.log(`cancelled; what was recorded is in ${runDir}`);
-    return 130;
+    return 128 + (exitSignal === 'SIGTERM' ? 15 : exitSignal === 'SIGHUP' ? 1 : 2);
   }
   console.error(`error: ${done.error ?? 'the run failed'}`);
-  if (runDir) console.error(`run folder (marked failed): ${runDir}`);
+  if (runDir) {
+    // Say what the folder records, not what was hoped for: on a full disk it may not have been marked.
+    console.error(recordedStatus(runDir) === 'failed' ? `run folder (marked failed): ${runDir}` : `run folder (its status could not be recorded): ${runDir}`);
+  }
   return 1;
 }
 
 function list(args: Args): number {
-  const runs = listRuns(runsDirOf(args));
-  if (!runs.length) {
+  const { runs, damaged } = scanRuns(runsDirOf(args));
+  if (!runs.length && !damaged.length) {
     console.log(`no runs in ${runsDirOf(args)}`);
     return 0;
   }
@@ -201,6 +219,8 @@ function list(args: Args): number {
     const stage = m.status === 'running' && m.stage ? ` (${m.stage})` : '';
     console.log(`${m.id.padEnd(40)} ${(m.status + stage).padEnd(20)} ${summarizeResults(m) || m.error || ''}`);
   }
+  // After the good ones: one damaged manifest must not hide the rest, nor be hidden itself.
+  for (const { dir, reason } of damaged) console.log(`${path.basename(dir).padEnd(40)} ${'damaged'.padEnd(20)} ${reason}`);
   return 0;
 }
 
@@ -240,11 +260,28 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Exits once stdout and stderr have been written out: process.exit drops what a pipe has not taken
+ * yet (`distill validate … | less` lost everything past ~64 KB).
+ */
+async function exitWhenFlushed(code: number): Promise<never> {
+  const flushed = (stream: NodeJS.WriteStream) =>
+    new Promise<void>((resolve) => {
+      if (stream.destroyed || !stream.writable) return resolve();
+      stream.write('', () => resolve());
+    });
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
+// A reader that went away (`| head`) or a terminal that closed (SIGHUP) is no reason to crash.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitWhenFlushed(code),
   (e) => {
     console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
     if (e instanceof UsageError) console.error(USAGE);
-    process.exit(e instanceof UsageError ? 2 : 1);
+    return exitWhenFlushed(e instanceof UsageError ? 2 : 1);
   },
 );

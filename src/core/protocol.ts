@@ -49,6 +49,10 @@ export interface Manifest {
   error?: string;
   /** The trainer's process id while running: lets readers tell a crashed run from a live one. */
   pid?: number;
+  /** The trainer's start time (Linux /proc/<pid>/stat field 22): a reused pid is not the trainer. */
+  pidStartTime?: string;
+  /** The boot the trainer ran in (Linux boot_id): after a reboot no run is still running. */
+  bootId?: string;
   results: RunResults;
 }
 

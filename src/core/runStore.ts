@@ -5,11 +5,13 @@
 //   probes/<stage>-epoch-NNNN.json                                      (written atomically)
 //   models/{teacher,baseline,student}/model.json + weights.bin
 //   trainer.log
-// JSON files are written to a temp file and renamed, so a crash never leaves half a file; a
-// trailing partial line in metrics.jsonl (crash mid-append) is skipped by the reader.
+// JSON files are written to a temp file and renamed, so a crash never leaves half a file (a failed
+// write removes its temp file; a killed writer's are removed once its run is over); an append that
+// fails (disk full) is cut back, and a trailing partial line (crash mid-append) is skipped by the reader.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isProcessRunning } from './processIdentity';
 import type { Manifest, MetricRecord, ProbeRecord, StageName } from './protocol';
 
 export const MANIFEST = 'manifest.json';
@@ -19,12 +21,68 @@ export const PROBES = 'probes';
 export const MODELS = 'models';
 export const LOG = 'trainer.log';
 
+/** Temp files of atomic writes: `<file>.<pid>.<hex>.tmp` here, `.<file>.<pid>.<rand>.tmp` in modelIO. */
+const TEMP_FILE = /\.(\d+)\.[0-9a-z]+\.tmp$/;
+
 /** Writes JSON through a temp file and a rename; indented for people, `compact` for bulk data (probes). */
 export function writeJsonAtomic(file: string, value: unknown, compact = false): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, compact ? undefined : 2) + '\n');
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(value, null, compact ? undefined : 2) + '\n');
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true }); // a full disk must not also leave a half-written temp file
+    throw e;
+  }
+}
+
+/**
+ * The last resort when the disk is full and no temp file fits: overwrite `file` where it is, in
+ * the blocks it already holds (a manifest grows by a few hundred bytes at most at its end). Not
+ * atomic; used only where the alternative is recording nothing.
+ */
+export function overwriteJsonInPlace(file: string, value: unknown): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    const data = Buffer.from(JSON.stringify(value, null, 2) + '\n');
+    for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off, data.length - off, off);
+    fs.ftruncateSync(fd, data.length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Whether a write failed for want of space (disk full or quota). */
+export function isOutOfSpace(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** A write error as one plain line: "disk full" rather than an errno string. */
+export function describeWriteError(e: unknown, file?: string): string {
+  const where = file ? ` writing ${file}` : '';
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC') return `disk full (no space left on device)${where}`;
+  if (code === 'EDQUOT') return `disk quota exceeded${where}`;
+  if (code === 'EROFS') return `read-only file system${where}`;
+  return `${e instanceof Error ? e.message : String(e)}${file && !String(e).includes(file) ? where : ''}`;
+}
+
+/** Removes temp files left in a run folder by writers that are gone (killed mid-write). */
+export function removeStaleTempFiles(runDir: string): void {
+  for (const dir of [runDir, path.join(runDir, PROBES), ...['teacher', 'baseline', 'student'].map((s) => path.join(runDir, MODELS, s))]) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const m = TEMP_FILE.exec(name);
+      if (m && !isProcessRunning({ pid: Number(m[1]) })) fs.rmSync(path.join(dir, name), { force: true });
+    }
+  }
 }
 
 /** Stable hash of a value: keys sorted, so key order in the file does not change it. */
@@ -62,9 +120,30 @@ export function probeFileName(stage: StageName, epoch: number): string {
   return `${stage}-epoch-${String(epoch).padStart(4, '0')}.json`;
 }
 
-/** Appends metric records, one JSON object per line. */
+/**
+ * Appends metric records, one JSON object per line. A failed append (disk full) is cut back to the
+ * last whole line, so the file never ends in a broken record that a later append would glue onto.
+ */
 export function appendMetrics(runDir: string, records: MetricRecord[]): void {
-  if (records.length) fs.appendFileSync(path.join(runDir, METRICS), records.map((r) => JSON.stringify(r) + '\n').join(''));
+  if (!records.length) return;
+  const data = Buffer.from(records.map((r) => JSON.stringify(r) + '\n').join(''));
+  const fd = fs.openSync(path.join(runDir, METRICS), 'a');
+  let size = -1;
+  try {
+    size = fs.fstatSync(fd).size;
+    for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off, data.length - off);
+  } catch (e) {
+    if (size >= 0) {
+      try {
+        fs.ftruncateSync(fd, size);
+      } catch {
+        /* the reader skips a cut last line anyway */
+      }
+    }
+    throw e;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export function readMetrics(runDir: string): MetricRecord[] {
@@ -97,31 +176,76 @@ export function readProbes(runDir: string, stage?: StageName): ProbeRecord[] {
   return files.sort().map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as ProbeRecord);
 }
 
-/** Whether process `pid` exists (EPERM: it does, owned by someone else). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** Whether the trainer a manifest names still runs: its pid, with its start time and boot where recorded. */
+export function isTrainerRunning(m: Pick<Manifest, 'pid' | 'pidStartTime' | 'bootId'>): boolean {
+  return m.pid !== undefined && isProcessRunning({ pid: m.pid, startTime: m.pidStartTime, bootId: m.bootId });
 }
 
+const STATUSES = new Set(['running', 'done', 'failed', 'cancelled']);
+
+/** Why a parsed manifest cannot be shown, or undefined when it has the fields every reader uses. */
+export function manifestProblem(m: unknown): string | undefined {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return `manifest.json holds ${m === null ? 'null' : Array.isArray(m) ? 'an array' : `a ${typeof m}`}, not a run's manifest`;
+  const r = m as Record<string, unknown>;
+  const missing = ['id', 'startedAt', 'status', 'results'].filter((k) => r[k] === undefined);
+  if (missing.length) return `manifest.json has no ${missing.join(', ')}`;
+  if (typeof r.id !== 'string' || !r.id) return 'manifest.json: id is not a string';
+  if (typeof r.startedAt !== 'string') return 'manifest.json: startedAt is not a string';
+  if (typeof r.status !== 'string' || !STATUSES.has(r.status)) return `manifest.json: status ${JSON.stringify(r.status)} is not one of running, done, failed, cancelled`;
+  if (typeof r.results !== 'object' || r.results === null || Array.isArray(r.results)) return 'manifest.json: results is not an object';
+  for (const [stage, v] of Object.entries(r.results as Record<string, unknown>)) {
+    if (!['teacher', 'baseline', 'student'].includes(stage)) continue;
+    const res = v as Record<string, unknown> | null;
+    if (typeof res !== 'object' || res === null || typeof res.testErrors !== 'number' || typeof res.testCount !== 'number') {
+      return `manifest.json: results.${stage} has no test errors and count`;
+    }
+  }
+  for (const k of ['name', 'configPath', 'endedAt', 'error', 'stage'] as const) {
+    if (r[k] !== undefined && typeof r[k] !== 'string') return `manifest.json: ${k} is not a string`;
+  }
+  return undefined;
+}
+
+/** A run folder as read: its manifest, or why it could not be shown. */
+export type RunFolderState = { manifest: Manifest } | { damaged: string };
+
 /**
- * Reads a run's manifest. A run still marked `running` whose trainer process is gone crashed
- * without a word (killed, power loss): it is reported as failed, so no view shows it spinning forever.
+ * Reads a run folder's manifest: undefined when the folder has none (not a run), `damaged` with
+ * the reason when it cannot be read or has the wrong shape. A run still marked `running` whose
+ * trainer is gone crashed without a word (killed, power loss): it is reported as failed, so no
+ * view shows it spinning forever, and its leftover temp files are removed.
  */
-export function readManifest(runDir: string): Manifest | undefined {
-  let m: Manifest & { pid?: number };
+export function readRunFolder(runDir: string): RunFolderState | undefined {
+  let text: string;
   try {
-    m = JSON.parse(fs.readFileSync(path.join(runDir, MANIFEST), 'utf8'));
-  } catch {
-    return undefined;
+    text = fs.readFileSync(path.join(runDir, MANIFEST), 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? undefined : { damaged: `manifest.json cannot be read (${code ?? String(e)})` };
   }
-  if (m.status === 'running' && m.pid !== undefined && !isAlive(m.pid)) {
-    return { ...m, status: 'failed', error: m.error ?? 'the trainer process exited without finishing the run' };
+  let m: Manifest;
+  try {
+    m = JSON.parse(text);
+  } catch (e) {
+    return { damaged: text.trim() ? `manifest.json is not valid JSON (${(e as Error).message})` : 'manifest.json is empty' };
   }
-  return m;
+  const problem = manifestProblem(m);
+  if (problem) return { damaged: problem };
+  if (m.status === 'running' && m.pid !== undefined && !isTrainerRunning(m)) {
+    try {
+      removeStaleTempFiles(runDir);
+    } catch {
+      /* a read-only folder: nothing to tidy */
+    }
+    return { manifest: { ...m, status: 'failed', error: m.error ?? 'the trainer process exited without finishing the run' } };
+  }
+  return { manifest: m };
+}
+
+/** A run's manifest, or undefined when it has none or it is damaged (see readRunFolder). */
+export function readManifest(runDir: string): Manifest | undefined {
+  const state = readRunFolder(runDir);
+  return state && 'manifest' in state ? state.manifest : undefined;
 }
 
 export interface RunEntry {
@@ -129,21 +253,52 @@ export interface RunEntry {
   manifest: Manifest;
 }
 
-/** Every readable run in `runsDir`, newest first. */
-export function listRuns(runsDir: string): RunEntry[] {
+export interface DamagedRun {
+  dir: string;
+  reason: string;
+}
+
+/**
+ * Every run folder in `runsDir`: the readable runs newest first, and the damaged ones with the
+ * reason. Two folders with one run id (a folder copied or moved aside while its run went on) list
+ * once, as the folder named after the id; the other is listed as damaged.
+ */
+export function scanRuns(runsDir: string): { runs: RunEntry[]; damaged: DamagedRun[] } {
   let names: string[];
   try {
     names = fs.readdirSync(runsDir);
   } catch {
-    return [];
+    return { runs: [], damaged: [] };
   }
   const runs: RunEntry[] = [];
-  for (const name of names) {
+  const damaged: DamagedRun[] = [];
+  for (const name of names.sort()) {
     const dir = path.join(runsDir, name);
-    const manifest = readManifest(dir);
-    if (manifest) runs.push({ dir, manifest });
+    const state = readRunFolder(dir);
+    if (!state) continue;
+    if ('damaged' in state) damaged.push({ dir, reason: state.damaged });
+    else runs.push({ dir, manifest: state.manifest });
   }
-  return runs.sort((a, b) => b.manifest.startedAt.localeCompare(a.manifest.startedAt) || b.manifest.id.localeCompare(a.manifest.id));
+  const byId = new Map<string, RunEntry>();
+  for (const run of runs) {
+    const other = byId.get(run.manifest.id);
+    if (!other) {
+      byId.set(run.manifest.id, run);
+      continue;
+    }
+    const [keep, drop] = path.basename(run.dir) === run.manifest.id ? [run, other] : [other, run];
+    byId.set(run.manifest.id, keep);
+    damaged.push({ dir: drop.dir, reason: `a second copy of run ${run.manifest.id} (${keep.dir})` });
+  }
+  return {
+    runs: [...byId.values()].sort((a, b) => b.manifest.startedAt.localeCompare(a.manifest.startedAt) || b.manifest.id.localeCompare(a.manifest.id)),
+    damaged,
+  };
+}
+
+/** Every readable run in `runsDir`, newest first (damaged folders left out: see scanRuns). */
+export function listRuns(runsDir: string): RunEntry[] {
+  return scanRuns(runsDir).runs;
 }
 
 /** Percent error with one decimal, e.g. "1.9%". */
@@ -162,16 +317,45 @@ export function summarizeResults(m: Manifest): string {
 }
 
 /**
- * Marks a run that its trainer could not finish itself (killed after a cancel, crashed): the
- * manifest keeps everything recorded so far and gets the final status.
+ * Writes a run's final manifest: atomically, else (disk full) in place. Never throws; says why
+ * nothing could be written.
  */
-export function markRunEnded(runDir: string, status: 'cancelled' | 'failed', error?: string): void {
+export function writeFinalManifest(runDir: string, manifest: Manifest): { ok: true } | { ok: false; reason: string } {
+  const file = path.join(runDir, MANIFEST);
+  try {
+    writeJsonAtomic(file, manifest);
+    return { ok: true };
+  } catch (e) {
+    if (isOutOfSpace(e)) {
+      try {
+        overwriteJsonInPlace(file, manifest);
+        return { ok: true };
+      } catch {
+        /* reported below */
+      }
+    }
+    return { ok: false, reason: `the run's status could not be recorded: ${describeWriteError(e, file)}` };
+  }
+}
+
+/**
+ * Marks a run that its trainer could not finish itself (killed after a cancel, crashed): the
+ * manifest keeps everything recorded so far and gets the final status; temp files the trainer
+ * left are removed. Never throws (it runs in exit handlers): says why when nothing could be written.
+ */
+export function markRunEnded(runDir: string, status: 'cancelled' | 'failed', error?: string): { ok: true } | { ok: false; reason: string } {
   let m: Manifest;
   try {
     m = JSON.parse(fs.readFileSync(path.join(runDir, MANIFEST), 'utf8'));
-  } catch {
-    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { ok: false, reason: code === 'ENOENT' ? `the run folder has no manifest (${runDir})` : `its manifest cannot be read (${code ?? 'not JSON'})` };
   }
-  if (m.status !== 'running') return;
-  writeJsonAtomic(path.join(runDir, MANIFEST), { ...m, status, error, endedAt: new Date().toISOString() });
+  try {
+    removeStaleTempFiles(runDir);
+  } catch {
+    /* nothing to tidy */
+  }
+  if (manifestProblem(m) || m.status !== 'running') return { ok: true };
+  return writeFinalManifest(runDir, { ...m, status, error, endedAt: new Date().toISOString() });
 }

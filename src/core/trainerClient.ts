@@ -44,12 +44,18 @@ export function startTrainer(request: StartRequest, opts: TrainerOptions): Train
       opts.onMessage(m);
     });
     child.on('error', (e) => opts.onStderr?.(`trainer process error: ${e.message}\n`));
-    child.on('exit', (code, signal) => {
-      if (killTimer) clearTimeout(killTimer);
+    child.on('exit', () => killTimer && clearTimeout(killTimer));
+    // 'close', not 'exit': it comes after the IPC channel has been read to its end, so a `done`
+    // the trainer wrote just before exiting is never taken for a silent death.
+    child.on('close', (code, signal) => {
       if (doneMessage) return resolve(doneMessage);
-      const status = cancelRequested ? 'cancelled' : 'failed';
-      const error = cancelRequested ? undefined : `the trainer exited unexpectedly (${signal ?? `code ${code}`})`;
-      if (runDir) markRunEnded(runDir, status, error);
+      const status = cancelRequested || signal === 'SIGINT' ? 'cancelled' : 'failed';
+      let error = status === 'cancelled' ? undefined : `the trainer exited unexpectedly (${signal ?? `code ${code}`})`;
+      if (runDir) {
+        // Never throws: a full disk here must not crash the CLI or leave a host job running.
+        const marked = markRunEnded(runDir, status, error);
+        if (!marked.ok) error = `${error ?? 'cancelled'}; ${marked.reason}`;
+      }
       resolve({ type: 'done', runId, status, results: {}, error });
     });
   });

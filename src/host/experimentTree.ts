@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunEntry } from '../core/runStore';
-import { summarizeResults } from '../core/runStore';
+import { MANIFEST, summarizeResults } from '../core/runStore';
 import { Disposable } from './dispose';
 import { progressText } from './runFormat';
 import type { RunIndex } from './runIndex';
@@ -15,6 +15,7 @@ import { CONFIG_GLOB, samePath } from './runsLocation';
 import { throttle } from './throttle';
 import {
   type ArtifactNode,
+  type DamagedRunNode,
   type ExperimentNode,
   listArtifacts,
   listProbeFiles,
@@ -35,6 +36,7 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
   private readonly runNodes = new Map<string, RunNode>();
   private readonly pendingNodes = new Map<RunJob, QueuedNode>();
   private readonly artifactNodes = new Map<string, ArtifactNode>();
+  private readonly damagedNodes = new Map<string, DamagedRunNode>();
   /** What each node's children looked like when last shown: a change event only when they differ. */
   private readonly signatures = new Map<TreeNode | 'root', string>();
   private readonly liveRuns = new Set<RunNode>();
@@ -102,6 +104,7 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
       case 'artifact':
         return node.type === 'probes' ? listProbeFiles(node.path).map((a) => this.artifactNode(a, node)) : [];
       case 'queued':
+      case 'damaged':
         return [];
     }
   }
@@ -118,7 +121,7 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
         const item = new vscode.TreeItem('Other runs', vscode.TreeItemCollapsibleState.Collapsed);
         item.id = 'otherRuns';
         item.iconPath = new vscode.ThemeIcon('history');
-        item.tooltip = 'Runs whose config file is not in this workspace (moved, renamed or deleted)';
+        item.tooltip = 'Runs whose config file is not in this workspace (moved, renamed or deleted), and run folders whose manifest is damaged';
         return item;
       }
       case 'run':
@@ -127,6 +130,8 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
         return this.pendingItem(node);
       case 'artifact':
         return this.artifactItem(node);
+      case 'damaged':
+        return damagedItem(node);
     }
   }
 
@@ -144,7 +149,7 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
 
   private rootChildren(): TreeNode[] {
     const nodes: TreeNode[] = this.experimentNodes();
-    if (this.otherRunEntries().length) nodes.push(this.otherRuns);
+    if (this.otherRunEntries().length || this.runIndex.damagedRuns().length) nodes.push(this.otherRuns);
     return nodes;
   }
 
@@ -153,7 +158,11 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
   }
 
   private runChildren(parent: ExperimentNode | OtherRunsNode): TreeNode[] {
-    if (parent.kind === 'otherRuns') return this.otherRunEntries().map((e) => this.runNode(e, parent));
+    if (parent.kind === 'otherRuns') {
+      // A damaged manifest names no config for certain: its folder is listed here, with the reason.
+      const damaged = this.runIndex.damagedRuns().map((d) => this.damagedNode(d.dir, d.reason));
+      return [...this.otherRunEntries().map((e) => this.runNode(e, parent)), ...damaged];
+    }
     const entries = this.runIndex.runsForConfig(vscode.Uri.file(parent.configPath));
     // Jobs not yet visible as a run folder: queued, or the trainer is starting up.
     const pending = this.manager
@@ -175,6 +184,15 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
     if (!node || node.parent !== parent) this.runNodes.set(key, (node = { kind: 'run', entry, parent }));
     else node.entry = entry;
     return node;
+  }
+
+  private damagedNode(dir: string, reason: string): DamagedRunNode {
+    const key = `damaged:${path.resolve(dir)}`;
+    const node = this.damagedNodes.get(key);
+    if (node && node.reason === reason) return node;
+    const fresh: DamagedRunNode = { kind: 'damaged', dir, reason, parent: this.otherRuns };
+    this.damagedNodes.set(key, fresh);
+    return fresh;
   }
 
   private pendingNode(job: RunJob, parent: ExperimentNode): QueuedNode {
@@ -207,7 +225,11 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
       const signature = [
         `active:${active}`,
         ...this.runChildren(node).map((c) =>
-          c.kind === 'run' ? `${c.entry.dir}|${c.entry.manifest.status}|${c.entry.manifest.stage}|${summarizeResults(c.entry.manifest)}` : `job${c.kind === 'queued' ? `${c.job.seq}:${c.job.state}` : ''}`,
+          c.kind === 'run'
+            ? `${c.entry.dir}|${c.entry.manifest.status}|${c.entry.manifest.stage}|${summarizeResults(c.entry.manifest)}`
+            : c.kind === 'damaged'
+              ? `damaged|${c.dir}|${c.reason}`
+              : `job${c.kind === 'queued' ? `${c.job.seq}:${c.job.state}` : ''}`,
         ),
       ].join('\n');
       if (this.signatures.get(node) !== signature) changed.push(node);
@@ -270,6 +292,21 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
     if (!folder) item.command = { title: 'Open', command: 'vscode.open', arguments: [uri] };
     return item;
   }
+}
+
+/** A damaged run folder: its name, "damaged" and the reason; opens its manifest to fix or delete. */
+function damagedItem(node: DamagedRunNode): vscode.TreeItem {
+  const item = new vscode.TreeItem(path.basename(node.dir), vscode.TreeItemCollapsibleState.None);
+  item.id = `damaged:${node.dir}`;
+  item.description = `damaged: ${node.reason}`;
+  item.tooltip = `${node.dir}\n${node.reason}`;
+  item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+  item.contextValue = 'distillRun.damaged';
+  const manifest = vscode.Uri.file(path.join(node.dir, MANIFEST));
+  item.resourceUri = vscode.Uri.file(node.dir);
+  item.command = { title: 'Open Manifest', command: 'vscode.open', arguments: [manifest] };
+  item.accessibilityInformation = { label: `Run folder ${path.basename(node.dir)}, damaged: ${node.reason}` };
+  return item;
 }
 
 /** The view itself: the provider plus a badge counting active runs. */

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listRuns, type RunEntry } from '../core/runStore';
+import { type DamagedRun, type RunEntry, scanRuns } from '../core/runStore';
 import { Disposable, disposeAll } from './dispose';
 import { isInside, samePath } from './runsLocation';
 import { affectsSettings, runsDirForConfig, runsDirForFolder } from './settings';
@@ -12,7 +12,7 @@ import { affectsSettings, runsDirForConfig, runsDirForFolder } from './settings'
 const REFRESH_DEBOUNCE_MS = 150;
 
 export class RunIndex extends Disposable {
-  private readonly runsByDir = new Map<string, { entries: RunEntry[]; signature: string }>();
+  private readonly runsByDir = new Map<string, { entries: RunEntry[]; damaged: DamagedRun[]; signature: string }>();
   /** Runs folders of configs outside every workspace folder, learnt when they are run. */
   private readonly extraDirs = new Set<string>();
   private watchers: vscode.Disposable[] = [];
@@ -59,11 +59,19 @@ export class RunIndex extends Disposable {
     const key = path.resolve(dir);
     let cached = this.runsByDir.get(key);
     if (!cached) {
-      const entries = listRuns(key);
-      cached = { entries, signature: signature(entries) };
+      const { runs: entries, damaged } = scanRuns(key);
+      cached = { entries, damaged, signature: signature(entries, damaged) };
       this.runsByDir.set(key, cached);
     }
     return cached.entries;
+  }
+
+  /** Run folders whose manifest is damaged, in every runs folder, with the reason. */
+  damagedRuns(): DamagedRun[] {
+    return this.runsDirs().flatMap((d) => {
+      this.runsIn(d);
+      return this.runsByDir.get(path.resolve(d))?.damaged ?? [];
+    });
   }
 
   /** The runs of one config, newest first. */
@@ -136,10 +144,10 @@ export class RunIndex extends Disposable {
       }
     }
     for (const dir of dirs) {
-      const entries = listRuns(dir);
-      const sig = signature(entries);
+      const { runs: entries, damaged } = scanRuns(dir);
+      const sig = signature(entries, damaged);
       if (this.runsByDir.get(dir)?.signature !== sig) changed = true;
-      this.runsByDir.set(dir, { entries, signature: sig });
+      this.runsByDir.set(dir, { entries, damaged, signature: sig });
     }
     if (this.syncFolderWatchers()) this.scheduleRefresh();
     if (changed) this._onDidChange.fire();
@@ -179,6 +187,6 @@ export class RunIndex extends Disposable {
   }
 }
 
-function signature(entries: RunEntry[]): string {
-  return JSON.stringify(entries.map((e) => [e.dir, e.manifest.status, e.manifest.stage, e.manifest.endedAt, e.manifest.results, e.manifest.error]));
+function signature(entries: RunEntry[], damaged: DamagedRun[]): string {
+  return JSON.stringify([entries.map((e) => [e.dir, e.manifest.status, e.manifest.stage, e.manifest.endedAt, e.manifest.results, e.manifest.error]), damaged]);
 }

@@ -45,7 +45,15 @@ export interface ArtifactNode extends ArtifactInfo {
   readonly parent: RunNode | ArtifactNode;
 }
 
-export type TreeNode = ExperimentNode | OtherRunsNode | RunNode | QueuedNode | ArtifactNode;
+/** A run folder whose manifest cannot be shown (not JSON, wrong shape): listed with the reason. */
+export interface DamagedRunNode {
+  readonly kind: 'damaged';
+  readonly dir: string;
+  readonly reason: string;
+  readonly parent: OtherRunsNode;
+}
+
+export type TreeNode = ExperimentNode | OtherRunsNode | RunNode | QueuedNode | ArtifactNode | DamagedRunNode;
 
 const exists = (p: string) => fs.existsSync(p);
 

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelResult, RunResults } from '../core/protocol';
 import type { Dataset, Split } from './data';
+import { checkOutputsFinite } from './finiteCheck';
 import type { TappedModel } from './models';
 
 const EVAL_BATCH = 500;
@@ -31,7 +32,9 @@ export function countCorrect(logits: Float32Array, labels: ArrayLike<number>, cl
 }
 
 export function evaluate(net: TappedModel, split: Split, inputShape: number[]): { accuracy: number; errors: number; count: number } {
-  const correct = countCorrect(predictLogits(net, split, inputShape), split.y, net.numClasses);
+  const logits = predictLogits(net, split, inputShape);
+  checkOutputsFinite(logits, net.numClasses); // argmax of NaN would still count as an answer
+  const correct = countCorrect(logits, split.y, net.numClasses);
   return { accuracy: split.count ? correct / split.count : 0, errors: split.count - correct, count: split.count };
 }
 

@@ -19,7 +19,8 @@ import { loadLayersModel, saveLayersModel } from './modelIO';
 import { buildModel, type TappedModel, wrapLoadedModel } from './models';
 import { collectProbe } from './probes';
 import { finishResults, resultOf } from './evaluate';
-import { RunRecorder } from './runRecorder';
+import { checkDataFinite } from './finiteCheck';
+import { recordRun, RunRecorder, RunWriteError } from './runRecorder';
 import { CancelledError, trainStage } from './train';
 
 export interface ExperimentIO {
@@ -81,10 +82,9 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
 
   const { id, dir } = createRunDir(req.runsDir, config.name);
   const configHash = hashConfig(config);
-  writeJsonAtomic(path.join(dir, CONFIG), { configPath, hash: configHash, config });
-  const rec = new RunRecorder(
-    dir,
-    {
+  const rec = recordRun(dir, () => {
+    writeJsonAtomic(path.join(dir, CONFIG), { configPath, hash: configHash, config });
+    const manifest: Manifest = {
       id,
       name: config.name,
       configPath,
@@ -95,21 +95,18 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       versions: versions(backend),
       seed: config.seed,
       results: {},
-    },
-    io,
-  );
+    };
+    return new RunRecorder(dir, manifest, io);
+  });
   io.emit({ type: 'runCreated', runId: id, runDir: dir });
   for (const p of problems) rec.log('warn', formatProblem(p));
 
   const results = rec.manifest.results;
   const end = (status: Manifest['status'], error?: string) => {
-    rec.manifest.status = status;
-    rec.manifest.endedAt = new Date().toISOString();
-    rec.manifest.error = error;
     finishResults(results);
-    rec.saveManifest();
-    rec.close();
-    io.emit({ type: 'done', runId: id, status, results, error });
+    // What the run folder could record, disk full or folder gone included: that is what `done` says.
+    const ended = rec.finish(status, error);
+    io.emit({ type: 'done', runId: id, results, ...ended });
   };
 
   try {
@@ -128,6 +125,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       `data ${data.name}: ${data.train.count} train / ${data.validation.count} validation / ${data.test.count} test, input [${data.inputShape.join('×')}], ` +
         `${data.numClasses} classes (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
+    checkDataFinite(data, config.data, path.dirname(configPath));
     const probes = probeIndices(config, data, req.probeSamples);
     const termSetup = (studentLayers: TappedModel['taps'], teacherLayers?: TappedModel['taps']) => ({
       studentLayers,
@@ -225,7 +223,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       );
     };
     // Saved as a plain classifier (input → logits); wrapLoadedModel recovers every layer's tap from it.
-    const save = async (stage: StageName, net: TappedModel) => saveLayersModel(net.logitsModel, path.join(dir, MODELS, stage));
+    const save = async (stage: StageName, net: TappedModel) => rec.saveModel(stage, (to) => saveLayersModel(net.logitsModel, to));
 
     const t = config.teacher;
     if (t.source === 'train') {
@@ -277,7 +275,8 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       end('cancelled');
     } else {
       const message = e instanceof Error ? e.message : String(e);
-      rec.log('error', e instanceof Error && e.stack ? e.stack : message);
+      // The stack goes to trainer.log only; users see the one-line message.
+      rec.log('error', message, e instanceof Error && !(e instanceof RunWriteError) ? e.stack : undefined);
       end('failed', message);
     }
   }

@@ -1,10 +1,10 @@
 // The trainer child process (dist/trainer.js). Forked by the extension host or the CLI; speaks
 // the typed protocol of src/core/protocol.ts over IPC: waits for `start`, answers `ready` with the
 // backend it chose, streams stage/progress/metrics/probe messages and ends with `done`. `cancel`
-// stops it at the next step with what it has saved; it exits on its own if its parent dies.
+// (or SIGINT/SIGTERM/SIGHUP) stops it at the next step with what it has saved; it exits on its
+// own if its parent dies.
 import type { HostToTrainer, TrainerToHost } from '../core/protocol';
 import { isHostMessage } from '../core/protocol';
-import { isAlive } from '../core/runStore';
 import { backendDetails, initBackend } from './backend';
 import { ConfigError, runExperiment } from './experiment';
 
@@ -15,17 +15,28 @@ if (!process.send) {
 
 let cancelled = false;
 let started = false;
+/** Messages handed to process.send whose write has not completed yet (a slow or stopped parent). */
+const unsent = new Set<Promise<void>>();
 
 function send(message: TrainerToHost): Promise<void> {
-  return new Promise((resolve) => {
+  const sent = new Promise<void>((resolve) => {
     if (!process.connected) return resolve();
+    // The callback runs once the message is written to the channel (or the write failed).
     process.send!(message, undefined, {}, () => resolve());
   });
+  unsent.add(sent);
+  void sent.then(() => unsent.delete(sent));
+  return sent;
 }
 
-/** Exit once the last message has been handed to the IPC channel. */
+/**
+ * Exit once every message sent so far has been written to the IPC channel: process.exit drops
+ * queued writes, so a parent that reads slowly (a stopped CLI, a busy extension host) would
+ * otherwise never see `done`.
+ */
 async function finish(code: number, last?: TrainerToHost): Promise<never> {
-  if (last) await send(last);
+  if (last) void send(last);
+  while (unsent.size) await Promise.all([...unsent]);
   process.exit(code);
 }
 
@@ -36,28 +47,37 @@ async function start(req: Extract<HostToTrainer, { type: 'start' }>): Promise<vo
     await runExperiment(req, backend, { emit: (m) => void send(m), isCancelled: () => cancelled });
     await finish(0);
   } catch (e) {
-    // Reached only when no run folder exists yet (invalid config, no backend): runExperiment
-    // records every later failure in the run itself and sends `done`.
-    const message = e instanceof Error ? (e instanceof ConfigError ? e.message : e.stack ?? e.message) : String(e);
+    // Reached only when no run folder exists yet (invalid config, no backend) or when not even
+    // the run's final status could be written: runExperiment records every other failure in the
+    // run itself and sends `done`. The message alone: a stack trace is no message for a user.
+    const message = e instanceof Error ? e.message : String(e);
     await finish(1, { type: 'done', runId: '', status: 'failed', results: {}, error: message });
   }
 }
 
+function cancel(): void {
+  cancelled = true;
+  if (!started) void finish(0);
+}
+
 process.on('message', (m: unknown) => {
   if (!isHostMessage(m)) return;
-  if (m.type === 'cancel') {
-    cancelled = true;
-    if (!started) void finish(0);
-  } else if (!started) {
+  if (m.type === 'cancel') cancel();
+  else if (!started) {
     started = true;
     void start(m);
   }
 });
 
+// Ctrl-C in a terminal signals the whole process group, the trainer with the CLI: stop at the next
+// step like a `cancel` (the parent asks for that too) instead of dying in the middle of a write.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, cancel);
+
 // Parent gone (host crashed or was killed): nobody will read our messages, so stop. A run in
-// progress stays marked `running` with our pid, which readers report as failed once we are gone.
+// progress stays marked `running` with our pid and start time, which readers report as failed
+// once we are gone. The parent's pid may be reused, so what tells is being re-parented.
 process.on('disconnect', () => process.exit(3));
 const parent = process.ppid;
 setInterval(() => {
-  if (!isAlive(parent)) process.exit(3);
+  if (process.ppid !== parent) process.exit(3);
 }, 1000).unref();

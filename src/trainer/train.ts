@@ -8,6 +8,7 @@ import { createRng, deriveSeed, shuffleInPlace } from '../core/random';
 import { gatherLabels, gatherRows, jitterImages } from './batches';
 import type { Dataset } from './data';
 import { countCorrect, evaluate } from './evaluate';
+import { evaluateTrained } from './finiteCheck';
 import { type ActiveTerm, studentLoss, termVariables } from './losses';
 import { applyConstraints, type TappedModel } from './models';
 import { createOptimizer, learningRateAt, setLearningRate } from './optim';
@@ -129,7 +130,7 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
       }
 
       const seconds = (performance.now() - started) / 1000;
-      const test = evaluate(net, data.test, inputShape);
+      const test = evaluateTrained({ stage: spec.stage, epoch, lr }, variables, () => evaluate(net, data.test, inputShape));
       const validation = data.validation.count ? evaluate(net, data.validation, inputShape) : undefined;
       hooks.onEpoch({
         kind: 'epoch',

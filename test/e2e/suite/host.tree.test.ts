@@ -97,4 +97,39 @@ suite('Distill Lab host: Experiments tree', function () {
       sub.dispose();
     }
   });
+
+  test('a damaged manifest is listed under Other runs with the reason; the other runs still list', async () => {
+    const { experiments } = await api();
+    const quick = path.join(workspaceRoot(), 'quick.distill.json');
+    seeded.push(seedRun('20250104-100000-quick', quick, { startedAt: '2025-01-04T10:00:00.000Z' }));
+    const damaged: [string, string, RegExp][] = [
+      ['20250105-100000-null', 'null', /holds null/],
+      ['20250105-100001-empty', '{}', /has no id, startedAt, status, results/],
+      ['20250105-100002-cut', '{"id": "x", "sta', /not valid JSON/],
+    ];
+    for (const [id, text] of damaged) {
+      const dir = path.join(runsDir(), id);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'manifest.json'), text);
+      seeded.push(dir);
+    }
+    const nodes = await waitFor('the damaged run folders under Other runs', async () => {
+      const other = (await experiments.getChildren()).find((n) => n.kind === 'otherRuns');
+      const children = other ? await experiments.getChildren(other) : [];
+      return children.filter((n) => n.kind === 'damaged').length === damaged.length && children;
+    });
+    for (const [id, , reason] of damaged) {
+      const node = nodes.find((n) => n.kind === 'damaged' && path.basename(n.dir) === id);
+      assert.ok(node, id);
+      const item = experiments.getTreeItem(node);
+      assert.equal(item.label, id);
+      assert.match(String(item.description), /^damaged: /);
+      assert.match(String(item.description), reason);
+      assert.equal((item.iconPath as vscode.ThemeIcon).id, 'warning');
+    }
+    const exp = (await experiments.getChildren()).find((n) => n.kind === 'experiment' && n.configPath === quick)!;
+    const runs = (await experiments.getChildren(exp)).filter((n): n is RunNode => n.kind === 'run');
+    assert.ok(runs.some((n) => n.entry.manifest.id === '20250104-100000-quick'), 'the good run still lists');
+    for (const d of seeded.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
 });

@@ -7,13 +7,9 @@
 // matrix. We implement the code.
 import { int, obj, opt } from '../schema/dsl';
 import { pairFields, termFields } from './fields';
-import { defineLoss, type LossInputs, type LossState, type Tensor, type Tf, type Variable } from './types';
-import { flatten, gram, pairTaps, stopGradient } from './util';
-
-interface Linear {
-  kernel: Variable;
-  bias: Variable;
-}
+import { defineLoss, type LossInputs, type LossState } from './types';
+import { gram, pairTaps, stopGradient } from './util';
+import { applyLinear, type Linear, linear } from './linear';
 
 interface CcState extends LossState {
   embedS: Linear;
@@ -22,17 +18,8 @@ interface CcState extends LossState {
 
 let created = 0;
 
-/** torch nn.Linear(inDim, outDim) with its default init: kernel and bias U(±1/√inDim), seeded. */
-function linear(tf: Tf, name: string, inDim: number, outDim: number, seed: number): Linear {
-  const bound = 1 / Math.sqrt(inDim);
-  const uniform = (shape: number[], s: number) => tf.tidy(() => tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: s }).apply(shape));
-  return {
-    kernel: tf.variable(uniform([inDim, outDim], seed), true, `${name}/kernel`),
-    bias: tf.variable(uniform([outDim], seed + 1), true, `${name}/bias`),
-  };
-}
 
-const apply = (tf: Tf, l: Linear, x: Tensor) => tf.add(tf.matMul(flatten(tf, x) as never, l.kernel as never), l.bias);
+const apply = applyLinear;
 
 function embeddings(inputs: LossInputs, term: { student: string; teacher: string }, state: CcState) {
   const { tf } = inputs;

@@ -13,12 +13,8 @@ import { createRng, type Rng } from '../random';
 import { int, num, obj, opt } from '../schema/dsl';
 import { pairFields, termFields } from './fields';
 import { defineLoss, type LossState, type Tensor, type Tf, type Variable } from './types';
-import { flatten, pairTaps, stopGradient } from './util';
-
-interface Linear {
-  kernel: Variable;
-  bias: Variable;
-}
+import { pairTaps, stopGradient } from './util';
+import { applyLinear, type Linear, linear } from './linear';
 
 export interface CrdState extends LossState {
   embedS: Linear;
@@ -38,21 +34,12 @@ export interface CrdState extends LossState {
 
 let created = 0;
 
-/** torch nn.Linear(inDim, outDim) with its default init: kernel and bias U(±1/√inDim), seeded. */
-function linear(tf: Tf, name: string, inDim: number, outDim: number, seed: number): Linear {
-  const bound = 1 / Math.sqrt(inDim);
-  const uniform = (shape: number[], s: number) => tf.tidy(() => tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: s }).apply(shape));
-  return {
-    kernel: tf.variable(uniform([inDim, outDim], seed), true, `${name}/kernel`),
-    bias: tf.variable(uniform([outDim], seed + 1), true, `${name}/bias`),
-  };
-}
 
 /** Rows over their L2 norm (crd's Normalize: no epsilon). */
 const normalize = (tf: Tf, x: Tensor) => tf.div(x, tf.sqrt(tf.sum(tf.square(x), -1, true)));
 
 /** Embed: flatten, linear, L2-normalise. */
-const embed = (tf: Tf, l: Linear, x: Tensor) => normalize(tf, tf.add(tf.matMul(flatten(tf, x) as never, l.kernel as never), l.bias));
+const embed = (tf: Tf, l: Linear, x: Tensor) => normalize(tf, applyLinear(tf, l, x));
 
 /** ContrastLoss over x [B, K+1] (column 0 the positive), noise probability 1/N. */
 function contrastLoss(tf: Tf, x: Tensor, n: number): Tensor {

@@ -23,15 +23,18 @@ export interface PanelsDeps {
   onRunMessage?: vscode.Event<RunMessageEvent>;
   /** The validation environment of the editor's analyzer (a fresh one is made if absent). */
   env?: ValidationEnv;
+  /** Asks for the runs to compare when Compare Runs was given fewer than two (a run folder pre-selected). */
+  pickRunsToCompare?(preselected?: string): Promise<string[] | undefined>;
 }
 
 /** Command id → panel kind. */
 export const PANEL_COMMANDS: Record<string, PanelKind> = {
   'distillLab.openLogits': 'logits',
-  'distillLab.openLossSplit': 'lossSplit',
+  // "Open Results": the loss terms and accuracies (the Loss Split panel); the raw file is "Open Metrics File".
+  'distillLab.openResults': 'lossSplit',
   'distillLab.openFeatureMaps': 'featureMaps',
   'distillLab.openModelLayers': 'modelLayers',
-  'distillLab.compareRunsPanel': 'compare',
+  'distillLab.compareRuns': 'compare',
 };
 
 export function registerPanels(context: vscode.ExtensionContext, deps: PanelsDeps): vscode.Disposable {
@@ -39,7 +42,21 @@ export function registerPanels(context: vscode.ExtensionContext, deps: PanelsDep
   const disposables: vscode.Disposable[] = [manager];
   for (const [command, kind] of Object.entries(PANEL_COMMANDS)) {
     // Behind the host's error boundary: a failure is logged and shown once.
-    disposables.push(registerCommand(command, (arg?: unknown, selection?: unknown) => manager.open(kind, targetFor(kind, arg, selection)), deps.log));
+    disposables.push(
+      registerCommand(
+        command,
+        async (arg?: unknown, selection?: unknown) => {
+          let target = targetFor(kind, arg, selection);
+          if (kind === 'compare' && (target.runDirs?.length ?? 0) < 2 && deps.pickRunsToCompare) {
+            const runDirs = await deps.pickRunsToCompare(target.runDirs?.[0]);
+            if (!runDirs) return undefined;
+            target = { follow: false, runDirs: runDirs.map((d) => path.resolve(d)) };
+          }
+          return manager.open(kind, target);
+        },
+        deps.log,
+      ),
+    );
   }
   for (const kind of PANEL_KINDS) {
     disposables.push(
@@ -81,11 +98,26 @@ class PanelManager implements vscode.Disposable {
     const panel = vscode.window.createWebviewPanel(
       VIEW_TYPES[kind],
       PANEL_TITLES[kind],
-      // Beside the config being edited, keeping the focus there (the layers view follows typing).
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      // Beside the config being edited, keeping the focus there (the layers view follows typing);
+      // all result panels share one side group, so the config keeps its width.
+      { viewColumn: this.sideColumn(), preserveFocus: true },
       webviewOptions(this.extensionUri),
     );
     return this.track(kind, this.create(kind, panel, target)).currentTarget;
+  }
+
+  /**
+   * Where a new panel goes: the group of the result panels already open, else beside the active
+   * editor — but never "beside" a result panel, which would open yet another group.
+   */
+  private sideColumn(): vscode.ViewColumn {
+    const ours = new Set<string>(Object.values(VIEW_TYPES));
+    const isOurs = (t: vscode.Tab) => t.input instanceof vscode.TabInputWebview && [...ours].some((v) => (t.input as vscode.TabInputWebview).viewType.endsWith(v));
+    const group = vscode.window.tabGroups.all.find((g) => g.tabs.some(isOurs));
+    if (group) return group.viewColumn;
+    const active = vscode.window.tabGroups.activeTabGroup;
+    if (active.activeTab && isOurs(active.activeTab)) return active.viewColumn;
+    return vscode.ViewColumn.Beside;
   }
 
   revive(kind: PanelKind, panel: vscode.WebviewPanel, target: PanelTarget): void {

@@ -182,8 +182,13 @@ export class RunManager extends Disposable {
         const m = outcome.runDir ? this.opts.runIndex.find(outcome.runDir)?.manifest : undefined;
         const summary = m ? summarizeResults(m) : '';
         log.info(`[${job.name}] finished${summary ? `: ${summary}` : ''} (${outcome.runDir ?? ''})`);
+        // A run that trained its teacher offers to reuse it: the next runs skip the teacher's epochs.
+        const trainedTeacher = job.plan.some((s) => s.stage === 'teacher');
         notify('info', `Distill Lab: ${job.name} finished${summary ? ` — ${summary}` : ''}.`, {
           'Open Results': () => vscode.commands.executeCommand('distillLab.openResults', outcome.runDir),
+          ...(trainedTeacher && outcome.runId
+            ? { 'Reuse Its Teacher': () => vscode.commands.executeCommand('distillLab.reuseTeacher', vscode.Uri.file(job.configPath), outcome.runId) }
+            : {}),
         });
         // The toast hides after a few seconds; the status bar keeps the result until the next run.
         this._onDidFinish.fire({ job, outcome, summary: m ? shortResults(m) : '' });

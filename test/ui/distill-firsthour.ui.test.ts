@@ -87,6 +87,9 @@ async function cursorInside(page: Page, text: string, fromEnd: number): Promise<
   for (let i = 0; i < fromEnd; i++) await page.keyboard.press('ArrowLeft');
 }
 
+/** A run's start as the tree and the lenses show it: "14:02", or "Nov 28 14:02" before today. */
+const TIME = String.raw`(?:[A-Z][a-z]{2} \d{1,2} )?\d\d:\d\d`;
+
 const lensTexts = async (page: Page) => (await page.locator('.codelens-decoration').allTextContents()).map((t) => t.trim());
 
 describe('Distill Lab: a new user’s first hour (packaged extension)', function () {
@@ -104,7 +107,7 @@ describe('Distill Lab: a new user’s first hour (packaged extension)', function
     m.seed = 'one';
     m.baseline = 'yes';
     m.training.optimizer.type = 'sdg';
-    m.distillation = { temprature: 4, losses: [m.distillation.losses[0], m.distillation.losses[1], { type: 'hint', weight: 1, student: 'conv3', teacher: 'fc1' }] };
+    m.distillation = { temprature: 4, losses: [m.distillation.losses[0], m.distillation.losses[1], { type: 'hint', weight: 1, student: 'conv3', teacher: 'conv2' }] };
     fs.writeFileSync(path.join(fixture, MISTAKES), JSON.stringify(m, null, 2) + '\n');
     wb = await startWorkbench({ fixture, viewport: { width: 1400, height: 900 } });
     page = wb.page;
@@ -154,7 +157,7 @@ describe('Distill Lab: a new user’s first hour (packaged extension)', function
     assert.match((await title.textContent()) ?? '', /Distill Lab/i);
     assert.deepEqual(await truncated(page.locator('.part.sidebar .composite.title .title-label')), [], 'view title cut off');
     const rows = page.locator('.part.sidebar .pane-body [role=treeitem]');
-    const done = rows.filter({ hasText: /^\s*\d\d:\d\d/ }).filter({ hasText: /S \d+\.\d · B \d+\.\d · T \d+\.\d % err/ });
+    const done = rows.filter({ hasText: new RegExp(`^\\s*${TIME}`) }).filter({ hasText: /S \d+\.\d · B \d+\.\d · T \d+\.\d % err/ });
     await done.first().waitFor({ timeout: 30_000 });
     assert.deepEqual(await truncated(rows), [], 'tree rows cut off');
     await screenshot(page, 'firsthour-tree');
@@ -163,11 +166,11 @@ describe('Distill Lab: a new user’s first hour (packaged extension)', function
   it('a cancelled last run keeps the last result in the CodeLens; the trained teacher can be reused', async () => {
     await page.locator('.part.sidebar .pane-body [role=treeitem]', { hasText: CONFIG }).click();
     await page.locator('.tabs-container .tab.active', { hasText: CONFIG }).waitFor();
-    await page.locator('.codelens-decoration', { hasText: /Last result \d\d:\d\d: S \d+\.\d · B/ }).waitFor({ timeout: 30_000 });
+    await page.locator('.codelens-decoration', { hasText: new RegExp(`Last result ${TIME}: S \\d+\\.\\d · B`) }).waitFor({ timeout: 30_000 });
     const lenses = await lensTexts(page);
-    assert.ok(lenses.some((l) => /Last run \d\d:\d\d: cancelled/.test(l)), lenses.join(' | '));
+    assert.ok(lenses.some((l) => new RegExp(`Last run ${TIME}: cancelled`).test(l)), lenses.join(' | '));
     assert.deepEqual(await truncated(page.locator('.codelens-decoration').first()), [], 'lens cut off');
-    const reuse = page.locator('.codelens-decoration a', { hasText: /Reuse the teacher trained \d\d:\d\d/ });
+    const reuse = page.locator('.codelens-decoration a', { hasText: new RegExp(`Reuse the teacher trained ${TIME}`) });
     await reuse.first().click();
     await page.locator('.view-lines', { hasText: '"source": "run", "run": "20261129-100000-fashion"' }).waitFor({ timeout: 10_000 });
     await screenshot(page, 'firsthour-reuse-teacher');
@@ -194,14 +197,18 @@ describe('Distill Lab: a new user’s first hour (packaged extension)', function
     const fix = page.locator('.action-widget .monaco-list-row', { hasText: 'Change to "conv2"' });
     await fix.first().waitFor({ timeout: 10_000 });
     await screenshot(page, 'firsthour-quick-fix');
-    await fix.first().click();
+    // The action list takes the keyboard (its pointer block swallows synthetic clicks): arrow to the fix, Enter.
+    for (let i = 0; i < 8 && !/Change to "conv2"/.test((await page.locator('.action-widget .monaco-list-row.focused').textContent().catch(() => '')) ?? ''); i++) {
+      await page.keyboard.press('ArrowDown');
+    }
+    await page.keyboard.press('Enter');
     await page.locator('.view-lines', { hasText: '"student": "conv2"' }).waitFor({ timeout: 10_000 });
     await waitForErrors(page, 4);
   });
 
   it('layer names complete inside a term’s "teacher": ""', async () => {
-    await cursorInside(page, '"teacher": "fc1"', 1);
-    for (let i = 0; i < 3; i++) await page.keyboard.press('Backspace');
+    await cursorInside(page, '"teacher": "conv2"', 1);
+    for (let i = 0; i < 5; i++) await page.keyboard.press('Backspace');
     await page.locator('.view-lines', { hasText: '"teacher": ""' }).waitFor();
     await page.keyboard.press('Control+Space');
     const suggest = page.locator('.editor-widget.suggest-widget.visible .monaco-list-row');
@@ -209,8 +216,12 @@ describe('Distill Lab: a new user’s first hour (packaged extension)', function
     const labels = (await suggest.locator('.label-name').allTextContents()).map((t) => t.trim());
     for (const layer of ['conv1', 'conv2', 'fc1', 'logits']) assert.ok(labels.includes(layer), `suggested: ${labels.join(', ')}`);
     await screenshot(page, 'firsthour-layer-completion');
-    await suggest.filter({ hasText: /^\s*fc1/ }).first().click();
-    await page.locator('.view-lines', { hasText: '"teacher": "fc1"' }).waitFor({ timeout: 10_000 });
+    // The list has the keyboard: arrow to conv2, Enter.
+    for (let i = 0; i < 8 && !/conv2/.test((await page.locator('.editor-widget.suggest-widget.visible .monaco-list-row.focused').textContent().catch(() => '')) ?? ''); i++) {
+      await page.keyboard.press('ArrowDown');
+    }
+    await page.keyboard.press('Enter');
+    await page.locator('.view-lines', { hasText: '"teacher": "conv2"' }).waitFor({ timeout: 10_000 });
     await waitForErrors(page, 4);
     await page.keyboard.press('Control+S');
   });

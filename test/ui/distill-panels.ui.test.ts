@@ -181,8 +181,8 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
     assert.match((await frame.locator('#weights').textContent())!, /ce 0\.1 · kd 0\.9 · hint:fc1<-fc2 0\.5/);
   });
 
-  it('the Results view in the panel area shows the same run, following the config', async () => {
-    await runCommand(page, 'Distill Lab: Focus on Results View');
+  it('the Loss Split view in the panel area shows the same run, following the config', async () => {
+    await runCommand(page, 'Distill Lab: Focus on Loss Split View');
     const frame = await panelFrame(page, 'lossSplit', 30_000, 'panel-area');
     await frame.locator('#run-line', { hasText: path.basename(firstRun) }).waitFor({ timeout: 30_000 });
     const epochs = epochRecords(firstRun);
@@ -190,7 +190,7 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
       const u = (document.getElementById('accuracy-chart') as unknown as { __uplot?: { data: (number | null)[][] } })?.__uplot;
       return !!u && u.data.slice(1).flat().filter((v) => v !== null).length === n;
     }, epochs.length);
-    await page.locator('.part.panel .pane-header, .part.panel .composite.title', { hasText: /Results|Distill Lab/ }).first().waitFor();
+    await page.locator('.part.panel .pane-header, .part.panel .composite.title', { hasText: /Loss Split|Distill Lab/ }).first().waitFor();
     await screenshot(page, 'panels-results-view');
     await runCommand(page, 'View: Hide Panel');
   });

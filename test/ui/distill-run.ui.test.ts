@@ -77,7 +77,10 @@ describe('Distill Lab: run an example from the palette (packaged extension)', fu
     await finished.first().waitFor({ timeout: 400_000 });
     console.log(`      quick-mnist trained in the packaged extension in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     assert.equal(await finished.first().locator('.codicon-pass').count(), 1);
-    await page.locator('.notifications-toasts', { hasText: 'quick-mnist finished' }).waitFor({ timeout: 10_000 });
+    const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: 'quick-mnist finished' });
+    await toast.waitFor({ timeout: 10_000 });
+    // It trained its teacher: the toast offers to reuse it (teacher.source "run").
+    for (const action of ['Open Results', 'Reuse Its Teacher']) assert.equal(await toast.locator('.monaco-button', { hasText: action }).count(), 1, action);
     // The toast hides after a while; the status bar keeps the result (a click opens the results).
     await page.locator('.part.statusbar .statusbar-item', { hasText: /quick-mnist: S \d+\.\d · B/ }).waitFor({ timeout: 10_000 });
     // The CodeLens above the config switches from the live progress to the last run's result.

@@ -1,6 +1,6 @@
 // The result panels: commands that open them (palette, tree, CodeLens) and the serializers that
 // bring them back after a window reload. One panel per kind, opened beside the editor; invoking a
-// command again reveals it and points it at what the command was given. Also the Results view in
+// command again reveals it and points it at what the command was given. Also the Loss Split view in
 // the panel area: the Loss Split app following the active config, out of the editor's way.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -13,7 +13,7 @@ import { isConfigPath } from '../runsLocation';
 import { type PanelDeps, ResultPanel, webviewOptions } from './resultPanel';
 import { editorSurface, panelAreaSurface } from './surface';
 
-/** The Results view in the panel area (package.json contributes.views.distillLabResults). */
+/** The Loss Split view in the panel area (package.json contributes.views.distillLabResults). */
 export const RESULTS_VIEW = 'distillLab.results';
 
 export interface PanelsDeps {
@@ -125,7 +125,7 @@ class PanelManager implements vscode.Disposable {
     this.track(kind, this.create(kind, panel, target));
   }
 
-  /** The panel area's Results view: Loss Split following the active config (made each time VS Code resolves the view). */
+  /** The panel area's Loss Split view: Loss Split following the active config (made each time VS Code resolves the view). */
   showInView(view: vscode.WebviewView): void {
     this.inView?.dispose();
     const shown = new ResultPanel('lossSplit', panelAreaSurface(view), this.deps, { follow: true, configPath: activeConfig() });

@@ -1,4 +1,4 @@
-// One result view: a webview (an editor panel or the panel area's Results view, see surface.ts)
+// One result view: a webview (an editor panel or the panel area's Loss Split view, see surface.ts)
 // with a strict CSP, its app bundle, and the data it shows —
 // a run (followed from the active *.distill.json or pinned), the text of a config (layers view) or
 // several runs (compare) — kept live while a run trains. The webview says `ready` first (again

@@ -134,6 +134,12 @@ describe('Distill Lab: a new user’s first hour (packaged extension)', function
     await step.locator('.monaco-button, button, a', { hasText: 'New Experiment' }).first().click();
     const rows = quickInput(page).locator('.quick-input-list .monaco-list-row');
     await rows.filter({ hasText: 'Quick MNIST' }).waitFor();
+    // The focus moves back to the walkthrough (as it does when it marks the step done, or a click
+    // there): the pick stays open.
+    const elsewhere = page.locator('.gettingStartedContainer .getting-started-step', { hasText: 'Inspect the results' }).first();
+    await elsewhere.click();
+    await page.waitForTimeout(1000);
+    assert.ok(await rows.filter({ hasText: 'Quick MNIST' }).isVisible(), 'the template pick closed when the focus moved');
     // Every template's detail fits the pick.
     assert.deepEqual(await truncated(rows), [], 'template details cut off');
     await screenshot(page, 'firsthour-template-pick');
@@ -141,8 +147,11 @@ describe('Distill Lab: a new user’s first hour (packaged extension)', function
     // The name box, with the suggested name: Enter takes it.
     const input = quickInput(page).locator('input.input');
     await quickInput(page).locator('.quick-input-message, .quick-input-title', { hasText: /New Experiment|File name/ }).first().waitFor();
+    await elsewhere.click();
+    await page.waitForTimeout(1000);
+    assert.ok(await input.isVisible(), 'the name box closed when the focus moved');
     assert.equal(await input.inputValue(), 'quick-mnist');
-    await page.keyboard.press('Enter');
+    await input.press('Enter');
     await page.locator('.tabs-container .tab.active', { hasText: 'quick-mnist.distill.json' }).waitFor({ timeout: 20_000 });
     const created = JSON.parse(fs.readFileSync(path.join(wb.workspace, 'quick-mnist.distill.json'), 'utf8'));
     assert.equal(created.name, 'quick-mnist');

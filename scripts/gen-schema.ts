@@ -1,12 +1,13 @@
-// Writes schemas/distill.schema.json and the README's config reference from the config schema in
+// Writes schemas/distill.schema.json, schemas/distill.editor.schema.json and the README's config reference from the config schema in
 // src/core/config/schema.ts. Usage: npm run schema  (or: npx tsx scripts/gen-schema.ts [--check])
 import * as fs from 'fs';
 import * as path from 'path';
-import { configReferenceMarkdown, distillSchemaText, DISTILL_SCHEMA_PATH, README_PATH, withConfigReference } from '../src/core/config/schemaFile';
+import { configReferenceMarkdown, distillSchemaText, DISTILL_SCHEMA_PATH, EDITOR_SCHEMA_PATH, editorSchemaText, README_PATH, withConfigReference } from '../src/core/config/schemaFile';
 
 const root = path.join(__dirname, '..');
 const targets = [
   { rel: DISTILL_SCHEMA_PATH, make: () => distillSchemaText() },
+  { rel: EDITOR_SCHEMA_PATH, make: () => editorSchemaText() },
   { rel: README_PATH, make: (current = '') => withConfigReference(current, configReferenceMarkdown()) },
 ];
 

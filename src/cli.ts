@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { defaultNodeEnv } from './core/config/nodeEnv';
 import { formatProblem, parseConfig } from './core/config/parse';
 import type { BackendPreference, ModelResult, RunResults, StageName, TrainerToHost } from './core/protocol';
+import { gapClosedPercent } from './core/resultFormat';
 import { listRuns, MANIFEST, MODELS, percentError, scanRuns, summarizeResults } from './core/runStore';
 import { startTrainer } from './core/trainerClient';
 import { describeDataSource } from './core/data/describe';
@@ -85,7 +86,7 @@ function resultTable(results: RunResults): string {
   if (results.gapRecovered !== undefined && student && baseline) {
     lines.push(
       student.testErrors < baseline.testErrors
-        ? `distillation closed ${(100 * results.gapRecovered).toFixed(0)}% of the baseline → teacher error gap`
+        ? `distillation closed ${gapClosedPercent(results.gapRecovered)} of the baseline → teacher error gap`
         : student.testErrors === baseline.testErrors
           ? 'distillation did not help here: the student made as many errors as the baseline'
           : `distillation did not help here: the student made ${student.testErrors - baseline.testErrors} more errors than the baseline`,

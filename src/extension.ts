@@ -5,8 +5,9 @@ import * as vscode from 'vscode';
 import type { DistillLabApi } from './host/api';
 import { ConfigCodeLensProvider } from './host/codeLens';
 import { registerExperimentCommands } from './host/commands/experimentCommands';
-import { registerRunCommands } from './host/commands/runCommands';
+import { pickRunsToCompare, registerRunCommands } from './host/commands/runCommands';
 import { ConfigAnalyzer } from './host/configAnalysis';
+import { ConfigQuickFixes, LayerNameCompletions } from './host/configEditing';
 import { ConfigDiagnostics } from './host/diagnostics';
 import { ExperimentsView, ExperimentTreeProvider } from './host/experimentTree';
 import { registerPanels } from './host/panels';
@@ -39,11 +40,22 @@ export function activate(context: vscode.ExtensionContext): DistillLabApi {
   own(new RunStatusBar(manager));
   const tree = own(new ExperimentTreeProvider(runIndex, manager));
   own(new ExperimentsView(tree, manager, runIndex));
-  own(vscode.languages.registerCodeLensProvider({ scheme: 'file', pattern: CONFIG_GLOB }, own(new ConfigCodeLensProvider(analyzer, runIndex, manager))));
+  const configs = { scheme: 'file', pattern: CONFIG_GLOB };
+  own(vscode.languages.registerCodeLensProvider(configs, own(new ConfigCodeLensProvider(analyzer, runIndex, manager))));
+  own(vscode.languages.registerCompletionItemProvider(configs, new LayerNameCompletions(analyzer), '"'));
+  own(vscode.languages.registerCodeActionsProvider(configs, new ConfigQuickFixes(analyzer), { providedCodeActionKinds: ConfigQuickFixes.kinds }));
 
   // Result panels (logits, loss split, feature maps, layers, compare): woken by the trainer's
   // messages for runs started here, polling the run folder for runs started elsewhere (the CLI).
-  own(registerPanels(context, { runsDir: () => runIndex.runsDirs()[0], log, env: analyzer.env, onRunMessage: manager.onRunMessage }));
+  own(
+    registerPanels(context, {
+      runsDir: () => runIndex.runsDirs()[0],
+      log,
+      env: analyzer.env,
+      onRunMessage: manager.onRunMessage,
+      pickRunsToCompare: (preselected) => pickRunsToCompare(runIndex, preselected),
+    }),
+  );
 
   const services = { analyzer, diagnostics, runIndex, manager, tree, log };
   for (const d of [...registerExperimentCommands(services), ...registerRunCommands(services)]) own(d);

@@ -1,10 +1,16 @@
-// CodeLens on a config: "▶ Run" / "Stop", "Validate" and the last run's result at the top; on
-// each layer-pair term the two layers' shapes (and the connector between them), or the error.
+// CodeLens on a config: "▶ Run" / "Stop", "Validate" and the last run's result at the top (and
+// the last finished result when the last run was cancelled or failed); on a trained teacher, the
+// offer to reuse the one an earlier run saved; on each layer-pair term the two layers' shapes (and
+// the connector between them), or the error.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { findNodeAtLocation, type Node } from 'jsonc-parser';
 import * as vscode from 'vscode';
+import { MODELS, type RunEntry } from '../core/runStore';
 import { ConfigAnalyzer } from './configAnalysis';
 import { Disposable } from './dispose';
 import { describePairs } from './pairLenses';
-import { progressText, runDescription } from './runFormat';
+import { progressText, runDescription, runTooltip, shortTime } from './runFormat';
 import type { RunIndex } from './runIndex';
 import type { RunManager } from './runManager';
 import { throttle } from './throttle';
@@ -21,8 +27,9 @@ export class ConfigCodeLensProvider extends Disposable implements vscode.CodeLen
   ) {
     super();
     this._register(runIndex.onDidChange(() => this.changed()));
-    // Steps are too frequent for a lens; stage changes and starts/ends are not.
+    // Progress on the manager's shared tick (with the status bar and the tree); starts and ends at once.
     this._register(manager.onDidChangeJob(({ change }) => change !== 'progress' && this.changed()));
+    this._register(manager.onDidTick(() => manager.jobs.some((j) => j.state === 'running') && this._onDidChangeCodeLenses.fire()));
     this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed()));
   }
 
@@ -44,13 +51,19 @@ export class ConfigCodeLensProvider extends Disposable implements vscode.CodeLen
     lens(top, errors ? `$(error) ${errors} problem${errors === 1 ? '' : 's'}` : '$(check) Validate', 'distillLab.validate', [uri], 'Check the config (Distill Lab: Validate Experiment)');
 
     const running = active.find((j) => j.state === 'running');
-    const last = this.runIndex.runsForConfig(uri)[0];
+    const runs = this.runIndex.runsForConfig(uri);
+    const last = runs[0];
+    const lastDone = runs.find((r) => r.manifest.status === 'done');
     if (running) {
-      lens(top, `$(loading~spin) Running: ${progressText(running.progress) || 'starting…'}`, 'distillLab.showLog', [], 'Show the log');
+      lens(top, `$(loading~spin) ${running.cancelling ? 'stopping…' : progressText(running.progress) || 'starting…'}`, 'distillLab.showLog', [], 'Show the log');
     } else if (active.length) {
       lens(top, '$(clock) Queued', 'distillLab.showLog');
     } else if (last) {
-      lens(top, `Last run: ${runDescription(last.manifest)}`, 'distillLab.openLossSplit', [last.dir], `Open the loss split of ${last.manifest.id}`);
+      lens(top, `Last run ${shortTime(last.manifest.startedAt)}: ${runDescription(last.manifest)}`, 'distillLab.openResults', [last.dir], plainTooltip(last));
+    }
+    // A cancelled or failed last run does not hide the last result that counts.
+    if (lastDone && lastDone !== last) {
+      lens(top, `Last result ${shortTime(lastDone.manifest.startedAt)}: ${runDescription(lastDone.manifest)}`, 'distillLab.openResults', [lastDone.dir], plainTooltip(lastDone));
     }
     if (last || running) {
       // The result panels follow this config (its newest run, live while it trains).
@@ -59,6 +72,19 @@ export class ConfigCodeLensProvider extends Disposable implements vscode.CodeLen
     }
     lens(top, '$(type-hierarchy) Layers', 'distillLab.openModelLayers', [uri], 'Teacher and student layers side by side, with the layer pairs');
 
+    const teacher = result.tree && findNodeAtLocation(result.tree, ['teacher']);
+    const reusable = teacher && trainsTeacher(teacher) && runs.find((r) => r.manifest.status === 'done' && hasTeacherModel(r));
+    if (teacher?.parent && reusable) {
+      const line = document.positionAt(teacher.parent.offset).line;
+      lens(
+        new vscode.Range(line, 0, line, 0),
+        `$(history) Reuse the teacher trained ${shortTime(reusable.manifest.startedAt)}`,
+        'distillLab.reuseTeacher',
+        [uri, reusable.manifest.id],
+        `Skip training the teacher: take the one run ${reusable.manifest.id} saved (teacher.source "run")`,
+      );
+    }
+
     for (const pair of describePairs(result, this.analyzer.env, configDir)) {
       const line = document.positionAt(pair.offset).line;
       // The shapes (and connector); clicking shows the pair in the layers view.
@@ -66,4 +92,17 @@ export class ConfigCodeLensProvider extends Disposable implements vscode.CodeLen
     }
     return lenses;
   }
+}
+
+/** The run's hover as plain text (a CodeLens tooltip is not Markdown). */
+function plainTooltip(run: RunEntry): string {
+  return runTooltip(run.manifest).replace(/\*\*|`/g, '').replace(/\n\n/g, '\n');
+}
+
+const hasTeacherModel = (r: RunEntry) => fs.existsSync(path.join(r.dir, MODELS, 'teacher', 'model.json'));
+
+/** The teacher object says `source: "train"` (or leaves it out: the default). */
+function trainsTeacher(node: Node): boolean {
+  const source = findNodeAtLocation(node, ['source']);
+  return node.type === 'object' && (source === undefined || source.value === 'train');
 }

@@ -26,8 +26,6 @@ import {
 } from './treeNodes';
 import { runTreeItem } from './treeItems';
 
-const LIVE_UPDATE_MS = 1000;
-
 export class ExperimentTreeProvider extends Disposable implements vscode.TreeDataProvider<TreeNode> {
   private configPaths: string[] = [];
   private loading: Promise<void>;
@@ -42,13 +40,6 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
   private readonly liveRuns = new Set<RunNode>();
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<TreeNode | TreeNode[] | undefined>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
-  private readonly flushLive = this._register(
-    throttle(() => {
-      const nodes = [...this.liveRuns];
-      this.liveRuns.clear();
-      if (nodes.length) this._onDidChangeTreeData.fire(nodes);
-    }, LIVE_UPDATE_MS),
-  );
   private readonly reloadSoon = this._register(throttle(() => this.reloadConfigs().catch((e) => console.error('Distill Lab: finding configs failed', e)), 300));
 
   constructor(
@@ -65,13 +56,18 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
       manager.onDidChangeJob(({ job, change }) => {
         if (change === 'progress' || change === 'stage') {
           const node = job.runDir && this.runNodes.get(path.resolve(job.runDir));
-          if (node) {
-            this.liveRuns.add(node);
-            this.flushLive();
-          }
+          if (node) this.liveRuns.add(node);
         } else {
           this.update();
         }
+      }),
+    );
+    // Live rows repaint on the manager's shared tick, with the status bar and the notification.
+    this._register(
+      manager.onDidTick(() => {
+        const nodes = [...this.liveRuns];
+        this.liveRuns.clear();
+        if (nodes.length) this._onDidChangeTreeData.fire(nodes);
       }),
     );
     this.loading = this.reloadConfigs();
@@ -271,7 +267,7 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
     const position = this.manager.queuePosition(job);
     const item = new vscode.TreeItem(job.state === 'queued' ? 'Queued' : 'Starting…', vscode.TreeItemCollapsibleState.None);
     item.id = `job:${job.seq}`;
-    item.description = job.state === 'queued' ? (position > 0 ? `behind ${position} run${position === 1 ? '' : 's'}` : 'next') : progressText(job.progress);
+    item.description = job.state === 'queued' ? (position > 0 ? `behind ${position} run${position === 1 ? '' : 's'}` : 'next') : progressText(job.progress, true);
     item.iconPath = new vscode.ThemeIcon(job.state === 'queued' ? 'clock' : 'loading~spin');
     item.contextValue = job.state === 'queued' ? 'distillRun.queued' : 'distillRun.starting';
     return item;

@@ -19,8 +19,8 @@ export function methodTemplates(): Template[] {
       if (d.templateStudent) base.student = { model: d.templateStudent };
       return {
         id: `method-${d.type}`,
-        label: `Method: ${d.title} (${d.type})`,
-        detail: `${d.paper} · ${d.knowledge} · weight ${String(d.example.weight)}`,
+        label: `Method: ${d.title} (${d.type}, weight ${String(d.example.weight)})`,
+        detail: `${d.knowledge} · ${d.paper}`,
         config: base,
       };
     });

@@ -1,6 +1,7 @@
 // How a run reads in the tree, the CodeLens, the status bar and notifications. Pure: unit tested.
 import type { Manifest, ModelResult, StageName } from '../core/protocol';
-import { percentError, summarizeResults } from '../core/runStore';
+import { gapClosedPercent } from '../core/resultFormat';
+import { percentError } from '../core/runStore';
 
 /** A live run's latest progress (from the trainer's messages). */
 export interface LiveProgress {
@@ -10,6 +11,8 @@ export interface LiveProgress {
   step?: number;
   steps?: number;
   loss?: number;
+  /** Estimated time left for the whole run, in ms (see RunJob.eta). */
+  etaMs?: number;
 }
 
 export function firstLine(text: string): string {
@@ -17,21 +20,55 @@ export function firstLine(text: string): string {
   return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
 
-/** "teacher · epoch 2/3 · loss 0.4123" (as much as is known). */
-export function progressText(p: LiveProgress): string {
+/**
+ * The one progress text every view shows (notification, status bar, CodeLens, tree), from the
+ * same snapshot: "teacher · epoch 2/3 · step 120/469 · ~3 min left". `compact` (the tree, where
+ * width is short): "teacher 2/3 · 120/469 · ~3 min left". The epoch counts from 1: a stage that
+ * has just started is in its first epoch, at step 0.
+ */
+export function progressText(p: LiveProgress, compact = false): string {
   const parts: string[] = [];
-  if (p.stage) parts.push(p.stage);
-  if (p.epoch !== undefined && p.epochs !== undefined) parts.push(`epoch ${p.epoch}/${p.epochs}`);
-  if (p.loss !== undefined && Number.isFinite(p.loss)) parts.push(`loss ${p.loss.toFixed(4)}`);
+  const epoch = p.epoch !== undefined && p.epochs !== undefined ? `${Math.max(1, p.epoch)}/${p.epochs}` : undefined;
+  if (compact) {
+    if (p.stage) parts.push(epoch ? `${p.stage} ${epoch}` : p.stage);
+    if (p.steps) parts.push(`${p.step ?? 0}/${p.steps}`);
+  } else {
+    if (p.stage) parts.push(p.stage);
+    if (epoch) parts.push(`epoch ${epoch}`);
+    if (p.steps) parts.push(`step ${p.step ?? 0}/${p.steps}`);
+  }
+  if (p.etaMs !== undefined) parts.push(`~${formatDuration(p.etaMs, true)} left`);
   return parts.join(' · ');
 }
 
-/** The one line next to a run: its key result, its progress or its error. */
+/** "loss 0.4123", or '' before the first step. */
+export function lossText(p: LiveProgress): string {
+  return p.loss !== undefined && Number.isFinite(p.loss) ? `loss ${p.loss.toFixed(4)}` : '';
+}
+
+/**
+ * The key result in a few characters, test error in %: "S 1.9 · B 2.6 · T 1.5 % err"
+ * (student, baseline, teacher; those that finished). The tooltips spell it out.
+ */
+export function shortResults(m: Manifest): string {
+  const { student, baseline, teacher } = m.results;
+  const pct = (r: ModelResult) => ((100 * r.testErrors) / r.testCount).toFixed(1);
+  const parts = [
+    ['S', student],
+    ['B', baseline],
+    ['T', teacher],
+  ]
+    .filter((x): x is [string, ModelResult] => !!x[1])
+    .map(([k, r]) => `${k} ${pct(r)}`);
+  return parts.length ? `${parts.join(' · ')} % err` : '';
+}
+
+/** The one line next to a run: its key result, its progress or its error (short: see runTooltip for the rest). */
 export function runDescription(m: Manifest, live?: LiveProgress): string {
-  const summary = summarizeResults(m);
+  const summary = shortResults(m);
   switch (m.status) {
     case 'running':
-      return (live && progressText(live)) || (m.stage ? `${m.stage}…` : 'starting…');
+      return (live && progressText(live, true)) || (m.stage ? `${m.stage}…` : 'starting…');
     case 'done':
       return summary || 'done';
     case 'failed':
@@ -50,12 +87,28 @@ export function formatTimestamp(iso: string): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
-export function formatDuration(ms: number): string {
+/** `rough`: an estimate, so minutes without seconds past the first minute ("3 min", not "3 min 12 s"). */
+export function formatDuration(ms: number, rough = false): string {
   const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${s % 60} s`;
+  if (s < 60) return `${rough ? Math.max(5, Math.round(s / 5) * 5) : s} s`;
+  const m = rough ? Math.round(s / 60) : Math.floor(s / 60);
+  if (m < 60) return rough ? `${m} min` : `${m} min ${s % 60} s`;
   return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * When a run started, as short as it can be told apart in a list: "14:02" today, "Nov 28 14:02"
+ * this year, else "2025-11-28 14:02" (local time; the tooltip has the full timestamp).
+ */
+export function shortTime(iso: string, now = new Date()): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  if (d.toDateString() === now.toDateString()) return hm;
+  if (d.getFullYear() === now.getFullYear()) return `${MONTHS[d.getMonth()]} ${d.getDate()} ${hm}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hm}`;
 }
 
 export function runDuration(m: Manifest, now = Date.now()): string | undefined {
@@ -82,7 +135,7 @@ export function runTooltip(m: Manifest): string {
   const rows = models.filter(([, r]) => r).map(([n, r]) => `- ${modelLine(n, r!)}`);
   if (rows.length) lines.push('', ...rows);
   if (ratios) lines.push('', `Student is ${ratios.params.toFixed(1)}× smaller and ${ratios.latency.toFixed(1)}× faster than the teacher.`);
-  if (gapRecovered !== undefined) lines.push(`Distillation closed ${(100 * gapRecovered).toFixed(0)}% of the baseline → teacher error gap.`);
+  if (gapRecovered !== undefined) lines.push(`Distillation closed ${gapClosedPercent(gapRecovered)} of the baseline → teacher error gap.`);
   if (m.error) lines.push('', `Error: ${firstLine(m.error)}`);
   return lines.join('\n');
 }

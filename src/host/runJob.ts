@@ -54,6 +54,8 @@ export class RunJob {
   private readonly _onDidMessage = new Emitter<TrainerToHost>();
   /** Every message from the trainer (metrics and probes too), after the job has taken it in. */
   readonly onDidMessage = this._onDidMessage.event;
+  /** When the current stage started, for the time estimate. */
+  private stageStartedAt = 0;
   private resolveDone!: (o: JobOutcome) => void;
   /** Resolves when the run has ended (never rejects). */
   readonly done = new Promise<JobOutcome>((resolve) => (this.resolveDone = resolve));
@@ -64,6 +66,7 @@ export class RunJob {
     /** The stages the config will train, for the overall progress fraction. */
     readonly plan: PlannedStage[],
     private readonly startTrainerFn: StartTrainer = startTrainer,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** True between a cancel request and the trainer's end. */
@@ -117,6 +120,22 @@ export class RunJob {
     return Math.min(1, Math.max(0, (before + scaled) / total));
   }
 
+  /**
+   * Time left for the whole run, from the current stage's pace: its remaining steps, plus the
+   * stages still to come at the same pace and steps per epoch (an estimate: a smaller student
+   * trains faster than the teacher, so it errs long). Undefined until a few seconds of steps.
+   */
+  private eta(p: LiveProgress): number | undefined {
+    if (!p.stage || !p.steps || p.epoch === undefined || p.epochs === undefined) return undefined;
+    const done = (p.epoch - 1) * p.steps + (p.step ?? 0);
+    const elapsed = this.now() - this.stageStartedAt;
+    if (!this.stageStartedAt || done < 3 || elapsed < 2000) return undefined;
+    const perStep = elapsed / done;
+    const index = this.plan.findIndex((s) => s.stage === p.stage);
+    const later = index < 0 ? 0 : this.plan.slice(index + 1).reduce((a, s) => a + s.epochs, 0);
+    return perStep * (p.epochs * p.steps - done + later * p.steps);
+  }
+
   private onMessage(m: TrainerToHost, launch: JobLaunch): void {
     switch (m.type) {
       case 'ready':
@@ -128,13 +147,17 @@ export class RunJob {
         this.fire('run');
         break;
       case 'stage':
+        this.stageStartedAt = this.now();
         this.progress = { stage: m.stage, epoch: 0, epochs: m.epochs, step: 0, steps: m.stepsPerEpoch };
         this.fire('stage');
         break;
-      case 'progress':
-        this.progress = { stage: m.stage, epoch: m.epoch, epochs: m.epochs, step: m.step, steps: m.steps, loss: m.loss };
+      case 'progress': {
+        const progress: LiveProgress = { stage: m.stage, epoch: m.epoch, epochs: m.epochs, step: m.step, steps: m.steps, loss: m.loss };
+        progress.etaMs = this.eta(progress);
+        this.progress = progress;
         this.fire('progress');
         break;
+      }
       case 'log':
         launch.onLog?.(m.level, m.message);
         break;

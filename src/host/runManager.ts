@@ -11,7 +11,8 @@ import type { ConfigAnalyzer } from './configAnalysis';
 import type { ConfigDiagnostics } from './diagnostics';
 import { Disposable } from './dispose';
 import { notify } from './notify';
-import { firstLine } from './runFormat';
+import { firstLine, shortResults } from './runFormat';
+import { throttle } from './throttle';
 import { type JobChange, type JobOutcome, planStages, RunJob, type StartTrainer } from './runJob';
 import type { RunIndex } from './runIndex';
 import { RunQueue } from './runQueue';
@@ -43,6 +44,16 @@ export interface RunMessageEvent {
   message: TrainerToHost;
 }
 
+export interface FinishedRun {
+  job: RunJob;
+  outcome: JobOutcome;
+  /** Its short result ("S 3.1 · B 3.9 · T 2.5 % err"). */
+  summary: string;
+}
+
+/** How often the live views re-render (each trainer step message does not need a repaint). */
+const TICK_MS = 500;
+
 export class RunManager extends Disposable {
   private readonly queue: RunQueue;
   private readonly _onDidChangeJob = this._register(new vscode.EventEmitter<JobEvent>());
@@ -50,6 +61,17 @@ export class RunManager extends Disposable {
   readonly onDidChangeJob = this._onDidChangeJob.event;
   private readonly _onRunMessage = this._register(new vscode.EventEmitter<RunMessageEvent>());
   readonly onRunMessage = this._onRunMessage.event;
+  private readonly _onDidTick = this._register(new vscode.EventEmitter<void>());
+  /**
+   * The one heartbeat of live progress: the notification, the status bar, the CodeLens and the
+   * tree all re-render on it, from the same job snapshots, so their counters agree.
+   */
+  readonly onDidTick = this._onDidTick.event;
+  private readonly tick = this._register(throttle(() => this._onDidTick.fire(), TICK_MS));
+
+  private readonly _onDidFinish = this._register(new vscode.EventEmitter<FinishedRun>());
+  /** A run finished (done) in this window. */
+  readonly onDidFinish = this._onDidFinish.event;
 
   constructor(private readonly opts: RunManagerOptions) {
     super();
@@ -111,6 +133,7 @@ export class RunManager extends Disposable {
       // The trainer rewrites the manifest when the run starts and at each stage.
       if (change === 'run' || change === 'stage') this.opts.runIndex.scheduleRefresh();
       this._onDidChangeJob.fire({ job, change });
+      this.tick();
     });
     job.onDidMessage((message) => job.runDir && this._onRunMessage.fire({ runDir: job.runDir, message }));
     this.opts.log.info(`[${job.name}] queued ${configUri.fsPath}`);
@@ -159,9 +182,16 @@ export class RunManager extends Disposable {
         const m = outcome.runDir ? this.opts.runIndex.find(outcome.runDir)?.manifest : undefined;
         const summary = m ? summarizeResults(m) : '';
         log.info(`[${job.name}] finished${summary ? `: ${summary}` : ''} (${outcome.runDir ?? ''})`);
+        // A run that trained its teacher offers to reuse it: the next runs skip the teacher's epochs.
+        const trainedTeacher = job.plan.some((s) => s.stage === 'teacher');
         notify('info', `Distill Lab: ${job.name} finished${summary ? ` — ${summary}` : ''}.`, {
           'Open Results': () => vscode.commands.executeCommand('distillLab.openResults', outcome.runDir),
+          ...(trainedTeacher && outcome.runId
+            ? { 'Reuse Its Teacher': () => vscode.commands.executeCommand('distillLab.reuseTeacher', vscode.Uri.file(job.configPath), outcome.runId) }
+            : {}),
         });
+        // The toast hides after a few seconds; the status bar keeps the result until the next run.
+        this._onDidFinish.fire({ job, outcome, summary: m ? shortResults(m) : '' });
         break;
       }
       case 'cancelled':

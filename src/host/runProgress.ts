@@ -1,13 +1,10 @@
-// One cancellable progress notification per run: queue position, stage, epoch and loss, and a
+// One cancellable progress notification per run: queue position, stage, epoch, step and time left, and a
 // bar over all of the run's planned epochs. Cancelling it stops the run.
 import * as vscode from 'vscode';
 import { Disposable } from './dispose';
 import { progressText } from './runFormat';
 import type { RunJob } from './runJob';
-import type { JobEvent, RunManager } from './runManager';
-import { throttle } from './throttle';
-
-const UPDATE_MS = 250;
+import type { RunManager } from './runManager';
 
 export class RunProgressNotifications extends Disposable {
   constructor(private readonly manager: RunManager) {
@@ -24,7 +21,7 @@ export class RunProgressNotifications extends Disposable {
       { location: vscode.ProgressLocation.Notification, title: `Distill Lab: ${job.name}`, cancellable: true },
       (progress, token) => {
         let reported = 0;
-        const update = throttle(() => {
+        const update = () => {
           const position = this.manager.queuePosition(job);
           const message =
             job.state === 'queued'
@@ -37,12 +34,12 @@ export class RunProgressNotifications extends Disposable {
           const percent = Math.floor(100 * job.fraction());
           progress.report({ message, increment: Math.max(0, percent - reported) });
           reported = Math.max(reported, percent);
-        }, UPDATE_MS);
-        const listener = this.manager.onDidChangeJob((e: JobEvent) => e.job === job && update());
+        };
+        // The manager's shared tick (the status bar, the tree and the CodeLens render on it too).
+        const listener = this.manager.onDidTick(update);
         const cancel = token.onCancellationRequested(() => this.manager.cancel(job));
         update();
         return job.done.finally(() => {
-          update.dispose();
           listener.dispose();
           cancel.dispose();
           this.shown.delete(job);

@@ -8,6 +8,7 @@ import { methodTemplates } from './methodTemplates';
 export interface Template {
   id: string;
   label: string;
+  /** One short line: the quick pick cuts what does not fit its width (about 60 characters). */
   detail: string;
   config: Record<string, unknown>;
 }
@@ -16,19 +17,19 @@ export const TEMPLATES: readonly Template[] = [
   {
     id: 'quick-mnist',
     label: 'Quick MNIST',
-    detail: 'About a minute: small MLPs on 4,000 digits, soft targets plus a FitNet hint.',
+    detail: '≈1 min: small MLPs, soft targets + a FitNet hint',
     config: quickMnist,
   },
   {
     id: 'hinton-mnist',
     label: 'Hinton MNIST',
-    detail: 'Hinton, Vinyals & Dean (2015): a regularised 2×1200 teacher, a 2×800 student, T = 20.',
+    detail: 'Hinton et al. 2015: 2×1200 → 2×800 MLPs, T 20',
     config: hintonMnist,
   },
   {
     id: 'fashion-cnn-hints',
     label: 'Fashion-MNIST CNN with feature hints',
-    detail: 'CNN teacher and thinner CNN student matched on conv maps through 1×1 connectors, T = 4.',
+    detail: 'CNNs matched on conv maps, T 4; teacher ≈5 min',
     config: fashionCnnHints,
   },
   ...methodTemplates(),
@@ -63,8 +64,9 @@ function spaced(value: unknown): string {
 }
 
 /**
- * The text of a new config from a template, named `name`. The examples' `$schema` points into
- * the repository; the extension associates the schema by file name instead, so it is dropped.
+ * The text of a new config from a template, named `name`. A `$schema` is dropped should an
+ * example carry one: the extension associates the schema by file name, and a relative `$schema`
+ * copied into a user's folder resolves nowhere (and switches completion off).
  */
 export function templateText(template: Template, name: string): string {
   const { $schema: _schema, ...rest } = template.config;

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import type { MetricRecord, ProbeRecord } from '../../src/core/protocol';
-import { panelFrame, ROOT, runCommand, screenshot, screenshotFailures, startWorkbench, treeItem, type Workbench } from './helpers';
+import { openPalette, paletteRow, panelFrame, ROOT, runCommand, screenshot, screenshotFailures, startWorkbench, treeItem, type Workbench } from './helpers';
 
 const CONFIG = 'quick-mnist.distill.json';
 
@@ -105,7 +105,6 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
     this.timeout(180_000);
     fixture = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-ui-panels-'));
     const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', CONFIG), 'utf8'));
-    delete example.$schema;
     fs.writeFileSync(path.join(fixture, CONFIG), JSON.stringify(example, null, 2) + '\n');
     wb = await startWorkbench({ fixture, viewport: { width: 1600, height: 1000 } });
     page = wb.page;
@@ -124,7 +123,7 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
     await treeItem(page, CONFIG).dblclick();
     await page.locator('.tabs-container .tab.active', { hasText: CONFIG }).waitFor();
 
-    await runCommand(page, 'Distill Lab: Open Loss Split');
+    await runCommand(page, 'Distill Lab: Open Results');
     let frame = await panelFrame(page, 'lossSplit');
     // No run yet: it says so and offers to run the config.
     await frame.locator('#empty', { hasText: `${CONFIG} has no run yet` }).waitFor({ timeout: 30_000 });
@@ -182,8 +181,8 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
     assert.match((await frame.locator('#weights').textContent())!, /ce 0\.1 · kd 0\.9 · hint:fc1<-fc2 0\.5/);
   });
 
-  it('the Results view in the panel area shows the same run, following the config', async () => {
-    await runCommand(page, 'Distill Lab: Focus on Results View');
+  it('the Loss Split view in the panel area shows the same run, following the config', async () => {
+    await runCommand(page, 'Distill Lab: Focus on Loss Split View');
     const frame = await panelFrame(page, 'lossSplit', 30_000, 'panel-area');
     await frame.locator('#run-line', { hasText: path.basename(firstRun) }).waitFor({ timeout: 30_000 });
     const epochs = epochRecords(firstRun);
@@ -191,7 +190,7 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
       const u = (document.getElementById('accuracy-chart') as unknown as { __uplot?: { data: (number | null)[][] } })?.__uplot;
       return !!u && u.data.slice(1).flat().filter((v) => v !== null).length === n;
     }, epochs.length);
-    await page.locator('.part.panel .pane-header, .part.panel .composite.title', { hasText: /Results|Distill Lab/ }).first().waitFor();
+    await page.locator('.part.panel .pane-header, .part.panel .composite.title', { hasText: /Loss Split|Distill Lab/ }).first().waitFor();
     await screenshot(page, 'panels-results-view');
     await runCommand(page, 'View: Hide Panel');
   });
@@ -264,7 +263,7 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
     // Change the seed in the editor and run again (Run saves the file first).
     await replaceInConfig(page, '"seed": 7', '"seed": 8');
     await runCommand(page, 'Distill Lab: Run Experiment');
-    await runCommand(page, 'Distill Lab: Open Loss Split');
+    await runCommand(page, 'Distill Lab: Open Results');
     const end = Date.now() + 400_000;
     let second: string | undefined;
     for (;;) {
@@ -276,16 +275,16 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
       await page.waitForTimeout(500);
     }
 
-    await runCommand(page, 'Distill Lab: Compare Runs (Charts)…');
-    let frame = await panelFrame(page, 'compare');
-    await frame.locator('#pick-run').click();
+    // Compare Runs… from the palette asks for the runs first (a multi-select pick), then opens the panel.
+    await openPalette(page, 'Distill Lab: Compare Runs…');
+    await paletteRow(page, 'Distill Lab: Compare Runs…').first().click();
     const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
     await rows.first().waitFor();
     assert.equal(await rows.count(), 2);
     // In a multi-select pick a click on a row ticks it.
     for (let i = 0; i < 2; i++) await rows.nth(i).click();
     await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click();
-    frame = await panelFrame(page, 'compare');
+    const frame = await panelFrame(page, 'compare');
     await frame.locator('#diff-summary', { hasText: '1 setting differs.' }).waitFor({ timeout: 30_000 });
     assert.match((await frame.locator('#config-diff').textContent())!, /seed/);
     const curves = (await chartData(frame, 'compare-chart'))!;

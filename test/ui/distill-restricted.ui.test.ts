@@ -70,11 +70,11 @@ describe('Distill Lab: Restricted Mode (untrusted workspace, packaged extension)
     const rows = page.locator('.part.sidebar .pane-body [role=treeitem]');
     const experiment = rows.filter({ hasText: 'quick.distill.json' });
     await experiment.waitFor();
-    await rows.filter({ hasText: 'student 1.9% err' }).waitFor();
+    await rows.filter({ hasText: 'S 1.9 % err' }).waitFor();
     await experiment.click();
     await page.locator('.codelens-decoration', { hasText: 'Validate' }).first().waitFor();
     const lenses = (await page.locator('.codelens-decoration').allTextContents()).join(' | ');
-    assert.match(lenses, /Last run: student 1\.9% err/);
+    assert.match(lenses, /Last run [\d: -]+: S 1\.9 % err/);
     assert.doesNotMatch(lenses, /Run\b(?!:)/, `CodeLens offers Run: ${lenses}`);
     await experiment.hover();
     assert.equal(await experiment.locator('.action-label[aria-label*="Run Experiment"]').count(), 0, 'inline Run button shown');

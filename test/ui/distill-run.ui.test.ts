@@ -20,10 +20,9 @@ describe('Distill Lab: run an example from the palette (packaged extension)', fu
 
   before(async function () {
     this.timeout(180_000);
-    // An example workspace: the quick example as a user would have it (no repo-relative $schema).
+    // An example workspace: the quick example as a user would have it.
     fixture = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-ui-example-'));
     const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'quick-mnist.distill.json'), 'utf8'));
-    delete example.$schema;
     fs.writeFileSync(path.join(fixture, 'quick-mnist.distill.json'), JSON.stringify(example, null, 2) + '\n');
     wb = await startWorkbench({ fixture });
   });
@@ -66,16 +65,26 @@ describe('Distill Lab: run an example from the palette (packaged extension)', fu
     await progress.first().waitFor({ timeout: 60_000 });
     const running = experimentRows(page).filter({ has: page.locator('.codicon[class*="loading"]') });
     await running.first().waitFor({ timeout: 60_000 });
-    await page.locator('.part.statusbar', { hasText: 'quick-mnist' }).waitFor({ timeout: 60_000 });
+    // The step count and, after a few seconds of steps, the time left: in the status bar, the
+    // notification and the tree, from one snapshot.
+    const status = page.locator('.part.statusbar .statusbar-item', { hasText: /quick-mnist: (teacher|baseline|student) · epoch \d+\/3 · step \d+\/\d+ · ~\d+ (s|min) left/ });
+    await status.first().waitFor({ timeout: 120_000 });
+    await page.locator('.notifications-toasts .notification-list-item', { hasText: /step \d+\/\d+ · ~\d+ (s|min) left/ }).first().waitFor({ timeout: 10_000 });
+    await experimentRows(page).filter({ hasText: /(teacher|baseline|student) \d\/3 · \d+\/\d+/ }).first().waitFor({ timeout: 10_000 });
     await screenshot(page, 'distill-run-in-progress');
 
-    const finished = experimentRows(page).filter({ hasText: /student \d+\.\d% err · baseline \d+\.\d% · teacher \d+\.\d%/ });
+    const finished = experimentRows(page).filter({ hasText: /S \d+\.\d · B \d+\.\d · T \d+\.\d % err/ });
     await finished.first().waitFor({ timeout: 400_000 });
     console.log(`      quick-mnist trained in the packaged extension in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     assert.equal(await finished.first().locator('.codicon-pass').count(), 1);
-    await page.locator('.notifications-toasts', { hasText: 'quick-mnist finished' }).waitFor({ timeout: 10_000 });
+    const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: 'quick-mnist finished' });
+    await toast.waitFor({ timeout: 10_000 });
+    // It trained its teacher: the toast offers to reuse it (teacher.source "run").
+    for (const action of ['Open Results', 'Reuse Its Teacher']) assert.equal(await toast.locator('.monaco-button', { hasText: action }).count(), 1, action);
+    // The toast hides after a while; the status bar keeps the result (a click opens the results).
+    await page.locator('.part.statusbar .statusbar-item', { hasText: /quick-mnist: S \d+\.\d · B/ }).waitFor({ timeout: 10_000 });
     // The CodeLens above the config switches from the live progress to the last run's result.
-    await page.locator('.codelens-decoration', { hasText: /Last run: student \d+\.\d% err/ }).waitFor({ timeout: 10_000 });
+    await page.locator('.codelens-decoration', { hasText: /Last run \d\d:\d\d: S \d+\.\d · B/ }).waitFor({ timeout: 10_000 });
     assert.equal(await page.locator('.codelens-decoration', { hasText: 'Stop' }).count(), 0);
     await experimentRows(page).filter({ hasText: 'quick-mnist.distill.json' }).filter({ hasNotText: 'active' }).waitFor({ timeout: 5000 });
     const file = await screenshot(page, 'distill-run-finished');
@@ -90,7 +99,7 @@ describe('Distill Lab: run an example from the palette (packaged extension)', fu
 
   it("a run's artifacts and context menu; context-only commands stay out of the palette", async () => {
     const page = wb.page;
-    const run = experimentRows(page).filter({ hasText: /student \d+\.\d% err/ }).first();
+    const run = experimentRows(page).filter({ hasText: /S \d+\.\d · B/ }).first();
     await run.click(); // expands it
     for (const artifact of ['Metrics', 'Log', 'Probes', 'Teacher model', 'Baseline model', 'Student model', 'Config as run', 'Manifest']) {
       await experimentRows(page).filter({ hasText: new RegExp(`^\\s*${artifact}`) }).first().waitFor({ timeout: 10_000 });
@@ -99,12 +108,17 @@ describe('Distill Lab: run an example from the palette (packaged extension)', fu
     const menu = page.locator('.context-view .monaco-menu');
     await menu.waitFor();
     const items = (await menu.locator('.action-label').allTextContents()).map((t) => t.trim()).filter(Boolean);
-    for (const title of ['Open Results', 'Open Logits', 'Open Feature Maps', 'Show Log', 'Compare Runs…', 'Export Student Model…', 'Reveal Run Folder', 'Copy Run ID', 'Delete Run…']) {
+    for (const title of ['Open Results', 'Open Logits', 'Open Feature Maps', 'Show Log', 'Open Metrics File', 'Compare Runs…', 'Export Student Model…', 'Reveal Run Folder', 'Copy Run ID', 'Delete Run…']) {
       assert.ok(items.includes(title), `context menu: ${items.join(', ')}`);
     }
     assert.ok(!items.includes('Stop Run'), 'a finished run has no Stop');
+    // One command per intent: no second compare, no second way to the loss split.
+    for (const gone of ['Open Loss Split', 'Compare Runs (Charts)…']) assert.ok(!items.includes(gone), `context menu: ${items.join(', ')}`);
     await screenshot(page, 'distill-run-context-menu');
-    await page.keyboard.press('Escape');
+    // Open Results opens the result panel, not the raw metrics.jsonl.
+    await menu.locator('.action-label', { hasText: /^Open Results$/ }).click();
+    await page.locator('.tabs-container .tab', { hasText: /^Loss Split/ }).first().waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('.tabs-container .tab', { hasText: 'metrics.jsonl' }).count(), 0, 'metrics.jsonl opened');
 
     const input = await openPalette(page);
     for (const hidden of ['Distill Lab: Copy Run ID', 'Distill Lab: Open Config as Run']) {
@@ -137,15 +151,19 @@ describe('Distill Lab: an empty workspace (packaged extension)', function () {
     fs.rmSync(fixture, { recursive: true, force: true });
   });
 
-  it('offers New Experiment and Open an Example; the example lands in the tree', async () => {
+  it('offers New Experiment (one way to start); the template lands in the tree', async () => {
     const page = wb.page;
     await page.locator('.activitybar .action-item a[aria-label^="Distill Lab"]').click();
     const welcome = page.locator('.part.sidebar .welcome-view');
     await welcome.locator('.monaco-button', { hasText: 'New Experiment' }).waitFor({ timeout: 30_000 });
-    await welcome.locator('.monaco-button', { hasText: 'Open an Example' }).click();
-    await screenshot(page, 'distill-welcome-pick-example');
-    // The quick pick of templates.
+    assert.equal(await welcome.locator('.monaco-button', { hasText: 'Open an Example' }).count(), 0);
+    await welcome.locator('.monaco-button', { hasText: 'New Experiment' }).click();
+    await screenshot(page, 'distill-welcome-pick-template');
+    // The quick pick of templates, then the name box with the template's name.
     await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Fashion-MNIST CNN with feature hints' }).click();
+    const input = page.locator('.quick-input-widget input.input');
+    await page.waitForFunction(() => (document.querySelector('.quick-input-widget input.input') as HTMLInputElement | null)?.value === 'fashion-cnn-hints');
+    await input.press('Enter');
     await page.locator('.tabs-container .tab.active', { hasText: 'fashion-cnn-hints.distill.json' }).waitFor();
     await experimentRows(page).filter({ hasText: 'fashion-cnn-hints.distill.json' }).waitFor({ timeout: 30_000 });
     assert.ok(fs.existsSync(path.join(wb.workspace, 'fashion-cnn-hints.distill.json')));

@@ -105,7 +105,8 @@ export async function startWorkbench(opts: WorkbenchOptions = {}): Promise<Workb
     const page = await context.newPage();
     page.setDefaultTimeout(20_000);
     if (verbose) page.on('console', (m) => console.error(`[browser ${m.type()}] ${m.text()}`));
-    await page.goto(h.workbenchUrl(server.url, { folder: workspace }), { waitUntil: 'domcontentloaded' });
+    // The first load compiles the workbench's bundles: on a loaded machine it takes well over the 20 s default.
+    await page.goto(h.workbenchUrl(server.url, { folder: workspace }), { waitUntil: 'domcontentloaded', timeout: 120_000 });
     await waitForWorkbench(page);
     return { page, browser, server, workspace, dispose };
   } catch (e) {

@@ -7,9 +7,9 @@ import * as path from 'node:path';
 import { defaultNodeEnv } from '../../src/core/config/nodeEnv';
 import { parseConfig } from '../../src/core/config/parse';
 import type { Manifest, ModelResult } from '../../src/core/protocol';
-import { compareRunsMarkdown, flattenConfig } from '../../src/host/compareRuns';
+import { gapClosedPercent } from '../../src/core/resultFormat';
 import { describePairs } from '../../src/host/pairLenses';
-import { firstLine, formatDuration, progressText, runDescription, runTooltip } from '../../src/host/runFormat';
+import { firstLine, formatDuration, progressText, runDescription, runTooltip, shortResults, shortTime } from '../../src/host/runFormat';
 import { configStem, isConfigPath, isInside, resolveRunsDir } from '../../src/host/runsLocation';
 import { formatJson, TEMPLATES, templateText } from '../../src/host/templates';
 import { throttle } from '../../src/host/throttle';
@@ -31,13 +31,23 @@ const manifest = (extra: Partial<Manifest> = {}): Manifest => ({
   ...extra,
 });
 
-test('runDescription: result, progress, error, cancellation', () => {
-  assert.equal(runDescription(manifest()), 'student 1.9% err · baseline 2.6% · teacher 1.5%');
+test('runDescription: a short result, progress, error, cancellation', () => {
+  assert.equal(runDescription(manifest()), 'S 1.9 · B 2.6 · T 1.5 % err');
+  assert.equal(shortResults(manifest({ results: { teacher: result(15) } })), 'T 1.5 % err');
   assert.equal(runDescription(manifest({ status: 'running', stage: 'baseline', results: {} })), 'baseline…');
-  assert.equal(runDescription(manifest({ status: 'running', results: {} }), { stage: 'teacher', epoch: 2, epochs: 3, loss: 0.41234 }), 'teacher · epoch 2/3 · loss 0.4123');
+  assert.equal(runDescription(manifest({ status: 'running', results: {} }), { stage: 'teacher', epoch: 2, epochs: 3, step: 5, steps: 10, loss: 0.41234 }), 'teacher 2/3 · 5/10');
   assert.equal(runDescription(manifest({ status: 'failed', error: 'Error: out of memory\n    at x.js:1' })), 'failed: Error: out of memory');
-  assert.equal(runDescription(manifest({ status: 'cancelled', results: { teacher: result(15) } })), 'cancelled · teacher 1.5%');
+  assert.equal(runDescription(manifest({ status: 'cancelled', results: { teacher: result(15) } })), 'cancelled · T 1.5 % err');
   assert.equal(progressText({}), '');
+  // One text for the notification, status bar and CodeLens; a stage just started is in epoch 1, at step 0.
+  assert.equal(progressText({ stage: 'teacher', epoch: 0, epochs: 6, step: 0, steps: 469 }), 'teacher · epoch 1/6 · step 0/469');
+  assert.equal(progressText({ stage: 'student', epoch: 2, epochs: 6, step: 120, steps: 469, etaMs: 192_000 }), 'student · epoch 2/6 · step 120/469 · ~3 min left');
+  assert.equal(progressText({ stage: 'student', epoch: 2, epochs: 6, step: 120, steps: 469, etaMs: 42_000 }, true), 'student 2/6 · 120/469 · ~40 s left');
+  // Start times as short as a list needs.
+  const now = new Date(2025, 10, 28, 18, 0);
+  assert.equal(shortTime(new Date(2025, 10, 28, 14, 2).toISOString(), now), '14:02');
+  assert.equal(shortTime(new Date(2025, 10, 3, 9, 5).toISOString(), now), 'Nov 3 09:05');
+  assert.equal(shortTime(new Date(2024, 0, 9, 9, 5).toISOString(), now), '2024-01-09 09:05');
   assert.equal(firstLine('\n\nsecond\nthird'), 'second');
   assert.equal(formatDuration(65_000), '1 min 5 s');
   assert.equal(formatDuration(3_720_000), '1 h 2 min');
@@ -91,24 +101,20 @@ test('hint CodeLens: an unknown layer or an impossible connector shows the error
   assert.match(text.slice(lens.offset, lens.offset + 40), /"type": "hint"/);
 });
 
-test('compare report: results side by side, then only the settings that differ', () => {
-  const a = { manifest: manifest({ id: 'run-a' }), config: { name: 'q', training: { epochs: 3, optimizer: { lr: 0.05 } }, losses: [{ type: 'kd', weight: 0.9 }] } };
-  const b = { manifest: manifest({ id: 'run-b', status: 'failed', error: 'boom | bang', results: {} }), config: { name: 'q', training: { epochs: 5, optimizer: { lr: 0.05 } }, losses: [{ type: 'kd', weight: 0.5 }] } };
-  const md = compareRunsMarkdown([a, b]);
-  assert.match(md, /^# Distill Lab: 2 runs compared/);
-  assert.match(md, /\| \*\*student error\*\* \| 1\.9% \(19\/1000\) \| — \|/);
-  assert.match(md, /\| \*\*status\*\* \| done \| failed: boom \\\| bang \|/);
-  assert.match(md, /\| `training\.epochs` \| 3 \| 5 \|/);
-  assert.match(md, /\| `losses\[0\]\.weight` \| 0\.9 \| 0\.5 \|/);
-  assert.doesNotMatch(md, /optimizer\.lr/);
-  assert.match(compareRunsMarkdown([a, { ...a, manifest: manifest({ id: 'run-c' }) }]), /The runs used the same config\./);
-  assert.deepEqual([...flattenConfig({ a: [1, 2], b: { c: null } })], [['a', '[1,2]'], ['b.c', 'null']]);
+test('the gap closed reads the same everywhere: rounded half away from zero', () => {
+  assert.equal(gapClosedPercent(-0.125), '-13%');
+  assert.equal(gapClosedPercent(0.125), '13%');
+  assert.equal(gapClosedPercent(0.5912), '59%');
+  assert.equal(gapClosedPercent(0), '0%');
 });
 
-test('templates: the three examples, then one per method, valid, renamed, without the repo-relative $schema', () => {
+test('templates: the three examples, then one per method, valid, renamed, without a $schema, with details that fit the pick', () => {
   assert.deepEqual(TEMPLATES.slice(0, 3).map((t) => t.label), ['Quick MNIST', 'Hinton MNIST', 'Fashion-MNIST CNN with feature hints']);
   assert.ok(TEMPLATES.slice(3).every((t) => t.id.startsWith('method-')));
   for (const t of TEMPLATES) {
+    // A relative $schema copied into a user's folder resolves nowhere and switches completion off.
+    assert.equal(t.config.$schema, undefined, `examples/${t.id}.distill.json carries a $schema`);
+    assert.ok(t.detail.length <= 60, `${t.id}: detail is ${t.detail.length} characters`);
     const text = templateText(t, 'my-exp');
     const parsed = JSON.parse(text);
     assert.equal(parsed.name, 'my-exp');

@@ -100,10 +100,22 @@ test('activation events, views, settings, walkthrough and packaging fields', () 
   assert.match(pkg.scripts.package, /vsce package/);
 });
 
+test('one command per intent: no two commands for the same thing, each named for what it does', () => {
+  const titles = commands.map((c) => c.title);
+  assert.equal(new Set(titles).size, titles.length, 'titles are unique');
+  // Replaced: Open an Example (= New Experiment from Template…), Open Loss Split (= Open Results),
+  // Compare Runs (Charts)… (= Compare Runs…, the Markdown report is gone).
+  for (const gone of ['distillLab.openExample', 'distillLab.openLossSplit', 'distillLab.compareRunsPanel']) assert.ok(!ids.has(gone), gone);
+  // The raw file is named as such; Open Results opens the result panel (panels/index.ts PANEL_COMMANDS).
+  assert.equal(commands.find((c) => c.command === 'distillLab.openMetricsFile')?.title, 'Open Metrics File');
+  assert.match(fs.readFileSync('src/host/panels/index.ts', 'utf8'), /'distillLab\.openResults': 'lossSplit'/);
+  assert.match(fs.readFileSync('src/host/panels/index.ts', 'utf8'), /'distillLab\.compareRuns': 'compare'/);
+});
+
 test('layering: core and trainer never import vscode; host modules unit-tested here stay vscode-free', () => {
   const importsVscode = (f: string) => /from ['"]vscode['"]|require\(['"]vscode['"]\)/.test(fs.readFileSync(f, 'utf8').replace(/import type[^;]+;/g, ''));
   for (const f of [...sourceFiles('src/core'), ...sourceFiles('src/trainer')]) assert.equal(importsVscode(f), false, f);
-  const pure = ['runFormat', 'runJob', 'runQueue', 'pairLenses', 'compareRuns', 'templates', 'treeNodes', 'runsLocation', 'throttle', 'events', 'dispose'];
+  const pure = ['runFormat', 'runJob', 'runQueue', 'pairLenses', 'templates', 'treeNodes', 'runsLocation', 'throttle', 'events', 'dispose'];
   for (const name of pure) assert.equal(importsVscode(`src/host/${name}.ts`), false, name);
   const ext = fs.readFileSync('src/extension.ts', 'utf8');
   assert.doesNotMatch(ext, /@tensorflow|trainer\//, 'extension.ts only wires host pieces');

@@ -200,3 +200,32 @@ test('planStages: teacher (if trained), baseline (if asked), student', () => {
   ]);
   assert.deepEqual(planStages({ ...base, teacher: { source: 'file' }, baseline: false } as never), [{ stage: 'student', epochs: 3 }]);
 });
+
+test('the time left: the current stage at its pace, plus the stages still to come', () => {
+  let now = 0;
+  let send!: (m: import('../../src/core/protocol').TrainerToHost) => void;
+  const job = new RunJob(
+    '/x.distill.json',
+    'fake',
+    [
+      { stage: 'teacher', epochs: 2 },
+      { stage: 'baseline', epochs: 1 },
+      { stage: 'student', epochs: 1 },
+    ],
+    (_request, opts) => {
+      send = (m) => opts.onMessage?.(m);
+      return { process: undefined as never, done: new Promise(() => {}), cancel: () => {} };
+    },
+    () => now,
+  );
+  job.start({ request: { type: 'start', configPath: 'x', runsDir: tmp, backend: 'cpu' }, trainerScript: fakeTrainer });
+  now = 1000;
+  send({ type: 'stage', stage: 'teacher', epochs: 2, stepsPerEpoch: 100 });
+  now = 1500;
+  send({ type: 'progress', stage: 'teacher', epoch: 1, epochs: 2, step: 10, steps: 100, loss: 1 });
+  assert.equal(job.progress.etaMs, undefined, 'no estimate from half a second');
+  now = 1000 + 5000;
+  send({ type: 'progress', stage: 'teacher', epoch: 1, epochs: 2, step: 50, steps: 100, loss: 1 });
+  // 100 ms a step: 150 teacher steps left + 2 later epochs of 100 steps.
+  assert.equal(Math.round(job.progress.etaMs!), 35_000);
+});

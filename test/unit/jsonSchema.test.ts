@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseConfig } from '../../src/core/config/parse';
-import { configReferenceMarkdown, DISTILL_SCHEMA_PATH, distillSchemaText, README_PATH, withConfigReference } from '../../src/core/config/schemaFile';
+import { configReferenceMarkdown, DISTILL_SCHEMA_PATH, distillSchemaText, EDITOR_SCHEMA_PATH, editorSchemaText, README_PATH, withConfigReference } from '../../src/core/config/schemaFile';
 import { bool, int, obj, opt, req, tagged, withDefault } from '../../src/core/schema/dsl';
 import { JsonSchema, toJsonSchema } from '../../src/core/schema/jsonSchema';
 
@@ -22,9 +22,33 @@ test('the README config reference is up to date and documents every key (regener
   }
 });
 
-test('package.json points jsonValidation at the generated schema', () => {
+test('package.json points jsonValidation at the generated editor schema, which is up to date', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-  assert.deepEqual(pkg.contributes.jsonValidation, [{ fileMatch: '*.distill.json', url: `./${DISTILL_SCHEMA_PATH}` }]);
+  assert.deepEqual(pkg.contributes.jsonValidation, [{ fileMatch: '*.distill.json', url: `./${EDITOR_SCHEMA_PATH}` }]);
+  assert.equal(fs.readFileSync(path.join(root, EDITOR_SCHEMA_PATH), 'utf8'), editorSchemaText());
+});
+
+test('the editor schema keeps completion and hover but nothing VS Code would report a second time', () => {
+  const full = JSON.parse(distillSchemaText()) as JsonSchema;
+  const editor = JSON.parse(editorSchemaText()) as JsonSchema;
+  const validating = ['required', 'additionalProperties', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'minItems', 'maxItems', 'type', 'enum'];
+  // Every property path of the full schema (through properties, items, allOf/then) is in the editor's,
+  // with its description; no validating keyword is left outside an `if`.
+  const walk = (a: JsonSchema, b: JsonSchema | undefined, where: string) => {
+    assert.ok(b, `${where} missing from the editor schema`);
+    assert.equal(b.description, a.description, `${where}.description`);
+    assert.deepEqual(b.if, a.if, `${where}.if kept whole`);
+    for (const k of validating) assert.ok(!(k in b), `${where}.${k} left in the editor schema`);
+    for (const [p, sub] of Object.entries((a.properties ?? {}) as Record<string, JsonSchema>)) walk(sub, (b.properties as Record<string, JsonSchema>)?.[p], `${where}.${p}`);
+    if (a.items) walk(a.items as JsonSchema, b.items as JsonSchema, `${where}[]`);
+    ((a.allOf ?? []) as JsonSchema[]).forEach((v, i) => v.then && walk(v.then as JsonSchema, ((b.allOf as JsonSchema[])?.[i]?.then) as JsonSchema, `${where}.allOf[${i}]`));
+  };
+  walk(full, editor, 'config');
+  // An enum offers its values as snippets, with their descriptions.
+  const optimizer = (editor.properties as Record<string, JsonSchema>).training;
+  const tags = ((optimizer.properties as Record<string, JsonSchema>).optimizer.properties as Record<string, JsonSchema>).type;
+  const labels = (tags.defaultSnippets as { label: string; body: unknown }[]).map((s) => s.body);
+  assert.ok(labels.includes('sgd') && labels.includes('adam'), JSON.stringify(labels));
 });
 
 test('objects, numbers and defaults map onto draft-07 keywords', () => {

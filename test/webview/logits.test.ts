@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { ProbeRecord } from '../../src/core/protocol';
+import { RunReader } from '../../src/host/panels/runData';
 import { FIXTURE_RUN, launchBrowser, openPanel, type Panel, pixel, runHost, startServer, until } from './harness';
 
 const probe = (stage: string, epoch: number): ProbeRecord =>
@@ -214,6 +215,19 @@ describe('logits panel', () => {
     assert.equal(await again.page.inputValue('#temperature'), '20');
     assert.deepEqual(again.errors, []);
     await again.close();
+  });
+
+  it('names the classes where the dataset has names (Fashion-MNIST), in the gallery and on the bars, even when the run arrives after the probes', async () => {
+    const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+    const run = new RunReader(FIXTURE_RUN).runInfo()!;
+    await panel.send({ type: 'run', run: { ...run, classNames: names } });
+    await until(panel.page, () => (document.querySelector('#gallery .thumb-caption')?.textContent ?? '').length > 2);
+    const captions = (await panel.page.$$eval('#gallery .thumb-caption', (els) => els.map((e) => (e.textContent ?? '').replace(' ✕', '')))) as string[];
+    assert.deepEqual(captions.slice(0, 3), last.student.labels.slice(0, 3).map((l) => names[l]));
+    const barClasses = await panel.page.$$eval('.logits-teacher table tbody tr', (rows) => rows.map((r) => r.children[0].textContent));
+    assert.deepEqual(barClasses, names);
+    await panel.send({ type: 'run', run });
+    await until(panel.page, () => /^\d/.test(document.querySelector('#gallery .thumb-caption')?.textContent ?? ''));
   });
 
   it('labels its graphics for screen readers and violates no CSP rule', async () => {

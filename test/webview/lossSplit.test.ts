@@ -83,9 +83,9 @@ describe('loss split panel', () => {
     terms.forEach((t, i) => assert.deepEqual(c.data[i + 1], student.map((r) => r.losses[t]), t));
     assert.deepEqual(c.data[terms.length + 1], student.map((r) => r.total));
     // Weights shown with each term; kd says what it is (T²·KL) and its T.
-    assert.match(c.labels[1], /^ce .*× 0\.5$/);
-    assert.match(c.labels[2], /^kd \(soft: T²·KL, T = 4\) × 0\.5$/);
-    assert.match(c.labels[3], /conv2 ← conv2 × 1$/);
+    assert.match(c.labels[1], /^ce .* · weight 0\.5$/);
+    assert.match(c.labels[2], /^kd \(soft: T²·KL, T = 4\) · weight 0\.5$/);
+    assert.match(c.labels[3], /conv2 ← conv2 · weight 1$/);
     assert.match((await panel.page.textContent('#weights'))!, /ce 0\.5 · kd 0\.5 · hint:conv2<-conv2 1 · hint:fc1<-fc1 0\.5/);
     // On the canvas: every term's colour at (epoch 2, its value) and (epoch 3, its value).
     for (let i = 1; i <= terms.length + 1; i++) {
@@ -174,7 +174,8 @@ describe('loss split panel', () => {
     const csv = await panel.waitFor('export', (m) => m.format === 'csv');
     assert.match(csv.suggestedName, /-student-losses\.csv$/);
     const lines = csv.data.trim().split('\n');
-    assert.equal(lines[0], 'epoch,ce (hard labels) × 0.5,hint conv2 ← conv2 × 1,hint fc1 ← fc1 × 0.5,total Σ w·term');
+    // Plain headers that say raw or weighted (the legend's ×, ², Σ and ← stay out of the file).
+    assert.equal(lines[0], 'epoch,ce raw,hint conv2 from conv2 raw,hint fc1 from fc1 raw,total (weighted sum of the terms)');
     assert.deepEqual(lines[2].split(',').map(Number), [2, student[1].losses.ce, student[1].losses['hint:conv2<-conv2'], student[1].losses['hint:fc1<-fc1'], student[1].total]);
     await panel.page.click('#loss-png');
     const png = await panel.waitFor('export', (m) => m.format === 'png');

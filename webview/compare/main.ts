@@ -5,6 +5,7 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { StageName } from '../../src/core/protocol';
+import { gapClosedPercent } from '../../src/core/resultFormat';
 import { type CompareRun, type EpochMetric, STAGES } from '../../src/core/webviewProtocol';
 import { post, saveUi, uiState } from '../shared/api';
 import { diffConfigs } from '../shared/configDiff';
@@ -164,7 +165,7 @@ function renderRuns(): void {
           h('td', {}, err(run.results.teacher)),
           h('td', {}, err(run.results.baseline)),
           h('td', {}, err(run.results.student)),
-          h('td', {}, run.results.gapRecovered === undefined ? '–' : `${Math.round(100 * run.results.gapRecovered)}%`),
+          h('td', {}, run.results.gapRecovered === undefined ? '–' : gapClosedPercent(run.results.gapRecovered)),
           h('td', {}, runs.length > 2 ? remove : ''),
         );
       }),

@@ -48,6 +48,8 @@ const shell = startShell({
     } else if (m.type === 'probes') {
       store.handle(m);
     } else if (m.type === 'run') {
+      // The class names come with the run, which may arrive after the probe index: caption again.
+      if (store.index && (m.run.classNames ?? []).join() !== (galleryNames ?? []).join()) buildGallery(store.index);
       if (!tTouched) ui.T = m.run.temperature ?? 4;
       tSlider.set(ui.T);
       schedule();
@@ -166,8 +168,9 @@ function logitsAt(recs: EpochProbes | undefined): Partial<Record<Model, number[]
   };
 }
 
+/** Bar labels: the dataset's class names where it has them (Fashion-MNIST's "Sneaker"), else 0…n−1. */
 function classLabels(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => String(i));
+  return Array.from({ length: n }, (_, i) => className(i));
 }
 
 function className(i: number): string {
@@ -176,7 +179,11 @@ function className(i: number): string {
 
 // ---- gallery --------------------------------------------------------------------------------
 
+/** The class names the gallery's captions were made with. */
+let galleryNames: string[] | undefined;
+
 function buildGallery(index: ProbeIndex): void {
+  galleryNames = shell.run?.classNames;
   gallery.selected = ui.sample;
   gallery.build(index, (k) => className(index.labels[k]));
   ui.sample = gallery.selected;

@@ -189,15 +189,30 @@ function termsOf(stage: StageName, run: RunInfo | undefined): { id: string; weig
     .map((id) => ({ id, weight: lastWeights[id] ?? (stage === 'student' ? run?.terms.find((t) => t.id === id)?.weight : id === 'ce' ? 1 : undefined) }));
 }
 
+/** The legend: "ce (hard labels) · weight 0.5" over raw values, "0.5 × ce (hard labels)" over weighted ones. */
 function termLabel(id: string, weight: number | undefined, run: RunInfo | undefined): string {
-  const w = weight === undefined ? '' : ` × ${fmt(weight)}`;
-  if (id === 'ce') return `ce (hard labels)${w}`;
-  if (id === 'kd') {
+  let name: string;
+  if (id === 'ce') name = 'ce (hard labels)';
+  else if (id === 'kd') {
     const T = run?.terms.find((t) => t.id === 'kd')?.temperature ?? run?.temperature;
-    return `kd (soft: T²·KL${T ? `, T = ${T}` : ''})${w}`;
+    name = `kd (soft: T²·KL${T ? `, T = ${T}` : ''})`;
+  } else {
+    const m = /^hint:(.+)<-(.+)$/.exec(id);
+    name = m ? `hint ${m[1]} ← ${m[2]}` : id;
   }
+  if (weight === undefined) return name;
+  return ui.weighted ? `${fmt(weight)} × ${name}` : `${name} · weight ${fmt(weight)}`;
+}
+
+/**
+ * A plain CSV header (ASCII, no ×, ², Σ or ←) that says whether the column holds the raw term or
+ * the weighted one: "kd raw (includes T^2)", "hint fc1 from fc2 weighted (0.5 * raw)".
+ */
+function termCsvLabel(id: string, weight: number | undefined): string {
   const m = /^hint:(.+)<-(.+)$/.exec(id);
-  return `${m ? `hint ${m[1]} ← ${m[2]}` : id}${w}`;
+  const name = m ? `hint ${m[1]} from ${m[2]}` : id;
+  const how = ui.weighted ? `weighted (${weight === undefined ? 'weight' : fmt(weight)} * raw)` : 'raw';
+  return `${name} ${how}${id === 'kd' ? ' (includes T^2)' : ''}`;
 }
 
 // ---- rendering ------------------------------------------------------------------------------
@@ -244,8 +259,8 @@ function renderLosses(stage: StageName, run: RunInfo | undefined): void {
   const terms = termsOf(stage, run);
   const colors = [p.series[4], p.series[0], p.series[2], p.series[3], p.series[5], p.series[1]];
   const series: LineSeries[] = [
-    ...terms.map((t, i) => ({ key: t.id, label: termLabel(t.id, t.weight, run), color: colors[i % colors.length], show: !ui.hidden.has(t.id) })),
-    { key: 'total', label: 'total Σ w·term', color: p.fg, width: 2, dash: [6, 3], show: !ui.hidden.has('total') },
+    ...terms.map((t, i) => ({ key: t.id, label: termLabel(t.id, t.weight, run), csvLabel: termCsvLabel(t.id, t.weight), color: colors[i % colors.length], show: !ui.hidden.has(t.id) })),
+    { key: 'total', label: 'total Σ w·term', csvLabel: 'total (weighted sum of the terms)', color: p.fg, width: 2, dash: [6, 3], show: !ui.hidden.has('total') },
   ];
   let x: number[];
   let ys: Column[];

@@ -15,6 +15,8 @@ export interface LineSeries {
   show?: boolean;
   /** Draw points too (sparse series: a few probe epochs). */
   points?: boolean;
+  /** The CSV column header when the legend's label (with its symbols) is not a plain header. */
+  csvLabel?: string;
 }
 
 export interface LineChartOptions {
@@ -164,7 +166,7 @@ export class LineChart {
   toCsv(): string {
     const cols = this.series.map((s, i) => ({ s, y: this.ys[i] })).filter(({ s }) => s.show !== false);
     const esc = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-    const lines = [[this.opts.xLabel, ...cols.map(({ s }) => s.label)].map(esc).join(',')];
+    const lines = [[this.opts.xLabel, ...cols.map(({ s }) => s.csvLabel ?? s.label)].map(esc).join(',')];
     this.x.forEach((x, i) => lines.push([x, ...cols.map(({ y }) => (y[i] === null || y[i] === undefined || Number.isNaN(y[i]) ? '' : y[i]))].join(',')));
     return lines.join('\n') + '\n';
   }

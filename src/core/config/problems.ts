@@ -155,6 +155,17 @@ export const suggestion = (word: string, candidates: readonly string[]) => {
   return s === undefined ? '' : `; did you mean "${s}"?`;
 };
 
+/** The word a message's `did you mean "x"?` (from `suggestion`) proposes, for quick fixes. */
+export function suggestedIn(message: string): string | undefined {
+  const m = /did you mean ("(?:[^"\\]|\\.)*")\?/.exec(message);
+  if (!m) return undefined;
+  try {
+    return JSON.parse(m[1]) as string;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `a, b or c` */
 export function orList(items: readonly string[]): string {
   if (items.length <= 1) return items.join('');

@@ -1,6 +1,7 @@
-// The text of schemas/distill.schema.json, generated from the config schema (scripts/gen-schema.ts
-// writes it; a unit test checks the committed file is up to date).
-import { formatJsonSchema, toJsonSchema } from '../schema/jsonSchema';
+// The text of schemas/distill.schema.json (and of the editor's copy without validation keywords),
+// generated from the config schema (scripts/gen-schema.ts writes them; a unit test checks the
+// committed files are up to date).
+import { formatJsonSchema, toEditorJsonSchema, toJsonSchema } from '../schema/jsonSchema';
 import { toMarkdownReference } from '../schema/markdown';
 import { allLosses, termPairs } from '../losses';
 import { configSchema } from './schema';
@@ -10,6 +11,13 @@ export const DISTILL_SCHEMA_PATH = 'schemas/distill.schema.json';
 
 export function distillSchemaText(): string {
   return formatJsonSchema(toJsonSchema(configSchema, { title: 'Distill Lab experiment (*.distill.json)' }));
+}
+
+/** The schema VS Code's JSON service gets (package.json `jsonValidation`): completion and hover only; the extension validates. */
+export const EDITOR_SCHEMA_PATH = 'schemas/distill.editor.schema.json';
+
+export function editorSchemaText(): string {
+  return formatJsonSchema(toEditorJsonSchema(toJsonSchema(configSchema, { title: 'Distill Lab experiment (*.distill.json), for completion and hover' })));
 }
 
 export const README_PATH = 'README.md';

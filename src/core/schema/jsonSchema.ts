@@ -131,3 +131,43 @@ export function toJsonSchema(schema: Schema, options: JsonSchemaOptions = {}): J
 export function formatJsonSchema(schema: JsonSchema): string {
   return `${JSON.stringify(schema, null, 2)}\n`;
 }
+
+// ---- the editor's schema: completion and hover, no validation ---------------------------------
+
+/** Keywords by which VS Code's JSON language service reports problems. */
+const VALIDATION_KEYWORDS = ['required', 'additionalProperties', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'minItems', 'maxItems'];
+
+/**
+ * The schema VS Code gets for `*.distill.json` (package.json `jsonValidation`): the full schema's
+ * properties, descriptions, defaults, snippets and if/then variants — so completion and hover are
+ * unchanged — without anything the JSON language service would report. Distill Lab's own
+ * validator reports every mistake once, with a did-you-mean and a quick fix; the service checking
+ * the same schema reported most of them a second time (5 mistakes gave 9 problems).
+ * An `enum` becomes one snippet per value (with its description), `type` only a hint for what
+ * completion inserts; `if` conditions stay whole (they select a variant and report nothing).
+ */
+export function toEditorJsonSchema(full: JsonSchema): JsonSchema {
+  return strip(full) as JsonSchema;
+}
+
+function strip(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(strip);
+  if (!node || typeof node !== 'object') return node;
+  const s = node as JsonSchema;
+  const out: JsonSchema = {};
+  for (const [k, v] of Object.entries(s)) {
+    if (VALIDATION_KEYWORDS.includes(k) || k === 'type' || k === 'enum' || k === 'enumDescriptions' || k === 'markdownEnumDescriptions') continue;
+    if (k === 'if') out[k] = v;
+    else if (k === 'properties' || k === 'definitions') out[k] = Object.fromEntries(Object.entries(v as JsonSchema).map(([p, sub]) => [p, strip(sub)]));
+    else out[k] = strip(v);
+  }
+  const snippets: JsonSchema[] = Array.isArray(out.defaultSnippets) ? [...(out.defaultSnippets as JsonSchema[])] : [];
+  if (Array.isArray(s.enum)) {
+    const docs = (s.markdownEnumDescriptions ?? s.enumDescriptions) as string[] | undefined;
+    s.enum.forEach((value, i) => snippets.push({ label: JSON.stringify(value), ...(docs?.[i] ? { markdownDescription: docs[i] } : {}), body: value }));
+  } else if (s.type === 'boolean') {
+    snippets.push({ label: 'true', body: true }, { label: 'false', body: false });
+  }
+  if (snippets.length) out.defaultSnippets = snippets;
+  return out;
+}

@@ -1,8 +1,10 @@
-// Commands on experiments (configs): new from a template, open an example, run, stop, validate.
+// Commands on experiments (configs): new from a template, run, stop, validate, reuse a trained teacher.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import type { Problem } from '../../core/config/parse';
+import { MODELS } from '../../core/runStore';
 import { notify, registerCommand as register } from '../notify';
 import type { JobOutcome } from '../runJob';
 import { CONFIG_SUFFIX, configStem, isConfigPath } from '../runsLocation';
@@ -24,7 +26,6 @@ export function registerExperimentCommands(s: Services): vscode.Disposable[] {
     registerCommand('distillLab.newExperiment', (folder?: unknown, options?: unknown) =>
       newExperiment(folder instanceof vscode.Uri ? folder : undefined, isOptions(options) ? options : {}),
     ),
-    registerCommand('distillLab.openExample', (templateId?: unknown) => openExample(typeof templateId === 'string' ? templateId : undefined)),
     registerCommand('distillLab.run', async (arg?: unknown): Promise<JobOutcome | undefined> => {
       const uri = await resolveConfig(arg, 'Run which experiment?');
       return uri && s.manager.run(uri);
@@ -33,6 +34,10 @@ export function registerExperimentCommands(s: Services): vscode.Disposable[] {
     registerCommand('distillLab.validate', async (arg?: unknown) => {
       const uri = await resolveConfig(arg, 'Validate which experiment?');
       return uri && validate(s, uri);
+    }),
+    registerCommand('distillLab.reuseTeacher', async (arg?: unknown, runId?: unknown) => {
+      const uri = await resolveConfig(arg, 'Reuse a trained teacher in which experiment?');
+      return uri && reuseTeacher(s, uri, typeof runId === 'string' ? runId : undefined);
     }),
     registerCommand('distillLab.refresh', async () => {
       s.runIndex.refresh();
@@ -45,9 +50,11 @@ const isOptions = (x: unknown): x is NewExperimentOptions => typeof x === 'objec
 
 async function pickTemplate(id: string | undefined, title: string): Promise<Template | undefined> {
   if (id) return TEMPLATES.find((t) => t.id === id);
+  // ignoreFocusOut: started from the walkthrough, the Welcome editor takes the focus back as the
+  // pick opens; without it the pick (and then the name box) closes and nothing is created.
   const picked = await vscode.window.showQuickPick(
     TEMPLATES.map((t) => ({ label: t.label, detail: t.detail, template: t })),
-    { title, placeHolder: 'Choose a template' },
+    { title, placeHolder: 'Choose a template', ignoreFocusOut: true },
   );
   return picked?.template;
 }
@@ -79,6 +86,7 @@ async function newExperiment(folderArg: vscode.Uri | undefined, options: NewExpe
         title: 'New Experiment',
         prompt: `File name in ${vscode.workspace.asRelativePath(folder, true)} (${CONFIG_SUFFIX} is added)`,
         value: suggestion,
+        ignoreFocusOut: true,
         validateInput: (v) => {
           const stem = v.trim().replace(/\.distill\.json$/i, '');
           if (!stem) return 'Enter a name';
@@ -95,16 +103,32 @@ async function newExperiment(folderArg: vscode.Uri | undefined, options: NewExpe
   return file;
 }
 
-/** Writes an example into the workspace (or opens it, if it is there already). */
-async function openExample(templateId: string | undefined): Promise<vscode.Uri | undefined> {
-  const template = await pickTemplate(templateId, 'Open an Example Experiment');
-  if (!template) return undefined;
-  const folder = await targetFolder(undefined);
-  if (!folder) return newExperiment(undefined, { template: template.id });
-  const file = vscode.Uri.joinPath(folder, template.id + CONFIG_SUFFIX);
-  if (!fs.existsSync(file.fsPath)) await vscode.workspace.fs.writeFile(file, Buffer.from(templateText(template, template.id)));
-  await vscode.window.showTextDocument(file, { preview: false });
-  return file;
+/**
+ * Replaces a trained teacher (`source: "train"`, its model and training) by the one an earlier run
+ * saved: `{ "source": "run", "run": "<id>" }`. An edit in the editor, not saved: Undo brings the
+ * spec back. Without `runId`, the newest finished run of the config that saved a teacher.
+ */
+async function reuseTeacher(s: Services, uri: vscode.Uri, runId: string | undefined): Promise<string | undefined> {
+  const withTeacher = s.runIndex
+    .runsForConfig(uri)
+    .filter((r) => r.manifest.status === 'done' && fs.existsSync(path.join(r.dir, MODELS, 'teacher', 'model.json')));
+  const run = runId ? withTeacher.find((r) => r.manifest.id === runId) : withTeacher[0];
+  if (!run) {
+    void vscode.window.showInformationMessage(`${path.basename(uri.fsPath)} has no finished run with a saved teacher yet.`);
+    return undefined;
+  }
+  const document = await vscode.workspace.openTextDocument(uri);
+  const editor = await vscode.window.showTextDocument(document, { preview: false });
+  const tree = parseTree(document.getText());
+  const teacher = tree && findNodeAtLocation(tree, ['teacher']);
+  if (!teacher) {
+    void vscode.window.showWarningMessage(`${path.basename(uri.fsPath)} has no "teacher" section to replace.`);
+    return undefined;
+  }
+  const range = new vscode.Range(document.positionAt(teacher.offset), document.positionAt(teacher.offset + teacher.length));
+  await editor.edit((b) => b.replace(range, `{ "source": "run", "run": ${JSON.stringify(run.manifest.id)} }`));
+  notify('info', `The teacher now comes from ${run.manifest.id}: the next run skips training it. Undo (Ctrl+Z) brings the model back.`);
+  return run.manifest.id;
 }
 
 async function stop(s: Services, arg: unknown): Promise<number> {

@@ -1,13 +1,13 @@
-// Commands on runs: open results / logits / feature maps (plain files until the panels exist),
-// compare, delete, reveal, export the student model, show the log, copy the id.
+// Commands on runs: open the raw metrics file, delete, reveal, export the student model, show the
+// log, copy the id. The result panels (Open Results, Logits, Feature Maps, Compare Runs) are
+// registered in panels/index.ts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { CONFIG, LOG, MANIFEST, METRICS, MODELS, PROBES, type RunEntry } from '../../core/runStore';
-import { type ComparedRun, compareRunsMarkdown } from '../compareRuns';
+import { CONFIG, LOG, MANIFEST, METRICS, MODELS, type RunEntry } from '../../core/runStore';
 import { registerCommand as register } from '../notify';
 import { isInside } from '../runsLocation';
-import { isRunNode, latestProbeFile } from '../treeNodes';
+import type { RunIndex } from '../runIndex';
 import type { Services } from './services';
 import { resolveRun, runPickItem } from './targets';
 
@@ -18,12 +18,12 @@ export function registerRunCommands(s: Services): vscode.Disposable[] {
   const run = (arg: unknown, placeHolder: string, filter?: (r: RunEntry) => boolean, none?: string) =>
     resolveRun(arg, s.runIndex, { placeHolder, filter, none });
   return [
-    registerCommand('distillLab.openResults', async (arg?: unknown) => {
-      const r = await run(arg, 'Open the results of which run?');
+    registerCommand('distillLab.openMetricsFile', async (arg?: unknown) => {
+      // The raw step and epoch records (can be tens of MB); the result panels read them for you.
+      const r = await run(arg, 'Open the metrics file of which run?');
       if (r) await openFile(fs.existsSync(path.join(r.dir, METRICS)) ? path.join(r.dir, METRICS) : path.join(r.dir, MANIFEST));
       return r?.dir;
     }),
-    registerCommand('distillLab.compareRuns', (arg?: unknown, selection?: unknown) => compare(s, arg, selection)),
     registerCommand('distillLab.deleteRun', async (arg?: unknown) => deleteRun(s, await run(arg, 'Delete which run?'))),
     registerCommand('distillLab.revealRun', async (arg?: unknown) => reveal(await run(arg, 'Reveal which run folder?'))),
     registerCommand('distillLab.exportStudent', async (arg?: unknown) =>
@@ -54,38 +54,21 @@ async function openFile(file: string): Promise<void> {
   await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
 }
 
-async function compare(s: Services, arg: unknown, selection: unknown): Promise<string | undefined> {
-  // From the tree with several runs selected: those. Otherwise pick at least two.
-  let runs: RunEntry[] = Array.isArray(selection) ? selection.filter(isRunNode).map((n) => n.entry) : [];
-  if (runs.length < 2) {
-    const all = s.runIndex.allRuns();
-    if (all.length < 2) {
-      void vscode.window.showInformationMessage('Comparing needs at least two runs.');
-      return undefined;
-    }
-    const preselected = isRunNode(arg) ? arg.entry.dir : undefined;
-    const items = all.map((r) => ({ ...runPickItem(r), picked: r.dir === preselected }));
-    const picked = await vscode.window.showQuickPick(items, { canPickMany: true, placeHolder: 'Pick two or more runs to compare', matchOnDescription: true, matchOnDetail: true });
-    if (!picked) return undefined;
-    if (picked.length < 2) {
-      void vscode.window.showWarningMessage('Pick at least two runs to compare.');
-      return undefined;
-    }
-    runs = picked.map((p) => p.run);
-  }
-  const compared: ComparedRun[] = runs.map((r) => ({ manifest: r.manifest, config: readRunConfig(r.dir) }));
-  const content = compareRunsMarkdown(compared);
-  const document = await vscode.workspace.openTextDocument({ language: 'markdown', content });
-  await vscode.window.showTextDocument(document, { preview: false });
-  return content;
-}
-
-function readRunConfig(dir: string): unknown {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(dir, CONFIG), 'utf8')) as { config?: unknown }).config;
-  } catch {
+/** Two or more runs for Compare Runs when the command was given fewer: a multi-select pick. */
+export async function pickRunsToCompare(runIndex: RunIndex, preselected?: string): Promise<string[] | undefined> {
+  const all = runIndex.allRuns();
+  if (all.length < 2) {
+    void vscode.window.showInformationMessage('Comparing needs at least two runs.');
     return undefined;
   }
+  const items = all.map((r) => ({ ...runPickItem(r), picked: preselected !== undefined && r.dir === preselected }));
+  const picked = await vscode.window.showQuickPick(items, { canPickMany: true, placeHolder: 'Pick two or more runs to compare', matchOnDescription: true, matchOnDetail: true });
+  if (!picked) return undefined;
+  if (picked.length < 2) {
+    void vscode.window.showWarningMessage('Pick at least two runs to compare.');
+    return undefined;
+  }
+  return picked.map((p) => p.run.dir);
 }
 
 async function deleteRun(s: Services, r: RunEntry | undefined): Promise<boolean> {

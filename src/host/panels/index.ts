@@ -1,6 +1,6 @@
 // The result panels: commands that open them (palette, tree, CodeLens) and the serializers that
 // bring them back after a window reload. One panel per kind, opened beside the editor; invoking a
-// command again reveals it and points it at what the command was given. Also the Results view in
+// command again reveals it and points it at what the command was given. Also the Loss Split view in
 // the panel area: the Loss Split app following the active config, out of the editor's way.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -13,7 +13,7 @@ import { isConfigPath } from '../runsLocation';
 import { type PanelDeps, ResultPanel, webviewOptions } from './resultPanel';
 import { editorSurface, panelAreaSurface } from './surface';
 
-/** The Results view in the panel area (package.json contributes.views.distillLabResults). */
+/** The Loss Split view in the panel area (package.json contributes.views.distillLabResults). */
 export const RESULTS_VIEW = 'distillLab.results';
 
 export interface PanelsDeps {
@@ -23,16 +23,19 @@ export interface PanelsDeps {
   onRunMessage?: vscode.Event<RunMessageEvent>;
   /** The validation environment of the editor's analyzer (a fresh one is made if absent). */
   env?: ValidationEnv;
+  /** Asks for the runs to compare when Compare Runs was given fewer than two (a run folder pre-selected). */
+  pickRunsToCompare?(preselected?: string): Promise<string[] | undefined>;
 }
 
 /** Command id → panel kind. */
 export const PANEL_COMMANDS: Record<string, PanelKind> = {
   'distillLab.openLogits': 'logits',
-  'distillLab.openLossSplit': 'lossSplit',
+  // "Open Results": the loss terms and accuracies (the Loss Split panel); the raw file is "Open Metrics File".
+  'distillLab.openResults': 'lossSplit',
   'distillLab.openFeatureMaps': 'featureMaps',
   'distillLab.openRelations': 'relations',
   'distillLab.openModelLayers': 'modelLayers',
-  'distillLab.compareRunsPanel': 'compare',
+  'distillLab.compareRuns': 'compare',
 };
 
 export function registerPanels(context: vscode.ExtensionContext, deps: PanelsDeps): vscode.Disposable {
@@ -40,7 +43,21 @@ export function registerPanels(context: vscode.ExtensionContext, deps: PanelsDep
   const disposables: vscode.Disposable[] = [manager];
   for (const [command, kind] of Object.entries(PANEL_COMMANDS)) {
     // Behind the host's error boundary: a failure is logged and shown once.
-    disposables.push(registerCommand(command, (arg?: unknown, selection?: unknown) => manager.open(kind, targetFor(kind, arg, selection)), deps.log));
+    disposables.push(
+      registerCommand(
+        command,
+        async (arg?: unknown, selection?: unknown) => {
+          let target = targetFor(kind, arg, selection);
+          if (kind === 'compare' && (target.runDirs?.length ?? 0) < 2 && deps.pickRunsToCompare) {
+            const runDirs = await deps.pickRunsToCompare(target.runDirs?.[0]);
+            if (!runDirs) return undefined;
+            target = { follow: false, runDirs: runDirs.map((d) => path.resolve(d)) };
+          }
+          return manager.open(kind, target);
+        },
+        deps.log,
+      ),
+    );
   }
   for (const kind of PANEL_KINDS) {
     disposables.push(
@@ -82,11 +99,26 @@ class PanelManager implements vscode.Disposable {
     const panel = vscode.window.createWebviewPanel(
       VIEW_TYPES[kind],
       PANEL_TITLES[kind],
-      // Beside the config being edited, keeping the focus there (the layers view follows typing).
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      // Beside the config being edited, keeping the focus there (the layers view follows typing);
+      // all result panels share one side group, so the config keeps its width.
+      { viewColumn: this.sideColumn(), preserveFocus: true },
       webviewOptions(this.extensionUri),
     );
     return this.track(kind, this.create(kind, panel, target)).currentTarget;
+  }
+
+  /**
+   * Where a new panel goes: the group of the result panels already open, else beside the active
+   * editor — but never "beside" a result panel, which would open yet another group.
+   */
+  private sideColumn(): vscode.ViewColumn {
+    const ours = new Set<string>(Object.values(VIEW_TYPES));
+    const isOurs = (t: vscode.Tab) => t.input instanceof vscode.TabInputWebview && [...ours].some((v) => (t.input as vscode.TabInputWebview).viewType.endsWith(v));
+    const group = vscode.window.tabGroups.all.find((g) => g.tabs.some(isOurs));
+    if (group) return group.viewColumn;
+    const active = vscode.window.tabGroups.activeTabGroup;
+    if (active.activeTab && isOurs(active.activeTab)) return active.viewColumn;
+    return vscode.ViewColumn.Beside;
   }
 
   revive(kind: PanelKind, panel: vscode.WebviewPanel, target: PanelTarget): void {
@@ -94,7 +126,7 @@ class PanelManager implements vscode.Disposable {
     this.track(kind, this.create(kind, panel, target));
   }
 
-  /** The panel area's Results view: Loss Split following the active config (made each time VS Code resolves the view). */
+  /** The panel area's Loss Split view: Loss Split following the active config (made each time VS Code resolves the view). */
   showInView(view: vscode.WebviewView): void {
     this.inView?.dispose();
     const shown = new ResultPanel('lossSplit', panelAreaSurface(view), this.deps, { follow: true, configPath: activeConfig() });

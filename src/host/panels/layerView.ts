@@ -1,12 +1,12 @@
 // What the model-layers panel shows for a config's text, before anything trains: the teacher's
 // and the student's layers (core's `layersFor`), and every layer pair with its connector or the
-// validator's objection. A pair the validator rejects makes the whole config invalid, so the layers
-// are worked out from the same text with the layer-pair terms set aside — the models do not depend
-// on them. Pure (no vscode): unit tested.
+// validator's objection. Any error makes the whole config invalid, so the layers are worked out
+// from the text's model sections alone (`modelsConfig`): the models depend on nothing else.
+// Pure (no vscode): unit tested.
 import * as path from 'node:path';
 import { findNodeAtLocation, getNodeValue, type Node } from 'jsonc-parser';
-import { layerNamesFor, layersFor, parseConfig, type ParseResult, type ValidationEnv } from '../../core/config/parse';
-import type { DistillConfig } from '../../core/config/schema';
+import { modelsConfig } from '../../core/config/modelSections';
+import { layerNamesFor, layersFor, parseConfig, type ValidationEnv } from '../../core/config/parse';
 import { requestedConnector, termPairFields } from '../../core/losses';
 import { type LayerInfo, resolveConnector } from '../../core/models';
 import type { LayerPair, LayersPayload } from '../../core/webviewProtocol';
@@ -26,10 +26,10 @@ export function layersPayload(text: string, file: string, env: ValidationEnv): L
   const configDir = path.dirname(file);
   const result = parseConfig(text, file, env);
   const losses = result.tree ? findNodeAtLocation(result.tree, ['distillation', 'losses']) : undefined;
-  const config = result.config ?? configWithoutFeatureTerms(result, file, env);
+  const config = result.config ?? modelsConfig(text, file, env);
 
   const sides = (which: 'teacher' | 'student'): { layers?: LayerInfo[]; note?: string } => {
-    if (!config) return { note: 'The layers appear once the config has no errors outside its loss terms.' };
+    if (!config) return { note: 'The layers appear once the data, teacher and student sections have no errors.' };
     const layers = layersFor(config, which, env, configDir);
     if (layers) return { layers };
     const names = layerNamesFor(config, which, env, configDir);
@@ -79,14 +79,4 @@ export function layersPayload(text: string, file: string, env: ValidationEnv): L
     .filter((p) => p.severity === 'error' && !(isLossProblem(p) && pairs.some((x) => x.index === p.path[2])))
     .map((p) => ({ message: p.message, line: p.range.start.line }));
   return { configPath: file, teacher: teacher.layers, student: student.layers, teacherNote: teacher.note, studentNote: student.note, pairs, problems };
-}
-
-/** The config validated without its layer-pair terms: enough to know the layers while a pair is wrong. */
-function configWithoutFeatureTerms(result: ParseResult, file: string, env: ValidationEnv): DistillConfig | undefined {
-  if (!result.tree) return undefined;
-  const value = getNodeValue(result.tree) as { distillation?: { losses?: unknown } } | undefined;
-  if (!value || typeof value !== 'object' || !value.distillation || !Array.isArray(value.distillation.losses)) return undefined;
-  const kept = (value.distillation.losses as object[]).filter((t) => t && typeof t === 'object' && termPairFields(t).length === 0);
-  const copy = { ...value, distillation: { ...value.distillation, losses: kept.length ? kept : [{ type: 'ce', weight: 1 }] } };
-  return parseConfig(JSON.stringify(copy), file, env).config;
 }

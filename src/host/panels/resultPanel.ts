@@ -1,4 +1,4 @@
-// One result view: a webview (an editor panel or the panel area's Results view, see surface.ts)
+// One result view: a webview (an editor panel or the panel area's Loss Split view, see surface.ts)
 // with a strict CSP, its app bundle, and the data it shows —
 // a run (followed from the active *.distill.json or pinned), the text of a config (layers view) or
 // several runs (compare) — kept live while a run trains. The webview says `ready` first (again
@@ -21,6 +21,7 @@ import {
   type WebviewToHost,
 } from '../../core/webviewProtocol';
 import { Disposable } from '../dispose';
+import { notify } from '../notify';
 import type { RunMessageEvent } from '../runManager';
 import { isConfigPath, samePath } from '../runsLocation';
 import { runsDirForConfig } from '../settings';
@@ -463,6 +464,15 @@ export class ResultPanel extends Disposable {
       const bytes = m.format === 'csv' ? Buffer.from(m.data, 'utf8') : Buffer.from(m.data.slice(m.data.indexOf(',') + 1), 'base64');
       await vscode.workspace.fs.writeFile(uri, bytes);
       this.post({ type: 'exported', requestId: m.requestId, path: uri.fsPath });
+      // Say where it went: the save dialog's default (the workspace folder) is easy to accept unread.
+      const where = vscode.workspace.asRelativePath(uri, true);
+      notify('info', `Distill Lab: exported ${m.format.toUpperCase()} to ${where}`, {
+        Open: () => vscode.commands.executeCommand('vscode.open', uri),
+        Reveal: () =>
+          vscode.workspace.getWorkspaceFolder(uri)
+            ? vscode.commands.executeCommand('revealInExplorer', uri)
+            : vscode.commands.executeCommand('revealFileInOS', uri),
+      });
     } catch (e) {
       this.post({ type: 'exported', requestId: m.requestId, error: (e as Error).message });
       void vscode.window.showErrorMessage(`Distill Lab: could not export to ${uri.fsPath}: ${(e as Error).message}`);

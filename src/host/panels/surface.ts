@@ -1,4 +1,4 @@
-// Where a result view is shown: an editor panel beside the config, or the Results view in the
+// Where a result view is shown: an editor panel beside the config, or the Loss Split view in the
 // panel area (beside Problems and Output). ResultPanel drives either through this one shape.
 import * as vscode from 'vscode';
 

@@ -62,12 +62,12 @@ suite('Distill Lab host: runs', function () {
       const child = exp && (await experiments.getChildren(exp)).find((n): n is RunNode => n.kind === 'run' && n.entry.dir === outcome.runDir);
       return child && child.entry.manifest.status === 'done' && child;
     });
-    assert.match(String(experiments.getTreeItem(node).description), /^student \d+\.\d% err · baseline \d+\.\d% · teacher \d+\.\d%$/);
+    assert.match(String(experiments.getTreeItem(node).description), /^S \d+\.\d · B \d+\.\d · T \d+\.\d % err$/);
 
     // The CodeLens shows the last run's result.
     await vscode.window.showTextDocument(uri);
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 10);
-    assert.ok(lenses.some((l) => l.command?.title.startsWith('Last run: student')), lenses.map((l) => l.command?.title).join(' | '));
+    assert.ok(lenses.some((l) => /^Last run \d\d:\d\d: S \d/.test(l.command?.title ?? '')), lenses.map((l) => l.command?.title).join(' | '));
   });
 
   test('Stop cancels a running run within 2 s and marks it cancelled', async () => {

@@ -37,6 +37,8 @@ export class ConfigAnalyzer {
   analyzeFile(file: string): Analysis | undefined {
     let text: string;
     try {
+      // Only regular files: a FIFO named *.distill.json would block the extension host.
+      if (!fs.statSync(file).isFile()) return undefined;
       text = fs.readFileSync(file, 'utf8');
     } catch {
       return undefined;

@@ -224,7 +224,8 @@ export class CsvScanner {
       this.line(buf, i, end);
       i = end + 1;
     }
-    this.carry = buf.slice(i);
+    // A copy: the caller may reuse the chunk's memory for the next read (and Buffer#slice does not copy).
+    this.carry = new Uint8Array(buf.subarray(i));
   }
 
   end(): CsvSummary {
@@ -291,13 +292,13 @@ export function summarizeCsvFile(file: string, opts: CsvOptions): CsvSummary {
 }
 
 /**
- * Scans a whole CSV file without holding up the event loop for long: reads of 256 kB, each
+ * Scans a whole CSV file without holding up the event loop for long: reads of 128 kB, each
  * scanned between awaits (a few milliseconds each). `signal` stops it between reads.
  */
 export async function summarizeCsvFileAsync(file: string, opts: CsvOptions, signal?: AbortSignal): Promise<CsvSummary> {
   const scanner = new CsvScanner(file, opts);
   const handle = await fs.promises.open(file, 'r');
-  const chunk = Buffer.alloc(SCAN_CHUNK / 4);
+  const chunk = Buffer.alloc(SCAN_CHUNK / 8);
   try {
     for (;;) {
       signal?.throwIfAborted();

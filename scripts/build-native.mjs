@@ -52,7 +52,9 @@ function findNodeGyp() {
   candidates.push(join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   try {
     candidates.push(createRequire(join(root, 'package.json')).resolve('node-gyp/bin/node-gyp.js'));
-  } catch {}
+  } catch {
+    // npm's own node-gyp is not where this npm keeps it: try the other candidates.
+  }
   return candidates.find((c) => existsSync(c));
 }
 const nodeGyp = findNodeGyp();

@@ -83,6 +83,7 @@ async function tryWasm(): Promise<boolean> {
   return true;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- process listeners of both events, whose arguments differ
 type Listener = (...args: any[]) => void;
 type Handlers = Record<'uncaughtException' | 'unhandledRejection', Listener[]>;
 

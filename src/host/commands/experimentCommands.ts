@@ -19,6 +19,7 @@ interface NewExperimentOptions {
 }
 
 export function registerExperimentCommands(s: Services): vscode.Disposable[] {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- VS Code passes command arguments untyped; each handler checks its own
   const registerCommand = (id: string, handler: (...args: any[]) => unknown) => register(id, handler, s.log);
   return [
     registerCommand('distillLab.newExperiment', (folder?: unknown, options?: unknown) =>

@@ -3,17 +3,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { CONFIG, LOG, MANIFEST, METRICS, MODELS, PROBES, type RunEntry } from '../../core/runStore';
+import { CONFIG, LOG, MANIFEST, METRICS, MODELS, type RunEntry } from '../../core/runStore';
 import { type ComparedRun, compareRunsMarkdown } from '../compareRuns';
 import { registerCommand as register } from '../notify';
 import { isInside } from '../runsLocation';
-import { isRunNode, latestProbeFile } from '../treeNodes';
+import { isRunNode } from '../treeNodes';
 import type { Services } from './services';
 import { resolveRun, runPickItem } from './targets';
 
 const studentModel = (run: RunEntry) => path.join(run.dir, MODELS, 'student', 'model.json');
 
 export function registerRunCommands(s: Services): vscode.Disposable[] {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- VS Code passes command arguments untyped; each handler checks its own
   const registerCommand = (id: string, handler: (...args: any[]) => unknown) => register(id, handler, s.log);
   const run = (arg: unknown, placeHolder: string, filter?: (r: RunEntry) => boolean, none?: string) =>
     resolveRun(arg, s.runIndex, { placeHolder, filter, none });

@@ -447,7 +447,7 @@ export class ResultPanel extends Disposable {
   }
 
   private async export(m: Extract<WebviewToHost, { type: 'export' }>): Promise<void> {
-    const name = path.basename(m.suggestedName).replace(/[^\w.\-]+/g, '_');
+    const name = path.basename(m.suggestedName).replace(/[^\w.-]+/g, '_');
     const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? (this.reader ? vscode.Uri.file(this.reader.dir) : undefined);
     const uri = await vscode.window.showSaveDialog({
       defaultUri: base ? vscode.Uri.joinPath(base, name) : undefined,

@@ -1,4 +1,4 @@
-// Builds the optional OpenBLAS addon (native/blas, DESIGN.md §5) into dist/native/distill_blas.node.
+// Builds the optional OpenBLAS addon (native/blas, docs/architecture.md §5) into dist/native/distill_blas.node.
 //   node scripts/build-native.mjs [--force]
 // Optional by design: without a C compiler, libopenblas-dev or node-gyp, it prints one line saying
 // why the native fast path is unavailable and exits 0, and the trainer keeps its wasm kernels.

@@ -1,4 +1,4 @@
-// The run store (DESIGN.md §3): `<runsDir>/<run-id>/` holds plain files any tool can read.
+// The run store (docs/architecture.md §3): `<runsDir>/<run-id>/` holds plain files any tool can read.
 //   manifest.json   status, times, backend, versions, results         (rewritten atomically)
 //   config.json     the resolved config as run, with its hash          (written once)
 //   metrics.jsonl   one MetricRecord per line                          (appended)

@@ -1,4 +1,4 @@
-// Picks and starts the tfjs backend the trainer computes on (DESIGN.md §5).
+// Picks and starts the tfjs backend the trainer computes on (docs/architecture.md §5).
 //
 // Everyone imports `* as tf from '@tensorflow/tfjs'`. The wasm backend is imported here from its
 // own package; it requires the same @tensorflow/tfjs-core file as @tensorflow/tfjs (one copy in

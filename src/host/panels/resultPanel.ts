@@ -39,7 +39,7 @@ export interface PanelDeps {
   env: ValidationEnv;
 }
 
-/** Live updates reach the webview at most this often (DESIGN.md §4: ≈10 Hz). */
+/** Live updates reach the webview at most this often (docs/architecture.md §4: ≈10 Hz). */
 const UPDATE_MS = 100;
 /** Disk polling for runs started elsewhere (the CLI), which send this window no messages. */
 const POLL_LIVE_MS = 500;

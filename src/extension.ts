@@ -43,7 +43,7 @@ export function activate(context: vscode.ExtensionContext): DistillLabApi {
 
   // Result panels (logits, loss split, feature maps, layers, compare): woken by the trainer's
   // messages for runs started here, polling the run folder for runs started elsewhere (the CLI).
-  own(registerPanels(context, { runsDir: () => runIndex.runsDirs()[0], log, env: analyzer.env, onRunMessage: manager.onRunMessage }));
+  own(registerPanels(context, { runsDir: () => runIndex.runsDirs()[0], log, env: analyzer.env, onRunMessage: manager.onRunMessage, runs: runIndex }));
 
   const services = { analyzer, diagnostics, runIndex, manager, tree, log };
   for (const d of [...registerExperimentCommands(services), ...registerRunCommands(services)]) own(d);

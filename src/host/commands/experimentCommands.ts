@@ -36,7 +36,7 @@ export function registerExperimentCommands(s: Services): vscode.Disposable[] {
       return uri && validate(s, uri);
     }),
     registerCommand('distillLab.refresh', async () => {
-      s.runIndex.refresh();
+      await s.runIndex.refresh();
       await s.tree.reloadConfigs();
     }),
   ];

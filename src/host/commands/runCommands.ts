@@ -103,7 +103,7 @@ async function deleteRun(s: Services, r: RunEntry | undefined): Promise<boolean>
   );
   if (answer !== remove) return false;
   await fs.promises.rm(r.dir, { recursive: true, force: true });
-  s.runIndex.refresh();
+  await s.runIndex.refresh();
   return true;
 }
 

@@ -23,6 +23,8 @@ export interface PanelsDeps {
   onRunMessage?: vscode.Event<RunMessageEvent>;
   /** The validation environment of the editor's analyzer (a fresh one is made if absent). */
   env?: ValidationEnv;
+  /** The run index: cached listings shared with the tree. */
+  runs?: PanelDeps['runs'];
 }
 
 /** Command id → panel kind. */

@@ -21,7 +21,7 @@ export function activate(context: vscode.ExtensionContext): DistillLabApi {
 
   // The log level is the channel's own (Output view ⚙ / "Developer: Set Log Level…").
   const log = own(vscode.window.createOutputChannel('Distill Lab', { log: true }));
-  const analyzer = new ConfigAnalyzer();
+  const analyzer = own(new ConfigAnalyzer());
   const diagnostics = own(new ConfigDiagnostics(analyzer));
   const runIndex = own(new RunIndex());
   const manager = own(
@@ -43,7 +43,7 @@ export function activate(context: vscode.ExtensionContext): DistillLabApi {
 
   // Result panels (logits, loss split, feature maps, layers, compare): woken by the trainer's
   // messages for runs started here, polling the run folder for runs started elsewhere (the CLI).
-  own(registerPanels(context, { runsDir: () => runIndex.runsDirs()[0], log, env: analyzer.env, onRunMessage: manager.onRunMessage, runs: runIndex }));
+  own(registerPanels(context, { runsDir: () => runIndex.runsDirs()[0], log, env: analyzer.env, onRunMessage: manager.onRunMessage, runs: runIndex, onDidChangeData: (l) => analyzer.onDidChangeData(l) }));
 
   const services = { analyzer, diagnostics, runIndex, manager, tree, log };
   for (const d of [...registerExperimentCommands(services), ...registerRunCommands(services)]) own(d);

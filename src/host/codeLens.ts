@@ -21,6 +21,8 @@ export class ConfigCodeLensProvider extends Disposable implements vscode.CodeLen
   ) {
     super();
     this._register(runIndex.onDidChange(() => this.changed()));
+    // Layer shapes need the data's facts, which arrive when a scan ends.
+    this._register(analyzer.onDidChangeData(() => this.changed()));
     // Steps are too frequent for a lens; stage changes and starts/ends are not.
     this._register(manager.onDidChangeJob(({ change }) => change !== 'progress' && this.changed()));
     this._register(vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed()));

@@ -25,6 +25,8 @@ export interface PanelsDeps {
   env?: ValidationEnv;
   /** The run index: cached listings shared with the tree. */
   runs?: PanelDeps['runs'];
+  /** The analyzer's data scans ending (Model Layers shows shapes from their facts). */
+  onDidChangeData?: PanelDeps['onDidChangeData'];
 }
 
 /** Command id → panel kind. */

@@ -42,6 +42,8 @@ export interface PanelDeps {
    * look lists the runs folder from disk.
    */
   runs?: { runsIn(dir: string): RunEntry[]; onDidChange: vscode.Event<void> };
+  /** A scan of the user's data ended (its facts give the layers' shapes): Model Layers redraws. */
+  onDidChangeData?: vscode.Event<void>;
 }
 
 /** Live updates reach the webview at most this often (docs/architecture.md §4: ≈10 Hz). */
@@ -109,6 +111,7 @@ export class ResultPanel extends Disposable {
           this.typingTimer = setTimeout(() => this.sendLayers(), TYPING_DEBOUNCE_MS);
         }),
       );
+      if (deps.onDidChangeData) this._register(deps.onDidChangeData(() => this.sendLayers()));
     }
     if (deps.onRunMessage) this._register(deps.onRunMessage((e) => this.onRunMessage(e)));
     // A new run of the followed config, seen by the index (started here, by the CLI or elsewhere).

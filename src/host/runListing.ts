@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { MANIFEST, readManifest, type RunEntry } from '../core/runStore';
 
 /** Run folders whose manifests are checked between yields to the event loop. */
-const BATCH = 64;
+const BATCH = 16;
 
 interface Cached {
   /** Size and mtime of manifest.json when it was read. */

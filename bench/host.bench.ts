@@ -262,8 +262,10 @@ async function streamOnce(mode: 'before' | 'after', runsDir: string): Promise<vo
   const opened = opening.stop();
   o = performance.now() - o;
   const lag = lagMonitor();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const cpu = process.cpuUsage(cpu0);
   const seconds = (performance.now() - t0) / 1000;
   await new Promise((r) => setTimeout(r, 300)); // the last debounced refreshes
   t.stop();
@@ -272,7 +274,7 @@ async function streamOnce(mode: 'before' | 'after', runsDir: string): Promise<vo
   console.log(
     `${mode.padEnd(7)} opening 3 panels on the ${EPOCHS}-epoch history: ${o.toFixed(0)} ms, longest stall ${opened.max.toFixed(1)} ms\n` +
       `${mode.padEnd(7)} streaming the last ${LIVE} epochs (${seconds.toFixed(1)} s), ${RUNS} runs beside it: event-loop lag p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(1)} ms ` +
-      `(${l.n} samples); tree re-listings ${t.relists()}, panel updates ${p.updates()}`,
+      `(${l.n} samples); host CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s; tree re-listings ${t.relists()}, panel updates ${p.updates()}`,
   );
 }
 
@@ -347,6 +349,11 @@ async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-host-bench-'));
   try {
     console.log(`load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}; ${os.cpus().length} CPUs`);
+    // The floor: what the same monitor sees with nothing to do (other processes share the cores).
+    const idle = lagMonitor();
+    await new Promise((r) => setTimeout(r, 5000));
+    const f = idle.stop();
+    console.log(`idle (nothing running here), 5 s: event-loop lag p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms, max ${f.max.toFixed(1)} ms`);
     await listingTimes(path.join(root, 'list'));
     await validationStall(path.join(root, 'csv'));
     for (const mode of MODE === 'both' ? (['before', 'after'] as const) : [MODE as 'before' | 'after']) await streamOnce(mode, path.join(root, `runs-${mode}`));

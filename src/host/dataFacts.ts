@@ -2,7 +2,8 @@
 // synchronously (core's ValidationEnv.describeData), this answers from a cache keyed by the data
 // files' size and mtime, and on a miss starts the asynchronous scan (describeDataSourceAsync:
 // chunked reads between awaits) and answers "unknown" meanwhile — the checks that need the facts
-// wait, the rest of the config is checked at once. When a scan ends, listeners revalidate.
+// wait, the rest of the config is checked at once. Facts known from the headers (IDX) come first,
+// the whole-file content check after; each time, listeners revalidate.
 // Pure Node (no vscode): unit tested on its own.
 import * as fs from 'node:fs';
 import type { DataFacts } from '../core/config/env';
@@ -10,7 +11,7 @@ import type { DataConfig } from '../core/config/schema';
 import { dataFiles, describeDataSourceAsync } from '../core/data/describe';
 import type { DataSourceInfo } from '../core/data/types';
 
-type Describe = (data: DataConfig, configDir: string, signal: AbortSignal) => Promise<DataSourceInfo>;
+type Describe = (data: DataConfig, configDir: string, signal: AbortSignal, onFacts: (info: DataSourceInfo) => void) => Promise<DataSourceInfo>;
 
 interface Entry {
   stamp: string;
@@ -52,7 +53,7 @@ export class DataFactsCache {
     const hit = this.entries.get(key);
     if (hit && hit.stamp === stamp) {
       if (hit.error !== undefined) throw new Error(hit.error);
-      return hit.facts;
+      return hit.facts; // possibly the headers' facts while the content check still runs
     }
     hit?.abort.abort();
     const entry: Entry = { stamp, state: 'scanning', abort: new AbortController() };
@@ -63,8 +64,13 @@ export class DataFactsCache {
       e.abort.abort();
       this.entries.delete(oldest);
     }
-    this.describeAsync(data, configDir, entry.abort.signal).then(
-      (info) => this.settle(key, entry, { facts: { inputShape: info.inputShape, numClasses: info.numClasses, trainAvailable: info.trainAvailable, testAvailable: info.testAvailable } }),
+    const early = (info: DataSourceInfo) => {
+      if (entry.abort.signal.aborted || this.entries.get(key) !== entry) return;
+      entry.facts = factsOf(info);
+      this.fire();
+    };
+    this.describeAsync(data, configDir, entry.abort.signal, early).then(
+      (info) => this.settle(key, entry, { facts: factsOf(info) }),
       (e: unknown) => this.settle(key, entry, { error: e instanceof Error ? e.message : String(e) }),
     );
     return undefined;
@@ -82,9 +88,15 @@ export class DataFactsCache {
     entry.state = 'done';
     entry.facts = result.facts;
     entry.error = result.error;
+    this.fire();
+  }
+
+  private fire(): void {
     for (const l of [...this.listeners]) l();
   }
 }
+
+const factsOf = (info: DataSourceInfo): DataFacts => ({ inputShape: info.inputShape, numClasses: info.numClasses, trainAvailable: info.trainAvailable, testAvailable: info.testAvailable });
 
 /** What the scan depends on: the files and how they are read (not sizes or normalisation). */
 function keyOf(data: DataConfig, files: string[]): string {

@@ -6,10 +6,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { defaultNodeEnv } from '../../src/core/config/nodeEnv';
 import { parseConfig } from '../../src/core/config/parse';
 import type { DataConfig } from '../../src/core/config/schema';
 import type { Manifest } from '../../src/core/protocol';
+import { encodeIdxUbyte } from '../../src/core/data/idx';
 import { writeJsonAtomic } from '../../src/core/runStore';
 import { DataFactsCache } from '../../src/host/dataFacts';
 import { affectsListing, RunListing } from '../../src/host/runListing';
@@ -112,6 +114,33 @@ test('DataFactsCache: unknown while scanning, then the facts (or the error), and
   assert.equal(cache.describe(csvData('train.csv'), dir), undefined);
   await waitFor(() => changes === 2);
   assert.throws(() => cache.describe(csvData('train.csv'), dir), /train\.csv:3: column 1 \(zero-based\) is "abc", not a number/);
+  cache.dispose();
+});
+
+test('DataFactsCache: IDX facts from the headers first, then the whole-file check (a truncated .gz)', async () => {
+  const dir = path.join(tmp, 'data3');
+  fs.mkdirSync(dir);
+  const images = (n: number) => encodeIdxUbyte([n, 2, 2], Uint8Array.from({ length: n * 4 }, (_, i) => i % 256));
+  const labels = (n: number) => encodeIdxUbyte([n], Uint8Array.from({ length: n }, (_, i) => i % 4));
+  const gz = zlib.gzipSync(images(40));
+  fs.writeFileSync(path.join(dir, 'ti'), gz.subarray(0, gz.length - 30));
+  fs.writeFileSync(path.join(dir, 'tl'), labels(40));
+  fs.writeFileSync(path.join(dir, 'si'), images(8));
+  fs.writeFileSync(path.join(dir, 'sl'), labels(8));
+  const data: DataConfig = { dataset: 'idx', trainImages: 'ti', trainLabels: 'tl', testImages: 'si', testLabels: 'sl', validationSize: 0, normalize: 'unit' };
+  const cache = new DataFactsCache();
+  const seen: string[] = [];
+  cache.onDidChange(() => {
+    try {
+      seen.push(JSON.stringify(cache.describe(data, dir)));
+    } catch (e) {
+      seen.push(`error: ${(e as Error).message}`);
+    }
+  });
+  assert.equal(cache.describe(data, dir), undefined);
+  await waitFor(() => seen.length === 2);
+  assert.deepEqual(JSON.parse(seen[0]), { inputShape: [2, 2, 1], numClasses: 4, trainAvailable: 40, testAvailable: 8 });
+  assert.match(seen[1], /^error: .*ti: (looks gzipped .* cannot be decompressed|IDX file truncated)/);
   cache.dispose();
 });
 

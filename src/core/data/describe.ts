@@ -12,7 +12,7 @@ import type { DataConfig } from '../config/schema';
 import { BUILTINS } from './builtins';
 import * as zlib from 'zlib';
 import { CsvSummary, summarizeCsvFile, summarizeCsvFileAsync } from './csv';
-import { checkIdxFile, checkIdxFileAsync, IdxArray, IdxHeader, isGzip, parseIdx } from './idx';
+import { checkIdxFile, checkIdxFileAsync, IdxArray, IdxHeader, isGzip, parseIdx, readIdxFileHeader } from './idx';
 import { resolveSplitSizes, SplitSizes } from './split';
 import type { DataSourceInfo } from './types';
 
@@ -217,9 +217,15 @@ function csvInfo(config: CsvConfig, trainFile: string, tr: CsvSummary, testFile:
 /**
  * describeDataSource for the editor: the same facts and errors, with the files read and scanned
  * in chunks between awaits, so the event loop is never held for long. `signal` stops a scan that
- * is no longer wanted (the config changed).
+ * is no longer wanted (the config changed). For IDX the facts come from the headers and the (small)
+ * label files, so `onFacts` hands them over before the image files' whole-file check ends.
  */
-export async function describeDataSourceAsync(config: DataConfig, configDir: string, signal?: AbortSignal): Promise<DataSourceInfo> {
+export async function describeDataSourceAsync(
+  config: DataConfig,
+  configDir: string,
+  signal?: AbortSignal,
+  onFacts?: (info: DataSourceInfo) => void,
+): Promise<DataSourceInfo> {
   switch (config.dataset) {
     case 'mnist':
     case 'fashion-mnist':
@@ -230,6 +236,8 @@ export async function describeDataSourceAsync(config: DataConfig, configDir: str
       // Labels first: they are small and give the counts; the image scans may take longer.
       const tl = await idxLabelsSummaryAsync(f.trainLabels);
       const sl = await idxLabelsSummaryAsync(f.testLabels);
+      const header = (file: string) => imagesSummary(readIdxFileHeader(file), file); // a few kB each
+      onFacts?.(idxInfo(f, header(f.trainImages), tl, header(f.testImages), sl));
       const ti = await images(f.trainImages);
       const si = await images(f.testImages);
       return idxInfo(f, ti, tl, si, sl);

@@ -74,7 +74,7 @@ function imagesSummary(header: IdxHeader, file: string): ImagesSummary {
 }
 
 /** The header and example shape of an IDX images file, after checking the whole file (checkIdxFile). */
-export function idxImagesHeader(file: string): ImagesSummary {
+function idxImagesSummary(file: string): ImagesSummary {
   return memoByFile(file, 'idx-images', () => imagesSummary(checkIdxFile(file), file));
 }
 
@@ -89,7 +89,7 @@ function labelsSummary(a: IdxArray, file: string): LabelsSummary {
   return { count: a.dims[0], maxLabel: max };
 }
 
-export function idxLabelsSummary(file: string): LabelsSummary {
+function idxLabelsSummary(file: string): LabelsSummary {
   return memoByFile(file, 'idx-labels', () => {
     let bytes: Uint8Array = fs.readFileSync(file);
     if (isGzip(bytes)) bytes = gunzipLabels(bytes, file);
@@ -163,9 +163,9 @@ export function describeDataSource(config: DataConfig, configDir: string): DataS
     }
     case 'idx': {
       const f = idxFiles(config, configDir);
-      const ti = idxImagesHeader(f.trainImages);
+      const ti = idxImagesSummary(f.trainImages);
       const tl = idxLabelsSummary(f.trainLabels);
-      const si = idxImagesHeader(f.testImages);
+      const si = idxImagesSummary(f.testImages);
       const sl = idxLabelsSummary(f.testLabels);
       return idxInfo(f, ti, tl, si, sl);
     }

@@ -12,7 +12,7 @@
 // previous watcher (every file event in a running run's folder re-listed every manifest,
 // synchronously) for comparison. A separate process plays the trainer.
 //
-// Run: npm run build && node --import tsx bench/host.bench.ts [--epochs 1000] [--live 40] [--runs 1000] [--mode both|before|after] [--cli dist/cli.js]
+// Run: npm run build && node --import tsx bench/host.bench.ts [--epochs 1000] [--live 30] [--runs 1000] [--mode both|before|after] [--cli dist/cli.js]
 import { fork, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -32,7 +32,7 @@ const arg = (name: string, d: string) => {
   return i > 0 ? process.argv[i + 1] : d;
 };
 const EPOCHS = Number(arg('epochs', '1000'));
-const LIVE = Number(arg('live', '40'));
+const LIVE = Number(arg('live', '30'));
 /** The trainer's cadence: step records flushed every 100 ms (RunRecorder), FLUSHES per epoch, then the evaluation. */
 const FLUSH_MS = 100;
 const FLUSHES = 3;

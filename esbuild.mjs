@@ -1,4 +1,4 @@
-// Builds the bundles of DESIGN.md §1. `--watch` rebuilds on change, `--production` minifies.
+// Builds the bundles of docs/architecture.md §1. `--watch` rebuilds on change, `--production` minifies.
 // Type checking is separate (`npm run typecheck`), as in the esbuild extension sample.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';

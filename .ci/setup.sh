@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI/machine setup for the extension-host (e2e) and UI tests: apt packages, then code-server
-# 4.100.3 into .cache/ (DESIGN.md §6). Idempotent: skips apt when the packages are present and
+# 4.100.3 into .cache/ (docs/architecture.md §6). Idempotent: skips apt when the packages are present and
 # the code-server install when its stamp file says it is complete.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,4 +1,4 @@
-// Training-step speed of the trainer's backends and wasm kernel replacements (DESIGN.md §5).
+// Training-step speed of the trainer's backends and wasm kernel replacements (docs/architecture.md §5).
 //   node --import tsx bench/kernels.bench.ts [--quick]
 // MLP: 784-1200-1200-10, batch 128, SGD; FLOPs per step = 6 · weights · batch (forward 2, the
 // two backward products 4). CNN: an MNIST-sized conv net, batch 128; its FLOPs are counted from

@@ -1,4 +1,4 @@
-// Builds the optional OpenBLAS addon (native/blas, DESIGN.md §5) into dist/native/distill_blas.node.
+// Builds the optional OpenBLAS addon (native/blas, docs/architecture.md §5) into dist/native/distill_blas.node.
 //   node scripts/build-native.mjs [--force]
 // Optional by design: without a C compiler, libopenblas-dev or node-gyp, it prints one line saying
 // why the native fast path is unavailable and exits 0, and the trainer keeps its wasm kernels.
@@ -52,7 +52,9 @@ function findNodeGyp() {
   candidates.push(join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   try {
     candidates.push(createRequire(join(root, 'package.json')).resolve('node-gyp/bin/node-gyp.js'));
-  } catch {}
+  } catch {
+    // npm's own node-gyp is not where this npm keeps it: try the other candidates.
+  }
   return candidates.find((c) => existsSync(c));
 }
 const nodeGyp = findNodeGyp();

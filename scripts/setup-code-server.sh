@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs code-server 4.100.3 (VS Code 1.100.3 on Node 20) from npm into
-# .cache/code-server-4.100.3/ following DESIGN.md §6: npm's install scripts are skipped (they
+# .cache/code-server-4.100.3/ following docs/architecture.md §6: npm's install scripts are skipped (they
 # would download prebuilt binaries) and the native modules are rebuilt from source against the
 # local Node headers instead.
 #

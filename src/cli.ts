@@ -40,21 +40,50 @@ class UsageError extends Error {}
 
 const runsDirOf = (args: Args) => path.resolve(args.flags.get('runs-dir') ?? path.join('.distill', 'runs'));
 
+/**
+ * The text of a config file, or a one-line reason it cannot be read. Only regular files are read:
+ * a FIFO would block the read forever and a directory fails with a bare EISDIR.
+ */
+function readConfigText(file: string): { text: string } | { error: string } {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { error: code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? (e as Error).message}` };
+  }
+  if (st.isDirectory()) return { error: 'is a directory, not a config file' };
+  if (!st.isFile()) return { error: 'is not a regular file (a pipe, socket or device); give the path of a *.distill.json file' };
+  try {
+    return { text: fs.readFileSync(file, 'utf8') };
+  } catch (e) {
+    return { error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+  }
+}
+
 /** Prints every problem as `file:line:col: severity: message`; returns whether all are valid. */
 function validate(files: string[]): boolean {
   if (!files.length) throw new UsageError('validate needs at least one config file');
   const env = defaultNodeEnv({ describeData: describeDataSource });
   let ok = true;
   for (const file of files) {
-    const abs = path.resolve(file);
-    if (!fs.existsSync(abs)) {
-      console.error(`${file}: error: no such file`);
+    const read = readConfigText(path.resolve(file));
+    if ('error' in read) {
+      console.error(`${file}: error: ${read.error}`);
       ok = false;
       continue;
     }
-    const { config, problems } = parseConfig(fs.readFileSync(abs, 'utf8'), file, env);
-    for (const p of problems) console.error(formatProblem(p));
-    if (config) console.log(`${file}: valid`);
+    // One config that breaks the validator must not keep the others from being checked.
+    let result: ReturnType<typeof parseConfig>;
+    try {
+      result = parseConfig(read.text, file, env);
+    } catch (e) {
+      console.error(`${file}: error: the validator failed: ${e instanceof Error ? e.message : String(e)}`);
+      ok = false;
+      continue;
+    }
+    for (const p of result.problems) console.error(formatProblem(p));
+    if (result.config) console.log(`${file}: valid`);
     else ok = false;
   }
   return ok;

@@ -22,7 +22,7 @@ export function activate(context: vscode.ExtensionContext): DistillLabApi {
 
   // The log level is the channel's own (Output view ⚙ / "Developer: Set Log Level…").
   const log = own(vscode.window.createOutputChannel('Distill Lab', { log: true }));
-  const analyzer = new ConfigAnalyzer();
+  const analyzer = own(new ConfigAnalyzer());
   const diagnostics = own(new ConfigDiagnostics(analyzer));
   const runIndex = own(new RunIndex());
   const manager = own(
@@ -54,6 +54,8 @@ export function activate(context: vscode.ExtensionContext): DistillLabApi {
       env: analyzer.env,
       onRunMessage: manager.onRunMessage,
       pickRunsToCompare: (preselected) => pickRunsToCompare(runIndex, preselected),
+      runs: runIndex,
+      onDidChangeData: (l) => analyzer.onDidChangeData(l),
     }),
   );
 

@@ -1,4 +1,4 @@
-# The optional OpenBLAS addon (DESIGN.md §5), built by scripts/build-native.mjs.
+# The optional OpenBLAS addon (docs/architecture.md §5), built by scripts/build-native.mjs.
 # Plain C against node_api.h with NAPI_VERSION 8: the ABI-stable layer, so the one .node file
 # loads in Node 20 and in VS Code's Electron without a rebuild per runtime.
 {

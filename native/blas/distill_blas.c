@@ -1,4 +1,4 @@
-// distill_blas: OpenBLAS's cblas_sgemm for the trainer's wasm kernels (DESIGN.md §5).
+// distill_blas: OpenBLAS's cblas_sgemm for the trainer's wasm kernels (docs/architecture.md §5).
 //
 // Why: the wasm backend's matmuls reach ~25 GFLOPS at best; OpenBLAS reaches 5–10× that at the
 // trainer's shapes. The wasm module's memory is an ordinary ArrayBuffer, so a kernel can hand

@@ -1,4 +1,4 @@
-// The run store (DESIGN.md §3): `<runsDir>/<run-id>/` holds plain files any tool can read.
+// The run store (docs/architecture.md §3): `<runsDir>/<run-id>/` holds plain files any tool can read.
 //   manifest.json   status, times, backend, versions, results         (rewritten atomically)
 //   config.json     the resolved config as run, with its hash          (written once)
 //   metrics.jsonl   one MetricRecord per line                          (appended)
@@ -270,11 +270,18 @@ export function scanRuns(runsDir: string): { runs: RunEntry[]; damaged: DamagedR
   } catch {
     return { runs: [], damaged: [] };
   }
+  return collectRuns(names.map((name) => path.join(runsDir, name)).map((dir) => ({ dir, state: readRunFolder(dir) })));
+}
+
+/**
+ * Run folders as read (`readRunFolder`) → the readable runs newest first and the damaged ones.
+ * Two folders with one run id (a folder copied or moved aside while its run went on) list once, as
+ * the folder named after the id; the other is listed as damaged.
+ */
+export function collectRuns(folders: { dir: string; state: RunFolderState | undefined }[]): { runs: RunEntry[]; damaged: DamagedRun[] } {
   const runs: RunEntry[] = [];
   const damaged: DamagedRun[] = [];
-  for (const name of names.sort()) {
-    const dir = path.join(runsDir, name);
-    const state = readRunFolder(dir);
+  for (const { dir, state } of [...folders].sort((x, y) => x.dir.localeCompare(y.dir))) {
     if (!state) continue;
     if ('damaged' in state) damaged.push({ dir, reason: state.damaged });
     else runs.push({ dir, manifest: state.manifest });

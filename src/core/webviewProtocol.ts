@@ -2,7 +2,7 @@
 // (webview/*): one discriminated union each way, with guards, after gitlens' protocol.ts and
 // vscode-dvc's webview contract. Pure TypeScript (no vscode, no DOM): imported by both sides.
 //
-// Sequence (DESIGN.md §4): the webview posts `ready` first; the host answers with the panel's
+// Sequence (docs/architecture.md §4): the webview posts `ready` first; the host answers with the panel's
 // `target` and then the data (`run`, `metrics`, `probeIndex`, `layers` or `compare`); live
 // changes follow as the same messages (metrics with `reset: false` append), at most ~10 Hz.
 // Requests from the webview carry a `requestId` that the answer repeats.

@@ -27,6 +27,8 @@ export class ConfigCodeLensProvider extends Disposable implements vscode.CodeLen
   ) {
     super();
     this._register(runIndex.onDidChange(() => this.changed()));
+    // Layer shapes need the data's facts, which arrive when a scan ends.
+    this._register(analyzer.onDidChangeData(() => this.changed()));
     // Progress on the manager's shared tick (with the status bar and the tree); starts and ends at once.
     this._register(manager.onDidChangeJob(({ change }) => change !== 'progress' && this.changed()));
     this._register(manager.onDidTick(() => manager.jobs.some((j) => j.state === 'running') && this._onDidChangeCodeLenses.fire()));

@@ -54,6 +54,8 @@ export class ConfigDiagnostics extends Disposable {
     this._register(vscode.workspace.onDidCreateFiles(() => this.revalidateOpen()));
     this._register(vscode.workspace.onDidDeleteFiles(() => this.revalidateOpen()));
     this._register(vscode.workspace.onDidRenameFiles(() => this.revalidateOpen()));
+    // A data scan ended: its facts (or its error) change the problems of the configs using it.
+    this._register(analyzer.onDidChangeData(() => this.revalidateOpen()));
     this._register({ dispose: () => this.timers.forEach((t) => clearTimeout(t)) });
     for (const d of vscode.workspace.textDocuments) this.validateNow(d);
   }

@@ -18,6 +18,7 @@ export function notify(kind: 'info' | 'warning' | 'error', message: string, acti
  * Registers a command behind an error boundary: a failure is logged and shown once, with the
  * log a click away, instead of surfacing as an unhandled rejection.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- VS Code passes command arguments untyped; each handler checks its own
 export function registerCommand(id: string, handler: (...args: any[]) => unknown, log: vscode.LogOutputChannel): vscode.Disposable {
   return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
     try {

@@ -1,11 +1,14 @@
-// The runs on disk, for the tree and the CodeLens: each runs folder listed once and cached,
-// re-read (debounced) when a manifest is created, rewritten or deleted — by this extension's
-// runs, the CLI, or another window.
+// The runs on disk, for the tree, the CodeLens and the result panels: each runs folder listed once
+// and cached, re-read (debounced, asynchronously, only the manifests that changed — runListing.ts)
+// when a manifest is created, rewritten or deleted or a run folder comes or goes — by this
+// extension's runs, the CLI, or another window. A running run's metrics appends (up to 10 a
+// second) and probe files do not cause a re-read.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { type DamagedRun, type RunEntry, scanRuns } from '../core/runStore';
+import { type DamagedRun, MANIFEST, type RunEntry } from '../core/runStore';
 import { Disposable, disposeAll } from './dispose';
+import { affectsListing, RunListing } from './runListing';
 import { isInside, samePath } from './runsLocation';
 import { affectsSettings, runsDirForConfig, runsDirForFolder } from './settings';
 
@@ -17,6 +20,10 @@ export class RunIndex extends Disposable {
   private readonly extraDirs = new Set<string>();
   private watchers: vscode.Disposable[] = [];
   private timer?: NodeJS.Timeout;
+  private readonly listing = new RunListing();
+  /** A refresh in progress, and whether another was asked for meanwhile. */
+  private refreshing?: Promise<void>;
+  private refreshAgain = false;
   /** Node watchers on each runs folder and on each running run's folder (see syncFolderWatchers). */
   private readonly folderWatchers = new Map<string, fs.FSWatcher>();
   private readonly _onDidChange = this._register(new vscode.EventEmitter<void>());
@@ -59,7 +66,8 @@ export class RunIndex extends Disposable {
     const key = path.resolve(dir);
     let cached = this.runsByDir.get(key);
     if (!cached) {
-      const { runs: entries, damaged } = scanRuns(key);
+      // The first look at a folder cannot wait for the asynchronous refresh; later ones are cached.
+      const { runs: entries, damaged } = this.listing.listSync(key);
       cached = { entries, damaged, signature: signature(entries, damaged) };
       this.runsByDir.set(key, cached);
     }
@@ -118,7 +126,11 @@ export class RunIndex extends Disposable {
     for (const p of wanted) {
       if (this.folderWatchers.has(p) || this.isDisposed) continue;
       try {
-        const w = fs.watch(p, { persistent: false }, () => this.scheduleRefresh());
+        // The runs folder: any entry added or removed. A run's folder: only its manifest.
+        const isRunsDir = this.runsByDir.has(p);
+        const w = fs.watch(p, { persistent: false }, (_event, name) => {
+          if (isRunsDir || !name || String(name) === MANIFEST) this.scheduleRefresh();
+        });
         w.on('error', () => {
           w.close();
           this.folderWatchers.delete(p);
@@ -132,9 +144,27 @@ export class RunIndex extends Disposable {
     return added;
   }
 
-  /** Re-reads every runs folder now; fires onDidChange if anything differs. */
-  refresh(): void {
+  /**
+   * Re-reads every runs folder (asynchronously; unchanged manifests come from the cache) and fires
+   * onDidChange if anything differs. Resolves when done; a call during a refresh runs once more after it.
+   */
+  refresh(): Promise<void> {
     clearTimeout(this.timer);
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = this.reread().finally(() => {
+      this.refreshing = undefined;
+      if (this.refreshAgain && !this.isDisposed) {
+        this.refreshAgain = false;
+        void this.refresh();
+      }
+    });
+    return this.refreshing;
+  }
+
+  private async reread(): Promise<void> {
     let changed = false;
     const dirs = this.runsDirs().map((d) => path.resolve(d));
     for (const key of [...this.runsByDir.keys()]) {
@@ -144,7 +174,8 @@ export class RunIndex extends Disposable {
       }
     }
     for (const dir of dirs) {
-      const { runs: entries, damaged } = scanRuns(dir);
+      const { runs: entries, damaged } = await this.listing.list(dir);
+      if (this.isDisposed) return;
       const sig = signature(entries, damaged);
       if (this.runsByDir.get(dir)?.signature !== sig) changed = true;
       this.runsByDir.set(dir, { entries, damaged, signature: sig });
@@ -161,7 +192,7 @@ export class RunIndex extends Disposable {
 
   private reset(): void {
     this.watch();
-    this.refresh();
+    void this.refresh();
   }
 
   private watch(): void {
@@ -180,7 +211,9 @@ export class RunIndex extends Disposable {
       const globs = [rel ? `${rel}/**` : '**', ...segments.map((_, i) => segments.slice(0, i + 1).join('/'))];
       for (const glob of globs) {
         const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, glob));
-        const onEvent = () => this.scheduleRefresh();
+        const onEvent = (uri: vscode.Uri) => {
+          if (affectsListing(uri.fsPath, this.runsDirs())) this.scheduleRefresh();
+        };
         this.watchers.push(w, w.onDidCreate(onEvent), w.onDidChange(onEvent), w.onDidDelete(onEvent));
       }
     }

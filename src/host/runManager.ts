@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Problem } from '../core/config/parse';
 import type { TrainerToHost } from '../core/protocol';
-import { summarizeResults } from '../core/runStore';
+import { readManifest, summarizeResults } from '../core/runStore';
 import type { ConfigAnalyzer } from './configAnalysis';
 import type { ConfigDiagnostics } from './diagnostics';
 import { Disposable } from './dispose';
@@ -176,10 +176,11 @@ export class RunManager extends Disposable {
 
   private report(job: RunJob, outcome: JobOutcome): void {
     const log = this.opts.log;
-    this.opts.runIndex.refresh();
+    void this.opts.runIndex.refresh();
     switch (outcome.status) {
       case 'done': {
-        const m = outcome.runDir ? this.opts.runIndex.find(outcome.runDir)?.manifest : undefined;
+        // Its own manifest, now: the index re-reads asynchronously.
+        const m = outcome.runDir ? readManifest(outcome.runDir) : undefined;
         const summary = m ? summarizeResults(m) : '';
         log.info(`[${job.name}] finished${summary ? `: ${summary}` : ''} (${outcome.runDir ?? ''})`);
         // A run that trained its teacher offers to reuse it: the next runs skip the teacher's epochs.

@@ -1,4 +1,4 @@
-// Picks and starts the tfjs backend the trainer computes on (DESIGN.md §5).
+// Picks and starts the tfjs backend the trainer computes on (docs/architecture.md §5).
 //
 // Everyone imports `* as tf from '@tensorflow/tfjs'`. The wasm backend is imported here from its
 // own package; it requires the same @tensorflow/tfjs-core file as @tensorflow/tfjs (one copy in
@@ -83,6 +83,7 @@ async function tryWasm(): Promise<boolean> {
   return true;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- process listeners of both events, whose arguments differ
 type Listener = (...args: any[]) => void;
 type Handlers = Record<'uncaughtException' | 'unhandledRejection', Listener[]>;
 

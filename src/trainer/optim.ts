@@ -20,7 +20,9 @@ export function setLearningRate(opt: tf.Optimizer, lr: number): void {
 
 /**
  * The learning rate for 1-based `epoch` of `epochs`. `step` follows RepDistiller's
- * adjust_learning_rate: lr·gamma^(number of milestones strictly below the epoch).
+ * adjust_learning_rate: lr·gamma^(number of milestones strictly below the epoch). `cosine` spans
+ * the epochs-1 intervals between the first epoch (the base rate) and the last (exactly minLr); a
+ * one-epoch run keeps the base rate.
  */
 export function learningRateAt(schedule: ScheduleConfig, baseLr: number, epoch: number, epochs: number): number {
   switch (schedule.type) {
@@ -28,7 +30,10 @@ export function learningRateAt(schedule: ScheduleConfig, baseLr: number, epoch: 
       return baseLr;
     case 'step':
       return baseLr * Math.pow(schedule.gamma, schedule.milestones.filter((m) => epoch > m).length);
-    case 'cosine':
-      return schedule.minLr + ((baseLr - schedule.minLr) * (1 + Math.cos((Math.PI * (epoch - 1)) / epochs))) / 2;
+    case 'cosine': {
+      if (epochs <= 1) return baseLr;
+      if (epoch >= epochs) return schedule.minLr;
+      return schedule.minLr + ((baseLr - schedule.minLr) * (1 + Math.cos((Math.PI * (epoch - 1)) / (epochs - 1)))) / 2;
+    }
   }
 }

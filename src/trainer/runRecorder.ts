@@ -1,4 +1,4 @@
-// Writes one run's folder as the trainer goes (DESIGN.md §3) and mirrors each record to the host:
+// Writes one run's folder as the trainer goes (docs/architecture.md §3) and mirrors each record to the host:
 // the manifest (atomically), metrics (step records buffered and appended at most ~10 times a
 // second, each append followed by a live message, so a message always points at data on disk),
 // probes and the log. Every write first checks that the run folder is still the one it created:

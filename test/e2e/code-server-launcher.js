@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Stands in for a VS Code executable so that @vscode/test-electron's
 //   runTests({ vscodeExecutablePath: <this file>, extensionDevelopmentPath, extensionTestsPath, launchArgs })
-// works on a machine where desktop VS Code cannot be downloaded (DESIGN.md §6):
+// works on a machine where desktop VS Code cannot be downloaded (docs/architecture.md §6):
 //   1. starts code-server 4.100.3 (repo cache) on a free port with a fresh user-data-dir,
 //   2. opens the workbench in headless Chromium (playwright-core) with the extension development
 //      and tests paths in the `payload` query, after exposing codeAutomationExit/codeAutomationLog,

@@ -1,7 +1,7 @@
 // `npm run test:e2e`: bundles the extension-host test suite (test/e2e/suite) into out/test/suite
 // and runs it with @vscode/test-electron's runTests. The "VS Code executable" is
 // DISTILL_VSCODE_EXECUTABLE when set (a real desktop VS Code), otherwise the code-server
-// launcher (test/e2e/code-server-launcher.js, DESIGN.md §6); nothing is downloaded.
+// launcher (test/e2e/code-server-launcher.js, docs/architecture.md §6); nothing is downloaded.
 // Expects the extension built (`node esbuild.mjs`). A pass needs exit code 0 AND the completion
 // marker the suite writes after all tests passed.
 // Env: DISTILL_E2E_GREP (mocha grep), DISTILL_E2E_VERBOSE, DISTILL_E2E_TIMEOUT_MS, DISTILL_E2E_KEEP.

@@ -23,7 +23,7 @@ test('validate: each problem is one file:line:col line, exit code 1; a valid con
   const text = fs.readFileSync(path.join(dir, 'bad.distill.json'), 'utf8').split('\n');
   const tLine = text.findIndex((l) => l.includes('"temperature"')) + 1;
   const hLine = text.findIndex((l) => l.includes('"fc9"')) + 1;
-  assert.match(lines[0], new RegExp(`^bad\\.distill\\.json:${tLine}:\\d+: error: .*temperature.*greater than 0`));
+  assert.match(lines[0], new RegExp(`^bad\\.distill\\.json:${tLine}:\\d+: error: .*temperature.*at least 0.01`));
   assert.match(lines[1], new RegExp(`^bad\\.distill\\.json:${hLine}:\\d+: error: .*fc9.*fc1, fc2, logits`));
 
   const ok = distill(['validate', path.resolve('examples/hinton-mnist.distill.json')], dir);

@@ -1,6 +1,6 @@
 /// <reference types="mocha" />
 // Helpers for UI tests that drive the VS Code workbench (code-server 4.100.3) in headless
-// Chromium via playwright-core. DESIGN.md §6 has the selectors' background: the palette is F1
+// Chromium via playwright-core. docs/architecture.md §6 has the selectors' background: the palette is F1
 // (it opens with '>' typed), tree rows are role=treeitem, webview content is two iframes deep.
 //
 // A test file typically does:

@@ -41,6 +41,12 @@ test('learning-rate schedules: step follows RepDistiller (drop after each milest
   assert.ok(Math.abs(learningRateAt(step, 0.05, 240, 240) - 0.00005) < 1e-12);
   const cos = { type: 'cosine' as const, minLr: 0.001 };
   assert.equal(learningRateAt(cos, 0.1, 1, 10), 0.1);
-  assert.ok(Math.abs(learningRateAt(cos, 0.1, 6, 10) - (0.001 + 0.099 * (1 + Math.cos(Math.PI / 2)) / 2)) < 1e-12);
+  // Epoch 10 of 10 is the last epoch trained: it runs at minLr exactly (not 0.0034).
+  assert.equal(learningRateAt(cos, 0.1, 10, 10), 0.001);
+  assert.ok(Math.abs(learningRateAt(cos, 0.1, 6, 10) - (0.001 + 0.099 * (1 + Math.cos((5 * Math.PI) / 9)) / 2)) < 1e-12);
+  const rates = Array.from({ length: 10 }, (_, i) => learningRateAt(cos, 0.1, i + 1, 10));
+  for (let i = 1; i < rates.length; i++) assert.ok(rates[i] < rates[i - 1], `epoch ${i + 1} rate ${rates[i]} must be below epoch ${i}'s ${rates[i - 1]}`);
+  assert.equal(learningRateAt(cos, 0.1, 1, 1), 0.1, 'a one-epoch run keeps the base rate');
+  assert.equal(learningRateAt({ type: 'cosine', minLr: 0 }, 0.05, 30, 30), 0);
   assert.equal(learningRateAt({ type: 'constant' }, 0.3, 7, 10), 0.3);
 });

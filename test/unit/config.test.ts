@@ -110,7 +110,7 @@ test('JSON syntax: comments and trailing commas are errors (strict JSON), but th
   const text = hinton('"seed": 1,', '"seed": 1, // fixed').replace('{ "type": "kd", "weight": 0.9 }', '{ "type": "kd", "weight": 0.9, }').replace('"temperature": 20', '"temperature": 0');
   assert.deepEqual(printed(text), [
     '/cfg/x.distill.json:3:14: error: invalid JSON: comments are not allowed (a *.distill.json file is plain JSON)',
-    '/cfg/x.distill.json:11:20: error: distillation.temperature: must be greater than 0, got 0',
+    '/cfg/x.distill.json:11:20: error: distillation.temperature: must be at least 0.01, got 0',
     '/cfg/x.distill.json:14:36: error: invalid JSON: trailing comma before the closing bracket',
   ]);
   assert.deepEqual(printed(hinton('[1200, 1200]', '[1200, 1200, ]')), ['/cfg/x.distill.json:6:52: error: invalid JSON: trailing comma before the closing bracket']);
@@ -121,7 +121,7 @@ test('JSON syntax: comments and trailing commas are errors (strict JSON), but th
 
 test('positions are counted as an editor shows them: CRLF line ends, no byte-order mark', () => {
   const text = `\uFEFF${hinton('"temperature": 20', '"temperature": 0').replace(/\n/g, '\r\n')}`;
-  assert.deepEqual(printed(text), ['/cfg/x.distill.json:11:20: error: distillation.temperature: must be greater than 0, got 0']);
+  assert.deepEqual(printed(text), ['/cfg/x.distill.json:11:20: error: distillation.temperature: must be at least 0.01, got 0']);
 });
 
 // ---- structure ------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ test('out-of-range values: T â‰¤ 0, negative weights, batch size < 1, dropout â‰
   assert.deepEqual(printed(text), [
     '/cfg/x.distill.json:6:87: error: teacher.model.dropout: must be less than 1, got 1',
     '/cfg/x.distill.json:7:46: error: teacher.training.batchSize: must be at least 1, got 0',
-    '/cfg/x.distill.json:11:20: error: distillation.temperature: must be greater than 0, got -1',
+    '/cfg/x.distill.json:11:20: error: distillation.temperature: must be at least 0.01, got -1',
     '/cfg/x.distill.json:13:33: error: distillation.losses[0].weight: must be at least 0, got -0.1',
   ]);
   assert.deepEqual(printed(hinton('"jitter": 2', '"jitter": 9')), ['/cfg/x.distill.json:7:122: error: teacher.training.jitter: must be at most 8, got 9']);

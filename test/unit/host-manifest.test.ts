@@ -34,7 +34,7 @@ const hostSources = sourceFiles('src/host').map((f) => fs.readFileSync(f, 'utf8'
 
 test('every command is in the "Distill Lab" category and registered by src/host', () => {
   // The panel commands are registered in a loop over the PANEL_COMMANDS map of src/host/panels/index.ts.
-  const panelIds = [...fs.readFileSync('src/host/panels/index.ts', 'utf8').matchAll(/^  '(distillLab\.[A-Za-z]+)': '/gm)].map((m) => m[1]);
+  const panelIds = [...fs.readFileSync('src/host/panels/index.ts', 'utf8').matchAll(/^ {2}'(distillLab\.[A-Za-z]+)': '/gm)].map((m) => m[1]);
   assert.ok(panelIds.length >= 5, 'PANEL_COMMANDS found');
   for (const c of commands) {
     assert.equal(c.category, 'Distill Lab', c.command);

@@ -44,8 +44,8 @@ export class BarChart {
     const right = 4;
     const top = 6;
     const bottom = 16;
-    let [lo, hi] = spec.domain ?? [Math.min(0, ...spec.values), Math.max(0, ...spec.values)];
-    if (hi - lo < 1e-12) hi = lo + 1;
+    const [lo, top0] = spec.domain ?? [Math.min(0, ...spec.values), Math.max(0, ...spec.values)];
+    const hi = top0 - lo < 1e-12 ? lo + 1 : top0;
     const plotH = H - top - bottom;
     const pxPerUnit = plotH / (hi - lo);
     const zeroY = top + hi * pxPerUnit;

@@ -27,6 +27,16 @@ export interface CheckContext {
 
 const count = (n: number) => n.toLocaleString('en-US');
 
+/** Class labels are 0 … n−1; a label far above this is a wrong labelColumn or a corrupt file. */
+export const MAX_CLASSES = 100_000;
+/**
+ * Parameters one model may have. Training keeps weights, gradients and optimiser state (3–4 floats
+ * per parameter) in the trainer's memory, and the wasm backend's heap is at most 4 GB.
+ */
+export const MAX_PARAMS = 100_000_000;
+/** Values one layer's output may hold for a whole batch (2^28 floats = 1 GB). */
+export const MAX_BATCH_ACTIVATIONS = 2 ** 28;
+
 export function checkMeaning(config: DistillConfig, c: CheckContext): void {
   const facts = describe(config, c);
   checkLosses(config, c);
@@ -41,12 +51,23 @@ export function checkMeaning(config: DistillConfig, c: CheckContext): void {
 /** The data's facts, if the data section is valid, its files exist and the facts are known. */
 function describe(config: DistillConfig, c: CheckContext): DataFacts | undefined {
   if (!c.ok(['data']) || c.has(['data'], 'missing-file')) return undefined;
+  let facts: DataFacts | undefined;
   try {
-    return dataFacts(config.data, c.configDir, c.env);
+    facts = dataFacts(config.data, c.configDir, c.env);
   } catch (e) {
     c.report({ path: ['data'], anchor: true, code: 'bad-data', message: `data: ${(e as Error).message}` });
     return undefined;
   }
+  if (facts && facts.numClasses > MAX_CLASSES) {
+    c.report({
+      path: ['data'],
+      anchor: true,
+      code: 'bad-data',
+      message: `data: the largest label is ${count(facts.numClasses - 1)}, so the models would need ${count(facts.numClasses)} output classes (at most ${count(MAX_CLASSES)}); labels must be class indices 0 … n−1 (is labelColumn right?)`,
+    });
+    return undefined;
+  }
+  return facts;
 }
 
 // ---- loss terms -----------------------------------------------------------------------------
@@ -93,6 +114,14 @@ function checkData(config: DistillConfig, facts: DataFacts | undefined, c: Check
       c.report({ path: ['data', 'testFraction'], code: 'ignored-property', severity: 'warning', message: 'data.testFraction: ignored because data.testSize is given' });
     }
     const tc = mnistTestCount(data);
+    if (tc < 1) {
+      c.report({
+        path: ['data', 'testFraction'],
+        code: 'not-enough-data',
+        message: `data.testFraction: ${data.testFraction} of the ${count(MNIST_TOTAL)} digits rounds to 0 test examples; use at least ${1 / MNIST_TOTAL} (or give testSize)`,
+      });
+      return;
+    }
     poolNote = ` (the built-in mnist has ${count(MNIST_TOTAL)} digits, shared with the ${count(tc)} test examples)`;
     if (tc >= MNIST_TOTAL) {
       const at: JsonPath = data.testSize !== undefined ? ['data', 'testSize'] : ['data', 'testFraction'];
@@ -135,17 +164,32 @@ function checkData(config: DistillConfig, facts: DataFacts | undefined, c: Check
 
 // ---- models ---------------------------------------------------------------------------------
 
-function modelsToCheck(config: DistillConfig, c: CheckContext): { spec: ModelSpec; path: JsonPath }[] {
-  const out: { spec: ModelSpec; path: JsonPath }[] = [];
-  if (c.ok(['teacher']) && config.teacher.source === 'train') out.push({ spec: config.teacher.model, path: ['teacher', 'model'] });
-  if (c.ok(['student'])) out.push({ spec: config.student.model, path: ['student', 'model'] });
+/** The models built from specs, each with the batch size it trains at (when that is valid). */
+function modelsToCheck(config: DistillConfig, c: CheckContext): { spec: ModelSpec; path: JsonPath; batchSize?: number }[] {
+  const out: { spec: ModelSpec; path: JsonPath; batchSize?: number }[] = [];
+  if (c.ok(['teacher']) && config.teacher.source === 'train') out.push({ spec: config.teacher.model, path: ['teacher', 'model'], batchSize: config.teacher.training.batchSize });
+  if (c.ok(['student'])) out.push({ spec: config.student.model, path: ['student', 'model'], batchSize: c.ok(['training']) ? config.training.batchSize : undefined });
   return out;
+}
+
+/** Why a model this size cannot train, or undefined. */
+function tooLarge(summary: ReturnType<typeof describeModel>, batchSize: number | undefined): string | undefined {
+  if (summary.params > MAX_PARAMS) {
+    return `${count(summary.params)} parameters is more than the trainer can train (at most ${count(MAX_PARAMS)}: weights, gradients and optimiser state must fit in its memory); use fewer or narrower layers`;
+  }
+  if (batchSize === undefined) return undefined;
+  const widest = summary.layers.reduce((a, l) => (l.shape.reduce((x, y) => x * y, 1) > a.shape.reduce((x, y) => x * y, 1) ? l : a));
+  const values = widest.shape.reduce((x, y) => x * y, 1) * batchSize;
+  if (values > MAX_BATCH_ACTIVATIONS) {
+    return `layer ${widest.name} [${widest.shape.join('×')}] outputs ${count(values)} values per batch of ${count(batchSize)} (at most ${count(MAX_BATCH_ACTIVATIONS)}); use a smaller batchSize or a smaller layer`;
+  }
+  return undefined;
 }
 
 function checkModels(config: DistillConfig, facts: DataFacts | undefined, c: CheckContext) {
   if (!c.ok(['data'])) return;
   const data = config.data;
-  for (const { spec, path } of modelsToCheck(config, c)) {
+  for (const { spec, path, batchSize } of modelsToCheck(config, c)) {
     const typePath = [...path, 'type'];
     if (spec.type === 'cnn') {
       if (data.dataset === 'csv' && !data.imageShape) {
@@ -166,11 +210,15 @@ function checkModels(config: DistillConfig, facts: DataFacts | undefined, c: Che
       }
     }
     if (!facts) continue;
+    let summary: ReturnType<typeof describeModel>;
     try {
-      describeModel(spec, inputShapeOf(data, facts), facts.numClasses);
+      summary = describeModel(spec, inputShapeOf(data, facts), facts.numClasses);
     } catch (e) {
       c.report({ path, anchor: true, code: 'model-invalid', message: `${formatPath(path)}: ${(e as Error).message}` });
+      continue;
     }
+    const why = tooLarge(summary, batchSize);
+    if (why) c.report({ path, anchor: true, code: 'model-too-large', message: `${formatPath(path)}: ${why}` });
   }
 }
 

@@ -15,6 +15,8 @@ export function defaultNodeEnv(extra: Pick<ValidationEnv, 'describeData'> = {}):
     },
     readText(absPath) {
       try {
+        // Only regular files: reading a FIFO would block until something writes to it.
+        if (!fs.statSync(absPath).isFile()) return undefined;
         return fs.readFileSync(absPath, 'utf8');
       } catch {
         return undefined;

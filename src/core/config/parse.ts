@@ -99,6 +99,32 @@ function syntaxMessage(code: string, token: string, text: string, offset: number
   }
 }
 
+/**
+ * Deeper than any config needs (the schema's deepest value is 6 levels down) and far below where a
+ * recursive parser or walker runs out of stack (about 2,000 levels for jsonc-parser).
+ */
+export const MAX_NESTING = 64;
+
+/**
+ * The offset of the first `{` or `[` that opens level MAX_NESTING + 1, or -1. A linear scan that
+ * skips strings, so that text a recursive parser would choke on is refused before it is parsed.
+ */
+export function tooDeepAt(text: string, limit = MAX_NESTING): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return i;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return -1;
+}
+
 /** Parses, validates and fills defaults. `file` is used in messages and to resolve relative paths. */
 export function parseConfig(text: string, file: string, env: ValidationEnv): ParseResult {
   // A byte-order mark is not part of the text an editor shows, so positions are counted without it.
@@ -108,6 +134,12 @@ export function parseConfig(text: string, file: string, env: ValidationEnv): Par
   const problems: Problem[] = [];
   const problem = (range: Range, path: JsonPath, code: ProblemCode, message: string, severity: Severity = 'error') =>
     problems.push({ file, message, severity, range, path, code });
+
+  const deep = tooDeepAt(text);
+  if (deep >= 0) {
+    problem(lines.range(deep, 1), [], 'too-deep', `invalid config: values nested more than ${MAX_NESTING} levels deep (a *.distill.json needs fewer than 10)`);
+    return { problems };
+  }
 
   const errors: ParseError[] = [];
   const tree = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });

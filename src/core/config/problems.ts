@@ -21,9 +21,11 @@ export const PROBLEM_CODES = [
   // reading and JSON syntax
   'unreadable-config',
   'json-syntax',
+  'too-deep',
   // structure (from the schema)
   'wrong-type',
   'not-integer',
+  'not-finite',
   'out-of-range',
   'array-length',
   'string-too-short',
@@ -44,6 +46,7 @@ export const PROBLEM_CODES = [
   'bad-data',
   'cnn-needs-images',
   'model-invalid',
+  'model-too-large',
   'milestone-beyond-epochs',
   'milestones-unsorted',
   'probes-exceed-test',

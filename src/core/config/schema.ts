@@ -3,6 +3,14 @@
 import { lossTermSchema } from '../losses';
 import { bool, Infer, int, list, num, obj, oneOf, opt, path, req, str, tagged, withDefault } from '../schema/dsl';
 
+// Upper bounds keep absurd values (a typo's extra zeros) out of the trainer, where they would fail
+// late and obscurely (a typed-array length error, an sgemm RangeError, an overflowed softmax).
+// They are generous: each is far above what tfjs can train on a workstation. The size of a whole
+// model is checked against the data in checks.ts.
+const MAX_UNITS = 65_536;
+const MAX_FILTERS = 4_096;
+const MAX_WINDOW = 64;
+
 // ---- data -----------------------------------------------------------------------------------
 
 const sizes = {
@@ -38,7 +46,7 @@ export const dataSchema = tagged(
       labelColumn: opt(int('Zero-based index of the label column.', { minimum: 0, default: 0 })),
       header: opt(bool('Whether the first row is a header.', { default: true })),
       imageShape: opt(
-        list('Height, width, channels of each example when the features are an image (needed for CNNs).', int('Size.', { minimum: 1 }), { minItems: 3, maxItems: 3 }),
+        list('Height, width, channels of each example when the features are an image (needed for CNNs).', int('Size.', { minimum: 1, maximum: 65_536 }), { minItems: 3, maxItems: 3 }),
       ),
       ...sizes,
     }),
@@ -55,7 +63,7 @@ const regularisation = {
 
 export const modelSchema = tagged('A network to build. Layers get stable names: conv1.., pool1.., fc1.., logits.', 'type', {
   mlp: obj('A multilayer perceptron; hidden layers are named fc1, fc2, … and the output logits.', {
-    hidden: req(list('Width of each hidden layer.', int('Units.', { minimum: 1 }), { minItems: 0 })),
+    hidden: req(list('Width of each hidden layer.', int('Units.', { minimum: 1, maximum: MAX_UNITS }), { minItems: 0 })),
     activation: opt(activation),
     inputDropout: opt(num('Dropout rate on the input (Hinton\'s teacher: 0.2).', { minimum: 0, exclusiveMaximum: 1, default: 0 })),
     ...regularisation,
@@ -65,15 +73,15 @@ export const modelSchema = tagged('A network to build. Layers get stable names: 
       list(
         'Convolution blocks.',
         obj('One conv block: conv → activation → optional max-pool.', {
-          filters: req(int('Output channels.', { minimum: 1 })),
-          kernel: opt(int('Square kernel size.', { minimum: 1, default: 3 })),
-          stride: opt(int('Stride.', { minimum: 1, default: 1 })),
-          pool: opt(int('Max-pool size and stride after the block; 0 for none.', { minimum: 0, default: 2 })),
+          filters: req(int('Output channels.', { minimum: 1, maximum: MAX_FILTERS })),
+          kernel: opt(int('Square kernel size.', { minimum: 1, maximum: MAX_WINDOW, default: 3 })),
+          stride: opt(int('Stride.', { minimum: 1, maximum: MAX_WINDOW, default: 1 })),
+          pool: opt(int('Max-pool size and stride after the block; 0 for none.', { minimum: 0, maximum: MAX_WINDOW, default: 2 })),
         }),
         { minItems: 1 },
       ),
     ),
-    hidden: opt(list('Width of each dense layer after the conv blocks.', int('Units.', { minimum: 1 }), { default: [] })),
+    hidden: opt(list('Width of each dense layer after the conv blocks.', int('Units.', { minimum: 1, maximum: MAX_UNITS }), { default: [] })),
     activation: opt(activation),
     ...regularisation,
   }),
@@ -84,14 +92,14 @@ const optimizerSchema = tagged(
   'type',
   {
     sgd: obj('Stochastic gradient descent with momentum.', {
-      lr: req(num('Learning rate.', { exclusiveMinimum: 0 })),
+      lr: req(num('Learning rate.', { exclusiveMinimum: 0, maximum: 10 })),
       momentum: opt(num('Momentum.', { minimum: 0, exclusiveMaximum: 1, default: 0.9 })),
       nesterov: opt(bool('Nesterov momentum.', { default: false })),
-      weightDecay: opt(num('L2 weight decay added to the loss of kernels (not biases).', { minimum: 0, default: 0 })),
+      weightDecay: opt(num('L2 weight decay added to the loss of kernels (not biases).', { minimum: 0, maximum: 1, default: 0 })),
     }),
     adam: obj('Adam.', {
-      lr: req(num('Learning rate.', { exclusiveMinimum: 0 })),
-      weightDecay: opt(num('L2 weight decay added to the loss of kernels (not biases).', { minimum: 0, default: 0 })),
+      lr: req(num('Learning rate.', { exclusiveMinimum: 0, maximum: 10 })),
+      weightDecay: opt(num('L2 weight decay added to the loss of kernels (not biases).', { minimum: 0, maximum: 1, default: 0 })),
     }),
   },
   'sgd',
@@ -106,16 +114,16 @@ const scheduleSchema = tagged(
       milestones: req(list('Epochs (1-based) after which the rate drops.', int('Epoch.', { minimum: 1 }), { minItems: 1 })),
       gamma: opt(num('Factor.', { exclusiveMinimum: 0, maximum: 1, default: 0.1 })),
     }),
-    cosine: obj('Cosine decay to minLr over the run.', {
-      minLr: opt(num('Final learning rate.', { minimum: 0, default: 0 })),
+    cosine: obj('Cosine decay from the optimiser\'s lr at the first epoch to minLr at the last.', {
+      minLr: opt(num('Learning rate of the last epoch.', { minimum: 0, maximum: 10, default: 0 })),
     }),
   },
   'constant',
 );
 
 export const trainingSchema = obj('How a network is trained.', {
-  epochs: req(int('Passes over the training set.', { minimum: 1 })),
-  batchSize: opt(int('Examples per step.', { minimum: 1, default: 128 })),
+  epochs: req(int('Passes over the training set.', { minimum: 1, maximum: 100_000 })),
+  batchSize: opt(int('Examples per step.', { minimum: 1, maximum: 65_536, default: 128 })),
   optimizer: req(optimizerSchema),
   schedule: opt(withDefault(scheduleSchema, { type: 'constant' })),
   jitter: opt(int('Random shift of each input image by up to this many pixels (Hinton\'s teacher: 2).', { minimum: 0, maximum: 8, default: 0 })),
@@ -149,7 +157,8 @@ export const studentSchema = obj('The student network.', {
 
 export const distillationSchema = obj('How the student learns from the teacher.', {
   mode: opt(oneOf('`offline`: the teacher is frozen while the student trains.', ['offline'], { default: 'offline' })),
-  temperature: req(num('Softmax temperature T for the soft targets (Hinton MNIST: 20; CIFAR protocol: 4).', { exclusiveMinimum: 0 })),
+  // Below 0.01 the scaled logits z/T overflow float32 (T = 5e-324 gives Infinity, then NaN).
+  temperature: req(num('Softmax temperature T for the soft targets (Hinton MNIST: 20; CIFAR protocol: 4).', { minimum: 0.01, maximum: 1000 })),
   losses: req(list('The loss terms, each with its own weight.', lossTermSchema, { minItems: 1 })),
 });
 
@@ -166,7 +175,7 @@ export const configSchema = obj('A Distill Lab experiment.', {
   $schema: opt(str('JSON Schema reference for the editor.')),
   name: req(str('Experiment name, used in run ids and views.', { minLength: 1 })),
   description: opt(str('Free text.')),
-  seed: opt(int('Seed for data shuffling, initialisation, dropout and jitter.', { minimum: 0, default: 42 })),
+  seed: opt(int('Seed for data shuffling, initialisation, dropout and jitter.', { minimum: 0, maximum: 4_294_967_295, default: 42 })),
   data: req(dataSchema),
   teacher: req(teacherSchema),
   student: req(studentSchema),

@@ -117,6 +117,11 @@ export class StructureWalker {
     if (node.type !== 'number') return this.wrongType(node, s, path);
     const v = node.value as number;
     const at = formatPath(path);
+    // JSON has no Infinity, but a literal beyond the float range (1e400) reads as one.
+    if (!Number.isFinite(v)) {
+      this.report(path, node, 'not-finite', `${at}: expected a finite number, got one too large to represent (it reads as ${v})`);
+      return INVALID;
+    }
     if (s.integer && !Number.isInteger(v)) {
       this.report(path, node, 'not-integer', `${at}: expected an integer, got ${fmtNumber(v)}`);
       return INVALID;

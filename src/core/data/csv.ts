@@ -183,70 +183,131 @@ export interface CsvSummary {
 }
 
 /**
- * Counts the data rows and columns and finds the largest label without parsing the features
- * (a streaming byte scan in 1 MB chunks). The label cells are checked; feature cells are not.
+ * A CSV check fed in chunks: counts the data rows and columns, finds the largest label, and checks
+ * every cell as the loader will (labels are class indices, features finite numbers: `abc`, an
+ * empty cell, `NaN` or `Infinity` are errors naming file:line) without keeping the values. The
+ * same scanner serves a synchronous read (CLI, trainer) and an asynchronous one (the editor).
  */
-export function summarizeCsvFile(file: string, opts: CsvOptions): CsvSummary {
-  const fd = fs.openSync(file, 'r');
-  const chunk = Buffer.alloc(1 << 20);
-  let rows = 0;
-  let columns = -1;
-  let columnsLine = 0;
-  let maxLabel = -1;
-  let lineNo = 1;
-  let col = 0;
-  let label = '';
-  let nonBlank = false;
-  let headerPending = opts.header;
-  let first = true;
-  const endLine = (): void => {
-    if (nonBlank) {
-      if (headerPending) headerPending = false;
-      else {
-        const cols = col + 1;
-        if (columns < 0) {
-          columns = cols;
-          columnsLine = lineNo;
-          if (opts.labelColumn >= columns) throw new Error(`${file}:${lineNo}: labelColumn is ${opts.labelColumn} (zero-based) but the rows have only ${columns} column${columns === 1 ? '' : 's'}`);
-          if (columns < 2) throw new Error(`${file}:${lineNo}: a row needs at least one feature column besides the label`);
-        } else if (cols !== columns) {
-          throw new Error(`${file}:${lineNo}: ${cols} columns, but line ${columnsLine} has ${columns}`);
-        }
-        const v = checkLabel(file, lineNo, opts.labelColumn, label);
-        if (v > maxLabel) maxLabel = v;
-        rows++;
+export class CsvScanner {
+  private rows = 0;
+  private columns = -1;
+  private columnsLine = 0;
+  private maxLabel = -1;
+  private lineNo = 0;
+  private headerPending: boolean;
+  private first = true;
+  /** The bytes of a line cut by the end of the last chunk. */
+  private carry: Uint8Array = new Uint8Array(0);
+
+  constructor(
+    private readonly file: string,
+    private readonly opts: CsvOptions,
+  ) {
+    this.headerPending = opts.header;
+  }
+
+  push(chunk: Uint8Array): void {
+    let buf = chunk;
+    if (this.carry.length) {
+      buf = new Uint8Array(this.carry.length + chunk.length);
+      buf.set(this.carry);
+      buf.set(chunk, this.carry.length);
+    }
+    let i = 0;
+    if (this.first && buf.length >= 3) {
+      this.first = false;
+      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) i = 3; // BOM
+    }
+    for (;;) {
+      const end = buf.indexOf(0x0a, i);
+      if (end === -1) break;
+      this.line(buf, i, end);
+      i = end + 1;
+    }
+    // A copy: the caller may reuse the chunk's memory for the next read (and Buffer#slice does not copy).
+    this.carry = new Uint8Array(buf.subarray(i));
+  }
+
+  end(): CsvSummary {
+    if (this.carry.length) this.line(this.carry, 0, this.carry.length);
+    this.carry = new Uint8Array(0);
+    if (this.rows === 0) throw new Error(`${this.file}: no data rows${this.opts.header ? ' after the header' : ''}`);
+    return { rows: this.rows, columns: this.columns, features: this.columns - 1, maxLabel: this.maxLabel };
+  }
+
+  private line(buf: Uint8Array, start: number, end: number): void {
+    this.lineNo++;
+    if (end > start && buf[end - 1] === 0x0d) end--;
+    let blank = true;
+    for (let p = start; p < end; p++) {
+      if (buf[p] > 0x20) {
+        blank = false;
+        break;
       }
     }
-    lineNo++;
-    col = 0;
-    label = '';
-    nonBlank = false;
-  };
+    if (blank) return;
+    if (this.headerPending) {
+      this.headerPending = false;
+      return;
+    }
+    const { file, lineNo, opts } = this;
+    if (this.columns < 0) {
+      let columns = 1;
+      for (let p = start; p < end; p++) if (buf[p] === 0x2c) columns++;
+      if (opts.labelColumn >= columns) throw new Error(`${file}:${lineNo}: labelColumn is ${opts.labelColumn} (zero-based) but the rows have only ${columns} column${columns === 1 ? '' : 's'}`);
+      if (columns < 2) throw new Error(`${file}:${lineNo}: a row needs at least one feature column besides the label`);
+      this.columns = columns;
+      this.columnsLine = lineNo;
+      this.scratch = new Float32Array(columns - 1);
+    }
+    const col = parseRow(buf, start, end, this.scratch, 0, opts.labelColumn, this.columns);
+    let label: number;
+    if (col === this.columns) label = rowLabel;
+    else if (col >= 0) throw new Error(`${file}:${lineNo}: ${col} columns, but line ${this.columnsLine} has ${this.columns}`);
+    else label = slowRow(file, lineNo, this.columnsLine, this.columns, opts.labelColumn, new TextDecoder().decode(buf.subarray(start, end)), this.scratch, 0);
+    if (label > this.maxLabel) this.maxLabel = label;
+    this.rows++;
+  }
+
+  private scratch = new Float32Array(0);
+}
+
+const SCAN_CHUNK = 1 << 20;
+
+/** Scans a whole CSV file synchronously (see CsvScanner). */
+export function summarizeCsvFile(file: string, opts: CsvOptions): CsvSummary {
+  const scanner = new CsvScanner(file, opts);
+  const fd = fs.openSync(file, 'r');
+  const chunk = Buffer.alloc(SCAN_CHUNK);
   try {
     for (;;) {
       const n = fs.readSync(fd, chunk, 0, chunk.length, null);
       if (n === 0) break;
-      let i = 0;
-      if (first) {
-        first = false;
-        if (n >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) i = 3; // BOM
-      }
-      for (; i < n; i++) {
-        const c = chunk[i];
-        if (c === 0x0a) endLine();
-        else if (c === 0x2c) {
-          col++;
-          nonBlank = true;
-        } else if (c > 0x20) {
-          nonBlank = true;
-          if (col === opts.labelColumn && label.length < 64) label += String.fromCharCode(c);
-        }
-      }
+      scanner.push(chunk.subarray(0, n));
     }
-    endLine();
   } finally {
     fs.closeSync(fd);
   }
-  if (rows === 0) throw new Error(`${file}: no data rows${opts.header ? ' after the header' : ''}`);
-  return { rows, columns, features: columns - 1, maxLabel };
+  return scanner.end();
+}
+
+/**
+ * Scans a whole CSV file without holding up the event loop for long: reads of 128 kB, each
+ * scanned between awaits (a few milliseconds each). `signal` stops it between reads.
+ */
+export async function summarizeCsvFileAsync(file: string, opts: CsvOptions, signal?: AbortSignal): Promise<CsvSummary> {
+  const scanner = new CsvScanner(file, opts);
+  const handle = await fs.promises.open(file, 'r');
+  const chunk = Buffer.alloc(SCAN_CHUNK / 8);
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      scanner.push(chunk.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
+  return scanner.end();
 }

@@ -165,6 +165,119 @@ export function readIdxFileHeader(file: string): IdxHeader {
   }
 }
 
+/**
+ * A whole-file IDX check fed (decompressed) bytes in chunks: the header, the exact length the header
+ * declares, and for float and double elements that every value is finite (NaN or Infinity pixels
+ * would poison training). Keeps no values. `end()` returns the header.
+ */
+export class IdxScanner {
+  private head: Uint8Array = new Uint8Array(0);
+  private header?: IdxHeader;
+  /** Data bytes seen so far (after the header). */
+  private seen = 0;
+
+  constructor(private readonly file: string) {}
+
+  push(chunk: Uint8Array): void {
+    let data = chunk;
+    if (!this.header) {
+      const joined = new Uint8Array(this.head.length + chunk.length);
+      joined.set(this.head);
+      joined.set(chunk, this.head.length);
+      const needed = joined.length >= 4 ? 4 + 4 * joined[3] : 4;
+      if (joined.length < needed) {
+        this.head = joined;
+        return;
+      }
+      this.header = parseIdxHeader(joined, this.file);
+      data = joined.subarray(this.header.headerBytes);
+      this.head = new Uint8Array(0);
+    }
+    this.data(data);
+  }
+
+  private data(bytes: Uint8Array): void {
+    const h = this.header!;
+    const start = this.seen;
+    this.seen += bytes.length;
+    if (this.seen > h.dataBytes) return; // reported by end()
+    if (h.dtype !== 'float' && h.dtype !== 'double') return;
+    // Big-endian: the exponent sits in the first two bytes; all ones means NaN or ±Infinity.
+    const size = h.elementSize;
+    const check = (b0: number, b1: number, at: number) => {
+      if ((b0 & 0x7f) !== 0x7f || (size === 4 ? (b1 & 0x80) === 0 : (b1 & 0xf0) !== 0xf0)) return;
+      const element = Math.floor(at / size);
+      const perExample = h.dims.slice(1).reduce((a, b) => a * b, 1) || 1;
+      throw new Error(`${this.file}: value ${element} (example ${Math.floor(element / perExample)}) is NaN or Infinity; every value must be a finite number`);
+    };
+    // An element whose first byte ended the last chunk.
+    if (this.firstByte !== undefined && bytes.length) check(this.firstByte, bytes[0], start - 1);
+    this.firstByte = undefined;
+    let p = (size - (start % size)) % size;
+    for (; p + 1 < bytes.length; p += size) check(bytes[p], bytes[p + 1], start + p);
+    if (p === bytes.length - 1) this.firstByte = bytes[p];
+  }
+
+  private firstByte?: number;
+
+  end(): IdxHeader {
+    if (!this.header) return parseIdxHeader(this.head, this.file); // throws: too short for a header
+    const h = this.header;
+    if (this.seen !== h.dataBytes) {
+      const what = this.seen < h.dataBytes ? 'truncated' : 'has trailing bytes';
+      throw new Error(`${this.file}: IDX file ${what}: header declares ${h.dtype}[${h.dims.join(', ')}] = ${h.headerBytes + h.dataBytes} bytes in all, the file has ${h.headerBytes + this.seen}`);
+    }
+    return h;
+  }
+}
+
+/** Whether the file starts with the gzip magic bytes. */
+function fileIsGzip(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(2);
+    return isGzip(b.subarray(0, fs.readSync(fd, b, 0, 2, 0)));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Only a gzipped file (whose end is unknown until it is inflated) or float values need a full read. */
+const needsFullScan = (gzip: boolean, h: IdxHeader) => gzip || h.dtype === 'float' || h.dtype === 'double';
+
+/**
+ * Checks a whole IDX file as the loader will read it (see IdxScanner) and returns its header. A raw
+ * file of integers is checked by its header and size alone.
+ */
+export function checkIdxFile(file: string): IdxHeader {
+  const header = readIdxFileHeader(file);
+  if (!needsFullScan(fileIsGzip(file), header)) return header;
+  let bytes: Uint8Array = fs.readFileSync(file);
+  if (isGzip(bytes)) bytes = gunzip(bytes, file);
+  const scanner = new IdxScanner(file);
+  scanner.push(bytes);
+  return scanner.end();
+}
+
+/** checkIdxFile through streams: a gzipped file is inflated chunk by chunk between awaits. */
+export async function checkIdxFileAsync(file: string, signal?: AbortSignal): Promise<IdxHeader> {
+  const header = readIdxFileHeader(file); // a few kB
+  const gzip = fileIsGzip(file);
+  if (!needsFullScan(gzip, header)) return header;
+  const scanner = new IdxScanner(file);
+  const source = fs.createReadStream(file, { highWaterMark: 1 << 18, signal });
+  const stream = gzip ? source.pipe(zlib.createGunzip()) : source;
+  source.on('error', (e) => stream.destroy(e));
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) scanner.push(chunk);
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    if (gzip && !(e as Error).message.startsWith(file)) throw new Error(`${file}: looks gzipped (starts with 1F 8B) but cannot be decompressed: ${(e as Error).message}`);
+    throw e;
+  }
+  return scanner.end();
+}
+
 /** Encodes unsigned bytes as an IDX file (type 0x08) of the given dims. */
 export function encodeIdxUbyte(dims: number[], data: Uint8Array): Buffer {
   const n = dims.reduce((a, b) => a * b, 1);

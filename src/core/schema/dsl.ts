@@ -114,17 +114,19 @@ export type Infer<S> = S extends NumberSchema
 // ---- constructors ---------------------------------------------------------------------------
 
 type Opts<S> = Omit<S, 'kind' | 'description' | 'items' | 'values' | 'properties'>;
+/** No options given: intersecting with it changes nothing. */
+type NoOptions = Record<never, never>;
 
 // Each constructor returns its schema intersected with the options given, so a `default` written
 // here is visible to `Infer` (a property with a default is never undefined after parsing).
-export const num = <O extends Opts<NumberSchema> = {}>(description: string, o?: O): NumberSchema & O =>
+export const num = <O extends Opts<NumberSchema> = NoOptions>(description: string, o?: O): NumberSchema & O =>
   ({ kind: 'number', description, ...o }) as NumberSchema & O;
-export const int = <O extends Opts<NumberSchema> = {}>(description: string, o?: O): NumberSchema & O =>
+export const int = <O extends Opts<NumberSchema> = NoOptions>(description: string, o?: O): NumberSchema & O =>
   ({ kind: 'number', integer: true, description, ...o }) as NumberSchema & O;
-export const str = <O extends Opts<StringSchema> = {}>(description: string, o?: O): StringSchema & O =>
+export const str = <O extends Opts<StringSchema> = NoOptions>(description: string, o?: O): StringSchema & O =>
   ({ kind: 'string', description, ...o }) as StringSchema & O;
 export const path = (description: string): StringSchema => ({ kind: 'string', format: 'path', description, minLength: 1 });
-export const bool = <O extends Opts<BooleanSchema> = {}>(description: string, o?: O): BooleanSchema & O =>
+export const bool = <O extends Opts<BooleanSchema> = NoOptions>(description: string, o?: O): BooleanSchema & O =>
   ({ kind: 'boolean', description, ...o }) as BooleanSchema & O;
 
 export function oneOf<const V extends string, const D extends V | undefined = undefined>(
@@ -135,7 +137,7 @@ export function oneOf<const V extends string, const D extends V | undefined = un
   return { kind: 'enum', description, values, ...o } as EnumSchema<V> & (D extends string ? { default: D } : unknown);
 }
 
-export function list<I extends Schema, O extends Opts<ArraySchema> = {}>(description: string, items: I, o?: O): ArraySchema<I> & O {
+export function list<I extends Schema, O extends Opts<ArraySchema> = NoOptions>(description: string, items: I, o?: O): ArraySchema<I> & O {
   return { kind: 'array', description, items, ...o } as ArraySchema<I> & O;
 }
 

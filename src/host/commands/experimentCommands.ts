@@ -21,6 +21,7 @@ interface NewExperimentOptions {
 }
 
 export function registerExperimentCommands(s: Services): vscode.Disposable[] {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- VS Code passes command arguments untyped; each handler checks its own
   const registerCommand = (id: string, handler: (...args: any[]) => unknown) => register(id, handler, s.log);
   return [
     registerCommand('distillLab.newExperiment', (folder?: unknown, options?: unknown) =>
@@ -40,7 +41,7 @@ export function registerExperimentCommands(s: Services): vscode.Disposable[] {
       return uri && reuseTeacher(s, uri, typeof runId === 'string' ? runId : undefined);
     }),
     registerCommand('distillLab.refresh', async () => {
-      s.runIndex.refresh();
+      await s.runIndex.refresh();
       await s.tree.reloadConfigs();
     }),
   ];

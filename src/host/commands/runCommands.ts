@@ -14,6 +14,7 @@ import { resolveRun, runPickItem } from './targets';
 const studentModel = (run: RunEntry) => path.join(run.dir, MODELS, 'student', 'model.json');
 
 export function registerRunCommands(s: Services): vscode.Disposable[] {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- VS Code passes command arguments untyped; each handler checks its own
   const registerCommand = (id: string, handler: (...args: any[]) => unknown) => register(id, handler, s.log);
   const run = (arg: unknown, placeHolder: string, filter?: (r: RunEntry) => boolean, none?: string) =>
     resolveRun(arg, s.runIndex, { placeHolder, filter, none });
@@ -85,7 +86,7 @@ async function deleteRun(s: Services, r: RunEntry | undefined): Promise<boolean>
   );
   if (answer !== remove) return false;
   await fs.promises.rm(r.dir, { recursive: true, force: true });
-  s.runIndex.refresh();
+  await s.runIndex.refresh();
   return true;
 }
 

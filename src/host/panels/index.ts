@@ -25,6 +25,10 @@ export interface PanelsDeps {
   env?: ValidationEnv;
   /** Asks for the runs to compare when Compare Runs was given fewer than two (a run folder pre-selected). */
   pickRunsToCompare?(preselected?: string): Promise<string[] | undefined>;
+  /** The run index: cached listings shared with the tree. */
+  runs?: PanelDeps['runs'];
+  /** The analyzer's data scans ending (Model Layers shows shapes from their facts). */
+  onDidChangeData?: PanelDeps['onDidChangeData'];
 }
 
 /** Command id → panel kind. */

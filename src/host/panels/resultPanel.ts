@@ -42,9 +42,16 @@ export interface PanelDeps {
   /** The run manager's trainer messages: live wake-ups for runs started in this window. */
   onRunMessage?: vscode.Event<RunMessageEvent>;
   env: ValidationEnv;
+  /**
+   * The run index's cached listings (shared with the tree), and when they change. Without it each
+   * look lists the runs folder from disk.
+   */
+  runs?: { runsIn(dir: string): RunEntry[]; onDidChange: vscode.Event<void> };
+  /** A scan of the user's data ended (its facts give the layers' shapes): Model Layers redraws. */
+  onDidChangeData?: vscode.Event<void>;
 }
 
-/** Live updates reach the webview at most this often (DESIGN.md §4: ≈10 Hz). */
+/** Live updates reach the webview at most this often (docs/architecture.md §4: ≈10 Hz). */
 const UPDATE_MS = 100;
 /** Disk polling for runs started elsewhere (the CLI), which send this window no messages. */
 const POLL_LIVE_MS = 500;
@@ -109,8 +116,11 @@ export class ResultPanel extends Disposable {
           this.typingTimer = setTimeout(() => this.sendLayers(), TYPING_DEBOUNCE_MS);
         }),
       );
+      if (deps.onDidChangeData) this._register(deps.onDidChangeData(() => this.sendLayers()));
     }
     if (deps.onRunMessage) this._register(deps.onRunMessage((e) => this.onRunMessage(e)));
+    // A new run of the followed config, seen by the index (started here, by the CLI or elsewhere).
+    if (deps.runs) this._register(deps.runs.onDidChange(() => this.checkLatest()));
     this._register({
       dispose: () => {
         clearTimeout(this.pollTimer);
@@ -167,8 +177,13 @@ export class ResultPanel extends Disposable {
 
   private latestRun(): RunEntry | undefined {
     const configPath = this.target.configPath;
-    const runs = listRuns(this.runsDirFor(configPath) ?? '');
+    const runs = this.runsIn(this.runsDirFor(configPath));
     return configPath ? runs.find((r) => samePath(r.manifest.configPath, configPath)) : runs[0];
+  }
+
+  private runsIn(dir: string | undefined): RunEntry[] {
+    if (!dir) return [];
+    return this.deps.runs ? this.deps.runs.runsIn(dir) : listRuns(dir);
   }
 
   private followEditor(editor: vscode.TextEditor | undefined): void {
@@ -405,7 +420,7 @@ export class ResultPanel extends Disposable {
     if (d) dirs.add(path.resolve(d));
     if (this.target.configPath) dirs.add(path.resolve(runsDirForConfig(vscode.Uri.file(this.target.configPath))));
     for (const f of vscode.workspace.workspaceFolders ?? []) dirs.add(path.resolve(runsDirForConfig(vscode.Uri.joinPath(f.uri, 'x.distill.json'))));
-    return [...dirs].flatMap((x) => listRuns(x)).sort((a, b) => b.manifest.startedAt.localeCompare(a.manifest.startedAt));
+    return [...dirs].flatMap((x) => this.runsIn(x)).sort((a, b) => b.manifest.startedAt.localeCompare(a.manifest.startedAt));
   }
 
   private runItems(runs: RunEntry[]): (vscode.QuickPickItem & { run: RunEntry })[] {
@@ -452,7 +467,7 @@ export class ResultPanel extends Disposable {
   }
 
   private async export(m: Extract<WebviewToHost, { type: 'export' }>): Promise<void> {
-    const name = path.basename(m.suggestedName).replace(/[^\w.\-]+/g, '_');
+    const name = path.basename(m.suggestedName).replace(/[^\w.-]+/g, '_');
     const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? (this.reader ? vscode.Uri.file(this.reader.dir) : undefined);
     const uri = await vscode.window.showSaveDialog({
       defaultUri: base ? vscode.Uri.joinPath(base, name) : undefined,

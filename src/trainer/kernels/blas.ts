@@ -1,4 +1,4 @@
-// The optional native fast path (DESIGN.md §5): OpenBLAS's sgemm through the small Node-API
+// The optional native fast path (docs/architecture.md §5): OpenBLAS's sgemm through the small Node-API
 // addon in native/blas, built by scripts/build-native.mjs into dist/native/distill_blas.node.
 //
 // Why: the wasm backend's matmuls reach ~25 GFLOPS with the kernels of this folder; OpenBLAS

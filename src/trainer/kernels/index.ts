@@ -1,4 +1,4 @@
-// Kernel replacements for the tfjs wasm backend (DESIGN.md §5), installed by initBackend() when
+// Kernel replacements for the tfjs wasm backend (docs/architecture.md §5), installed by initBackend() when
 // wasm is chosen. tfjs looks kernels up by (name, backend) at every op call, so swapping a
 // registry entry changes what every model, optimizer and gradient runs, with no change to them.
 //

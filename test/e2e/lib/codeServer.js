@@ -1,6 +1,6 @@
 // Shared harness pieces for the extension-host tests (test/e2e) and the UI tests (test/ui):
 // start code-server 4.100.3 from the repo cache on a free port with a fresh profile, launch
-// headless Debian Chromium through playwright-core, copy the fixture workspace. DESIGN.md §6.
+// headless Debian Chromium through playwright-core, copy the fixture workspace. docs/architecture.md §6.
 // Plain CommonJS so the launcher runs without a build step; types in codeServer.d.ts.
 'use strict';
 

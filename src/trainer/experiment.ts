@@ -144,7 +144,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
         {
           isCancelled: io.isCancelled,
           onStep: (r, stepsPerEpoch) => rec.step(r, stepsPerEpoch, training.epochs),
-          onEpoch: (r) => {
+          onEpoch: async (r) => {
             rec.epoch(r);
             if (r.kind === 'epoch') {
               rec.log(
@@ -155,7 +155,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
             }
             if (r.epoch % config.probes.every === 0 || r.epoch === training.epochs) {
               rec.probe(
-                collectProbe({
+                await collectProbe({
                   stage,
                   epoch: r.epoch,
                   net,
@@ -191,7 +191,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       teacher = wrapLoadedModel(await loadLayersModel(file));
       rec.log('info', `teacher loaded from ${file}`);
     }
-    results.teacher = resultOf(teacher, data);
+    results.teacher = await resultOf(teacher, data);
     rec.saveManifest();
 
     const studentSpec = config.student.model;
@@ -200,7 +200,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       const baseline = buildModel(studentSpec, data.inputShape, data.numClasses, config.seed + 1);
       await runStage('baseline', baseline, { terms: CE_ONLY });
       await save('baseline', baseline);
-      results.baseline = resultOf(baseline, data);
+      results.baseline = await resultOf(baseline, data);
       rec.saveManifest();
       baseline.dispose();
     }
@@ -210,7 +210,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
     const connectors = createConnectorsForTerms(config.distillation.losses, student.taps, teacher.taps, config.seed + 2);
     await runStage('student', student, { terms: config.distillation.losses, connectors });
     await save('student', student);
-    results.student = resultOf(student, data);
+    results.student = await resultOf(student, data);
     const fmt = (name: string, r?: ModelResult) => (r ? `${name} ${r.testErrors} errors (${(100 * (1 - r.testAccuracy)).toFixed(2)}%)` : '');
     rec.log('info', [fmt('teacher', results.teacher), fmt('baseline', results.baseline), fmt('student', results.student)].filter(Boolean).join(', '));
     end('done');

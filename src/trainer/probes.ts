@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { LossTerm } from '../core/config/schema';
 import type { ChannelReduction, Heatmap, PairMaps, PairProbe, ProbeRecord, StageName } from '../core/protocol';
 import { termId } from '../core/protocol';
-import { ckaMatrix } from './cka';
+import { readCkaMatrix } from './cka';
+import { readAll } from './reads';
 import type { Connector } from './connectors';
 import { hintLoss, hintPair } from './losses';
 import type { Split } from './data';
@@ -108,7 +109,7 @@ function batchOf(split: Split, indices: number[], inputShape: number[]): tf.Tens
   return tf.tensor(x, [indices.length, ...inputShape]);
 }
 
-export function collectProbe(p: ProbeInputs): ProbeRecord {
+export async function collectProbe(p: ProbeInputs): Promise<ProbeRecord> {
   const { indices, split } = p.samples;
   // A scope rather than tf.tidy: the record holds plain numbers, which tidy's types do not allow.
   tf.engine().startScope();
@@ -123,8 +124,7 @@ export function collectProbe(p: ProbeInputs): ProbeRecord {
         const { student, teacher } = hintPair(term, { studentTaps: taps, teacherTaps, connectors: p.connectors });
         const shape = teacher.shape.slice(1);
         const per = shape.reduce((a, b) => a * b, 1);
-        const tv = teacher.dataSync();
-        const sv = student.dataSync();
+        const [tv, sv, [loss]] = await readAll([teacher, student, hintLoss(student, teacher)]);
         const conv = shape.length === 3;
         const k = conv ? Math.min(p.topK, shape[2]) : 0;
         const maps = (how: ChannelReduction): PairMaps => {
@@ -139,24 +139,27 @@ export function collectProbe(p: ProbeInputs): ProbeRecord {
           ...maps('mean'),
           // Dense taps have no channels to reduce: only conv pairs get the other reductions.
           reduced: conv ? { k, max: maps('max'), topk: maps('topk') } : undefined,
-          loss: hintLoss(student, teacher).dataSync()[0],
+          loss,
         });
       }
     }
     let cka: ProbeRecord['cka'];
     if (p.teacher && p.ckaIndices?.length) {
       const cx = batchOf(split, p.ckaIndices, p.inputShape);
-      cka = ckaMatrix(p.teacher.forward(cx, false), p.net.forward(cx, false));
+      cka = await readCkaMatrix(p.teacher.forward(cx, false), p.net.forward(cx, false));
     }
-    const rows = (t: tf.Tensor) => t.arraySync() as number[][];
+    const logits = [taps.get('logits')!, ...(teacherTaps ? [teacherTaps.get('logits')!] : [])];
+    const [studentValues, teacherValues] = await readAll(logits);
+    const classes = logits[0].shape[1]!;
+    const rows = (v: Float32Array) => indices.map((_, i) => Array.from(v.subarray(i * classes, (i + 1) * classes)));
     return {
       stage: p.stage,
       epoch: p.epoch,
       samples: indices,
       labels: indices.map((i) => split.y[i]),
       images: p.withImages ? probeImages(split, indices, p.inputShape) : undefined,
-      teacherLogits: teacherTaps ? rows(teacherTaps.get('logits')!) : undefined,
-      studentLogits: rows(taps.get('logits')!),
+      teacherLogits: teacherValues ? rows(teacherValues) : undefined,
+      studentLogits: rows(studentValues),
       pairs,
       cka,
     };

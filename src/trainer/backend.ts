@@ -128,14 +128,18 @@ export async function initBackend(pref: BackendPreference = 'auto'): Promise<Bac
   const auto = pref === 'auto';
   const order: Backend[] = auto ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [pref];
   const failures: string[] = [];
+  let noGpu: string | undefined;
   for (const name of order) {
     try {
-      if (await starters[name](auto)) return name;
+      if (await starters[name](auto)) {
+        if (noGpu) console.error(`no GPU used (${noGpu}); training on ${name}`);
+        return name;
+      }
       failures.push(`${name}: did not start`);
     } catch (e) {
       failures.push(`${name}: ${e instanceof Error ? e.message : (e as { message?: string })?.message ?? String(e)}`);
     }
-    if (auto && name === 'webgpu') console.error(`no GPU used (${failures.at(-1)}); falling back to the next backend`);
+    if (auto && name === 'webgpu') noGpu = failures.at(-1);
   }
   throw new Error(`no tfjs backend could start (${failures.join('; ')})`);
 }

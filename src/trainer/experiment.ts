@@ -100,7 +100,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
   };
 
   try {
-    rec.log('info', `run ${id}: backend ${backend}, seed ${config.seed}`);
+    rec.log('info', `run ${id}: backend ${backendDetails()}, seed ${config.seed}`);
     const t0 = performance.now();
     const data = await loadDataset(config.data, {
       configDir: path.dirname(configPath),

@@ -126,11 +126,15 @@ function describe(adapter: GPUAdapter, api: GpuAdapter['api']): GpuAdapter {
   return d;
 }
 
-/** "NVIDIA H200 (nvidia hopper, Vulkan driver 550.54)"-like: what is known, once each. */
+/** The device, then vendor and architecture, the driver's description, and how it is reached. */
 export function adapterLabel(a: GpuAdapter): string {
-  const name = a.description || a.device || 'unnamed adapter';
-  const extra = [a.vendor, a.architecture, a.device !== name ? a.device : ''].filter(Boolean).join(' ');
-  const tags = [extra, a.api === 'opengles' ? 'OpenGL ES, compatibility mode' : '', a.software ? 'software' : ''].filter(Boolean);
+  const name = a.device || a.description || 'unnamed adapter';
+  const tags = [
+    [a.vendor, a.architecture].filter(Boolean).join(' '),
+    a.description && a.description !== name ? `driver: ${a.description}` : '',
+    a.api === 'opengles' ? 'OpenGL ES, compatibility mode' : '',
+    a.software ? 'software' : '',
+  ].filter(Boolean);
   return tags.length ? `${name} (${tags.join('; ')})` : name;
 }
 

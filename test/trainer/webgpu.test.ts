@@ -8,6 +8,7 @@
 // libegl1 libgles2 libegl-mesa0, installed by .ci/setup.sh): slow, so the shapes are small. It is
 // skipped, with the reason, only where no adapter at all can be created, and never in CI.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -330,6 +331,23 @@ describe('webgpu backend vs cpu', () => {
     releaseGpuMemory();
     assert.equal(gpuMemory()!.allocated, gpuMemory()!.used, 'the pool is empty after releaseGpuMemory()');
   });
+});
+
+test('auto takes a hardware GPU only, else says why in one line and trains on the next backend', () => {
+  // A separate process: a process keeps the first webgpu adapter it finds.
+  const script = `require('./src/trainer/backend').initBackend('auto').then((name) => console.log(JSON.stringify({ name, details: require('./src/trainer/backend').backendDetails() })));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.resolve(__dirname, '..', '..'), encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const { name, details } = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const ours = r.stderr.split('\n').filter((l) => /GPU/.test(l) && !/^\s*at |^Warning/.test(l));
+  if (name === 'webgpu') {
+    assert.doesNotMatch(details, /software/, 'auto must not pick a software adapter');
+    assert.deepEqual(ours, []);
+  } else {
+    assert.notEqual(name, 'cpu');
+    assert.equal(ours.length, 1, r.stderr);
+    assert.match(ours[0], new RegExp(`^no GPU used \\(webgpu: .+\\); training on ${name}$`));
+  }
 });
 
 describe('a whole run on webgpu (the trainer process)', () => {

@@ -1,7 +1,7 @@
 // Builds the bundles of docs/architecture.md §1. `--watch` rebuilds on change, `--production` minifies.
 // Type checking is separate (`npm run typecheck`), as in the esbuild extension sample.
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -30,6 +30,20 @@ const node = {
 const wasmDist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
 mkdirSync('dist', { recursive: true });
 for (const f of ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm']) copyFileSync(join(wasmDist, f), join('dist', f));
+
+// Dawn's Node bindings for the webgpu backend (src/trainer/webgpu.ts): the build machine's
+// platform folder (dawn.node, plus the shader-compiler DLLs on Windows), 20–40 MB, so one
+// platform per .vsix, like the OpenBLAS addon. The other platforms' builds stay in node_modules.
+const dawnPlatform = process.platform === 'darwin' ? 'darwin-universal' : `${process.platform}-${process.arch}`;
+const dawnDir = join(dirname(createRequire(import.meta.url).resolve('webgpu/package.json')), 'dist', dawnPlatform);
+if (existsSync(dawnDir)) {
+  mkdirSync(join('dist', 'webgpu', dawnPlatform), { recursive: true });
+  for (const f of readdirSync(dawnDir)) {
+    const to = join('dist', 'webgpu', dawnPlatform, f);
+    // 20 MB: skip the copy when the same file is there already (every `npm run build`).
+    if (!existsSync(to) || statSync(to).size !== statSync(join(dawnDir, f)).size) copyFileSync(join(dawnDir, f), to);
+  }
+}
 
 // The result panels' apps (webview/<app>/main.ts → dist/webview/<app>.js), loaded by the panel
 // hosts under a strict CSP; plus uPlot's stylesheet, which they link.

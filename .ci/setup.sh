@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libkrb5-dev pkg-config ripgrep chromium libopenblas-dev)
+# libegl1 libgles2 libegl-mesa0: Mesa's software OpenGL ES, the WebGPU adapter the webgpu tests run on
+# without a GPU (test/trainer/webgpu.test.ts; DESIGN.md §5.2).
+APT_PACKAGES=(libkrb5-dev pkg-config ripgrep chromium libopenblas-dev libegl1 libgles2 libegl-mesa0)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -1,5 +1,5 @@
 // `distill`: the command line on core + the trainer process.
-//   distill run <config> [--backend auto|wasm|cpu|tensorflow] [--runs-dir DIR]
+//   distill run <config> [--backend auto|wasm|cpu|tensorflow|webgpu] [--runs-dir DIR]
 //   distill validate <config>...
 //   distill list [--runs-dir DIR]
 //   distill export <run-id|latest> <dest-dir> [--model student|baseline|teacher] [--runs-dir DIR]
@@ -7,14 +7,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultNodeEnv } from './core/config/nodeEnv';
 import { formatProblem, parseConfig } from './core/config/parse';
-import type { BackendPreference, ModelResult, RunResults, StageName, TrainerToHost } from './core/protocol';
+import { BACKEND_PREFERENCES, type BackendPreference, type ModelResult, type RunResults, type StageName, type TrainerToHost } from './core/protocol';
 import { gapClosedPercent } from './core/resultFormat';
 import { listRuns, MANIFEST, MODELS, percentError, scanRuns, summarizeResults } from './core/runStore';
 import { startTrainer } from './core/trainerClient';
 import { describeDataSource } from './core/data/describe';
 
 const USAGE = `usage:
-  distill run <config.distill.json> [--backend auto|wasm|cpu|tensorflow] [--runs-dir DIR]
+  distill run <config.distill.json> [--backend auto|wasm|cpu|tensorflow|webgpu] [--runs-dir DIR]
   distill validate <config.distill.json>...
   distill list [--runs-dir DIR]
   distill export <run-id|latest> <dest-dir> [--model student|baseline|teacher] [--runs-dir DIR]`;
@@ -163,7 +163,7 @@ async function run(args: Args): Promise<number> {
   if (!file) throw new UsageError('run needs a config file');
   if (!validate([file])) return 1; // nothing trains on an invalid config
   const backend = (args.flags.get('backend') ?? 'auto') as BackendPreference;
-  if (!['auto', 'wasm', 'cpu', 'tensorflow'].includes(backend)) throw new UsageError(`unknown backend ${backend}`);
+  if (!BACKEND_PREFERENCES.includes(backend)) throw new UsageError(`unknown backend ${backend} (one of ${BACKEND_PREFERENCES.join(', ')})`);
 
   const progress = new Progress();
   const runsDir = runsDirOf(args);

@@ -2,8 +2,10 @@
 // later, the webviews. Records written to the run store use the same types, so what a view
 // receives live is exactly what it would read back from disk.
 
-export type Backend = 'tensorflow' | 'wasm' | 'cpu';
+export type Backend = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | Backend;
+/** Every name `--backend` and `distillLab.backend` accept (package.json's enum lists the same). */
+export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu'];
 export type StageName = 'teacher' | 'baseline' | 'student';
 export type RunStatus = 'running' | 'done' | 'failed' | 'cancelled';
 

@@ -92,6 +92,7 @@ export interface RunInfo {
   stage?: StageName;
   startedAt: string;
   endedAt?: string;
+  /** The manifest's backend details (the GPU adapter for webgpu), else its backend name. */
   backend?: string;
   error?: string;
   results: RunResults;

@@ -125,7 +125,7 @@ export function modelLine(name: string, r: ModelResult): string {
 export function runTooltip(m: Manifest): string {
   const lines = [`**${m.name}** — \`${m.id}\``, '', `Status: **${m.status}**${m.status === 'running' && m.stage ? ` (${m.stage})` : ''}`];
   const duration = runDuration(m);
-  lines.push(`Started ${formatTimestamp(m.startedAt)}${duration ? ` · ${duration}` : ''}${m.backend ? ` · backend ${m.backend}` : ''} · seed ${m.seed}`);
+  lines.push(`Started ${formatTimestamp(m.startedAt)}${duration ? ` · ${duration}` : ''}${m.backend ? ` · backend ${m.versions?.backendDetails ?? m.backend}` : ''} · seed ${m.seed}`);
   const { teacher, baseline, student, ratios, gapRecovered } = m.results;
   const models = [
     ['teacher', teacher],

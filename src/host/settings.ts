@@ -1,7 +1,7 @@
 // The `distillLab.*` settings, read in one place with their defaults.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BackendPreference } from '../core/protocol';
+import { BACKEND_PREFERENCES, type BackendPreference } from '../core/protocol';
 import { resolveRunsDir } from './runsLocation';
 
 export const SECTION = 'distillLab';
@@ -14,14 +14,12 @@ export interface DistillSettings {
   probeSamples?: number;
 }
 
-const BACKENDS: readonly BackendPreference[] = ['auto', 'wasm', 'cpu', 'tensorflow'];
-
 export function readSettings(scope?: vscode.Uri): DistillSettings {
   const c = vscode.workspace.getConfiguration(SECTION, scope);
   const backend = c.get<string>('backend', 'auto') as BackendPreference;
   const probeSamples = c.get<number | null>('probeSamples', null);
   return {
-    backend: BACKENDS.includes(backend) ? backend : 'auto',
+    backend: BACKEND_PREFERENCES.includes(backend) ? backend : 'auto',
     runsFolder: c.get<string>('runsFolder', '') ?? '',
     concurrency: Math.max(1, Math.floor(c.get<number>('concurrency', 1) || 1)),
     probeSamples: typeof probeSamples === 'number' && probeSamples >= 0 ? Math.floor(probeSamples) : undefined,

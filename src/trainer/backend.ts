@@ -19,6 +19,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { Backend, BackendPreference } from '../core/protocol';
 import { installWasmKernels, wasmKernelsBlas, wasmKernelsInstalled } from './kernels';
 import { blasDescription, nativeBlas } from './kernels/blas';
+import { activeAdapter, adapterLabel, startWebgpu } from './webgpu';
 
 /**
  * The SIMD, single-threaded build: the one that starts in Node (the threaded one hands its
@@ -110,27 +111,36 @@ async function tryCpu(): Promise<boolean> {
   return tf.setBackend('cpu');
 }
 
-const starters: Record<Backend, () => Promise<boolean>> = {
+const starters: Record<Backend, (auto: boolean) => Promise<boolean>> = {
   tensorflow: tryTensorflow,
+  // `auto` takes a GPU only: a software adapter (llvmpipe) is slower than wasm.
+  webgpu: async (auto) => (await startWebgpu(auto), true),
   wasm: tryWasm,
   cpu: tryCpu,
 };
 
 /**
- * Makes the preferred backend active and returns which one is. `auto` tries tfjs-node, then
- * wasm, then cpu. An explicit preference that cannot start is an error (no silent fallback:
- * the user asked for it, and speed differs by 30×).
+ * Makes the preferred backend active and returns which one is. `auto` tries tfjs-node, then a
+ * GPU through WebGPU, then wasm, then cpu; a GPU that is missing or fails is reported in one line
+ * on stderr (the log) before falling back. An explicit preference that cannot start is an error
+ * (no silent fallback: the user asked for it, and speed differs by 30×).
  */
 export async function initBackend(pref: BackendPreference = 'auto'): Promise<Backend> {
-  const order: Backend[] = pref === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [pref];
+  const auto = pref === 'auto';
+  const order: Backend[] = auto ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [pref];
   const failures: string[] = [];
+  let noGpu: string | undefined;
   for (const name of order) {
     try {
-      if (await starters[name]()) return name;
+      if (await starters[name](auto)) {
+        if (noGpu) console.error(`no GPU used (${noGpu}); training on ${name}`);
+        return name;
+      }
       failures.push(`${name}: did not start`);
     } catch (e) {
       failures.push(`${name}: ${e instanceof Error ? e.message : (e as { message?: string })?.message ?? String(e)}`);
     }
+    if (auto && name === 'webgpu') noGpu = failures.at(-1);
   }
   throw new Error(`no tfjs backend could start (${failures.join('; ')})`);
 }
@@ -144,6 +154,8 @@ export async function initBackend(pref: BackendPreference = 'auto'): Promise<Bac
  */
 export function backendDetails(): string {
   const name = tf.getBackend();
+  const gpu = activeAdapter();
+  if (name === 'webgpu' && gpu) return `webgpu on ${adapterLabel(gpu)}`;
   if (name !== 'wasm') return name;
   if (!wasmKernelsInstalled()) return 'wasm (kernels as shipped)';
   const blas = wasmKernelsBlas();

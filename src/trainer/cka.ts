@@ -8,6 +8,7 @@
 // Σ K∘L and CKA = tr(KL) / √(tr(KK)·tr(LL)), which is cheaper when the layers are wider than n.
 // Conv maps are flattened per example. A layer with no variance gives CKA 0 (undefined really).
 import * as tf from '@tensorflow/tfjs';
+import { readAll } from './reads';
 
 /** [n, ...] → [n, p] with every column centred (float32, on the backend). */
 function centred(x: tf.Tensor): tf.Tensor2D {
@@ -17,12 +18,17 @@ function centred(x: tf.Tensor): tf.Tensor2D {
   });
 }
 
-/** The centred Gram matrix XcXcᵀ of a layer's activations, row-major n × n. */
-export function centredGram(x: tf.Tensor): Float32Array {
-  const k = tf.tidy(() => {
+/** XcXcᵀ on the backend, n × n. */
+function gramTensor(x: tf.Tensor): tf.Tensor2D {
+  return tf.tidy(() => {
     const xc = centred(x);
     return tf.matMul(xc, xc, false, true);
   });
+}
+
+/** The centred Gram matrix XcXcᵀ of a layer's activations, row-major n × n. */
+export function centredGram(x: tf.Tensor): Float32Array {
+  const k = gramTensor(x);
   const data = k.dataSync() as Float32Array;
   k.dispose();
   return data;
@@ -78,11 +84,30 @@ export function ckaMatrix(
   teacherTaps: Map<string, tf.Tensor>,
   studentTaps: Map<string, tf.Tensor>,
 ): { teacherLayers: string[]; studentLayers: string[]; matrix: number[][] } {
-  const teacherLayers = [...teacherTaps.keys()];
-  const studentLayers = [...studentTaps.keys()];
   const grams = (taps: Map<string, tf.Tensor>) => [...taps.values()].map((t) => centredGram(t));
-  const tg = grams(teacherTaps);
-  const sg = grams(studentTaps);
+  return ckaOfGrams([...teacherTaps.keys()], grams(teacherTaps), [...studentTaps.keys()], grams(studentTaps));
+}
+
+/** ckaMatrix on any backend (the webgpu one cannot read synchronously): every Gram matrix read at once. */
+export async function readCkaMatrix(
+  teacherTaps: Map<string, tf.Tensor>,
+  studentTaps: Map<string, tf.Tensor>,
+): Promise<{ teacherLayers: string[]; studentLayers: string[]; matrix: number[][] }> {
+  const grams = [...teacherTaps.values(), ...studentTaps.values()].map((t) => gramTensor(t));
+  try {
+    const read = await readAll(grams);
+    return ckaOfGrams([...teacherTaps.keys()], read.slice(0, teacherTaps.size), [...studentTaps.keys()], read.slice(teacherTaps.size));
+  } finally {
+    tf.dispose(grams);
+  }
+}
+
+function ckaOfGrams(
+  teacherLayers: string[],
+  tg: Float32Array[],
+  studentLayers: string[],
+  sg: Float32Array[],
+): { teacherLayers: string[]; studentLayers: string[]; matrix: number[][] } {
   const tn = tg.map((k) => dot(k, k));
   const sn = sg.map((l) => dot(l, l));
   const matrix = tg.map((k, i) => sg.map((l, j) => (k.length === l.length ? ratio(dot(k, l), tn[i], sn[j]) : Number.NaN)));

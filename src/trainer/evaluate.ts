@@ -4,19 +4,23 @@ import type { ModelResult, RunResults } from '../core/protocol';
 import type { Dataset, Split } from './data';
 import { checkOutputsFinite } from './finiteCheck';
 import type { TappedModel } from './models';
+import { readAll } from './reads';
 
 const EVAL_BATCH = 500;
 
 /** Logits of the whole split, in batches, with dropout off. */
-export function predictLogits(net: TappedModel, split: Split, inputShape: number[]): Float32Array {
+export async function predictLogits(net: TappedModel, split: Split, inputShape: number[]): Promise<Float32Array> {
   const classes = net.numClasses;
   const out = new Float32Array(split.count * classes);
   const rowSize = inputShape.reduce((a, b) => a * b, 1);
   for (let start = 0; start < split.count; start += EVAL_BATCH) {
     const end = Math.min(split.count, start + EVAL_BATCH);
     const logits = tf.tidy(() => net.predict(tf.tensor(split.x.subarray(start * rowSize, end * rowSize), [end - start, ...inputShape])));
-    out.set(logits.dataSync(), start * classes);
-    logits.dispose();
+    try {
+      out.set((await readAll([logits]))[0], start * classes);
+    } finally {
+      logits.dispose();
+    }
   }
   return out;
 }
@@ -31,20 +35,22 @@ export function countCorrect(logits: Float32Array, labels: ArrayLike<number>, cl
   return correct;
 }
 
-export function evaluate(net: TappedModel, split: Split, inputShape: number[]): { accuracy: number; errors: number; count: number } {
-  const logits = predictLogits(net, split, inputShape);
+export async function evaluate(net: TappedModel, split: Split, inputShape: number[]): Promise<{ accuracy: number; errors: number; count: number }> {
+  const logits = await predictLogits(net, split, inputShape);
   checkOutputsFinite(logits, net.numClasses); // argmax of NaN would still count as an answer
   const correct = countCorrect(logits, split.y, net.numClasses);
   return { accuracy: split.count ? correct / split.count : 0, errors: split.count - correct, count: split.count };
 }
 
-/** Median single-example inference latency in ms, after warm-up. */
-export function measureLatency(net: TappedModel, inputShape: number[], runs = 30): number {
+/** Median single-example inference latency in ms (until the logits are read back), after warm-up. */
+export async function measureLatency(net: TappedModel, inputShape: number[], runs = 30): Promise<number> {
   const x = tf.zeros([1, ...inputShape]);
   const times: number[] = [];
   for (let i = 0; i < runs + 5; i++) {
     const t0 = performance.now();
-    tf.tidy(() => net.predict(x).dataSync());
+    const y = tf.tidy(() => net.predict(x));
+    await readAll([y]);
+    y.dispose();
     if (i >= 5) times.push(performance.now() - t0);
   }
   x.dispose();
@@ -53,15 +59,15 @@ export function measureLatency(net: TappedModel, inputShape: number[], runs = 30
 }
 
 /** A network's test result and cost; params and FLOPs are those the model was built or loaded with. */
-export function resultOf(net: TappedModel, data: Dataset): ModelResult {
-  const test = evaluate(net, data.test, data.inputShape);
+export async function resultOf(net: TappedModel, data: Dataset): Promise<ModelResult> {
+  const test = await evaluate(net, data.test, data.inputShape);
   return {
     testAccuracy: test.accuracy,
     testErrors: test.errors,
     testCount: test.count,
     params: net.paramCount,
     flops: net.flops,
-    latencyMs: measureLatency(net, data.inputShape),
+    latencyMs: await measureLatency(net, data.inputShape),
   };
 }
 

@@ -110,7 +110,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
   };
 
   try {
-    rec.log('info', `run ${id}: backend ${backend}, seed ${config.seed}`);
+    rec.log('info', `run ${id}: backend ${backendDetails()}, seed ${config.seed}`);
     const t0 = performance.now();
     const data = await loadDataset(config.data, {
       configDir: path.dirname(configPath),
@@ -191,7 +191,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
         {
           isCancelled: io.isCancelled,
           onStep: (r, stepsPerEpoch) => rec.step(r, stepsPerEpoch, training.epochs),
-          onEpoch: (r) => {
+          onEpoch: async (r) => {
             rec.epoch(r);
             if (r.kind === 'epoch') {
               rec.log(
@@ -202,7 +202,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
             }
             if (r.epoch % config.probes.every === 0 || r.epoch === training.epochs) {
               rec.probe(
-                collectProbe({
+                await collectProbe({
                   stage,
                   epoch: r.epoch,
                   net,
@@ -238,7 +238,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       teacher = wrapLoadedModel(await loadLayersModel(file));
       rec.log('info', `teacher loaded from ${file}`);
     }
-    results.teacher = resultOf(teacher, data);
+    results.teacher = await resultOf(teacher, data);
     rec.saveManifest();
 
     const studentSpec = config.student.model;
@@ -247,7 +247,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       const baseline = buildModel(studentSpec, data.inputShape, data.numClasses, config.seed + 1);
       await runStage('baseline', baseline, activateTerms(CE_ONLY, termSetup([])));
       await save('baseline', baseline);
-      results.baseline = resultOf(baseline, data);
+      results.baseline = await resultOf(baseline, data);
       rec.saveManifest();
       baseline.dispose();
     }
@@ -265,7 +265,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       disposeTerms(terms);
     }
     await save('student', student);
-    results.student = { ...resultOf(student, data), ...(lossParams ? { lossParams } : {}) };
+    results.student = { ...(await resultOf(student, data)), ...(lossParams ? { lossParams } : {}) };
     const fmt = (name: string, r?: ModelResult) => (r ? `${name} ${r.testErrors} errors (${(100 * (1 - r.testAccuracy)).toFixed(2)}%)` : '');
     rec.log('info', [fmt('teacher', results.teacher), fmt('baseline', results.baseline), fmt('student', results.student)].filter(Boolean).join(', '));
     end('done');

@@ -9,6 +9,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { DataConfig } from '../core/config/schema';
 import type { Dataset, Split } from './data';
 import { resolveDataPath } from './data';
+import { readAll } from './reads';
 
 /** The run cannot go on: numbers stopped being numbers. The message names the cause. */
 export class NonFiniteError extends Error {
@@ -82,15 +83,15 @@ export function checkDataFinite(data: Dataset, config: DataConfig, configDir: st
  * or Infinity, or the outputs did (weights finite but so large they overflow). The data was
  * checked before training, so what is left to blame is the step size.
  */
-export function evaluateTrained<T>(at: { stage: string; epoch: number; lr: number }, variables: tf.Variable[], evaluate: () => T): T {
+export async function evaluateTrained<T>(at: { stage: string; epoch: number; lr: number }, variables: tf.Variable[], evaluate: () => Promise<T>): Promise<T> {
   const blame = `the learning rate ${at.lr} is too high for this model; lower it`;
-  for (const v of variables) {
-    const values = v.dataSync();
-    const i = firstNonFinite(values);
-    if (i >= 0) throw new NonFiniteError(`${at.stage}: the parameters became ${values[i]} in epoch ${at.epoch} (${v.name}): ${blame}`);
-  }
+  const all = await readAll(variables);
+  variables.forEach((v, k) => {
+    const i = firstNonFinite(all[k]);
+    if (i >= 0) throw new NonFiniteError(`${at.stage}: the parameters became ${all[k][i]} in epoch ${at.epoch} (${v.name}): ${blame}`);
+  });
   try {
-    return evaluate();
+    return await evaluate();
   } catch (e) {
     if (!(e instanceof NonFiniteError)) throw e;
     throw new NonFiniteError(`${at.stage}: the outputs became ${e.value} in epoch ${at.epoch}: ${blame}`);

@@ -6,8 +6,9 @@ import { termPairs } from '../core/losses';
 import type { ComparedMaps, LossInputs } from '../core/losses/types';
 import { pairTaps } from '../core/losses/util';
 import type { ChannelReduction, Heatmap, PairMaps, PairProbe, ProbeRecord, RelationProbe, StageName } from '../core/protocol';
-import { ckaMatrix } from './cka';
+import { readCkaMatrix } from './cka';
 import { type ActiveTerm, termValue } from './losses';
+import { readAll } from './reads';
 import type { Split } from './data';
 import type { TappedModel } from './models';
 
@@ -114,7 +115,7 @@ function batchOf(split: Split, indices: number[], inputShape: number[]): tf.Tens
 const displayShape = (t: tf.Tensor) => (t.rank === 3 ? [...t.shape.slice(1), 1] : t.shape.slice(1));
 
 /** Each layer-pair term's maps as its loss compares them, for the probe samples. */
-function pairProbes(p: ProbeInputs, inputs: LossInputs): PairProbe[] {
+async function pairProbes(p: ProbeInputs, inputs: LossInputs): Promise<PairProbe[]> {
   const { indices } = p.samples;
   const out: PairProbe[] = [];
   for (const a of p.terms) {
@@ -122,12 +123,14 @@ function pairProbes(p: ProbeInputs, inputs: LossInputs): PairProbe[] {
     if (!pairs.length || !inputs.teacher) continue;
     const shown = a.def.maps?.(a.term, inputs, a.state) ?? pairs.map((x): ComparedMaps => pairTaps(inputs, x));
     // A loss over sample indices (CRD) has no value on test samples.
-    const loss = a.def.uses.indices ? undefined : termValue(a, inputs).dataSync()[0];
+    const value = a.def.uses.indices ? [] : [termValue(a, inputs)];
+    // One read for the term's maps and its loss (the webgpu backend reads only asynchronously).
+    const read = await readAll([...shown.flatMap((m) => [m.teacher, m.student]), ...value]);
+    const loss = value.length ? read[read.length - 1][0] : undefined;
     shown.forEach((m, j) => {
       const shape = displayShape(m.teacher);
       const studentShape = displayShape(m.student);
-      const tv = m.teacher.dataSync();
-      const sv = m.student.dataSync();
+      const [tv, sv] = [read[2 * j], read[2 * j + 1]];
       const conv = shape.length === 3 && shape[2] > 1;
       const k = conv ? Math.min(p.topK, shape[2]) : 0;
       const maps = (how: ChannelReduction): PairMaps => {
@@ -157,17 +160,19 @@ function pairProbes(p: ProbeInputs, inputs: LossInputs): PairProbe[] {
 }
 
 /** Each relation term's matrices over the probe samples (student and teacher). */
-function relationProbes(p: ProbeInputs, inputs: LossInputs): RelationProbe[] {
+async function relationProbes(p: ProbeInputs, inputs: LossInputs): Promise<RelationProbe[]> {
   const out: RelationProbe[] = [];
   for (const a of p.terms) {
     if (!a.def.relations || !inputs.teacher) continue;
-    for (const r of a.def.relations(a.term, inputs, a.state)) {
-      const grid = (t: tf.Tensor) => {
+    const relations = a.def.relations(a.term, inputs, a.state);
+    const read = await readAll(relations.flatMap((r) => [r.student, r.teacher]));
+    relations.forEach((r, j) => {
+      const grid = (t: tf.Tensor, values: Float32Array) => {
         const [rows, cols] = t.shape.length === 2 ? t.shape : [t.shape[0], t.size / t.shape[0]];
-        return poolGrid(t.dataSync(), rows, cols, RELATION_MAX);
+        return poolGrid(values, rows, cols, RELATION_MAX);
       };
-      out.push({ id: a.id, type: a.term.type, name: r.name, student: grid(r.student), teacher: grid(r.teacher) });
-    }
+      out.push({ id: a.id, type: a.term.type, name: r.name, student: grid(r.student, read[2 * j]), teacher: grid(r.teacher, read[2 * j + 1]) });
+    });
   }
   return out;
 }
@@ -175,7 +180,7 @@ function relationProbes(p: ProbeInputs, inputs: LossInputs): RelationProbe[] {
 /** Relation matrices are shown up to 64 × 64 cells (64 probe samples) before pooling. */
 const RELATION_MAX = 64;
 
-export function collectProbe(p: ProbeInputs): ProbeRecord {
+export async function collectProbe(p: ProbeInputs): Promise<ProbeRecord> {
   const { indices, split } = p.samples;
   // A scope rather than tf.tidy: the record holds plain numbers, which tidy's types do not allow.
   tf.engine().startScope();
@@ -194,22 +199,25 @@ export function collectProbe(p: ProbeInputs): ProbeRecord {
       training: false,
     };
     // No probe samples (probes.samples 0): no maps or relations to show, and none to compute.
-    const pairs = indices.length ? pairProbes(p, inputs) : [];
-    const relations = indices.length ? relationProbes(p, inputs) : [];
+    const pairs = indices.length ? await pairProbes(p, inputs) : [];
+    const relations = indices.length ? await relationProbes(p, inputs) : [];
     let cka: ProbeRecord['cka'];
     if (p.teacher && p.ckaIndices?.length) {
       const cx = batchOf(split, p.ckaIndices, p.inputShape);
-      cka = ckaMatrix(p.teacher.forward(cx, false), p.net.forward(cx, false));
+      cka = await readCkaMatrix(p.teacher.forward(cx, false), p.net.forward(cx, false));
     }
-    const rows = (t: tf.Tensor) => t.arraySync() as number[][];
+    const logits = [taps.get('logits')!, ...(teacherTaps ? [teacherTaps.get('logits')!] : [])];
+    const [studentValues, teacherValues] = await readAll(logits);
+    const classes = logits[0].shape[1]!;
+    const rows = (v: Float32Array) => indices.map((_, i) => Array.from(v.subarray(i * classes, (i + 1) * classes)));
     return {
       stage: p.stage,
       epoch: p.epoch,
       samples: indices,
       labels: indices.map((i) => split.y[i]),
       images: p.withImages ? probeImages(split, indices, p.inputShape) : undefined,
-      teacherLogits: teacherTaps ? rows(teacherTaps.get('logits')!) : undefined,
-      studentLogits: rows(taps.get('logits')!),
+      teacherLogits: teacherValues ? rows(teacherValues) : undefined,
+      studentLogits: rows(studentValues),
       pairs,
       relations: relations.length ? relations : undefined,
       cka,

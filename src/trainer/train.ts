@@ -12,6 +12,8 @@ import { evaluateTrained } from './finiteCheck';
 import { type ActiveTerm, studentLoss, termVariables } from './losses';
 import { applyConstraints, type TappedModel } from './models';
 import { createOptimizer, learningRateAt, setLearningRate } from './optim';
+import { readAll } from './reads';
+import { releaseGpuMemory } from './webgpu';
 
 export class CancelledError extends Error {
   constructor() {
@@ -38,8 +40,8 @@ export interface StageSpec {
 export interface StageHooks {
   isCancelled(): boolean;
   onStep(record: Extract<MetricRecord, { kind: 'step' }>, steps: number): void;
-  /** Called after each epoch's evaluation, before the next epoch starts. */
-  onEpoch(record: Extract<MetricRecord, { kind: 'epoch' }>): void;
+  /** Called after each epoch's evaluation, before the next epoch starts (awaited). */
+  onEpoch(record: Extract<MetricRecord, { kind: 'epoch' }>): void | Promise<void>;
 }
 
 /** Trains `spec.net` for the configured epochs, reporting every step and epoch through `hooks`. */
@@ -112,10 +114,11 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
         });
         applyConstraints(net);
 
-        const totalValue = total.dataSync()[0];
-        const losses: Record<string, number> = {};
-        for (const [id, t] of Object.entries(parts)) losses[id] = t.dataSync()[0];
-        correct += countCorrect(logits.dataSync() as Float32Array, yb, net.numClasses);
+        // One read for the step (on a GPU each read waits for its queue to drain).
+        const [totalRead, logitsRead, ...partReads] = await readAll([total, logits, ...Object.values(parts)]);
+        const totalValue = totalRead[0];
+        const losses: Record<string, number> = Object.fromEntries(Object.keys(parts).map((id, i) => [id, partReads[i][0]]));
+        correct += countCorrect(logitsRead, yb, net.numClasses);
         tf.dispose([total, logits, ...Object.values(parts)]);
 
         if (!Number.isFinite(totalValue) || Object.values(losses).some((v) => !Number.isFinite(v))) {
@@ -130,9 +133,9 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
       }
 
       const seconds = (performance.now() - started) / 1000;
-      const test = evaluateTrained({ stage: spec.stage, epoch, lr }, variables, () => evaluate(net, data.test, inputShape));
-      const validation = data.validation.count ? evaluate(net, data.validation, inputShape) : undefined;
-      hooks.onEpoch({
+      const test = await evaluateTrained({ stage: spec.stage, epoch, lr }, variables, () => evaluate(net, data.test, inputShape));
+      const validation = data.validation.count ? await evaluate(net, data.validation, inputShape) : undefined;
+      await hooks.onEpoch({
         kind: 'epoch',
         stage: spec.stage,
         epoch,
@@ -150,5 +153,6 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
     }
   } finally {
     optimizer.dispose();
+    releaseGpuMemory();
   }
 }

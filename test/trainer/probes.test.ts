@@ -121,8 +121,8 @@ describe('collectProbe', () => {
       withImages: false,
     });
 
-  test('records conv pairs reduced by mean (teacherMaps/studentMaps), max and top-k', () => {
-    const [conv] = probe(2).pairs;
+  test('records conv pairs reduced by mean (teacherMaps/studentMaps), max and top-k', async () => {
+    const [conv] = (await probe(2)).pairs;
     assert.deepEqual(conv.shape, SHAPE);
     close(conv.teacherMaps[0].values, MEAN, 'teacher mean, sample 0');
     close(conv.teacherMaps[1].values, MEAN.map((v) => v + 1), 'teacher mean, sample 1');
@@ -135,14 +135,14 @@ describe('collectProbe', () => {
     close(conv.reduced!.topk.studentMaps[0].values, TOP2.map((v) => 2 * v), 'student top-2');
   });
 
-  test('caps k at the channel count', () => {
-    const [conv] = probe(8).pairs;
+  test('caps k at the channel count', async () => {
+    const [conv] = (await probe(8)).pairs;
     assert.equal(conv.reduced?.k, 3);
     close(conv.reduced!.topk.teacherMaps[0].values, MEAN, 'top-3 of 3 is the mean');
   });
 
-  test('no probe samples: no maps, and no loss computed on an empty batch', () => {
-    const rec = collectProbe({
+  test('no probe samples: no maps, and no loss computed on an empty batch', async () => {
+    const rec = await collectProbe({
       stage: 'student',
       epoch: 1,
       net: student,
@@ -159,8 +159,8 @@ describe('collectProbe', () => {
     assert.equal(rec.relations, undefined);
   });
 
-  test('dense pairs keep only their grid', () => {
-    const dense = probe(2).pairs[1];
+  test('dense pairs keep only their grid', async () => {
+    const dense = (await probe(2)).pairs[1];
     assert.deepEqual(dense.shape, [5]);
     assert.equal(dense.reduced, undefined);
     assert.deepEqual(dense.teacherMaps[1], { rows: 2, cols: 3, values: [5, 4, 3, 2, 1, 0] });

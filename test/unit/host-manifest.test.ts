@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BACKEND_PREFERENCES } from '../../src/core/protocol';
 
 interface Command {
   command: string;
@@ -92,7 +93,7 @@ test('activation events, views, settings, walkthrough and packaging fields', () 
   assert.equal(contributes.viewsWelcome.length, 2);
   const props = contributes.configuration.properties;
   assert.deepEqual(Object.keys(props).sort(), ['distillLab.backend', 'distillLab.concurrency', 'distillLab.probeSamples', 'distillLab.runsFolder']);
-  assert.deepEqual(props['distillLab.backend'].enum, ['auto', 'wasm', 'cpu', 'tensorflow']);
+  assert.deepEqual(props['distillLab.backend'].enum, [...BACKEND_PREFERENCES]);
   assert.equal(props['distillLab.concurrency'].default, 1);
   for (const step of contributes.walkthroughs[0].steps) assert.ok(fs.existsSync(step.media.markdown), step.media.markdown);
   const ignore = fs.readFileSync('.vscodeignore', 'utf8');

@@ -85,7 +85,7 @@ export function startShell(o: ShellOptions): Shell {
     shell.run = run;
     badge.textContent = `${STATUS_ICON[run.status] ?? ''} ${run.status}${run.status === 'running' && run.stage ? ` · ${run.stage}` : ''}`;
     badge.className = `status-${run.status}`;
-    runLine.textContent = `${run.name} · ${run.id}${run.error ? ` — ${run.error}` : ''}`;
+    runLine.textContent = `${run.name} · ${run.id}${run.backend ? ` · ${run.backend}` : ''}${run.error ? ` — ${run.error}` : ''}`;
     runLine.title = run.dir;
     if (prev && prev.id === run.id && prev.status !== run.status) shell.announce(`Run ${run.id} is ${run.status}.`);
   };

@@ -81,7 +81,8 @@ export class RunReader {
       stage: m.stage,
       startedAt: m.startedAt,
       endedAt: m.endedAt,
-      backend: m.backend,
+      // What the run computed on, e.g. "webgpu on NVIDIA H200 (…)" or "wasm + OpenBLAS …".
+      backend: m.versions?.backendDetails ?? m.backend,
       error: m.error,
       results: m.results,
       ...describeConfig(config),

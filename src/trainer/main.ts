@@ -6,7 +6,7 @@
 import type { HostToTrainer, TrainerToHost } from '../core/protocol';
 import { isHostMessage } from '../core/protocol';
 import { backendDetails, initBackend } from './backend';
-import { ConfigError, runExperiment } from './experiment';
+import { runExperiment } from './experiment';
 
 if (!process.send) {
   console.error('dist/trainer.js is started by the Distill Lab extension or the `distill` CLI, not directly.');

@@ -8,7 +8,7 @@ const eslint = new ESLint();
 
 async function restricted(file: string, code: string): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath: file });
-  return result.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+  return result.messages.filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => m.message);
 }
 
 test('src/core imports neither vscode nor tfjs nor the layers above it; src/trainer never vscode; webview never host or trainer', async () => {
@@ -30,6 +30,8 @@ test('src/core imports neither vscode nor tfjs nor the layers above it; src/trai
   const allowed: [string, string][] = [
     ['src/host/x.ts', "import * as vscode from 'vscode';"],
     ['src/trainer/x.ts', "import * as tf from '@tensorflow/tfjs';"],
+    // A loss's math is typed against the tfjs namespace the trainer passes in; nothing is loaded.
+    ['src/core/losses/x.ts', "import type * as tf from '@tensorflow/tfjs';"],
     ['src/trainer/x.ts', "import { parseConfig } from '../core/config/parse';"],
     ['webview/logits/x.ts', "import { PANEL_KINDS } from '../../src/core/webviewProtocol';"],
   ];

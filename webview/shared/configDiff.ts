@@ -53,7 +53,12 @@ export function diffConfigs(configs: unknown[]): DiffRow[] {
   const flats = configs.map((c) => flatten(c));
   const paths: string[] = [];
   const seen = new Set<string>();
-  for (const f of flats) for (const k of f.keys()) if (!seen.has(k)) (seen.add(k), paths.push(k));
+  for (const f of flats)
+    for (const k of f.keys()) {
+      if (seen.has(k)) continue;
+      seen.add(k);
+      paths.push(k);
+    }
   return paths.map((path) => {
     const values = flats.map((f) => f.get(path));
     return { path, values, differs: values.some((v) => v !== values[0]) };

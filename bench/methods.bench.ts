@@ -26,8 +26,12 @@ const TEACHER_EPOCHS = Number(env('BENCH_TEACHER_EPOCHS', '4'));
 const SEEDS = env('BENCH_SEEDS', '1,2,3').split(',').map(Number);
 const METHODS = env('BENCH_METHODS', allLosses().map((d) => d.type).filter((t) => t !== 'ce').join(',')).split(',');
 const OUT = env('BENCH_OUT', path.join(root, 'docs', 'methods-bench.md'));
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-methods-'));
+// BENCH_WORK: a folder of an earlier, interrupted bench to resume (finished runs are reused).
+const work = process.env.BENCH_WORK ?? fs.mkdtempSync(path.join(os.tmpdir(), 'distill-methods-'));
 const runsDir = path.join(work, 'runs');
+// The CLI runs from a copy of dist/, so rebuilding the repository while the bench runs changes nothing.
+const cli = path.join(work, 'dist', 'cli.js');
+if (!fs.existsSync(cli)) fs.cpSync(path.join(root, 'dist'), path.join(work, 'dist'), { recursive: true });
 
 const teacherModel = { type: 'cnn', conv: [{ filters: 32, kernel: 3 }, { filters: 64, kernel: 3 }], hidden: [256], dropout: 0.3 };
 const studentModel = { type: 'cnn', conv: [{ filters: 8, kernel: 3 }, { filters: 16, kernel: 3 }], hidden: [64] };
@@ -68,15 +72,21 @@ function config(name: string, seed: number, losses: unknown[], teacher: unknown,
 /** Runs one config through the CLI; returns its manifest. */
 function run(cfg: ReturnType<typeof config>): Manifest {
   const file = path.join(work, `${cfg.name}-s${cfg.seed}.distill.json`);
+  const ofThisConfig = () =>
+    (fs.existsSync(runsDir) ? fs.readdirSync(runsDir) : [])
+      .map((d) => JSON.parse(fs.readFileSync(path.join(runsDir, d, 'manifest.json'), 'utf8')) as Manifest)
+      .filter((m) => m.configPath === file);
+  const same = fs.existsSync(file) && fs.readFileSync(file, 'utf8') === JSON.stringify(cfg, null, 2);
+  const earlier = same ? ofThisConfig().find((m) => m.status === 'done') : undefined;
+  if (earlier) return earlier;
   fs.writeFileSync(file, JSON.stringify(cfg, null, 2));
   const started = Date.now();
   try {
-    execFileSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'run', file, '--runs-dir', runsDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(process.execPath, [cli, 'run', file, '--runs-dir', runsDir], { stdio: ['ignore', 'ignore', 'inherit'] });
   } catch {
     // The manifest says why; a failed method is a row of the table, not the end of the bench.
   }
-  const dirs = fs.readdirSync(runsDir).map((d) => path.join(runsDir, d));
-  const newest = dirs.map((d) => ({ d, m: JSON.parse(fs.readFileSync(path.join(d, 'manifest.json'), 'utf8')) as Manifest })).filter((x) => x.m.configPath === file).at(-1)!;
+  const newest = { m: ofThisConfig().sort((x, y) => x.startedAt.localeCompare(y.startedAt)).at(-1)! };
   console.log(`${cfg.name} seed ${cfg.seed}: ${newest.m.status}${newest.m.error ? ` (${newest.m.error})` : ''}, student ${pct(newest.m.results.student?.testAccuracy)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   return newest.m;
 }

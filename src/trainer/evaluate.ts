@@ -49,9 +49,12 @@ export function measureLatency(net: TappedModel, inputShape: number[], runs = 30
   return times[Math.floor(times.length / 2)];
 }
 
-/** A network's test result and cost; params and FLOPs are those the model was built or loaded with. */
-export function resultOf(net: TappedModel, data: Dataset): ModelResult {
-  const test = evaluate(net, data.test, data.inputShape);
+/**
+ * A network's test result and cost; params and FLOPs are those the model was built or loaded with.
+ * `test`: its test evaluation when already done (the last epoch's, for the same weights), so a
+ * stage's end does not evaluate twice.
+ */
+export function resultOf(net: TappedModel, data: Dataset, test = evaluate(net, data.test, data.inputShape)): ModelResult {
   return {
     testAccuracy: test.accuracy,
     testErrors: test.errors,

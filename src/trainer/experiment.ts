@@ -120,6 +120,8 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
     // The teacher, once it exists, is shown beside every later stage in the probes (logits, CKA);
     // only the distilled student's loss uses it.
     let teacher: TappedModel | undefined;
+    // Each trained stage's last test evaluation: the weights resultOf() reports on (no second pass).
+    const lastTest = new Map<StageName, { accuracy: number; errors: number; count: number }>();
     const runStage = async (stage: StageName, net: TappedModel, opts: { terms: LossTerm[]; connectors?: Map<string, Connector> }) => {
       const usesTeacher = opts.terms.some((term) => term.type !== 'ce');
       const training = stage === 'teacher' && config.teacher.source === 'train' ? config.teacher.training : config.training;
@@ -146,6 +148,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
           onStep: (r, stepsPerEpoch) => rec.step(r, stepsPerEpoch, training.epochs),
           onEpoch: (r) => {
             rec.epoch(r);
+            lastTest.set(stage, { accuracy: r.testAccuracy, errors: r.testErrors, count: data.test.count });
             if (r.kind === 'epoch') {
               rec.log(
                 'info',
@@ -191,7 +194,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       teacher = wrapLoadedModel(await loadLayersModel(file));
       rec.log('info', `teacher loaded from ${file}`);
     }
-    results.teacher = resultOf(teacher, data);
+    results.teacher = resultOf(teacher, data, lastTest.get('teacher'));
     rec.saveManifest();
 
     const studentSpec = config.student.model;
@@ -200,7 +203,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       const baseline = buildModel(studentSpec, data.inputShape, data.numClasses, config.seed + 1);
       await runStage('baseline', baseline, { terms: CE_ONLY });
       await save('baseline', baseline);
-      results.baseline = resultOf(baseline, data);
+      results.baseline = resultOf(baseline, data, lastTest.get('baseline'));
       rec.saveManifest();
       baseline.dispose();
     }
@@ -210,7 +213,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
     const connectors = createConnectorsForTerms(config.distillation.losses, student.taps, teacher.taps, config.seed + 2);
     await runStage('student', student, { terms: config.distillation.losses, connectors });
     await save('student', student);
-    results.student = resultOf(student, data);
+    results.student = resultOf(student, data, lastTest.get('student'));
     const fmt = (name: string, r?: ModelResult) => (r ? `${name} ${r.testErrors} errors (${(100 * (1 - r.testAccuracy)).toFixed(2)}%)` : '');
     rec.log('info', [fmt('teacher', results.teacher), fmt('baseline', results.baseline), fmt('student', results.student)].filter(Boolean).join(', '));
     end('done');

@@ -60,6 +60,8 @@ interface StageTiming {
   epochSeconds: number[];
   /** Median ms of a step inside the loop (time between consecutive onStep calls, warm-up epoch excluded). */
   stepMs: number;
+  /** Median CPU ms (all threads of the process) of a step: robust to other jobs on the machine. */
+  stepCpuMs: number;
   /** FLOPs of one step of this stage's own network (its products at batch 128). */
   stepFlops: number;
   steps: number;
@@ -68,7 +70,7 @@ interface StageTiming {
 interface ChildResult {
   variant: string;
   backendDetails: string;
-  roofline?: { gflops: number; stepMs: number; flops: number };
+  roofline?: { gflops: number; stepMs: number; flops: number; cpuMs: number };
   stages: StageTiming[];
   full?: { seconds: number; errors: Record<string, number | undefined>; backendDetails: string };
   error?: string;
@@ -141,17 +143,23 @@ async function child(variantId: string): Promise<ChildResult> {
     const ps = stepProducts(teacherWidths, batch);
     const buffers = ps.map(([m, n, k]) => ({ a: new Float32Array(m * k).fill(0.5), b: new Float32Array(k * n).fill(0.25), c: new Float32Array(m * n) }));
     let best = Infinity;
+    let bestCpu = Infinity;
     for (let round = 0; round < 35; round++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       ps.forEach(([m, n, k, ta, tb], i) => {
         const { a, b, c } = buffers[i];
         blas.sgemm(ta, tb, m, n, k, 1, a, ta ? m : k, b, tb ? k : n, 0, c, n);
       });
       const t = performance.now() - t0;
-      if (round >= 5) best = Math.min(best, t);
+      const c = process.cpuUsage(c0);
+      if (round >= 5) {
+        best = Math.min(best, t);
+        bestCpu = Math.min(bestCpu, (c.user + c.system) / 1000);
+      }
     }
     const flops = productFlops(ps);
-    result.roofline = { gflops: flops / best / 1e6, stepMs: best, flops };
+    result.roofline = { gflops: flops / best / 1e6, stepMs: best, flops, cpuMs: bestCpu };
   }
 
   let teacher: ReturnType<typeof buildModel> | undefined;
@@ -166,7 +174,9 @@ async function child(variantId: string): Promise<ChildResult> {
     const terms = stage === 'student' ? config.distillation.losses : [{ type: 'ce' as const, weight: 1 }];
     const epochSeconds: number[] = [];
     const stepTimes: number[] = [];
+    const stepCpu: number[] = [];
     let last = 0;
+    let lastCpu = process.cpuUsage();
     let steps = 0;
     await trainStage(
       { stage, net, terms, temperature: config.distillation.temperature, teacher: stage === 'student' ? teacher : undefined, connectors: new Map(), training: { ...training, epochs }, seed: config.seed, data },
@@ -174,14 +184,19 @@ async function child(variantId: string): Promise<ChildResult> {
         isCancelled: () => false,
         onStep: (r, perEpoch) => {
           const now = performance.now();
-          if (r.step > 1 && r.epoch > 1) stepTimes.push(now - last);
+          const cpu = process.cpuUsage();
+          if (r.step > 1 && r.epoch > 1) {
+            stepTimes.push(now - last);
+            stepCpu.push((cpu.user + cpu.system - lastCpu.user - lastCpu.system) / 1000);
+          }
           last = now;
+          lastCpu = cpu;
           steps = perEpoch;
         },
         onEpoch: (r) => epochSeconds.push(r.seconds),
       },
     );
-    result.stages.push({ stage, epochSeconds, stepMs: median(stepTimes), stepFlops: productFlops(stepProducts(widths, batch)), steps });
+    result.stages.push({ stage, epochSeconds, stepMs: median(stepTimes), stepCpuMs: median(stepCpu), stepFlops: productFlops(stepProducts(widths, batch)), steps });
     if (stage === 'teacher') teacher = net;
     else net.dispose();
   }
@@ -261,14 +276,16 @@ async function parent(): Promise<void> {
   out();
   if (roofline) {
     out(`Roofline: the teacher step's sgemm products alone through the native BLAS: ${roofline.gflops.toFixed(0)} GFLOPS (${roofline.stepMs.toFixed(2)} ms for ${(roofline.flops / 1e9).toFixed(2)} GFLOP).`);
+    out(`Its CPU time (all threads): ${roofline.cpuMs.toFixed(2)} ms. On a machine shared with other jobs wall times stretch with the load; CPU time per step much less,`);
+    out('so the "CPU" columns compare runs made at different loads: a step\'s CPU ms against the roofline\'s CPU ms (scaled to its FLOPs) is its efficiency.');
   } else out('Roofline: not measured (no native BLAS addon in this build).');
   out();
-  out('| backend | details | teacher epoch | baseline epoch | student epoch | teacher step (% roofline) | baseline step (% roofline) | student step (% roofline) |');
-  out('|---|---|---|---|---|---|---|---|');
+  out('| backend | details | teacher epoch | baseline epoch | student epoch | teacher step (% roofline) | baseline step (% roofline) | student step (% roofline) | step CPU ms: teacher / baseline / student (% of roofline CPU) |');
+  out('|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     const v = VARIANTS.find((x) => x.id === r.variant)!;
     if (r.error) {
-      out(`| ${v.label} | unavailable: ${r.error.replace(/\|/g, '/')} | | | | | | |`);
+      out(`| ${v.label} | unavailable: ${r.error.replace(/\|/g, '/')} | | | | | | | |`);
       continue;
     }
     const cell = (st: string) => `${fmtS(epochOf(r, st))} s`;
@@ -277,9 +294,13 @@ async function parent(): Promise<void> {
       const gflops = s.stepFlops / s.stepMs / 1e6;
       return `${s.stepMs.toFixed(1)} ms, ${gflops.toFixed(0)} GFLOPS${roofline ? ` (${pct(gflops / roofline.gflops)})` : ''}`;
     };
-    out(`| ${v.label} | ${r.backendDetails} | ${cell('teacher')} | ${cell('baseline')} | ${cell('student')} | ${step('teacher')} | ${step('baseline')} | ${step('student')} |`);
+    const cpu = (st: string) => {
+      const s = r.stages.find((x) => x.stage === st)!;
+      return `${s.stepCpuMs.toFixed(1)}${roofline ? ` (${pct((roofline.cpuMs * s.stepFlops) / roofline.flops / s.stepCpuMs)})` : ''}`;
+    };
+    out(`| ${v.label} | ${r.backendDetails} | ${cell('teacher')} | ${cell('baseline')} | ${cell('student')} | ${step('teacher')} | ${step('baseline')} | ${step('student')} | ${cpu('teacher')} / ${cpu('baseline')} / ${cpu('student')} |`);
   }
-  out('| *PyTorch 2.11, 2 threads (DESIGN.md §5.1, a Xeon pinned to 2 cores; not measured here)* | | *1.49 s* | *0.33 s* | *0.65 s* | | | |');
+  out('| *PyTorch 2.11, 2 threads (DESIGN.md §5.1, a Xeon pinned to 2 cores; not measured here)* | | *1.49 s* | *0.33 s* | *0.65 s* | | | | |');
   out();
   for (const full of fulls) {
     if (full.full) {

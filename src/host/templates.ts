@@ -15,7 +15,7 @@ export const TEMPLATES: readonly Template[] = [
   {
     id: 'quick-mnist',
     label: 'Quick MNIST',
-    detail: 'Under 10 s with a system BLAS: small MLPs on 4,000 digits, soft targets plus a FitNet hint.',
+    detail: 'Seconds: small MLPs on 4,000 digits, soft targets plus a FitNet hint.',
     config: quickMnist,
   },
   {

@@ -1,4 +1,4 @@
-// Builds the optional OpenBLAS addon (native/blas, docs/architecture.md §5) into dist/native/distill_blas.node.
+// Builds the optional native BLAS addon (native/blas, docs/architecture.md §5: OpenBLAS; Accelerate on macOS) into dist/native/distill_blas.node.
 //   node scripts/build-native.mjs [--force]
 // Optional by design: without a C compiler, libopenblas-dev or node-gyp, it prints one line saying
 // why the native fast path is unavailable and exits 0, and the trainer keeps its wasm kernels.
@@ -33,8 +33,16 @@ if (!process.argv.includes('--force') && existsSync(target)) {
 const cc = process.env.CC || 'cc';
 const probeDir = mkdtempSync(join(tmpdir(), 'distill-blas-'));
 const probe = join(probeDir, 'probe.c');
-writeFileSync(probe, '#include <cblas.h>\nint main(void) { return openblas_get_config() == 0; }\n');
-const pr = spawnSync(cc, ['-I/usr/include/openblas', probe, '-lopenblas', '-o', join(probeDir, 'probe')], { encoding: 'utf8' });
+// macOS links Accelerate (always there), everything else OpenBLAS (binding.gyp's conditions).
+const mac = process.platform === 'darwin';
+writeFileSync(
+  probe,
+  mac
+    ? '#include <Accelerate/Accelerate.h>\nint main(void) { float c = 0; cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, 1, 1, 1, &c, 1, &c, 1, 0, &c, 1); return 0; }\n'
+    : '#include <cblas.h>\nint main(void) { return openblas_get_config() == 0; }\n',
+);
+const linkArgs = mac ? ['-framework', 'Accelerate'] : ['-I/usr/include/openblas', '-lopenblas'];
+const pr = spawnSync(cc, [probe, ...linkArgs, '-o', join(probeDir, 'probe')], { encoding: 'utf8' });
 rmSync(probeDir, { recursive: true, force: true });
 if (pr.error) unavailable(`no C compiler (${cc}: ${pr.error.code ?? pr.error.message})`);
 if (pr.status !== 0) {

@@ -1,4 +1,5 @@
-// distill_blas: OpenBLAS's cblas_sgemm for the trainer's wasm kernels (docs/architecture.md §5).
+// distill_blas: the system BLAS's cblas_sgemm for the trainer's wasm kernels (docs/architecture.md §5):
+// OpenBLAS on Linux, Accelerate on macOS (binding.gyp chooses).
 //
 // Why: the wasm backend's matmuls reach ~25 GFLOPS at best; OpenBLAS reaches 5–10× that at the
 // trainer's shapes. The wasm module's memory is an ordinary ArrayBuffer, so a kernel can hand
@@ -10,7 +11,13 @@
 // so the views' memory cannot move or be freed during a call. Every extent is checked against
 // the views' lengths, so a wrong argument throws instead of reading or writing out of bounds.
 
+#ifdef DISTILL_ACCELERATE
+// macOS: Apple's Accelerate framework has cblas_sgemm on every Mac (AMX/NEON on Apple silicon);
+// it has no OpenBLAS introspection and manages its own threads.
+#include <Accelerate/Accelerate.h>
+#else
 #include <cblas.h>
+#endif
 #include <limits.h>
 #include <node_api.h>
 #include <stdbool.h>
@@ -130,20 +137,30 @@ static napi_value Info(napi_env env, napi_callback_info cbinfo) {
   (void)cbinfo;
   napi_value obj;
   NAPI_OK(env, napi_create_object(env, &obj));
+#ifdef DISTILL_ACCELERATE
+  // Accelerate picks its threads and units itself: 0 threads means "not ours to say".
+  if (!set_string(env, obj, "config", "Accelerate") || !set_string(env, obj, "corename", "") || !set_int(env, obj, "threads", 0) ||
+      !set_int(env, obj, "procs", 0))
+    FAIL(env, "info: cannot build the result");
+#else
   if (!set_string(env, obj, "config", openblas_get_config()) || !set_string(env, obj, "corename", openblas_get_corename()) ||
       !set_int(env, obj, "threads", openblas_get_num_threads()) || !set_int(env, obj, "procs", openblas_get_num_procs()))
     FAIL(env, "info: cannot build the result");
+#endif
   return obj;
 }
 
 // setThreads(n): OpenBLAS's thread count (default: OPENBLAS_NUM_THREADS, else every core).
+// A no-op with Accelerate.
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   int64_t t;
   NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc != 1 || !get_dim(env, argv[0], &t) || t < 1) FAIL(env, "setThreads: expected an integer ≥ 1");
+#ifndef DISTILL_ACCELERATE
   openblas_set_num_threads((int)t);
+#endif
   return NULL;
 }
 

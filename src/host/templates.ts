@@ -17,7 +17,7 @@ export const TEMPLATES: readonly Template[] = [
   {
     id: 'quick-mnist',
     label: 'Quick MNIST',
-    detail: '≈1 min: small MLPs, soft targets + a FitNet hint',
+    detail: 'Seconds: small MLPs, soft targets + a FitNet hint',
     config: quickMnist,
   },
   {

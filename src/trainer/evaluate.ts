@@ -58,9 +58,13 @@ export async function measureLatency(net: TappedModel, inputShape: number[], run
   return times[Math.floor(times.length / 2)];
 }
 
-/** A network's test result and cost; params and FLOPs are those the model was built or loaded with. */
-export async function resultOf(net: TappedModel, data: Dataset): Promise<ModelResult> {
-  const test = await evaluate(net, data.test, data.inputShape);
+/**
+ * A network's test result and cost; params and FLOPs are those the model was built or loaded with.
+ * `done`: its test evaluation when already made (the last epoch's, for the same weights), so a
+ * stage's end does not evaluate twice.
+ */
+export async function resultOf(net: TappedModel, data: Dataset, done?: { accuracy: number; errors: number; count: number }): Promise<ModelResult> {
+  const test = done ?? (await evaluate(net, data.test, data.inputShape));
   return {
     testAccuracy: test.accuracy,
     testErrors: test.errors,

@@ -170,6 +170,8 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
     // The teacher, once it exists, is shown beside every later stage in the probes (logits, CKA);
     // only the distilled student's loss uses it.
     let teacher: TappedModel | undefined;
+    // Each trained stage's last test evaluation: the weights resultOf() reports on (no second pass).
+    const lastTest = new Map<StageName, { accuracy: number; errors: number; count: number }>();
     const runStage = async (stage: StageName, net: TappedModel, terms: ActiveTerm[]) => {
       const training = stage === 'teacher' && config.teacher.source === 'train' ? config.teacher.training : config.training;
       const steps = Math.ceil(data.train.count / Math.min(training.batchSize, data.train.count));
@@ -193,6 +195,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
           onStep: (r, stepsPerEpoch) => rec.step(r, stepsPerEpoch, training.epochs),
           onEpoch: async (r) => {
             rec.epoch(r);
+            lastTest.set(stage, { accuracy: r.testAccuracy, errors: r.testErrors, count: data.test.count });
             if (r.kind === 'epoch') {
               rec.log(
                 'info',
@@ -238,7 +241,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       teacher = wrapLoadedModel(await loadLayersModel(file));
       rec.log('info', `teacher loaded from ${file}`);
     }
-    results.teacher = await resultOf(teacher, data);
+    results.teacher = await resultOf(teacher, data, lastTest.get('teacher'));
     rec.saveManifest();
 
     const studentSpec = config.student.model;
@@ -247,7 +250,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       const baseline = buildModel(studentSpec, data.inputShape, data.numClasses, config.seed + 1);
       await runStage('baseline', baseline, activateTerms(CE_ONLY, termSetup([])));
       await save('baseline', baseline);
-      results.baseline = await resultOf(baseline, data);
+      results.baseline = await resultOf(baseline, data, lastTest.get('baseline'));
       rec.saveManifest();
       baseline.dispose();
     }
@@ -265,7 +268,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       disposeTerms(terms);
     }
     await save('student', student);
-    results.student = { ...(await resultOf(student, data)), ...(lossParams ? { lossParams } : {}) };
+    results.student = { ...(await resultOf(student, data, lastTest.get('student'))), ...(lossParams ? { lossParams } : {}) };
     const fmt = (name: string, r?: ModelResult) => (r ? `${name} ${r.testErrors} errors (${(100 * (1 - r.testAccuracy)).toFixed(2)}%)` : '');
     rec.log('info', [fmt('teacher', results.teacher), fmt('baseline', results.baseline), fmt('student', results.student)].filter(Boolean).join(', '));
     end('done');

@@ -13,6 +13,7 @@ import { type ActiveTerm, studentLoss, termVariables } from './losses';
 import { applyConstraints, type TappedModel } from './models';
 import { createOptimizer, learningRateAt, setLearningRate } from './optim';
 import { readAll } from './reads';
+import { buildTeacherCache, teacherTapsUsed } from './teacherCache';
 import { releaseGpuMemory } from './webgpu';
 
 export class CancelledError extends Error {
@@ -62,6 +63,10 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
   const batchSize = Math.min(training.batchSize, n);
   const steps = Math.ceil(n / batchSize);
   const order = Array.from({ length: n }, (_, i) => i);
+  // With unaugmented inputs the frozen teacher's outputs are the same every epoch: computed once
+  // (see teacherCache.ts; undefined above its memory bound, and the teacher then runs per step).
+  const teacherCache =
+    spec.teacher && !(isImage && training.jitter > 0) ? await buildTeacherCache(spec.teacher, data.train, inputShape, teacherTapsUsed(spec.terms)) : undefined;
 
   try {
     for (let epoch = 1; epoch <= training.epochs; epoch++) {
@@ -87,7 +92,7 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
           const xs = tf.tensor(xb, [end - start, ...inputShape]);
           const labels = tf.tensor1d(yb, 'int32');
           const indices = tf.tensor1d(order.slice(start, end), 'int32');
-          const teacherTaps = spec.teacher?.forward(xs, false);
+          const teacherTaps = teacherCache ? teacherCache.taps(order, start, end) : spec.teacher?.forward(xs, false);
           let kept: { parts: Record<string, tf.Scalar>; logits: tf.Tensor } | undefined;
           const { value, grads } = tf.variableGrads(() => {
             const taps = net.forward(xs, true);

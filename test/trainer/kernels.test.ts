@@ -279,6 +279,12 @@ for (const path of ['XNNPACK', 'OpenBLAS'] as const) {
     beforeEach(() => { before0 = calls; });
     afterEach(() => { if (path === 'OpenBLAS') assert.ok(calls > before0, 'sgemm was not called'); });
     productSuites(path);
+    // Leading-axes sums (bias gradients, max-norm) are a product on OpenBLAS too.
+    for (const [shape, axis, keepDims] of [[[4, 5, 6, 3], [0, 1, 2], true], [[70, 9], [0], false], [[2, 3, 4], [0], true]] as [number[], number[], boolean][]) {
+      test(`Sum ${shape} over ${axis} keepDims=${keepDims}`, async () => {
+        await compare(tf.Sum, { x: rand(shape) }, { axis, keepDims }, 'sum');
+      });
+    }
   });
 }
 

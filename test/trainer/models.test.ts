@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../../src/core/config/schema';
 import { describeModel } from '../../src/core/models';
-import { applyConstraints, buildModel, wrapLoadedModel } from '../../src/trainer/models';
+import { applyConstraints, buildModel, dropoutMask, wrapLoadedModel } from '../../src/trainer/models';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -210,4 +210,35 @@ describe('wrapLoadedModel', () => {
 
 after(() => {
   tf.disposeVariables();
+});
+
+describe('dropout masks', () => {
+  test('keep rate and scale as tfjs\'s dropout; a mask is a function of its seed', () => {
+    const n = 200_000;
+    for (const rate of [0.2, 0.5]) {
+      const m = dropoutMask(n, rate, 12345);
+      const kept = m.filter((v) => v !== 0);
+      assert.ok(kept.every((v) => Math.abs(v - 1 / (1 - rate)) < 1e-6), 'kept values are scaled by 1/(1 − rate)');
+      // ±5 standard deviations of a binomial(n, 1 − rate)
+      const sd = Math.sqrt(n * rate * (1 - rate));
+      assert.ok(Math.abs(kept.length - n * (1 - rate)) < 5 * sd, `${kept.length} kept of ${n} at rate ${rate}`);
+      assert.deepEqual(dropoutMask(1000, rate, 12345), m.subarray(0, 1000));
+      assert.notDeepEqual(dropoutMask(1000, rate, 12346), m.subarray(0, 1000));
+    }
+  });
+
+  test('a training pass multiplies by the mask of the layer\'s seed; gradients flow through kept units only', () => {
+    const m = buildModel({ type: 'mlp', hidden: [], activation: 'relu', inputDropout: 0.5, dropout: 0 }, [40], 2, 5);
+    const drop = m.model.getLayer('input_dropout') as unknown as { seed: number };
+    tf.tidy(() => {
+      const x = tf.ones([3, 40]);
+      const w = m.model.getLayer('logits').getWeights()[0];
+      const g = tf.grad((v: tf.Tensor) => tf.sum(m.forward(v, true).get('logits')!))(x);
+      const mask = dropoutMask(120, 0.5, drop.seed);
+      const rowSums = tf.sum(w, 1).dataSync(); // d(sum logits)/d(input unit j) = mask (0 or 2) · Σ_k w[j][k]
+      const gd = g.dataSync();
+      for (let i = 0; i < 120; i++) assert.ok(Math.abs(gd[i] - mask[i] * rowSums[i % 40]) < 1e-5, `grad ${i}`);
+    });
+    m.dispose();
+  });
 });

@@ -13,6 +13,10 @@ import type { MetricRecord, ProbeRecord } from '../../src/core/protocol';
 import { openPalette, paletteRow, panelFrame, ROOT, runCommand, screenshot, screenshotFailures, startWorkbench, treeItem, type Workbench } from './helpers';
 
 const CONFIG = 'quick-mnist.distill.json';
+// The example's own shape (it may change; the checks follow it): its last epoch and loss weights.
+const EXAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', CONFIG), 'utf8'));
+const LAST = EXAMPLE.training.epochs as number;
+const [W_CE, W_KD, W_HINT] = (EXAMPLE.distillation.losses as { weight: number }[]).map((t) => t.weight);
 
 // ---- the run's files (what the panels must show) ------------------------------------------------
 
@@ -176,9 +180,9 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
     const ids = ['ce', 'kd', `hint:${config.distillation.losses[2].student}<-${config.distillation.losses[2].teacher}`];
     ids.forEach((id, k) => assertClose(loss.data[k + 1] as number[], student.map((r) => r.losses[id]), 1e-9, `student ${id}`));
     assertClose(loss.data.at(-1) as number[], student.map((r) => r.total), 1e-9, 'student total');
-    // The total is what the weights make of the terms (0.1·ce + 0.9·kd + 0.5·hint).
-    for (const r of student) assert.ok(Math.abs(r.total - (0.1 * r.losses.ce + 0.9 * r.losses.kd + 0.5 * r.losses[ids[2]])) < 1e-4 * r.total);
-    assert.match((await frame.locator('#weights').textContent())!, /ce 0\.1 · kd 0\.9 · hint:fc1<-fc2 0\.5/);
+    // The total is what the weights make of the terms (W_CE·ce + W_KD·kd + W_HINT·hint).
+    for (const r of student) assert.ok(Math.abs(r.total - (W_CE * r.losses.ce + W_KD * r.losses.kd + W_HINT * r.losses[ids[2]])) < 1e-4 * r.total);
+    assert.ok((await frame.locator('#weights').textContent())!.includes(`ce ${W_CE} · kd ${W_KD} · hint:fc1<-fc2 ${W_HINT}`));
   });
 
   it('the Loss Split view in the panel area shows the same run, following the config', async () => {
@@ -198,9 +202,9 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
   it("Logits: the selected sample's logits, softmax at T and the soft target's entropy are the probe file's", async () => {
     await runCommand(page, 'Distill Lab: Open Logits');
     const frame = await panelFrame(page, 'logits');
-    await frame.locator('#detail-title', { hasText: /epoch 3$/ }).waitFor({ timeout: 30_000 });
-    const student = probeFile(firstRun, 'student', 3);
-    const baseline = probeFile(firstRun, 'baseline', 3);
+    await frame.locator('#detail-title', { hasText: new RegExp(`epoch ${LAST}$`) }).waitFor({ timeout: 30_000 });
+    const student = probeFile(firstRun, 'student', LAST);
+    const baseline = probeFile(firstRun, 'baseline', LAST);
     assert.match((await frame.locator('#detail-title').textContent())!, new RegExp(`test example ${student.samples[0]}\\), label ${student.labels[0]}`));
     const column = async (sel: string) => (await tableNumbers(frame, sel, 1, 2)).map((r) => r[0]);
     assertClose(await column('.logits-teacher'), student.teacherLogits![0], 1e-5, 'teacher logits');
@@ -221,7 +225,7 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
   it("Feature Maps: the hint pair's maps and the CKA matrix are the probe file's", async () => {
     await runCommand(page, 'Distill Lab: Open Feature Maps');
     const frame = await panelFrame(page, 'featureMaps');
-    const probe = probeFile(firstRun, 'student', 3);
+    const probe = probeFile(firstRun, 'student', LAST);
     const pair = probe.pairs[0];
     const article = `article.pair[data-pair="${pair.id}"]`;
     await frame.locator(`${article} .map-teacher tbody tr`).first().waitFor({ state: 'attached', timeout: 30_000 });
@@ -229,7 +233,7 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
     assertClose((await tableNumbers(frame, `${article} .map-student`)).flat(), pair.studentMaps[0].values, 1e-3, 'student map');
     const diff = pair.teacherMaps[0].values.map((v, i) => Math.abs(v - pair.studentMaps[0].values[i]));
     assertClose((await tableNumbers(frame, `${article} .map-diff`)).flat(), diff, 1e-3, '|teacher − student|');
-    assert.match((await frame.locator(`${article} .pair-loss`).textContent())!, new RegExp(`epoch 3|Epoch 3`));
+    assert.match((await frame.locator(`${article} .pair-loss`).textContent())!, new RegExp(`epoch ${LAST}|Epoch ${LAST}`));
     // CKA cells are written with two decimals.
     const cka = (await tableNumbers(frame, '.cka-section .heatmap')).flat();
     assert.equal(cka.length, probe.cka!.matrix.flat().length);
@@ -242,7 +246,7 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
     await runCommand(page, 'Distill Lab: Show Model Layers');
     const frame = await panelFrame(page, 'modelLayers');
     await frame.locator('#pair-list li span').first().waitFor({ state: 'visible', timeout: 30_000 });
-    assert.deepEqual(await frame.locator('#pair-list li span').allTextContents(), ['student fc1 → linear → teacher fc2 · weight 0.5']);
+    assert.deepEqual(await frame.locator('#pair-list li span').allTextContents(), [`student fc1 → linear → teacher fc2 · weight ${W_HINT}`]);
     const layer = async (side: string, name: string) => (await frame.locator(`#${side}-${name} td`).allTextContents()).map((t) => t.trim());
     // 784 → 256 → 128 teacher; 784 → 64 → 32 student: shapes and parameter counts by hand.
     assert.deepEqual(await layer('teacher', 'fc2'), ['[128]', '32.9k']);
@@ -295,14 +299,14 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
   it('panels come back after a window reload, with no CSP violation anywhere', async function () {
     this.timeout(180_000);
     await runCommand(page, 'Distill Lab: Open Logits');
-    await (await panelFrame(page, 'logits')).locator('#detail-title', { hasText: /epoch 3$/ }).waitFor({ timeout: 30_000 });
+    await (await panelFrame(page, 'logits')).locator('#detail-title', { hasText: new RegExp(`epoch ${LAST}$`) }).waitFor({ timeout: 30_000 });
     await page.reload({ waitUntil: 'domcontentloaded' });
     await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
     // The workbench restores its tabs (it may restore which one was active from a slightly older
     // state); showing the Logits tab has the serializer revive it, following the config's newest run.
     await page.locator('.tabs-container .tab', { hasText: 'Logits: quick-mnist' }).first().click({ timeout: 60_000 });
     const frame = await panelFrame(page, 'logits', 60_000);
-    await frame.locator('#detail-title', { hasText: /epoch 3$/ }).waitFor({ timeout: 60_000 });
+    await frame.locator('#detail-title', { hasText: new RegExp(`epoch ${LAST}$`) }).waitFor({ timeout: 60_000 });
     const second = runDirs(wb.workspace).at(-1)!;
     await frame.locator('#run-line', { hasText: path.basename(second) }).waitFor();
     await screenshot(page, 'panels-after-reload');

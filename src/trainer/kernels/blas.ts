@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { chooseCoretype, type CoretypeChoice } from './coretype';
 
 export const ADDON_FILE = 'distill_blas.node';
 
@@ -33,6 +34,8 @@ export interface NativeBlas {
 
 export interface BlasLoad {
   blas?: NativeBlas;
+  /** OPENBLAS_CORETYPE as the library loaded (see ./coretype.ts). */
+  coretype?: CoretypeChoice;
   /** Where it was loaded from, or why it was not. */
   detail: string;
 }
@@ -48,18 +51,23 @@ export function addonCandidates(): string[] {
   return [path.join(__dirname, 'native', ADDON_FILE), path.join(__dirname, '..', '..', '..', 'dist', 'native', ADDON_FILE)];
 }
 
+const readCpuinfo = () => (fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : undefined);
+
 /** Loads the addon without caching (tests use it with other paths and environments). */
 export function loadNativeBlas(candidates: string[] = addonCandidates(), env: NodeJS.ProcessEnv = process.env): BlasLoad {
   if (env.DISTILL_NATIVE === '0') return { detail: 'disabled by DISTILL_NATIVE=0' };
   const file = candidates.find((c) => fs.existsSync(c));
   if (!file) return { detail: `${ADDON_FILE} not built (npm run build; needs libopenblas-dev)` };
+  // Before the require: OpenBLAS reads OPENBLAS_CORETYPE once, when the library loads. Node's
+  // process.env writes through to the C environment the library's getenv() sees.
+  const coretype = chooseCoretype(env, readCpuinfo);
   try {
     const blas = dynamicRequire(file) as NativeBlas;
     // One tiny product checks the binding end to end before any kernel relies on it.
     const c = new Float32Array(1);
     blas.sgemm(false, false, 1, 1, 1, 1, new Float32Array([2]), 1, new Float32Array([3]), 1, 0, c, 1);
     if (c[0] !== 6) return { detail: `${file}: sgemm self-test gave ${c[0]}, not 6` };
-    return { blas, detail: file };
+    return { blas, detail: file, coretype };
   } catch (e) {
     // Typically libopenblas.so.0 missing on this machine, or an addon built for another platform.
     return { detail: `${file} does not load: ${(e as Error).message.split('\n')[0]}` };
@@ -73,9 +81,15 @@ export function nativeBlas(): BlasLoad {
   return (loaded ??= loadNativeBlas());
 }
 
-/** E.g. "OpenBLAS 0.3.21 sgemm (2 threads, Haswell)". */
-export function blasDescription(blas: NativeBlas): string {
+/**
+ * E.g. "OpenBLAS 0.3.21 sgemm (2 threads, SkylakeX kernels from the CPU flags)": the kernels are
+ * what OpenBLAS runs, and who chose them (the CPU flags, OPENBLAS_CORETYPE, or its own detection).
+ */
+export function blasDescription(blas: NativeBlas, coretype: CoretypeChoice | undefined = nativeBlas().coretype): string {
   const { config, corename, threads } = blas.info();
+  if (config.startsWith('Accelerate')) return 'Accelerate sgemm (macOS)';
   const version = /^OpenBLAS\s+(\S+)/.exec(config)?.[1];
-  return `OpenBLAS${version ? ' ' + version : ''} sgemm (${threads} thread${threads === 1 ? '' : 's'}${corename ? ', ' + corename : ''})`;
+  const chosenBy = coretype?.source === 'cpu flags' ? ' from the CPU flags' : coretype?.source === 'user' ? ' from OPENBLAS_CORETYPE' : ' as OpenBLAS detected';
+  const kernels = corename ? `, ${corename} kernels${chosenBy}` : '';
+  return `OpenBLAS${version ? ' ' + version : ''} sgemm (${threads} thread${threads === 1 ? '' : 's'}${kernels})`;
 }

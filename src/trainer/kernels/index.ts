@@ -11,7 +11,8 @@
 //
 // With the optional native addon (./blas.ts: OpenBLAS through Node-API) loaded, BatchMatMul,
 // _FusedMatMul and the two conv gradients compute their products with sgemm on the wasm heap
-// instead of XNNPACK (5–10× faster on training steps); without it, everything is as above.
+// instead of XNNPACK (5–10× faster on training steps), and Sum its leading-axes sums; without
+// it, everything is as above.
 //
 // Everything else CNN/MLP training uses (AvgPoolGrad, the ops behind dropout,
 // maxNorm, softmax cross-entropy, Adam/momentum) is present on wasm 4.22; the kernels above and
@@ -67,13 +68,13 @@ export function installWasmKernels(only: readonly string[] = WASM_KERNELS, blas:
     [tf.Conv2DBackpropFilter]: () => conv2DBackpropFilterConfig(plainMatMul, native),
     [tf.Conv2DBackpropInput]: () => conv2DBackpropInputConfig(plainMatMul, native),
     [tf.MaxPoolGrad]: () => maxPoolGradConfig,
-    [tf.Sum]: () => sumConfig(shipped(tf.Sum)),
+    [tf.Sum]: () => sumConfig(shipped(tf.Sum), native),
   };
   const configs = WASM_KERNELS.filter((name) => only.includes(name)).map((name) => make[name]());
   saved = new Map(WASM_KERNELS.map((name) => [name, tf.getKernel(name, BACKEND)]));
   for (const config of configs) replace(config);
-  // Only the matmul and conv-gradient kernels use the addon.
-  installedBlas = configs.some((c) => c.kernelName !== tf.MaxPoolGrad && c.kernelName !== tf.Sum) ? native : undefined;
+  // Every kernel but MaxPoolGrad uses the addon.
+  installedBlas = configs.some((c) => c.kernelName !== tf.MaxPoolGrad) ? native : undefined;
 }
 
 function blasOr(xnnpack: tf.KernelConfig, blas: NativeBlas | undefined): tf.KernelConfig {

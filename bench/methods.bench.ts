@@ -35,6 +35,9 @@ if (!fs.existsSync(cli)) fs.cpSync(path.join(root, 'dist'), path.join(work, 'dis
 
 const teacherModel = { type: 'cnn', conv: [{ filters: 32, kernel: 3 }, { filters: 64, kernel: 3 }], hidden: [256], dropout: 0.3 };
 const studentModel = { type: 'cnn', conv: [{ filters: 8, kernel: 3 }, { filters: 16, kernel: 3 }], hidden: [64] };
+/** A spec as the parser leaves it (its defaults filled in), for describeModel. */
+const withDefaults = (m: typeof teacherModel | typeof studentModel) =>
+  ({ activation: 'relu', dropout: 0, ...m, conv: m.conv.map((c) => ({ stride: 1, pool: 2, ...c })) }) as unknown as ModelSpec;
 const training = { epochs: EPOCHS, batchSize: 128, optimizer: { type: 'adam', lr: 0.001 } };
 
 /**
@@ -69,7 +72,8 @@ function config(name: string, seed: number, losses: unknown[], teacher: unknown,
   };
 }
 
-/** Runs one config through the CLI; returns its manifest. */
+let reused = 0;
+/** Runs one config through the CLI (or takes its finished run from BENCH_WORK); returns its manifest. */
 function run(cfg: ReturnType<typeof config>): Manifest {
   const file = path.join(work, `${cfg.name}-s${cfg.seed}.distill.json`);
   const ofThisConfig = () =>
@@ -78,7 +82,10 @@ function run(cfg: ReturnType<typeof config>): Manifest {
       .filter((m) => m.configPath === file);
   const same = fs.existsSync(file) && fs.readFileSync(file, 'utf8') === JSON.stringify(cfg, null, 2);
   const earlier = same ? ofThisConfig().find((m) => m.status === 'done') : undefined;
-  if (earlier) return earlier;
+  if (earlier) {
+    reused++;
+    return earlier;
+  }
   fs.writeFileSync(file, JSON.stringify(cfg, null, 2));
   const started = Date.now();
   try {
@@ -118,10 +125,13 @@ for (const seed of SEEDS.slice(1)) {
 }
 /** Why a method does not apply to this teacher–student pair (its own misuse check), if it does not. */
 function notApplicable(method: string): string | undefined {
-  const layers = (spec: object) => describeModel(spec as ModelSpec, [28, 28, 1], 10).layers;
-  const [s, t] = [layers(studentModel), layers(teacherModel)];
+  const layers = (spec: ModelSpec) => describeModel(spec, [28, 28, 1], 10).layers;
+  const [s, t] = [layers(withDefaults(studentModel)), layers(withDefaults(teacherModel))];
   const pairs = termPairs(termFor(method)).map((p) => ({ student: s.find((l) => l.name === p.student)!, teacher: t.find((l) => l.name === p.teacher)! }));
-  const problems = lossDefinition(method).check?.(termFor(method), { pairs, trainCount: TRAIN, numClasses: 10 }) ?? [];
+  // The term as the parser leaves it: its defaults filled in (e.g. hint's connector "auto").
+  const def = lossDefinition(method);
+  const defaults = Object.entries(def.schema.properties).flatMap(([k, p]) => ('default' in p.schema ? [[k, p.schema.default]] : []));
+  const problems = def.check?.({ ...Object.fromEntries(defaults), ...termFor(method) }, { pairs, trainCount: TRAIN, numClasses: 10 }) ?? [];
   return problems[0]?.message;
 }
 const skipped: Record<string, string> = {};
@@ -162,7 +172,7 @@ Teacher: ${pct(first.results.teacher?.testAccuracy)}. Baseline (student alone): 
 ${rows.join('\n')}
 
 Made by \`${command}\` on ${new Date().toISOString().slice(0, 10)}: ${cpu}, ${os.cpus().length} cores,
-backend ${first.backend} (${first.versions?.backendDetails ?? ''}); whole bench ${(wall / 60).toFixed(1)} min.
+backend ${first.backend} (${first.versions?.backendDetails ?? ''}); ${(wall / 60).toFixed(1)} min${reused ? ` (${reused} runs reused from an earlier, interrupted invocation are not counted)` : ''}.
 `;
 fs.mkdirSync(path.dirname(OUT), { recursive: true });
 fs.writeFileSync(OUT, text);

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libegl1 libgles2 libegl-mesa0: Mesa's software OpenGL ES, the WebGPU adapter the webgpu tests run on
-# without a GPU (test/trainer/webgpu.test.ts; DESIGN.md §5.2).
+# without a GPU (test/trainer/webgpu.test.ts; docs/architecture.md §5.2).
 APT_PACKAGES=(libkrb5-dev pkg-config ripgrep chromium libopenblas-dev libegl1 libgles2 libegl-mesa0)
 
 missing=()

@@ -1,6 +1,6 @@
 // The `webgpu` backend: @tensorflow/tfjs-backend-webgpu on Dawn's Node bindings (the `webgpu`
 // npm package), so a GPU of any vendor trains through Vulkan, Metal or Direct3D 12 — no CUDA,
-// nothing downloaded at install (DESIGN.md §5.2).
+// nothing downloaded at install (docs/architecture.md §5.2).
 //
 // Why not simply `import 'webgpu'` and let tfjs-backend-webgpu register itself: its factory asks
 // `navigator.gpu` for the default adapter, which Node 20 does not have, and it cannot ask for a

@@ -1,4 +1,4 @@
-// Which OpenBLAS kernels to force, from the CPU's own feature flags (DESIGN.md §5.1).
+// Which OpenBLAS kernels to force, from the CPU's own feature flags (docs/architecture.md §5.1).
 //
 // Why: a DYNAMIC_ARCH OpenBLAS picks its kernels from the CPU model it recognises. Debian 12's
 // 0.3.21 does not know recent Xeons and EPYCs: on one machine type it reported Prescott (SSE3

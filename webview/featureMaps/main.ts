@@ -7,11 +7,12 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import { type ChannelReduction, type PairProbe, pairMaps, type ProbeRecord, type StageName } from '../../src/core/protocol';
 import type { EpochMetric } from '../../src/core/webviewProtocol';
 import { saveUi, uiState } from '../shared/api';
-import { clampInt, fmt, frameScheduler, h, slider } from '../shared/dom';
+import { fmt, frameScheduler, h } from '../shared/dom';
 import { SampleGallery } from '../shared/gallery';
 import { HeatmapView } from '../shared/heatmap';
 import { LineChart } from '../shared/lineChart';
 import { ProbeStore } from '../shared/probeStore';
+import { epochScrubber } from '../shared/epochScrubber';
 import { startShell } from '../shared/shell';
 import { palette } from '../shared/theme';
 
@@ -24,6 +25,7 @@ const ui = {
 const metrics: { runDir: string; epochs: EpochMetric[] } = { runDir: '', epochs: [] };
 const store = new ProbeStore(() => schedule());
 const schedule = frameScheduler(render);
+const scrubber = epochScrubber(ui, scrubEpochs, () => schedule());
 const reductionHolder = h('div', { class: 'field-holder' });
 
 startShell({
@@ -41,8 +43,7 @@ startShell({
         pairViews.clear();
         pairsHolder.textContent = '';
       }
-      const epochs = scrubEpochs();
-      if (!epochs.includes(ui.epoch) || ui.atLatest) ui.epoch = epochs.at(-1) ?? 0;
+      scrubber.follow();
       schedule();
     } else if (m.type === 'probes') {
       store.handle(m);
@@ -63,26 +64,9 @@ startShell({
     schedule();
   },
 }).toolbar.append(
-  slider({
-    id: 'epoch',
-    label: 'Epoch',
-    min: 0,
-    max: 0,
-    step: 1,
-    value: 0,
-    format: (i) => (scrubEpochs()[i] === undefined ? '–' : `${scrubEpochs()[i]} / ${scrubEpochs().at(-1)}`),
-    onInput(i) {
-      const epochs = scrubEpochs();
-      ui.epoch = epochs[clampInt(i, 0, epochs.length - 1)] ?? 0;
-      ui.atLatest = ui.epoch === epochs.at(-1);
-      saveUi({ epoch: ui.epoch, atLatest: ui.atLatest });
-      schedule();
-    },
-  }).el,
+  scrubber.el,
   reductionHolder,
 );
-const epochInput = document.getElementById('epoch') as HTMLInputElement;
-const epochOut = document.getElementById('epoch-value') as HTMLOutputElement;
 
 const gallery = new SampleGallery(
   'gallery',
@@ -216,12 +200,7 @@ function render(): void {
   for (const el of Array.from(main.children)) if (el !== waiting) (el as HTMLElement).hidden = !idx;
   if (!idx) return;
   const epochs = scrubEpochs();
-  const pos = Math.max(0, epochs.indexOf(ui.epoch));
-  epochInput.max = String(Math.max(0, epochs.length - 1));
-  epochInput.value = String(pos);
-  epochInput.disabled = epochs.length < 2;
-  epochOut.textContent = epochs.length ? `${ui.epoch} / ${epochs.at(-1)}` : 'no student probes yet';
-  epochInput.setAttribute('aria-valuetext', epochOut.textContent);
+  scrubber.update('no student probes yet');
   const stage = scrubStage();
   if (epochs.length) store.want(ui.epoch, [stage]);
   const rec = store.get(ui.epoch)?.[stage];

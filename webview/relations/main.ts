@@ -2,10 +2,11 @@
 // CC, …), the teacher's and the student's relation matrices over the probe samples side by side —
 // the matrices the loss makes alike — and their absolute difference, at any recorded epoch.
 import type { RelationProbe } from '../../src/core/protocol';
-import { saveUi, uiState } from '../shared/api';
-import { clampInt, fmt, frameScheduler, h, slider } from '../shared/dom';
+import { uiState } from '../shared/api';
+import { fmt, frameScheduler, h } from '../shared/dom';
 import { HeatmapView } from '../shared/heatmap';
 import { ProbeStore } from '../shared/probeStore';
+import { epochScrubber } from '../shared/epochScrubber';
 import { startShell } from '../shared/shell';
 
 const ui = {
@@ -14,6 +15,7 @@ const ui = {
 };
 const store = new ProbeStore(() => schedule());
 const schedule = frameScheduler(render);
+const scrubber = epochScrubber(ui, scrubEpochs, () => schedule());
 
 startShell({
   view: 'relations',
@@ -26,8 +28,7 @@ startShell({
         holder.textContent = '';
       }
       store.setIndex(m.index);
-      const epochs = scrubEpochs();
-      if (!epochs.includes(ui.epoch) || ui.atLatest) ui.epoch = epochs.at(-1) ?? 0;
+      scrubber.follow();
       schedule();
     } else if (m.type === 'probes') {
       store.handle(m);
@@ -40,25 +41,8 @@ startShell({
   },
   onTheme: () => schedule(),
 }).toolbar.append(
-  slider({
-    id: 'epoch',
-    label: 'Epoch',
-    min: 0,
-    max: 0,
-    step: 1,
-    value: 0,
-    format: (i) => (scrubEpochs()[i] === undefined ? '–' : `${scrubEpochs()[i]} / ${scrubEpochs().at(-1)}`),
-    onInput(i) {
-      const epochs = scrubEpochs();
-      ui.epoch = epochs[clampInt(i, 0, epochs.length - 1)] ?? 0;
-      ui.atLatest = ui.epoch === epochs.at(-1);
-      saveUi({ epoch: ui.epoch, atLatest: ui.atLatest });
-      schedule();
-    },
-  }).el,
+  scrubber.el,
 );
-const epochInput = document.getElementById('epoch') as HTMLInputElement;
-const epochOut = document.getElementById('epoch-value') as HTMLOutputElement;
 
 const main = document.getElementById('content')!;
 const waiting = h('p', { class: 'note', id: 'waiting' }, 'No probes recorded yet: the trainer writes them after each epoch of the distilled student.');
@@ -124,12 +108,7 @@ function render(): void {
   for (const el of Array.from(main.children)) if (el !== waiting) (el as HTMLElement).hidden = !idx;
   if (!idx) return;
   const epochs = scrubEpochs();
-  const pos = Math.max(0, epochs.indexOf(ui.epoch));
-  epochInput.max = String(Math.max(0, epochs.length - 1));
-  epochInput.value = String(pos);
-  epochInput.disabled = epochs.length < 2;
-  epochOut.textContent = epochs.length ? `${ui.epoch} / ${epochs.at(-1)}` : 'no student probes yet';
-  epochInput.setAttribute('aria-valuetext', epochOut.textContent);
+  scrubber.update('no student probes yet');
   if (epochs.length) store.want(ui.epoch, ['student']);
   const rec = store.get(ui.epoch)?.student;
   const terms = idx.relations ?? [];

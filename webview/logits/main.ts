@@ -8,10 +8,11 @@ import type { StageName } from '../../src/core/protocol';
 import type { ProbeIndex } from '../../src/core/webviewProtocol';
 import { saveUi, uiState } from '../shared/api';
 import { BarChart } from '../shared/barChart';
-import { clampInt, fmt, frameScheduler, h, pct, slider } from '../shared/dom';
+import { fmt, frameScheduler, h, pct, slider } from '../shared/dom';
 import { SampleGallery } from '../shared/gallery';
 import { HeatmapView } from '../shared/heatmap';
 import { type EpochProbes, ProbeStore, stagesAt } from '../shared/probeStore';
+import { epochScrubber } from '../shared/epochScrubber';
 import { startShell } from '../shared/shell';
 import { agreementMatrix, agreementRate, argmax, entropy, normalizedEntropy, softmax } from '../shared/softmax';
 import { palette } from '../shared/theme';
@@ -32,6 +33,7 @@ let tTouched = uiState<number | undefined>('T', undefined) !== undefined;
 
 const store = new ProbeStore(() => schedule());
 const schedule = frameScheduler(render);
+const scrubber = epochScrubber(ui, scrubEpochs, () => schedule());
 
 const shell = startShell({
   view: 'logits',
@@ -42,8 +44,7 @@ const shell = startShell({
       const first = !store.index || store.index.runDir !== m.index.runDir;
       store.setIndex(m.index);
       if (first) buildGallery(m.index);
-      const epochs = scrubEpochs();
-      if (!epochs.includes(ui.epoch) || ui.atLatest) ui.epoch = epochs[epochs.length - 1] ?? 0;
+      scrubber.follow();
       schedule();
     } else if (m.type === 'probes') {
       store.handle(m);
@@ -63,25 +64,6 @@ const shell = startShell({
 
 // ---- controls -------------------------------------------------------------------------------
 
-const epochSlider = slider({
-  id: 'epoch',
-  label: 'Epoch',
-  min: 0,
-  max: 0,
-  step: 1,
-  value: 0,
-  format: (i) => {
-    const e = scrubEpochs()[i];
-    return e === undefined ? '–' : `${e} / ${scrubEpochs().at(-1)}`;
-  },
-  onInput(i) {
-    const epochs = scrubEpochs();
-    ui.epoch = epochs[clampInt(i, 0, epochs.length - 1)] ?? 0;
-    ui.atLatest = ui.epoch === epochs[epochs.length - 1];
-    saveUi({ epoch: ui.epoch, atLatest: ui.atLatest });
-    schedule();
-  },
-});
 const tSlider = slider({
   id: 'temperature',
   label: 'Temperature T',
@@ -105,7 +87,7 @@ versus.addEventListener('change', () => {
   saveUi({ versus: ui.versus });
   renderAgreement();
 });
-shell.toolbar.append(epochSlider.el, tSlider.el);
+shell.toolbar.append(scrubber.el, tSlider.el);
 
 // ---- layout ---------------------------------------------------------------------------------
 
@@ -196,10 +178,7 @@ function render(): void {
   waiting.hidden = !!idx;
   for (const el of Array.from(shell.main.children)) if (el !== waiting) (el as HTMLElement).hidden = !idx;
   if (!idx) return;
-  const epochs = scrubEpochs();
-  const pos = Math.max(0, epochs.indexOf(ui.epoch));
-  epochSlider.set(pos, Math.max(0, epochs.length - 1));
-  epochSlider.input.disabled = epochs.length < 2;
+  scrubber.update('–');
   const stages = stagesAt(idx, ui.epoch).filter((s: StageName) => (teacherOnly() ? s === 'teacher' : s !== 'teacher'));
   store.want(ui.epoch, stages);
   renderGallery();

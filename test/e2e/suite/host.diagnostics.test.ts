@@ -84,7 +84,7 @@ suite('Distill Lab host: diagnostics and CodeLens', function () {
     assert.ok(titles.includes('$(play) Run'), titles.join(' | '));
     assert.ok(titles.includes('$(check) Validate'), titles.join(' | '));
     const hint = lenses.find((l) => l.command?.title.includes('→'))!;
-    assert.equal(hint.command!.title, 'student fc1 [32] → linear → teacher fc1 [64]');
+    assert.equal(hint.command!.title, 'hint: student fc1 [32] → linear → teacher fc1 [64]');
     assert.equal(hint.range.start.line, 9);
     assert.equal(hint.command!.command, 'distillLab.openModelLayers', 'the hint lens opens the layers view');
     assert.ok(titles.includes('$(type-hierarchy) Layers'), titles.join(' | '));

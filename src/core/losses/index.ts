@@ -17,13 +17,11 @@ import nst from './nst';
 import pkt from './pkt';
 import rkd from './rkd';
 import sp from './sp';
-import type { LayerPair, LossDefinition, LossState } from './types';
+import type { LayerPair, LossDefinition } from './types';
 import vid from './vid';
 
 // In the survey's order: labels, then response-, feature- and relation-based knowledge.
 export const LOSSES = { ce, kd, dkd, dist, hint, at, nst, fsp, vid, ab, ft, sp, rkd, pkt, cc, crd } as const;
-
-export type LossType = keyof typeof LOSSES;
 
 type SchemasOf<R extends Record<string, { schema: ObjectSchema }>> = { [K in keyof R]: R[K]['schema'] };
 // Each term's schema as the editor shows it: the loss's name, paper and reference first (hover,
@@ -84,8 +82,7 @@ export function termPairFields(term: object): LayerPair<LayerField>[] {
 /** The layer pairs a term matches, by name. */
 export const termPairs = (term: object): LayerPair[] => termPairFields(term).map((p) => ({ student: p.student.name, teacher: p.teacher.name }));
 
-/** Whether any term with a weight above 0 reads the teacher. */
+/** Whether any of these terms reads the teacher. */
 export const usesTeacher = (terms: LossTerm[]) => terms.some((t) => lossDefinition(t.type).uses.teacher);
 
-export type { LossState };
 export { termId } from './termId';

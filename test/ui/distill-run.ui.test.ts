@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { openPalette, paletteRow, ROOT, runCommand, screenshot, screenshotFailures, startWorkbench, type Workbench } from './helpers';
 
+const TEACHER_EPOCHS = 20;
+
 /** The Distill Lab side bar's tree rows. */
 function experimentRows(page: Page): Locator {
   return page.locator('.part.sidebar .pane-body [role=treeitem]');
@@ -23,6 +25,9 @@ describe('Distill Lab: run an example from the palette (packaged extension)', fu
     // An example workspace: the quick example as a user would have it.
     fixture = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-ui-example-'));
     const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'quick-mnist.distill.json'), 'utf8'));
+    // The time left appears after two seconds of a stage's steps: a teacher of 20 epochs keeps its
+    // stage that long even on a fast machine (the quick example's own stages can be shorter).
+    example.teacher.training.epochs = TEACHER_EPOCHS;
     fs.writeFileSync(path.join(fixture, 'quick-mnist.distill.json'), JSON.stringify(example, null, 2) + '\n');
     wb = await startWorkbench({ fixture });
   });
@@ -67,10 +72,10 @@ describe('Distill Lab: run an example from the palette (packaged extension)', fu
     await running.first().waitFor({ timeout: 60_000 });
     // The step count and, after a few seconds of steps, the time left: in the status bar, the
     // notification and the tree, from one snapshot.
-    const status = page.locator('.part.statusbar .statusbar-item', { hasText: /quick-mnist: (teacher|baseline|student) · epoch \d+\/3 · step \d+\/\d+ · ~\d+ (s|min) left/ });
+    const status = page.locator('.part.statusbar .statusbar-item', { hasText: /quick-mnist: (teacher|baseline|student) · epoch \d+\/\d+ · step \d+\/\d+ · ~\d+ (s|min) left/ });
     await status.first().waitFor({ timeout: 120_000 });
     await page.locator('.notifications-toasts .notification-list-item', { hasText: /step \d+\/\d+ · ~\d+ (s|min) left/ }).first().waitFor({ timeout: 10_000 });
-    await experimentRows(page).filter({ hasText: /(teacher|baseline|student) \d\/3 · \d+\/\d+/ }).first().waitFor({ timeout: 10_000 });
+    await experimentRows(page).filter({ hasText: /(teacher|baseline|student) \d+\/\d+ · \d+\/\d+/ }).first().waitFor({ timeout: 10_000 });
     await screenshot(page, 'distill-run-in-progress');
 
     const finished = experimentRows(page).filter({ hasText: /S \d+\.\d · B \d+\.\d · T \d+\.\d % err/ });

@@ -106,7 +106,8 @@ describe('collectProbe', () => {
     ],
     { studentLayers: [{ name: 'conv2', shape: SHAPE }, { name: 'fc1', shape: [5] }], teacherLayers: [{ name: 'conv2', shape: SHAPE }, { name: 'fc1', shape: [5] }], numClasses: 2, trainCount: 2, seed: 1 },
   );
-  const probe = (topK: number) =>
+  const twoSamples = { indices: [0, 1], split: { x: new Float32Array(2 * 4), y: new Uint8Array([3, 7]), count: 2 } };
+  const probe = (topK: number, samples = twoSamples) =>
     collectProbe({
       stage: 'student',
       epoch: 1,
@@ -114,7 +115,7 @@ describe('collectProbe', () => {
       teacher,
       terms,
       temperature: 4,
-      samples: { indices: [0, 1], split: { x: new Float32Array(2 * 4), y: new Uint8Array([3, 7]), count: 2 } },
+      samples,
       inputShape: [2, 2, 1],
       mapSize: 16,
       topK,
@@ -142,19 +143,7 @@ describe('collectProbe', () => {
   });
 
   test('no probe samples: no maps, and no loss computed on an empty batch', async () => {
-    const rec = await collectProbe({
-      stage: 'student',
-      epoch: 1,
-      net: student,
-      teacher,
-      terms,
-      temperature: 4,
-      samples: { indices: [], split: { x: new Float32Array(0), y: new Uint8Array(0), count: 0 } },
-      inputShape: [2, 2, 1],
-      mapSize: 16,
-      topK: 2,
-      withImages: false,
-    });
+    const rec = await probe(2, { indices: [], split: { x: new Float32Array(0), y: new Uint8Array(0), count: 0 } });
     assert.deepEqual(rec.pairs, []);
     assert.equal(rec.relations, undefined);
   });

@@ -7,7 +7,7 @@
 import { num, obj, opt } from '../schema/dsl';
 import { pairFields, termFields } from './fields';
 import { defineLoss, type LossInputs, type Tensor, type Tf } from './types';
-import { flatten, pairTaps, stopGradient } from './util';
+import { flatten, normalizeRows, pairTaps, stopGradient } from './util';
 
 /** RKDLoss.pdist (squared distances clamped at 1e-12 before the root, diagonal 0) over its mean > 0. */
 function distances(tf: Tf, e: Tensor): Tensor {
@@ -23,8 +23,8 @@ function distances(tf: Tf, e: Tensor): Tensor {
 /** [B, B, B]: per anchor i, the cosines between f_j − f_i and f_k − f_i (F.normalize'd differences). */
 function angles(tf: Tf, e: Tensor): Tensor {
   const diff = tf.sub(tf.expandDims(e, 0), tf.expandDims(e, 1)); // [i, j] = f_j − f_i
-  // max(‖·‖, 1e-12) as √max(‖·‖², 1e-24): no NaN gradient at the zero difference.
-  const n = tf.div(diff, tf.sqrt(tf.maximum(tf.sum(tf.square(diff), -1, true), 1e-24)));
+  // F.normalize (max(‖·‖, 1e-12)), zero-safe: no NaN gradient at the zero difference f_i − f_i.
+  const n = normalizeRows(tf, diff);
   return tf.matMul(n as never, n as never, false, true);
 }
 

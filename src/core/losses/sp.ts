@@ -6,14 +6,9 @@
 // [B, C, H, W], but f·fᵀ sums over all of them, so G is the same.
 import { obj } from '../schema/dsl';
 import { pairFields, termFields } from './fields';
-import { defineLoss, type LossInputs, type Tensor, type Tf } from './types';
-import { flatten, gram, pairTaps, stopGradient } from './util';
-
-/**
- * Rows over max(‖row‖, 1e-12), written as √max(‖row‖², 1e-24) so that a zero row (an example whose
- * ReLU features are all zero) gets gradient 0 rather than tf.sqrt's NaN at 0.
- */
-const normalizeRows = (tf: Tf, x: Tensor) => tf.div(x, tf.sqrt(tf.maximum(tf.sum(tf.square(x), -1, true), 1e-24)));
+import { defineLoss, type LossInputs, type Tensor } from './types';
+// util's normalizeRows is F.normalize's max(‖row‖, 1e-12), zero-safe: a row of dead ReLU features gets gradient 0.
+import { flatten, gram, normalizeRows, pairTaps, stopGradient } from './util';
 
 function grams(inputs: LossInputs, term: { student: string; teacher: string }) {
   const { tf } = inputs;

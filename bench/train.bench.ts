@@ -131,11 +131,12 @@ async function child(variantId: string): Promise<ChildResult> {
   }
 
   const { config } = parseConfig(fs.readFileSync(EXAMPLE, 'utf8'), EXAMPLE, defaultNodeEnv({ describeData: describeDataSource }));
-  if (!config || config.teacher.source !== 'train') throw new Error(`${EXAMPLE} does not parse`);
+  if (!config || config.teacher?.source !== 'train') throw new Error(`${EXAMPLE} does not parse`);
   const data = await loadDataset(config.data, { configDir: path.dirname(EXAMPLE), seed: config.seed, cacheDir: defaultCacheDir(), log: () => {} });
   const batch = config.training.batchSize;
   const widthsOf = (hidden: number[]) => [784, ...hidden, data.numClasses];
-  const teacherWidths = widthsOf((config.teacher.model as { hidden: number[] }).hidden);
+  const teacherConfig = config.teacher;
+  const teacherWidths = widthsOf((teacherConfig.model as { hidden: number[] }).hidden);
   const studentWidths = widthsOf((config.student.model as { hidden: number[] }).hidden);
 
   const blas = nativeBlas().blas;
@@ -170,8 +171,8 @@ async function child(variantId: string): Promise<ChildResult> {
     { stage: 'student', widths: studentWidths },
   ];
   for (const { stage, widths } of stages) {
-    const net = stage === 'teacher' ? buildModel(config.teacher.model, data.inputShape, data.numClasses, config.seed) : buildModel(config.student.model, data.inputShape, data.numClasses, config.seed + 1);
-    const training = stage === 'teacher' ? config.teacher.training : config.training;
+    const net = stage === 'teacher' ? buildModel(teacherConfig.model, data.inputShape, data.numClasses, config.seed) : buildModel(config.student.model, data.inputShape, data.numClasses, config.seed + 1);
+    const training = stage === 'teacher' ? teacherConfig.training : config.training;
     const terms = activateTerms(stage === 'student' ? config.distillation.losses : [{ type: 'ce', weight: 1 }], {
       studentLayers: net.taps,
       teacherLayers: teacher?.taps,
@@ -186,10 +187,10 @@ async function child(variantId: string): Promise<ChildResult> {
     let lastCpu = process.cpuUsage();
     let steps = 0;
     await trainStage(
-      { stage, net, terms, temperature: config.distillation.temperature, teacher: stage === 'student' ? teacher : undefined, training: { ...training, epochs }, seed: config.seed, data },
+      { stage, learners: [{ id: stage, net, terms }], temperature: config.distillation.temperature, teacher: stage === 'student' ? teacher : undefined, training: { ...training, epochs }, seed: config.seed, data },
       {
         isCancelled: () => false,
-        onStep: (r, perEpoch) => {
+        onStep: ([r], perEpoch) => {
           const now = performance.now();
           const cpu = process.cpuUsage();
           if (r.step > 1 && r.epoch > 1) {

@@ -6,7 +6,53 @@ export type Backend = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | Backend;
 /** Every name `--backend` and `distillLab.backend` accept (package.json's enum lists the same). */
 export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'wasm', 'cpu', 'tensorflow', 'webgpu'];
-export type StageName = 'teacher' | 'baseline' | 'student';
+/**
+ * A model's id within a run, and the name of the stage that trains it: `teacher`, `baseline`,
+ * `student` in an offline run; `teacher1`…, `peer1`…, `gen1`…, `exit-conv1`… in the others
+ * (see `RunModel`). Lower-case letters, digits and `-` only: it names files and folders.
+ */
+export type StageName = string;
+/** The three stages every run had before runs of N models; old runs hold only these. */
+export const CLASSIC_STAGES = ['teacher', 'baseline', 'student'] as const;
+/** What a model is in its run. */
+export type ModelRole =
+  /** The frozen (offline) teacher; with an ensemble, the averaged ensemble (not a network of its own). */
+  | 'teacher'
+  /** One member of a teacher ensemble. */
+  | 'member'
+  /** A network trained alone on cross-entropy: the control a distilled model is measured against. */
+  | 'baseline'
+  /** The distilled student. */
+  | 'student'
+  /** An online (mutual-learning) peer: learns from the other peers while they learn from it. */
+  | 'peer'
+  /** A born-again generation, taught by the generation before it. */
+  | 'generation'
+  /** An ensemble computed from other models of the run (born-again generations). */
+  | 'ensemble'
+  /** A self-distillation exit: the network up to one layer plus its own classifier head. */
+  | 'exit';
+
+/** One model of a run, in the order the run trains them. */
+export interface RunModel {
+  id: StageName;
+  role: ModelRole;
+  /** What views call it: "distilled student", "peer 2", "generation 3", "exit conv1". */
+  label: string;
+  /** Trained in this run, with curves and probes (not a loaded teacher or a computed ensemble). */
+  trained: boolean;
+  /** Its training epochs, when trained (the progress plan). */
+  epochs?: number;
+  /**
+   * The stage that trains it, when it is trained together with others in one stage (online peers:
+   * `peers`; self-distillation exits: `exits`); otherwise its own id. Progress counts stages.
+   */
+  stage?: string;
+  /** The model it is measured against: a peer's or a student's own alone-trained baseline. */
+  baseline?: StageName;
+  /** The models a computed ensemble averages. */
+  members?: StageName[];
+}
 export type RunStatus = 'running' | 'done' | 'failed' | 'cancelled';
 
 /** One network's outcome on the test split, plus what it costs to run. */
@@ -25,9 +71,17 @@ export interface ModelResult {
 
 /** What a finished (or partly finished) run reports; any stage not reached is absent. */
 export interface RunResults {
+  /**
+   * The headline three: the teacher (an ensemble's average; a born-again run's generation 0; an
+   * online run's first peer), the distilled student's alone-trained baseline, and the distilled
+   * student (an online run's second peer, a born-again run's last generation, a self-distilled
+   * network's deepest exit). The ratios and the gap closed are computed from these.
+   */
   teacher?: ModelResult;
   baseline?: ModelResult;
   student?: ModelResult;
+  /** Every model's result by id, the headline three included (absent in runs before N models). */
+  models?: Record<StageName, ModelResult>;
   /** teacher ÷ student: how much smaller and faster the student is. */
   ratios?: { params: number; flops: number; latency: number };
   /** Share of the baseline→teacher error gap that distillation closed (1 = all of it). */
@@ -48,6 +102,10 @@ export interface Manifest {
   seed: number;
   /** The stage running now (or when the run stopped). */
   stage?: StageName;
+  /** The run's models in training order (absent in runs before N models: see `runModels`). */
+  models?: RunModel[];
+  /** The distillation scheme (absent in older runs: offline). */
+  mode?: string;
   error?: string;
   /** The trainer's process id while running: lets readers tell a crashed run from a live one. */
   pid?: number;
@@ -189,6 +247,7 @@ export type HostToTrainer = StartRequest | { type: 'cancel' };
 export type TrainerToHost =
   | { type: 'ready'; backend: Backend; /** e.g. "wasm + OpenBLAS 0.3.21 sgemm (2 threads)" */ details: string }
   | { type: 'runCreated'; runId: string; runDir: string }
+  | { type: 'plan'; models: RunModel[] }
   | { type: 'stage'; stage: StageName; epochs: number; stepsPerEpoch: number }
   | { type: 'progress'; stage: StageName; epoch: number; epochs: number; step: number; steps: number; loss: number }
   | { type: 'metrics'; record: MetricRecord }

@@ -12,7 +12,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isProcessRunning } from './processIdentity';
-import type { Manifest, MetricRecord, ProbeRecord, StageName } from './protocol';
+import { CLASSIC_STAGES, type Manifest, type MetricRecord, type ProbeRecord, type StageName } from './protocol';
 
 export const MANIFEST = 'manifest.json';
 export const CONFIG = 'config.json';
@@ -71,7 +71,14 @@ export function describeWriteError(e: unknown, file?: string): string {
 
 /** Removes temp files left in a run folder by writers that are gone (killed mid-write). */
 export function removeStaleTempFiles(runDir: string): void {
-  for (const dir of [runDir, path.join(runDir, PROBES), ...['teacher', 'baseline', 'student'].map((s) => path.join(runDir, MODELS, s))]) {
+  const modelDirs = (() => {
+    try {
+      return fs.readdirSync(path.join(runDir, MODELS)).map((s) => path.join(runDir, MODELS, s));
+    } catch {
+      return [];
+    }
+  })();
+  for (const dir of [runDir, path.join(runDir, PROBES), ...modelDirs]) {
     let names: string[];
     try {
       names = fs.readdirSync(dir);
@@ -169,7 +176,7 @@ export function readProbes(runDir: string, stage?: StageName): ProbeRecord[] {
   const dir = path.join(runDir, PROBES);
   let files: string[];
   try {
-    files = fs.readdirSync(dir).filter((f) => f.endsWith('.json') && (!stage || f.startsWith(`${stage}-`)));
+    files = fs.readdirSync(dir).filter((f) => f.endsWith('.json') && (!stage || (f.startsWith(`${stage}-epoch-`) && /^\d+\.json$/.test(f.slice(stage.length + 7)))));
   } catch {
     return [];
   }
@@ -193,12 +200,21 @@ export function manifestProblem(m: unknown): string | undefined {
   if (typeof r.startedAt !== 'string') return 'manifest.json: startedAt is not a string';
   if (typeof r.status !== 'string' || !STATUSES.has(r.status)) return `manifest.json: status ${JSON.stringify(r.status)} is not one of running, done, failed, cancelled`;
   if (typeof r.results !== 'object' || r.results === null || Array.isArray(r.results)) return 'manifest.json: results is not an object';
-  for (const [stage, v] of Object.entries(r.results as Record<string, unknown>)) {
-    if (!['teacher', 'baseline', 'student'].includes(stage)) continue;
+  const results = r.results as Record<string, unknown>;
+  const models = results.models;
+  if (models !== undefined && (typeof models !== 'object' || models === null || Array.isArray(models))) return 'manifest.json: results.models is not an object';
+  const entries = [
+    ...Object.entries(results).filter(([k]) => (CLASSIC_STAGES as readonly string[]).includes(k)),
+    ...Object.entries((models ?? {}) as Record<string, unknown>).map(([k, v]) => [`models.${k}`, v] as const),
+  ];
+  for (const [stage, v] of entries) {
     const res = v as Record<string, unknown> | null;
     if (typeof res !== 'object' || res === null || typeof res.testErrors !== 'number' || typeof res.testCount !== 'number') {
       return `manifest.json: results.${stage} has no test errors and count`;
     }
+  }
+  if (r.models !== undefined && (!Array.isArray(r.models) || r.models.some((m) => typeof m?.id !== 'string' || typeof m?.label !== 'string'))) {
+    return 'manifest.json: models is not a list of models with ids and labels';
   }
   for (const k of ['name', 'configPath', 'endedAt', 'error', 'stage'] as const) {
     if (r[k] !== undefined && typeof r[k] !== 'string') return `manifest.json: ${k} is not a string`;

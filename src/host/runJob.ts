@@ -3,6 +3,7 @@
 // tested with a fake trainer script.
 import type { DistillConfig } from '../core/config/schema';
 import type { Backend, RunResults, RunStatus, StageName, StartRequest, TrainerToHost } from '../core/protocol';
+import { planModels, trainingStages } from '../core/modes';
 import { startTrainer, type TrainerHandle, type TrainerOptions } from '../core/trainerClient';
 import { Emitter } from './events';
 import type { LiveProgress } from './runFormat';
@@ -183,11 +184,7 @@ export class RunJob {
   }
 }
 
-/** The stages a valid config trains, in order: the teacher (unless loaded), the baseline (if asked for), the student. */
+/** The stages a valid config trains, in order (its mode's plan: e.g. the teacher unless loaded, the baseline if asked for, the student). */
 export function planStages(config: DistillConfig): PlannedStage[] {
-  const plan: PlannedStage[] = [];
-  if (config.teacher.source === 'train') plan.push({ stage: 'teacher', epochs: config.teacher.training.epochs });
-  if (config.baseline) plan.push({ stage: 'baseline', epochs: config.training.epochs });
-  plan.push({ stage: 'student', epochs: config.training.epochs });
-  return plan;
+  return trainingStages(planModels(config)).map(({ stage, epochs }) => ({ stage, epochs }));
 }

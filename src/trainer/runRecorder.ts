@@ -35,6 +35,8 @@ export class RunRecorder {
   readonly manifest: Manifest & { pid: number };
   private pendingSteps: MetricRecord[] = [];
   private lastStepFlush = 0;
+  /** Whether the step being recorded is sent live (decided by its leading record). */
+  private sendingStep = false;
   private readonly logFd: number;
   /** The run folder's inode: tells the folder this run made from one re-created or moved in its place. */
   private readonly folderIno: number;
@@ -98,14 +100,23 @@ export class RunRecorder {
     this.io.emit({ type: 'log', level, message });
   }
 
-  step(record: Extract<MetricRecord, { kind: 'step' }>, steps: number, epochs: number): void {
+  /**
+   * Records a step; `progressStage` (the stage's name) also reports progress — once per step of a
+   * stage that trains several models.
+   */
+  step(record: Extract<MetricRecord, { kind: 'step' }>, steps: number, epochs: number, progressStage: string | undefined = record.stage): void {
     this.pendingSteps.push(record);
-    const now = performance.now();
-    if (now - this.lastStepFlush < STEP_FLUSH_MS && record.step !== steps) return;
-    this.lastStepFlush = now;
+    const lead = progressStage !== undefined;
+    // The step's leading record decides whether it is sent live; the same step's other records follow it.
+    if (lead) {
+      const now = performance.now();
+      this.sendingStep = now - this.lastStepFlush >= STEP_FLUSH_MS || record.step === steps;
+      if (this.sendingStep) this.lastStepFlush = now;
+    }
+    if (!this.sendingStep) return;
     this.flush();
     this.io.emit({ type: 'metrics', record });
-    this.io.emit({ type: 'progress', stage: record.stage, epoch: record.epoch, epochs, step: record.step, steps, loss: record.total });
+    if (lead) this.io.emit({ type: 'progress', stage: progressStage, epoch: record.epoch, epochs, step: record.step, steps, loss: record.total });
   }
 
   epoch(record: MetricRecord): void {

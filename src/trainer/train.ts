@@ -9,6 +9,7 @@ import { gatherLabels, gatherRows, jitterImages } from './batches';
 import type { Dataset } from './data';
 import { countCorrect, evaluate } from './evaluate';
 import { evaluateTrained } from './finiteCheck';
+import { stopGradient } from '../core/losses/util';
 import { type ActiveTerm, studentLoss, termVariables } from './losses';
 import { applyConstraints, type TappedModel } from './models';
 import { createOptimizer, learningRateAt, setLearningRate } from './optim';
@@ -16,21 +17,51 @@ import { readAll } from './reads';
 import { buildTeacherCache, teacherTapsUsed } from './teacherCache';
 import { releaseGpuMemory } from './webgpu';
 
+/** Every tap with its gradient stopped: a peer's predictions as a fixed target. */
+function detachTaps(taps: Map<string, tf.Tensor>): Map<string, tf.Tensor> {
+  return new Map([...taps].map(([k, v]) => [k, stopGradient(tf, v)]));
+}
+
+/** The mean of several evaluations of the same terms (one per teaching peer), total and parts alike. */
+function meanLoss(losses: { total: tf.Scalar; parts: Record<string, tf.Scalar> }[]): { total: tf.Scalar; parts: Record<string, tf.Scalar> } {
+  if (losses.length === 1) return losses[0];
+  const mean = (xs: tf.Scalar[]) => tf.div(tf.addN(xs), xs.length) as tf.Scalar;
+  return {
+    total: mean(losses.map((l) => l.total)),
+    parts: Object.fromEntries(Object.keys(losses[0].parts).map((k) => [k, mean(losses.map((l) => l.parts[k]))])),
+  };
+}
+
 export class CancelledError extends Error {
   constructor() {
     super('cancelled');
   }
 }
 
-export interface StageSpec {
-  stage: StageName;
+/** One network a stage trains. */
+export interface Learner {
+  /** The model's id in the run: its metric and probe records carry it as their `stage`. */
+  id: StageName;
   net: TappedModel;
   /** The loss terms with their state; the terms' variables train with `net`. */
   terms: ActiveTerm[];
+  /**
+   * Online distillation: the learners (ids in the same stage) whose detached predictions teach this
+   * one. Its loss is the mean over them of its terms with that peer as the teacher (Deep Mutual
+   * Learning: 1/(K−1) Σ_j KL(p_j ‖ p_i)). Absent: the stage's frozen `teacher` teaches it.
+   */
+  peers?: StageName[];
+}
+
+export interface StageSpec {
+  /** The stage's name (a learner's id, or the name of a joint stage: `peers`, `exits`). */
+  stage: string;
+  /** The networks trained together, on the same batches, by one optimiser over all their variables. */
+  learners: Learner[];
   temperature: number;
-  /** Frozen teacher for the distilled student; its taps are computed without gradients. */
+  /** Frozen teacher for learners without `peers`; its taps are computed without gradients. */
   teacher?: TappedModel;
-  /** What the optimiser updates, when not `net`'s variables and the terms' (a loss's pre-training stage). */
+  /** What the optimiser updates, when not the learners' variables and their terms' (a loss's pre-training stage). */
   variables?: tf.Variable[];
   training: TrainingConfig;
   /** Seeds the data order and jitter: stages given the same seed see the same batches. */
@@ -38,16 +69,25 @@ export interface StageSpec {
   data: Dataset;
 }
 
+type StepRecord = Extract<MetricRecord, { kind: 'step' }>;
+type EpochRecord = Extract<MetricRecord, { kind: 'epoch' }>;
+
 export interface StageHooks {
   isCancelled(): boolean;
-  onStep(record: Extract<MetricRecord, { kind: 'step' }>, steps: number): void;
-  /** Called after each epoch's evaluation, before the next epoch starts (awaited). */
-  onEpoch(record: Extract<MetricRecord, { kind: 'epoch' }>): void | Promise<void>;
+  /** Each step: one record per learner, in `learners` order. */
+  onStep(records: StepRecord[], steps: number): void;
+  /** Called after each epoch's evaluation, once per learner, before the next epoch starts (awaited). */
+  onEpoch(record: EpochRecord, learner: Learner): void | Promise<void>;
 }
 
-/** Trains `spec.net` for the configured epochs, reporting every step and epoch through `hooks`. */
+/** The learners' variables and their terms', each once (self-distillation exits share a backbone). */
+function stageVariables(learners: Learner[]): tf.Variable[] {
+  return [...new Set(learners.flatMap((l) => [...l.net.trainableVariables, ...termVariables(l.terms)]))];
+}
+
+/** Trains the stage's learners for the configured epochs, reporting every step and epoch through `hooks`. */
 export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<void> {
-  const { net, data, training } = spec;
+  const { learners, data, training } = spec;
   const inputShape = data.inputShape;
   const rowSize = inputShape.reduce((a, b) => a * b, 1);
   const isImage = inputShape.length === 3;
@@ -56,17 +96,17 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
   const norm = data.normalization;
   const background = norm.method === 'standard' && typeof norm.mean === 'number' && typeof norm.std === 'number' ? -norm.mean / norm.std : 0;
   const optimizer = createOptimizer(training.optimizer);
-  const variables = spec.variables ?? [...net.trainableVariables, ...termVariables(spec.terms)];
+  const variables = spec.variables ?? stageVariables(learners);
   const decayed = training.optimizer.weightDecay > 0 ? variables.filter((v) => /kernel/.test(v.name)) : [];
-  const weights = Object.fromEntries(spec.terms.map((t) => [t.id, t.term.weight]));
   const n = data.train.count;
   const batchSize = Math.min(training.batchSize, n);
   const steps = Math.ceil(n / batchSize);
   const order = Array.from({ length: n }, (_, i) => i);
   // With unaugmented inputs the frozen teacher's outputs are the same every epoch: computed once
   // (see teacherCache.ts; undefined above its memory bound, and the teacher then runs per step).
+  const taughtByTeacher = learners.filter((l) => !l.peers).flatMap((l) => l.terms);
   const teacherCache =
-    spec.teacher && !(isImage && training.jitter > 0) ? await buildTeacherCache(spec.teacher, data.train, inputShape, teacherTapsUsed(spec.terms)) : undefined;
+    spec.teacher && !(isImage && training.jitter > 0) ? await buildTeacherCache(spec.teacher, data.train, inputShape, teacherTapsUsed(taughtByTeacher)) : undefined;
 
   try {
     for (let epoch = 1; epoch <= training.epochs; epoch++) {
@@ -74,9 +114,7 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
       const lr = learningRateAt(training.schedule, training.optimizer.lr, epoch, training.epochs);
       setLearningRate(optimizer, lr);
       shuffleInPlace(order, rng);
-      const sums: Record<string, number> = {};
-      let totalSum = 0;
-      let correct = 0;
+      const sums = learners.map(() => ({ total: 0, correct: 0, parts: {} as Record<string, number> }));
 
       for (let step = 0; step < steps; step++) {
         // Yield once per step so IPC (cancel in, progress out) is served while training.
@@ -88,18 +126,18 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
         if (isImage) jitterImages(xb, inputShape[0], inputShape[1], inputShape[2], training.jitter, rng, background);
         const yb = gatherLabels(data.train.y, order, start, end);
 
-        const { total, parts, logits } = tf.tidy(() => {
+        const kept = tf.tidy(() => {
           const xs = tf.tensor(xb, [end - start, ...inputShape]);
           const labels = tf.tensor1d(yb, 'int32');
           const indices = tf.tensor1d(order.slice(start, end), 'int32');
           const teacherTaps = teacherCache ? teacherCache.taps(order, start, end) : spec.teacher?.forward(xs, false);
-          let kept: { parts: Record<string, tf.Scalar>; logits: tf.Tensor } | undefined;
-          const { value, grads } = tf.variableGrads(() => {
-            const taps = net.forward(xs, true);
-            const loss = studentLoss(spec.terms, {
+          let out: { total: tf.Scalar; parts: Record<string, tf.Scalar>; logits: tf.Tensor }[] = [];
+          const { grads } = tf.variableGrads(() => {
+            const taps = learners.map((l) => l.net.forward(xs, true));
+            const inputs = (i: number, teacher: Map<string, tf.Tensor> | undefined) => ({
               tf,
-              student: taps,
-              teacher: teacherTaps,
+              student: taps[i],
+              teacher,
               labels,
               indices,
               temperature: spec.temperature,
@@ -107,54 +145,75 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
               epochs: training.epochs,
               training: true,
             });
+            const losses = learners.map((l, i) => {
+              if (!l.peers) return studentLoss(l.terms, inputs(i, teacherTaps));
+              // Each peer's predictions are a fixed target here: the gradient reaches a peer only through its own loss.
+              const byPeer = l.peers.map((p) => studentLoss(l.terms, inputs(i, detachTaps(taps[learners.findIndex((o) => o.id === p)]))));
+              return meanLoss(byPeer);
+            });
             // variableGrads frees everything its callback made except the loss: keep what we log.
-            kept = { parts: Object.fromEntries(Object.entries(loss.parts).map(([k, v]) => [k, tf.keep(v)])), logits: tf.keep(taps.get('logits')!) };
-            if (!decayed.length) return loss.total;
+            out = losses.map((loss, i) => ({
+              total: tf.keep(loss.total),
+              parts: Object.fromEntries(Object.entries(loss.parts).map(([k, v]) => [k, tf.keep(v)])),
+              logits: tf.keep(taps[i].get('logits')!),
+            }));
+            const total = losses.length === 1 ? losses[0].total : (tf.addN(losses.map((l) => l.total)) as tf.Scalar);
+            if (!decayed.length) return total;
             // L2 on kernels: ½·wd·‖W‖² has gradient wd·W, PyTorch's weight_decay for SGD.
             const l2 = tf.addN(decayed.map((v) => tf.sum(tf.square(v))));
-            return tf.add(loss.total, tf.mul(0.5 * training.optimizer.weightDecay, l2)) as tf.Scalar;
+            return tf.add(total, tf.mul(0.5 * training.optimizer.weightDecay, l2)) as tf.Scalar;
           }, variables);
           optimizer.applyGradients(grads);
-          return { total: value, ...kept! };
+          return out;
         });
-        applyConstraints(net);
+        for (const l of learners) applyConstraints(l.net);
 
         // One read for the step (on a GPU each read waits for its queue to drain).
-        const [totalRead, logitsRead, ...partReads] = await readAll([total, logits, ...Object.values(parts)]);
-        const totalValue = totalRead[0];
-        const losses: Record<string, number> = Object.fromEntries(Object.keys(parts).map((id, i) => [id, partReads[i][0]]));
-        correct += countCorrect(logitsRead, yb, net.numClasses);
-        tf.dispose([total, logits, ...Object.values(parts)]);
-
-        if (!Number.isFinite(totalValue) || Object.values(losses).some((v) => !Number.isFinite(v))) {
-          const bad = Object.entries(losses).map(([k, v]) => `${k}=${v}`).join(', ');
-          throw new Error(
-            `${spec.stage}: the loss became ${totalValue} at epoch ${epoch}, step ${step + 1} (${bad}); lower the learning rate or check the data normalisation`,
-          );
-        }
-        totalSum += totalValue;
-        for (const [id, v] of Object.entries(losses)) sums[id] = (sums[id] ?? 0) + v;
-        hooks.onStep({ kind: 'step', stage: spec.stage, epoch, step: step + 1, losses, total: totalValue, lr }, steps);
+        const tensors = kept.flatMap((k) => [k.total, k.logits, ...Object.values(k.parts)]);
+        const reads = await readAll(tensors);
+        tf.dispose(tensors);
+        let at = 0;
+        const records = kept.map((k, i): StepRecord => {
+          const totalValue = reads[at++][0];
+          const logitsRead = reads[at++];
+          const losses: Record<string, number> = Object.fromEntries(Object.keys(k.parts).map((id) => [id, reads[at++][0]]));
+          const id = learners[i].id;
+          if (!Number.isFinite(totalValue) || Object.values(losses).some((v) => !Number.isFinite(v))) {
+            const bad = Object.entries(losses).map(([key, v]) => `${key}=${v}`).join(', ');
+            throw new Error(`${id}: the loss became ${totalValue} at epoch ${epoch}, step ${step + 1} (${bad}); lower the learning rate or check the data normalisation`);
+          }
+          const sum = sums[i];
+          sum.correct += countCorrect(logitsRead, yb, learners[i].net.numClasses);
+          sum.total += totalValue;
+          for (const [term, v] of Object.entries(losses)) sum.parts[term] = (sum.parts[term] ?? 0) + v;
+          return { kind: 'step', stage: id, epoch, step: step + 1, losses, total: totalValue, lr };
+        });
+        hooks.onStep(records, steps);
       }
 
       const seconds = (performance.now() - started) / 1000;
-      const test = await evaluateTrained({ stage: spec.stage, epoch, lr }, variables, () => evaluate(net, data.test, inputShape));
-      const validation = data.validation.count ? await evaluate(net, data.validation, inputShape) : undefined;
-      await hooks.onEpoch({
-        kind: 'epoch',
-        stage: spec.stage,
-        epoch,
-        losses: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / steps])),
-        total: totalSum / steps,
-        weights,
-        trainAccuracy: correct / n,
-        testAccuracy: test.accuracy,
-        testErrors: test.errors,
-        validationAccuracy: validation?.accuracy,
-        lr,
-        seconds,
-        examplesPerSecond: n / seconds,
-      });
+      for (const [i, l] of learners.entries()) {
+        const test = await evaluateTrained({ stage: l.id, epoch, lr }, variables, () => evaluate(l.net, data.test, inputShape));
+        const validation = data.validation.count ? await evaluate(l.net, data.validation, inputShape) : undefined;
+        await hooks.onEpoch(
+          {
+            kind: 'epoch',
+            stage: l.id,
+            epoch,
+            losses: Object.fromEntries(Object.entries(sums[i].parts).map(([k, v]) => [k, v / steps])),
+            total: sums[i].total / steps,
+            weights: Object.fromEntries(l.terms.map((t) => [t.id, t.term.weight])),
+            trainAccuracy: sums[i].correct / n,
+            testAccuracy: test.accuracy,
+            testErrors: test.errors,
+            validationAccuracy: validation?.accuracy,
+            lr,
+            seconds,
+            examplesPerSecond: n / seconds,
+          },
+          l,
+        );
+      }
     }
   } finally {
     optimizer.dispose();

@@ -245,10 +245,10 @@ async function trainBoth(onBackend: 'cpu' | 'webgpu'): Promise<{ teacher: StageR
     const steps: number[][] = [];
     let epoch: StageRun['epoch'] | undefined;
     await trainStage(
-      { stage: withTeacher ? 'student' : 'teacher', net, terms, temperature: 4, teacher: withTeacher, training, seed: 3, data: DATA },
+      { stage: withTeacher ? 'student' : 'teacher', learners: [{ id: withTeacher ? 'student' : 'teacher', net, terms }], temperature: 4, teacher: withTeacher, training, seed: 3, data: DATA },
       {
         isCancelled: () => false,
-        onStep: (r) => steps.push([r.total, ...Object.values(r.losses)]),
+        onStep: ([r]) => steps.push([r.total, ...Object.values(r.losses)]),
         onEpoch: (r) => void (epoch = { total: r.total, trainAccuracy: r.trainAccuracy, testErrors: r.testErrors }),
       },
     );

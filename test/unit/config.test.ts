@@ -165,8 +165,8 @@ test('enums list the allowed values and suggest one', () => {
   assert.deepEqual(printed(hinton('"hidden": [800, 800]', '"hidden": [800, 800], "activation": "rleu"')), [
     '/cfg/x.distill.json:9:78: error: student.model.activation: unknown value "rleu"; did you mean "relu"? (allowed: relu, tanh, sigmoid, elu)',
   ]);
-  assert.deepEqual(printed(hinton('"temperature": 20,', '"temperature": 20, "mode": "online",')), [
-    '/cfg/x.distill.json:11:32: error: distillation.mode: unknown value "online"; did you mean "offline"? (allowed: offline)',
+  assert.deepEqual(printed(hinton('"temperature": 20,', '"temperature": 20, "mode": "ofline",')), [
+    '/cfg/x.distill.json:11:32: error: distillation.mode: unknown value "ofline"; did you mean "offline"? (allowed: offline, online, born-again, self)',
   ]);
 });
 
@@ -228,7 +228,7 @@ test('tagged unions: unknown tag values suggest one; a missing tag without a def
   assert.equal(missing.length, 1);
   assert.match(missing[0], /^\/cfg\/x\.distill\.json:14:7: error: missing "type" in distillation\.losses\[1\]: one of ce, kd, .* or \w+$/);
   assert.deepEqual(printed(hinton('"teacher": {', '"teacher": { "source": 3,')), [
-    '/cfg/x.distill.json:5:26: error: teacher.source: expected one of "train", "file" or "run", got a number (3)',
+    '/cfg/x.distill.json:5:26: error: teacher.source: expected one of "train", "file", "run" or "ensemble", got a number (3)',
   ]);
 });
 

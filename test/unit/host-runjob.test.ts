@@ -190,15 +190,22 @@ test('the queue runs at most `concurrency` jobs, in order, and skips cancelled o
   queue.dispose();
 });
 
-test('planStages: teacher (if trained), baseline (if asked), student', () => {
+test('planStages: teacher (if trained), baseline (if asked), student; online peers train as one stage', () => {
   const training = { epochs: 3 };
-  const base = { teacher: { source: 'train', training: { epochs: 5 } }, training, baseline: true };
+  const base = { teacher: { source: 'train', training: { epochs: 5 } }, training, baseline: true, distillation: {} };
   assert.deepEqual(planStages(base as never), [
     { stage: 'teacher', epochs: 5 },
     { stage: 'baseline', epochs: 3 },
     { stage: 'student', epochs: 3 },
   ]);
   assert.deepEqual(planStages({ ...base, teacher: { source: 'file' }, baseline: false } as never), [{ stage: 'student', epochs: 3 }]);
+  const online = { ...base, distillation: { mode: 'online', peers: [{}] } };
+  assert.deepEqual(planStages(online as never), [
+    { stage: 'peer1-alone', epochs: 3 },
+    { stage: 'peer2-alone', epochs: 3 },
+    { stage: 'peer3-alone', epochs: 3 },
+    { stage: 'peers', epochs: 3 },
+  ]);
 });
 
 test('the time left: the current stage at its pace, plus the stages still to come', () => {

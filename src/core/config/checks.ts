@@ -5,9 +5,10 @@
 import { lossDefinition, termId, termPairFields, usesTeacher } from '../losses';
 import { describeModel } from '../models';
 import { dataFacts, DataFacts, MNIST_TOTAL, mnistTestCount, testCount, ValidationEnv } from './env';
-import { inputShapeOf, layerNamesFor, layersWithFacts } from './layers';
+import { MODES, modeOf } from '../modes';
+import { inputShapeOf, layerNamesFor, layersWithFacts, specLayerNames } from './layers';
 import { formatPath, JsonPath, ProblemCode, Severity, suggestion } from './problems';
-import type { DistillConfig, ModelSpec, TrainingConfig } from './schema';
+import type { DistillConfig, DistillMode, ModelSpec, TrainingConfig } from './schema';
 
 export interface CheckContext {
   env: ValidationEnv;
@@ -44,7 +45,8 @@ export function checkMeaning(config: DistillConfig, c: CheckContext): void {
   checkModels(config, facts, c);
   checkLayers(config, facts, c);
   checkSchedule(config.training, ['training'], c);
-  if (c.ok(['teacher', 'source']) && config.teacher.source === 'train') checkSchedule(config.teacher.training, ['teacher', 'training'], c);
+  for (const { training, path } of trainedTeachers(config, c)) checkSchedule(training, [...path, 'training'], c);
+  checkMode(config, c);
   checkProbes(config, facts, c);
 }
 
@@ -164,10 +166,74 @@ function checkData(config: DistillConfig, facts: DataFacts | undefined, c: Check
 
 // ---- models ---------------------------------------------------------------------------------
 
+/** The teachers this run trains (one, or an ensemble's trained members), each with its config path. */
+function trainedTeachers(config: DistillConfig, c: CheckContext): { model: ModelSpec; training: TrainingConfig; path: JsonPath }[] {
+  const t = config.teacher;
+  if (!t || !c.ok(['teacher'])) return [];
+  if (t.source === 'train') return [{ model: t.model, training: t.training, path: ['teacher'] }];
+  if (t.source !== 'ensemble') return [];
+  return t.members.flatMap((m, i) => (m.source === 'train' ? [{ model: m.model, training: m.training, path: ['teacher', 'members', i] }] : []));
+}
+
+// ---- the scheme (distillation.mode) and its own fields -----------------------------------------
+
+/** Fields of `distillation` that only one mode reads. */
+const MODE_FIELDS: { field: 'peers' | 'generations' | 'exits' | 'exitFeatureWeight'; mode: DistillMode }[] = [
+  { field: 'peers', mode: 'online' },
+  { field: 'generations', mode: 'born-again' },
+  { field: 'exits', mode: 'self' },
+  { field: 'exitFeatureWeight', mode: 'self' },
+];
+
+function checkMode(config: DistillConfig, c: CheckContext) {
+  if (!c.ok(['distillation'])) return;
+  const mode = modeOf(config);
+  const def = MODES[mode];
+  const modePath = ['distillation', 'mode'];
+  for (const { field, mode: owner } of MODE_FIELDS) {
+    if (owner !== mode && c.written(['distillation', field])) {
+      c.report({ path: ['distillation', field], anchor: true, code: 'ignored-property', message: `distillation.${field} is read only in mode "${owner}" (this config's mode is "${mode}")` });
+    }
+  }
+  if (def.needsTeacher && !config.teacher && !c.written(['teacher'])) {
+    c.report({ path: c.written(modePath) ? modePath : ['distillation'], anchor: !c.written(modePath), code: 'mode-needs-teacher', message: `${def.title} needs a teacher: add a "teacher" section` });
+    return;
+  }
+  if (!def.needsTeacher && config.teacher) {
+    c.report({ path: ['teacher'], anchor: true, code: 'ignored-property', severity: 'warning', message: `${def.title} has no separate teacher (the network's deepest exit teaches): "teacher" is not used` });
+  }
+  if (mode === 'online' && c.ok(['teacher']) && config.teacher && config.teacher.source !== 'train') {
+    c.report({ path: ['teacher', 'source'], code: 'mode-needs-teacher', message: `online distillation trains its peers together from scratch: the teacher must have "source": "train" (not "${config.teacher.source}")` });
+  }
+  // Peers and exits teach each other through their predictions; their layers need not correspond.
+  if ((mode === 'online' || mode === 'self') && c.ok(['distillation', 'losses'])) {
+    config.distillation.losses.forEach((t, i) => {
+      if (termPairFields(t).length) {
+        c.report({
+          path: ['distillation', 'losses', i, 'type'],
+          code: 'mode-loss',
+          message: `${t.type} compares teacher and student layers, but in mode "${mode}" the models teach each other through their predictions: use ce, kd, dkd or dist`,
+        });
+      }
+    });
+  }
+  if (mode === 'self' && c.ok(['student']) && config.distillation.exits) {
+    const names = specLayerNames(config.student.model).filter((n) => n !== 'logits');
+    const seen = new Set<string>();
+    config.distillation.exits.forEach((layer, i) => {
+      const p = ['distillation', 'exits', i];
+      if (!names.includes(layer)) c.report({ path: p, code: 'unknown-layer', message: `${formatPath(p)}: the student has no layer "${layer}" to exit from${suggestion(layer, names)} (its layers: ${names.join(', ')})` });
+      else if (seen.has(layer)) c.report({ path: p, code: 'bad-exits', message: `${formatPath(p)}: "${layer}" has an exit already` });
+      else if ([...seen].some((s) => names.indexOf(s) > names.indexOf(layer))) c.report({ path: p, code: 'bad-exits', message: `${formatPath(p)}: exits go shallowest first; "${layer}" comes before ${[...seen].join(', ')}` });
+      seen.add(layer);
+    });
+  }
+}
+
 /** The models built from specs, each with the batch size it trains at (when that is valid). */
 function modelsToCheck(config: DistillConfig, c: CheckContext): { spec: ModelSpec; path: JsonPath; batchSize?: number }[] {
   const out: { spec: ModelSpec; path: JsonPath; batchSize?: number }[] = [];
-  if (c.ok(['teacher']) && config.teacher.source === 'train') out.push({ spec: config.teacher.model, path: ['teacher', 'model'], batchSize: config.teacher.training.batchSize });
+  for (const t of trainedTeachers(config, c)) out.push({ spec: t.model, path: [...t.path, 'model'], batchSize: t.training.batchSize });
   if (c.ok(['student'])) out.push({ spec: config.student.model, path: ['student', 'model'], batchSize: c.ok(['training']) ? config.training.batchSize : undefined });
   return out;
 }
@@ -234,7 +300,13 @@ function checkLayers(config: DistillConfig, facts: DataFacts | undefined, c: Che
     const names = layerNamesFor(config, which, c.env, c.configDir);
     const layers = layersWithFacts(config, which, facts);
     const label =
-      which === 'student' ? 'the student' : config.teacher.source === 'file' ? `the teacher (${config.teacher.path})` : 'the teacher';
+      which === 'student'
+        ? 'the student'
+        : config.teacher?.source === 'file'
+          ? `the teacher (${config.teacher.path})`
+          : config.teacher?.source === 'ensemble'
+            ? 'the teacher ensemble (it teaches through its averaged predictions)'
+            : 'the teacher';
     return { names, layers, label };
   };
   const sides = { student: side('student'), teacher: side('teacher') };

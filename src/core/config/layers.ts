@@ -61,7 +61,7 @@ export function inputShapeOf(data: DataConfig, facts: DataFacts): number[] {
 
 function specFor(config: DistillConfig, which: 'teacher' | 'student'): ModelSpec | undefined {
   if (which === 'student') return config.student.model;
-  return config.teacher.source === 'train' ? config.teacher.model : undefined;
+  return config.teacher?.source === 'train' ? config.teacher.model : undefined;
 }
 
 /**
@@ -96,9 +96,11 @@ export function layersWithFacts(config: DistillConfig, which: 'teacher' | 'stude
 export function layerNamesFor(config: DistillConfig, which: 'teacher' | 'student', env: ValidationEnv, configDir = '.'): string[] | undefined {
   const spec = specFor(config, which);
   if (spec) return specLayerNames(spec);
-  if (config.teacher.source === 'file') {
+  if (which === 'teacher' && config.teacher?.source === 'file') {
     const text = env.readText?.(nodePath.resolve(configDir, config.teacher.path));
     return text === undefined ? undefined : modelJsonLayerNames(text);
   }
+  // An ensemble teaches through its averaged predictions only.
+  if (which === 'teacher' && config.teacher?.source === 'ensemble') return ['logits'];
   return undefined;
 }

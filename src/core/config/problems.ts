@@ -51,6 +51,9 @@ export const PROBLEM_CODES = [
   'milestones-unsorted',
   'probes-exceed-test',
   'ignored-property',
+  'mode-needs-teacher',
+  'mode-loss',
+  'bad-exits',
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

@@ -131,19 +131,35 @@ export const trainingSchema = obj('How a network is trained.', {
 
 // ---- teacher and student --------------------------------------------------------------------
 
+const singleTeacherSources = {
+  train: obj('Train the teacher from scratch in this run.', {
+    model: req(modelSchema),
+    training: req(trainingSchema),
+  }),
+  file: obj('Load a tfjs LayersModel (model.json + weights) as the teacher; it is not trained.', {
+    path: req(path('Path to model.json.')),
+  }),
+  run: obj('Reuse the teacher saved by an earlier run of this workspace.', {
+    run: req(str('Run id (a folder name in the runs folder), or `latest` for the newest finished run of this config.', { minLength: 1 })),
+  }),
+};
+
+export const ensembleMemberSchema = tagged('One teacher of the ensemble: trained in this run, loaded from a file, or taken from an earlier run.', 'source', singleTeacherSources, 'train');
+
 export const teacherSchema = tagged(
-  'The teacher: trained first, loaded from a tfjs model.json, or taken from an earlier run.',
+  'The teacher: trained first, loaded from a tfjs model.json, taken from an earlier run, or an ensemble of such teachers. Not used by self-distillation.',
   'source',
   {
-    train: obj('Train the teacher from scratch in this run.', {
-      model: req(modelSchema),
-      training: req(trainingSchema),
-    }),
-    file: obj('Load a tfjs LayersModel (model.json + weights) as the teacher; it is not trained.', {
-      path: req(path('Path to model.json.')),
-    }),
-    run: obj('Reuse the teacher saved by an earlier run of this workspace.', {
-      run: req(str('Run id (a folder name in the runs folder), or `latest` for the newest finished run of this config.', { minLength: 1 })),
+    ...singleTeacherSources,
+    ensemble: obj('Several teachers whose averaged predictions teach the student (Hinton et al. 2015: the knowledge of an ensemble compressed into one model).', {
+      members: req(list('The ensemble\'s teachers, each trained, loaded from a file or taken from a run.', ensembleMemberSchema, { minItems: 2, maxItems: 16 })),
+      average: opt(
+        oneOf(
+          'What is averaged: `probabilities` (the soft targets are the mean of the members\' softmax(z/T)), or `logits` (the softmax of the mean logits).',
+          ['probabilities', 'logits'],
+          { default: 'probabilities' },
+        ),
+      ),
     }),
   },
   'train',
@@ -156,7 +172,22 @@ export const studentSchema = obj('The student network.', {
 // ---- distillation ---------------------------------------------------------------------------
 
 export const distillationSchema = obj('How the student learns from the teacher.', {
-  mode: opt(oneOf('`offline`: the teacher is frozen while the student trains.', ['offline'], { default: 'offline' })),
+  mode: opt(
+    oneOf(
+      '`offline`: a frozen teacher (or ensemble) teaches the student. `online`: the teacher, the student and any `peers` learn together from scratch, each from the others\' predictions (deep mutual learning). `born-again`: `generations` students in turn, each taught by the one before, the first by the teacher. `self`: the student teaches its own shallow `exits` (Be Your Own Teacher); no teacher.',
+      ['offline', 'online', 'born-again', 'self'],
+      { default: 'offline' },
+    ),
+  ),
+  peers: opt(list('`online` only: more peers beyond the teacher and the student, each learning from all the others.', obj('A peer.', { model: req(modelSchema) }), { minItems: 1, maxItems: 8 })),
+  generations: opt(int('`born-again` only: how many student generations to train, each taught by the previous one (default 2).', { minimum: 1, maximum: 10 })),
+  exits: opt(
+    list('`self` only: the student layers that get an early exit (a classifier head of their own), shallowest first; the deepest exit is the network\'s own logits.', str('A student layer name (conv1, fc1, …).', { minLength: 1 }), {
+      minItems: 1,
+      maxItems: 8,
+    }),
+  ),
+  exitFeatureWeight: opt(num('`self` only: weight of the L2 hint from each exit\'s features to the deepest features (default 0.03, Be Your Own Teacher\'s).', { minimum: 0, maximum: 1000 })),
   // Below 0.01 the scaled logits z/T overflow float32 (T = 5e-324 gives Infinity, then NaN).
   temperature: req(num('Softmax temperature T for the soft targets (Hinton MNIST: 20; CIFAR protocol: 4).', { minimum: 0.01, maximum: 1000 })),
   losses: req(list('The loss terms, each with its own weight.', lossTermSchema, { minItems: 1 })),
@@ -177,7 +208,7 @@ export const configSchema = obj('A Distill Lab experiment.', {
   description: opt(str('Free text.')),
   seed: opt(int('Seed for data shuffling, initialisation, dropout and jitter.', { minimum: 0, maximum: 4_294_967_295, default: 42 })),
   data: req(dataSchema),
-  teacher: req(teacherSchema),
+  teacher: opt(teacherSchema),
   student: req(studentSchema),
   distillation: req(distillationSchema),
   training: req(trainingSchema),
@@ -190,6 +221,8 @@ export type DataConfig = Infer<typeof dataSchema>;
 export type ModelSpec = Infer<typeof modelSchema>;
 export type TrainingConfig = Infer<typeof trainingSchema>;
 export type TeacherConfig = Infer<typeof teacherSchema>;
+export type EnsembleMemberConfig = Infer<typeof ensembleMemberSchema>;
+export type DistillMode = NonNullable<DistillConfig['distillation']['mode']>;
 export type { LossTerm } from '../losses';
 export type ProbesConfig = Infer<typeof probesSchema>;
 export type OptimizerConfig = TrainingConfig['optimizer'];

@@ -33,13 +33,17 @@ export function layersPayload(text: string, file: string, env: ValidationEnv): L
     const layers = layersFor(config, which, env, configDir);
     if (layers) return { layers };
     const names = layerNamesFor(config, which, env, configDir);
-    const source = which === 'teacher' ? config.teacher.source : 'train';
+    const source = which === 'teacher' ? config.teacher?.source : 'train';
     const why =
       source === 'file'
         ? 'The teacher is loaded from a model.json: its shapes are known once it loads.'
         : source === 'run'
           ? 'The teacher comes from an earlier run: its layers are known once it loads.'
-          : 'The shapes are unknown until the data can be read.';
+          : source === 'ensemble'
+            ? 'The teacher is an ensemble: it teaches through its averaged predictions (logits) only.'
+            : source === undefined
+              ? 'This mode has no separate teacher.'
+              : 'The shapes are unknown until the data can be read.';
     return { layers: names?.map((name) => ({ name, kind: name === 'logits' ? 'logits' : 'dense', shape: [], params: 0, flops: 0 })), note: why };
   };
   const teacher = sides('teacher');

@@ -1,0 +1,249 @@
+// What every mode's runner works with: the parsed config, the data, the run folder, and the steps
+// all modes share — build or load a network, train a stage of one or more learners (recording
+// metrics, probes and progress), a loss's own pre-training stage, and record a finished model.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { DistillConfig, EnsembleMemberConfig, LossTerm, ModelSpec, TrainingConfig } from '../../core/config/schema';
+import { termPairs } from '../../core/losses';
+import type { ModelResult, RunResults, StageName, StartRequest } from '../../core/protocol';
+import { listRuns, MODELS } from '../../core/runStore';
+import type { Dataset } from '../data';
+import { ensembleModel } from '../ensemble';
+import { resultOf } from '../evaluate';
+import type { ExperimentIO } from '../experiment';
+import { type ActiveTerm, activateTerms, disposeTerms, termVariables } from '../losses';
+import { loadLayersModel, saveLayersModel } from '../modelIO';
+import { buildModel, type TappedModel, wrapLoadedModel } from '../models';
+import { collectProbe } from '../probes';
+import type { RunRecorder } from '../runRecorder';
+import { type Learner, trainStage } from '../train';
+
+export const CE_ONLY: LossTerm[] = [{ type: 'ce', weight: 1 }];
+
+type TestResult = { accuracy: number; errors: number; count: number };
+
+export interface RunContextInit {
+  config: DistillConfig;
+  configPath: string;
+  req: StartRequest;
+  data: Dataset;
+  rec: RunRecorder;
+  io: ExperimentIO;
+  /** The fixed probe samples and CKA batch (test-split indices). */
+  probes: { samples: number[]; cka: number[] };
+}
+
+export class RunContext {
+  readonly config: DistillConfig;
+  readonly data: Dataset;
+  readonly rec: RunRecorder;
+  private readonly init: RunContextInit;
+  /** Each trained model's last test evaluation: the weights `finish` reports on (no second pass). */
+  private readonly lastTest = new Map<StageName, TestResult>();
+  /** Networks and term states to free when the run ends, whatever the mode. */
+  private readonly owned: { dispose(): void }[] = [];
+
+  constructor(init: RunContextInit) {
+    this.init = init;
+    this.config = init.config;
+    this.data = init.data;
+    this.rec = init.rec;
+  }
+
+  get results(): RunResults {
+    return this.rec.manifest.results;
+  }
+
+  /** A new network of `spec`, freed when the run ends. Seeds: teacher +0, student +1 (same initial weights as its baseline). */
+  build(spec: ModelSpec, seedOffset: number): TappedModel {
+    return this.own(buildModel(spec, this.data.inputShape, this.data.numClasses, this.config.seed + seedOffset));
+  }
+
+  own<T extends { dispose(): void }>(x: T): T {
+    this.owned.push(x);
+    return x;
+  }
+
+  /** The loss terms made live for a student with these taps (and a teacher with those). */
+  terms(losses: LossTerm[], student: TappedModel, teacher?: TappedModel): ActiveTerm[] {
+    const terms = activateTerms(losses, {
+      studentLayers: student.taps,
+      teacherLayers: teacher?.taps,
+      numClasses: this.data.numClasses,
+      trainCount: this.data.train.count,
+      seed: this.config.seed + 2,
+    });
+    this.owned.push({ dispose: () => disposeTerms(terms) });
+    return terms;
+  }
+
+  /**
+   * Trains `learners` together as one stage for `training`'s epochs, `teacher` (frozen) teaching
+   * those without peers; records each learner's metrics and probes under its id.
+   */
+  async train(stage: string, learners: Learner[], opts: { teacher?: TappedModel; training?: TrainingConfig } = {}): Promise<void> {
+    const { config, data, rec } = this;
+    const training = opts.training ?? config.training;
+    const steps = Math.ceil(data.train.count / Math.min(training.batchSize, data.train.count));
+    rec.manifest.stage = stage;
+    rec.saveManifest();
+    this.init.io.emit({ type: 'stage', stage, epochs: training.epochs, stepsPerEpoch: steps });
+    rec.log('info', `stage ${stage}${learners.length > 1 ? ` (${learners.map((l) => l.id).join(', ')})` : ''}: ${training.epochs} epochs × ${steps} steps`);
+    const usesTeacher = learners.some((l) => !l.peers && l.terms.some((t) => t.def.uses.teacher));
+    await trainStage(
+      { stage, learners, temperature: config.distillation.temperature, teacher: usesTeacher ? opts.teacher : undefined, training, seed: config.seed, data },
+      {
+        isCancelled: this.init.io.isCancelled,
+        // Progress counts the stage's steps once; every learner's losses are recorded.
+        onStep: (records, stepsPerEpoch) => records.forEach((r, i) => rec.step(r, stepsPerEpoch, training.epochs, i === 0 ? stage : undefined)),
+        onEpoch: async (r, learner) => {
+          rec.epoch(r);
+          this.lastTest.set(learner.id, { accuracy: r.testAccuracy, errors: r.testErrors, count: data.test.count });
+          rec.log(
+            'info',
+            `${learner.id} epoch ${r.epoch}/${training.epochs}: loss ${r.total.toFixed(4)}, train acc ${(100 * r.trainAccuracy).toFixed(2)}%, ` +
+              `test errors ${r.testErrors}/${data.test.count} (${r.seconds.toFixed(1)} s, ${Math.round(r.examplesPerSecond)} ex/s)`,
+          );
+          if (r.epoch % config.probes.every === 0 || r.epoch === training.epochs) {
+            rec.probe(
+              await collectProbe({
+                stage: learner.id,
+                epoch: r.epoch,
+                net: learner.net,
+                teacher: learner.peers ? undefined : opts.teacher,
+                terms: learner.terms,
+                temperature: config.distillation.temperature,
+                samples: { indices: this.init.probes.samples, split: data.test },
+                ckaIndices: this.init.probes.cka,
+                inputShape: data.inputShape,
+                mapSize: config.probes.mapSize,
+                topK: config.probes.topK,
+                withImages: r.epoch === 1 || r.epoch === training.epochs,
+              }),
+            );
+          }
+        },
+      },
+    );
+  }
+
+  /**
+   * A loss's own stage before distillation (FitNets stage 1, AB's initialisation, FT's
+   * paraphraser): its variables (and the student's, if it says so) on its loss alone. Logged, not
+   * charted: the student's curves start with distillation.
+   */
+  async pretrain(studentId: StageName, student: TappedModel, terms: ActiveTerm[], teacher: TappedModel | undefined): Promise<void> {
+    for (const a of terms) {
+      const hook = a.def.pretrain;
+      const epochs = hook?.epochs(a.term) ?? 0;
+      if (!hook || epochs === 0) continue;
+      this.rec.log('info', `${a.id}: ${hook.describe}, ${epochs} epochs`);
+      // The stage minimises the hook's loss alone and unweighted (the term's weight is for the main stage).
+      const only: ActiveTerm = { ...a, term: { ...a.term, weight: 1 }, def: { ...a.def, compute: hook.compute } };
+      await trainStage(
+        {
+          stage: studentId,
+          learners: [{ id: studentId, net: student, terms: [only] }],
+          temperature: this.config.distillation.temperature,
+          teacher,
+          variables: [...(hook.student ? variablesUpTo(student, termPairs(a.term).map((p) => p.student)) : []), ...hook.variables(a.state)],
+          training: { ...this.config.training, epochs, schedule: { type: 'constant' } },
+          seed: this.config.seed,
+          data: this.data,
+        },
+        {
+          isCancelled: this.init.io.isCancelled,
+          onStep: () => {},
+          onEpoch: (r) => this.rec.log('info', `${a.id} pre-training epoch ${r.epoch}/${epochs}: loss ${r.total.toFixed(4)}`),
+        },
+      );
+    }
+  }
+
+  /**
+   * Records a finished model: saved under models/<id> (unless `save` is false: an ensemble), its
+   * test result and cost under results.models[id], and under the headline field `headline`
+   * (teacher, baseline, student) when given.
+   */
+  async finish(id: StageName, net: TappedModel, opts: { save?: boolean; headline?: 'teacher' | 'baseline' | 'student'; lossTerms?: ActiveTerm[] } = {}): Promise<ModelResult> {
+    // Saved as a plain classifier (input → logits); wrapLoadedModel recovers every layer's tap from it.
+    if (opts.save !== false) await this.rec.saveModel(id, (to) => saveLayersModel(net.logitsModel, to));
+    // The losses' own modules (connectors, embeddings) train with the student but are not exported with it.
+    const lossParams = opts.lossTerms ? termVariables(opts.lossTerms).reduce((n, v) => n + v.size, 0) : 0;
+    const result: ModelResult = { ...(await resultOf(net, this.data, this.lastTest.get(id))), ...(lossParams ? { lossParams } : {}) };
+    const results = this.results;
+    results.models = { ...results.models, [id]: result };
+    if (opts.headline) results[opts.headline] = result;
+    this.rec.saveManifest();
+    return result;
+  }
+
+  /**
+   * The offline teacher, trained (and saved and recorded as `teacher`), loaded from a file or taken
+   * from an earlier run; an ensemble's members each so (teacher1…), then their average as `teacher`.
+   */
+  async teacher(): Promise<TappedModel> {
+    const t = this.config.teacher;
+    if (!t) throw new Error(`mode ${this.config.distillation.mode} needs a teacher`);
+    if (t.source !== 'ensemble') {
+      const teacher = await this.obtainTeacher(t, 'teacher');
+      await this.finish('teacher', teacher, { save: t.source === 'train', headline: 'teacher' });
+      return teacher;
+    }
+    const members: TappedModel[] = [];
+    for (const [i, m] of t.members.entries()) {
+      const id = `teacher${i + 1}`;
+      const member = await this.obtainTeacher(m, id, i);
+      await this.finish(id, member, { save: m.source === 'train' });
+      members.push(member);
+    }
+    const ensemble = ensembleModel(members, t.average ?? 'probabilities', this.config.distillation.temperature);
+    const r = await this.finish('teacher', ensemble, { save: false, headline: 'teacher' });
+    this.rec.log('info', `teacher ensemble (${t.average ?? 'probabilities'} averaged): ${r.testErrors} errors`);
+    return ensemble;
+  }
+
+  /** One teacher network: trained as stage `id` (seed +0, +10 per further ensemble member), or loaded. */
+  private async obtainTeacher(t: EnsembleMemberConfig, id: StageName, memberIndex = 0): Promise<TappedModel> {
+    if (t.source === 'train') {
+      const net = this.build(t.model, 10 * memberIndex);
+      await this.train(id, [{ id, net, terms: this.terms(CE_ONLY, net) }], { training: t.training });
+      return net;
+    }
+    const { configPath, req } = this.init;
+    const file =
+      t.source === 'file' ? path.resolve(path.dirname(configPath), t.path) : path.join(findTeacherRun(req.runsDir, this.config, configPath, t.run), MODELS, 'teacher', 'model.json');
+    const net = this.own(wrapLoadedModel(await loadLayersModel(file)));
+    this.rec.log('info', `${id} loaded from ${file}`);
+    return net;
+  }
+
+  dispose(): void {
+    for (const x of this.owned.splice(0).reverse()) x.dispose();
+  }
+}
+
+function findTeacherRun(runsDir: string, config: DistillConfig, configPath: string, run: string): string {
+  if (run !== 'latest') {
+    const dir = path.join(runsDir, run);
+    if (!fs.existsSync(path.join(dir, MODELS, 'teacher', 'model.json'))) throw new Error(`run ${run} has no saved teacher (${dir})`);
+    return dir;
+  }
+  const found = listRuns(runsDir).find(
+    (r) => r.manifest.configPath === configPath && r.manifest.status === 'done' && fs.existsSync(path.join(r.dir, MODELS, 'teacher', 'model.json')),
+  );
+  if (!found) throw new Error(`no finished run of ${config.name} with a saved teacher in ${runsDir}`);
+  return found.dir;
+}
+
+/**
+ * The student's variables of its layers up to the deepest of `layers` (taps are in layer order):
+ * what a pre-training stage on those layers trains — the layers after them get no gradient, and
+ * must not get weight decay either.
+ */
+function variablesUpTo(net: TappedModel, layers: string[]) {
+  const deepest = Math.max(...layers.map((l) => net.taps.findIndex((t) => t.name === l)));
+  const names = new Set(net.taps.slice(0, deepest + 1).map((t) => t.name));
+  const upTo = net.trainableVariables.filter((v) => names.has(v.name.split('/')[0]));
+  return upTo.length ? upTo : net.trainableVariables;
+}

@@ -1,0 +1,40 @@
+// Online distillation — Deep Mutual Learning (Zhang et al. 2018): the teacher, the student and any
+// further peers train together from scratch on the same batches. Each peer minimises its terms
+// (CE, and KD towards a peer's predictions) averaged over the other peers, whose predictions are
+// fixed targets for it: L_i = CE_i + 1/(K−1) Σ_{j≠i} KL(p_j ‖ p_i) with losses [ce, kd] at T = 1.
+// One optimiser steps all peers at once (DML's reference code updates them in turn within a step;
+// at small learning rates the two agree, and the simultaneous step keeps peers symmetric). Each
+// peer is measured against itself trained alone, on the same seed and batches.
+import type { ModelSpec } from '../../core/config/schema';
+import type { TappedModel } from '../models';
+import type { Learner } from '../train';
+import type { RunContext } from './context';
+import { CE_ONLY } from './context';
+
+export async function runOnline(ctx: RunContext): Promise<void> {
+  const { config } = ctx;
+  if (config.teacher?.source !== 'train') throw new Error('online distillation needs a teacher with "source": "train"');
+  // Peer i gets seed offset i−1: peer 1 starts as the offline teacher would, peer 2 as the student.
+  const specs: ModelSpec[] = [config.teacher.model, config.student.model, ...(config.distillation.peers ?? []).map((p) => p.model)];
+  const ids = specs.map((_, i) => `peer${i + 1}`);
+  const headline = (i: number) => (i === 0 ? 'teacher' : i === 1 ? 'student' : undefined);
+
+  if (config.baseline) {
+    for (const [i, spec] of specs.entries()) {
+      const id = `${ids[i]}-alone`;
+      const net = ctx.build(spec, i);
+      await ctx.train(id, [{ id, net, terms: ctx.terms(CE_ONLY, net) }]);
+      await ctx.finish(id, net, { headline: i === 1 ? 'baseline' : undefined });
+    }
+  }
+
+  const nets: TappedModel[] = specs.map((spec, i) => ctx.build(spec, i));
+  const learners: Learner[] = nets.map((net, i) => ({
+    id: ids[i],
+    net,
+    terms: ctx.terms(config.distillation.losses, net),
+    peers: ids.filter((_, j) => j !== i),
+  }));
+  await ctx.train('peers', learners);
+  for (const [i, l] of learners.entries()) await ctx.finish(l.id, l.net, { headline: headline(i) });
+}

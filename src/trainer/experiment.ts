@@ -22,6 +22,9 @@ import { finishResults, resultOf } from './evaluate';
 import { checkDataFinite } from './finiteCheck';
 import { recordRun, RunRecorder, RunWriteError } from './runRecorder';
 import { CancelledError, trainStage } from './train';
+import { buildTransferSet } from './data/transfer';
+import { withTransferResults } from './transferResults';
+import { omittedClassLines, transferText } from '../core/resultFormat';
 
 export interface ExperimentIO {
   emit(message: TrainerToHost): void;
@@ -127,11 +130,19 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
     );
     checkDataFinite(data, config.data, path.dirname(configPath));
     const probes = probeIndices(config, data, req.probeSamples);
+    // The baseline and the student learn on the transfer set (distillation.transfer), the teacher on the whole training split.
+    const transfer = buildTransferSet(data, config.distillation.transfer, config.seed);
+    const studentData = transfer.data;
+    const transferResults = { set: transfer, data, biasCorrection: config.distillation.transfer?.biasCorrection ?? false, log: (m: string) => rec.log('info', m) };
+    if (config.distillation.transfer) {
+      results.transfer = transfer.summary;
+      rec.log('info', transferText(transfer.summary));
+    }
     const termSetup = (studentLayers: TappedModel['taps'], teacherLayers?: TappedModel['taps']) => ({
       studentLayers,
       teacherLayers,
       numClasses: data.numClasses,
-      trainCount: data.train.count,
+      trainCount: studentData.train.count,
       seed: config.seed + 2,
     });
 
@@ -155,8 +166,9 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
             teacher,
             variables: [...(hook.student ? variablesUpTo(student, termPairs(a.term).map((p) => p.student)) : []), ...hook.variables(a.state)],
             training: { ...config.training, epochs, schedule: { type: 'constant' } },
+            labels: transfer.summary.labels,
             seed: config.seed,
-            data,
+            data: studentData,
           },
           {
             isCancelled: io.isCancelled,
@@ -174,7 +186,8 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
     const lastTest = new Map<StageName, { accuracy: number; errors: number; count: number }>();
     const runStage = async (stage: StageName, net: TappedModel, terms: ActiveTerm[]) => {
       const training = stage === 'teacher' && config.teacher.source === 'train' ? config.teacher.training : config.training;
-      const steps = Math.ceil(data.train.count / Math.min(training.batchSize, data.train.count));
+      const stageData = stage === 'teacher' ? data : studentData;
+      const steps = Math.ceil(stageData.train.count / Math.min(training.batchSize, stageData.train.count));
       rec.manifest.stage = stage;
       rec.saveManifest();
       io.emit({ type: 'stage', stage, epochs: training.epochs, stepsPerEpoch: steps });
@@ -187,8 +200,9 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
           temperature: config.distillation.temperature,
           teacher: usesTeacher(terms.map((a) => a.term)) ? teacher : undefined,
           training,
+          labels: stage === 'student' ? transfer.summary.labels : true,
           seed: config.seed,
-          data,
+          data: stageData,
         },
         {
           isCancelled: io.isCancelled,
@@ -241,16 +255,21 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       teacher = wrapLoadedModel(await loadLayersModel(file));
       rec.log('info', `teacher loaded from ${file}`);
     }
-    results.teacher = await resultOf(teacher, data, lastTest.get('teacher'));
+    results.teacher = await withTransferResults(teacher, await resultOf(teacher, data, lastTest.get('teacher')), transferResults);
     rec.saveManifest();
 
     const studentSpec = config.student.model;
     // Baseline: the same student, same seed (so the same initial weights and batches), hard labels only.
-    if (config.baseline) {
+    if (config.baseline && !transfer.summary.labels) {
+      const note = 'no baseline: the transfer set has no labels (distillation.transfer.labels is false), so there is nothing to train the student on alone';
+      transfer.summary.notes.push(note);
+      rec.log('info', note);
+      rec.saveManifest();
+    } else if (config.baseline) {
       const baseline = buildModel(studentSpec, data.inputShape, data.numClasses, config.seed + 1);
       await runStage('baseline', baseline, activateTerms(CE_ONLY, termSetup([])));
       await save('baseline', baseline);
-      results.baseline = await resultOf(baseline, data, lastTest.get('baseline'));
+      results.baseline = await withTransferResults(baseline, await resultOf(baseline, data, lastTest.get('baseline')), transferResults);
       rec.saveManifest();
       baseline.dispose();
     }
@@ -268,9 +287,11 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       disposeTerms(terms);
     }
     await save('student', student);
-    results.student = { ...(await resultOf(student, data, lastTest.get('student'))), ...(lossParams ? { lossParams } : {}) };
+    const studentResult = { ...(await resultOf(student, data, lastTest.get('student'))), ...(lossParams ? { lossParams } : {}) };
+    results.student = await withTransferResults(student, studentResult, transferResults, true);
     const fmt = (name: string, r?: ModelResult) => (r ? `${name} ${r.testErrors} errors (${(100 * (1 - r.testAccuracy)).toFixed(2)}%)` : '');
     rec.log('info', [fmt('teacher', results.teacher), fmt('baseline', results.baseline), fmt('student', results.student)].filter(Boolean).join(', '));
+    for (const line of omittedClassLines([['teacher', results.teacher], ['baseline', results.baseline], ['student', results.student]])) rec.log('info', line);
     end('done');
   } catch (e) {
     if (e instanceof CancelledError) {

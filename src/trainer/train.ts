@@ -33,6 +33,8 @@ export interface StageSpec {
   /** What the optimiser updates, when not `net`'s variables and the terms' (a loss's pre-training stage). */
   variables?: tf.Variable[];
   training: TrainingConfig;
+  /** False: the loss gets no labels (a transfer set without labels); train accuracy still reads them. */
+  labels?: boolean;
   /** Seeds the data order and jitter: stages given the same seed see the same batches. */
   seed: number;
   data: Dataset;
@@ -100,7 +102,7 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
               tf,
               student: taps,
               teacher: teacherTaps,
-              labels,
+              labels: spec.labels === false ? undefined : labels,
               indices,
               temperature: spec.temperature,
               epoch,

@@ -51,6 +51,8 @@ export const PROBLEM_CODES = [
   'milestones-unsorted',
   'probes-exceed-test',
   'ignored-property',
+  'needs-labels',
+  'bad-transfer',
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

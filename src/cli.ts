@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { defaultNodeEnv } from './core/config/nodeEnv';
 import { formatProblem, parseConfig } from './core/config/parse';
 import { BACKEND_PREFERENCES, type BackendPreference, type ModelResult, type RunResults, type StageName, type TrainerToHost } from './core/protocol';
-import { gapClosedPercent } from './core/resultFormat';
+import { gapClosedPercent, omittedClassLines, transferText } from './core/resultFormat';
 import { listRuns, MANIFEST, MODELS, percentError, scanRuns, summarizeResults } from './core/runStore';
 import { startTrainer } from './core/trainerClient';
 import { describeDataSource } from './core/data/describe';
@@ -121,6 +121,8 @@ function resultTable(results: RunResults): string {
           : `distillation did not help here: the student made ${student.testErrors - baseline.testErrors} more errors than the baseline`,
     );
   }
+  if (results.transfer) lines.push(transferText(results.transfer), ...results.transfer.notes);
+  lines.push(...omittedClassLines(rows));
   return lines.join('\n');
 }
 

@@ -67,6 +67,38 @@ export interface ModelResult {
   latencyMs: number;
   /** Trainable parameters of the loss terms' own modules (connectors, embeddings): trained with the student, not exported. */
   lossParams?: number;
+  /** Runs with omitted classes (distillation.transfer.omitClasses): the test examples of those classes. */
+  omitted?: OmittedClassResult;
+  /** The student with a logit bias added to the omitted classes (distillation.transfer.biasCorrection). */
+  biasCorrected?: BiasCorrectedResult;
+}
+
+/** How a model did on the test examples of the classes its transfer set left out. */
+export interface OmittedClassResult {
+  classes: number[];
+  correct: number;
+  count: number;
+}
+
+export interface BiasCorrectedResult {
+  /** Added to the omitted classes' logits. */
+  bias: number;
+  /** Where the bias was chosen (never the test set). */
+  chosenOn: 'validation' | 'left-out';
+  testErrors: number;
+  testAccuracy: number;
+  omitted: OmittedClassResult;
+}
+
+/** The transfer set the baseline and the student learned on (distillation.transfer). */
+export interface TransferSummary {
+  /** Examples in the transfer set, of the training split's `trainCount`. */
+  count: number;
+  trainCount: number;
+  omitClasses: number[];
+  labels: boolean;
+  /** What the run did differently because of it, e.g. no baseline without labels. */
+  notes: string[];
 }
 
 /** What a finished (or partly finished) run reports; any stage not reached is absent. */
@@ -86,6 +118,8 @@ export interface RunResults {
   ratios?: { params: number; flops: number; latency: number };
   /** Share of the baseline→teacher error gap that distillation closed (1 = all of it). */
   gapRecovered?: number;
+  /** Present when the student learned on a transfer set other than the whole training split. */
+  transfer?: TransferSummary;
 }
 
 export interface Manifest {

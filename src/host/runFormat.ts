@@ -1,6 +1,6 @@
 // How a run reads in the tree, the CodeLens, the status bar and notifications. Pure: unit tested.
 import type { Manifest, ModelResult, StageName } from '../core/protocol';
-import { gapClosedPercent } from '../core/resultFormat';
+import { gapClosedPercent, omittedClassLines, transferText } from '../core/resultFormat';
 import { percentError } from '../core/runStore';
 
 /** A live run's latest progress (from the trainer's messages). */
@@ -126,7 +126,7 @@ export function runTooltip(m: Manifest): string {
   const lines = [`**${m.name}** — \`${m.id}\``, '', `Status: **${m.status}**${m.status === 'running' && m.stage ? ` (${m.stage})` : ''}`];
   const duration = runDuration(m);
   lines.push(`Started ${formatTimestamp(m.startedAt)}${duration ? ` · ${duration}` : ''}${m.backend ? ` · backend ${m.versions?.backendDetails ?? m.backend}` : ''} · seed ${m.seed}`);
-  const { teacher, baseline, student, ratios, gapRecovered } = m.results;
+  const { teacher, baseline, student, ratios, gapRecovered, transfer } = m.results;
   const models = [
     ['teacher', teacher],
     ['baseline', baseline],
@@ -136,6 +136,9 @@ export function runTooltip(m: Manifest): string {
   if (rows.length) lines.push('', ...rows);
   if (ratios) lines.push('', `Student is ${ratios.params.toFixed(1)}× smaller and ${ratios.latency.toFixed(1)}× faster than the teacher.`);
   if (gapRecovered !== undefined) lines.push(`Distillation closed ${gapClosedPercent(gapRecovered)} of the baseline → teacher error gap.`);
+  if (transfer) lines.push('', `${transferText(transfer)}.`, ...transfer.notes.map((n) => `${n[0].toUpperCase()}${n.slice(1)}.`));
+  const omitted = omittedClassLines(models);
+  if (omitted.length) lines.push('', ...omitted.map((l) => `- ${l}`));
   if (m.error) lines.push('', `Error: ${firstLine(m.error)}`);
   return lines.join('\n');
 }

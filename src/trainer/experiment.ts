@@ -10,6 +10,7 @@ import type { DistillConfig } from '../core/config/schema';
 import { defaultNodeEnv } from '../core/config/nodeEnv';
 import { formatProblem, parseConfig } from '../core/config/parse';
 import { modeOf, planModels } from '../core/modes';
+import { omittedClassLines } from '../core/resultFormat';
 import type { Backend, Manifest, RunModel, StartRequest, TrainerToHost } from '../core/protocol';
 import { createRng, deriveSeed, shuffleInPlace } from '../core/random';
 import { CONFIG, createRunDir, hashConfig, writeJsonAtomic } from '../core/runStore';
@@ -114,6 +115,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       return r ? `${m.label} ${r.testErrors} errors (${(100 * (1 - r.testAccuracy)).toFixed(2)}%)` : '';
     };
     rec.log('info', rec.manifest.models.map(fmt).filter(Boolean).join(', '));
+    for (const line of omittedClassLines(rec.manifest.models.map((m) => [m.label, results.models?.[m.id]] as const))) rec.log('info', line);
     end('done');
   } catch (e) {
     if (e instanceof CancelledError) {

@@ -64,6 +64,8 @@ export interface StageSpec {
   /** What the optimiser updates, when not the learners' variables and their terms' (a loss's pre-training stage). */
   variables?: tf.Variable[];
   training: TrainingConfig;
+  /** False: the loss gets no labels (a transfer set without labels); train accuracy still reads them. */
+  labels?: boolean;
   /** Seeds the data order and jitter: stages given the same seed see the same batches. */
   seed: number;
   data: Dataset;
@@ -138,7 +140,7 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
               tf,
               student: taps[i],
               teacher,
-              labels,
+              labels: spec.labels === false ? undefined : labels,
               indices,
               temperature: spec.temperature,
               epoch,

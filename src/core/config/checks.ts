@@ -48,6 +48,7 @@ export function checkMeaning(config: DistillConfig, c: CheckContext): void {
   for (const { training, path } of trainedTeachers(config, c)) checkSchedule(training, [...path, 'training'], c);
   checkMode(config, c);
   checkProbes(config, facts, c);
+  checkTransfer(config, facts, c);
 }
 
 /** The data's facts, if the data section is valid, its files exist and the facts are known. */
@@ -310,7 +311,7 @@ function checkLayers(config: DistillConfig, facts: DataFacts | undefined, c: Che
     return { names, layers, label };
   };
   const sides = { student: side('student'), teacher: side('teacher') };
-  const trainCount = c.ok(['data']) ? (config.data.trainSize ?? facts?.trainAvailable) : undefined;
+  const trainCount = studentTrainCount(config, facts, c);
   for (const { t, i, pairs } of terms) {
     const termPath = [...lossesPath, i];
     let namesOk = true;
@@ -391,4 +392,83 @@ function checkProbes(config: DistillConfig, facts: DataFacts | undefined, c: Che
   };
   check('samples', 'probe samples');
   check('ckaSamples', 'CKA samples');
+}
+
+// ---- the transfer set (distillation.transfer) -----------------------------------------------
+
+/** Examples in the training split, if known. */
+function trainSplitCount(config: DistillConfig, facts: DataFacts | undefined, c: CheckContext): number | undefined {
+  if (!c.ok(['data'])) return undefined;
+  const data = config.data;
+  const pool = data.dataset === 'mnist' ? MNIST_TOTAL - mnistTestCount(data) : facts?.trainAvailable;
+  return data.trainSize ?? (pool === undefined ? undefined : pool - data.validationSize);
+}
+
+/** Examples the student learns on (the transfer set's), if known: what indexes a memory bank (CRD). */
+function studentTrainCount(config: DistillConfig, facts: DataFacts | undefined, c: CheckContext): number | undefined {
+  const transfer = c.ok(['distillation', 'transfer']) ? config.distillation.transfer : undefined;
+  if (transfer?.size !== undefined) return transfer.size;
+  // How many examples the omitted classes take is known only once the data is loaded.
+  if (transfer?.omitClasses?.length) return undefined;
+  return trainSplitCount(config, facts, c);
+}
+
+function checkTransfer(config: DistillConfig, facts: DataFacts | undefined, c: CheckContext) {
+  const base = ['distillation', 'transfer'];
+  const transfer = config.distillation?.transfer;
+  if (!transfer || !c.ok(base)) return;
+  const lossesPath = ['distillation', 'losses'];
+  if (!transfer.labels && c.ok(lossesPath)) {
+    config.distillation.losses.forEach((term, i) => {
+      if (!lossDefinition(term.type).uses.labels) return;
+      const p = [...lossesPath, i];
+      c.report({
+        path: p,
+        at: [...p, 'type'],
+        code: 'needs-labels',
+        message: `${formatPath(p)}: a "${term.type}" term reads the labels, but distillation.transfer.labels is false (the student gets soft targets only); remove the term or set labels to true`,
+      });
+    });
+  }
+  const omit = transfer.omitClasses ?? [];
+  const numClasses = c.ok(['data']) ? facts?.numClasses : undefined;
+  const seen = new Set<number>();
+  omit.forEach((cls, j) => {
+    const p = [...base, 'omitClasses', j];
+    if (numClasses !== undefined && cls >= numClasses) {
+      c.report({ path: p, code: 'bad-transfer', message: `${formatPath(p)}: class ${cls} does not exist (the data has classes 0 … ${numClasses - 1})` });
+    } else if (seen.has(cls)) {
+      c.report({ path: p, code: 'bad-transfer', message: `${formatPath(p)}: class ${cls} is listed twice` });
+    }
+    seen.add(cls);
+  });
+  if (numClasses !== undefined && omit.length && [...seen].filter((cls) => cls < numClasses).length >= numClasses) {
+    c.report({
+      path: [...base, 'omitClasses'],
+      code: 'not-enough-data',
+      message: `${formatPath([...base, 'omitClasses'])}: every class (0 … ${numClasses - 1}) is omitted, so the transfer set would be empty`,
+    });
+  }
+  const trainCount = trainSplitCount(config, facts, c);
+  if (transfer.size !== undefined && trainCount !== undefined && transfer.size > trainCount) {
+    c.report({
+      path: [...base, 'size'],
+      code: 'not-enough-data',
+      message: `${formatPath([...base, 'size'])}: ${count(transfer.size)} is more than the ${count(trainCount)} training examples${omit.length ? ' (before the omitted classes are removed)' : ''}`,
+    });
+  }
+  if (transfer.biasCorrection) {
+    const p = [...base, 'biasCorrection'];
+    if (!omit.length) {
+      c.report({ path: p, code: 'bad-transfer', message: `${formatPath(p)}: the bias is added to the omitted classes, but distillation.transfer.omitClasses lists none` });
+    } else if (c.ok(['data']) && config.data.validationSize === 0 && transfer.size === undefined) {
+      c.report({
+        path: p,
+        code: 'bad-transfer',
+        message:
+          `${formatPath(p)}: nothing to choose the bias on: without a validation split it is chosen on the training examples the transfer set left out, ` +
+          'which here are only those of the omitted classes; set data.validationSize (or a transfer size that leaves other examples out)',
+      });
+    }
+  }
 }

@@ -54,6 +54,8 @@ export const PROBLEM_CODES = [
   'mode-needs-teacher',
   'mode-loss',
   'bad-exits',
+  'needs-labels',
+  'bad-transfer',
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

@@ -171,6 +171,20 @@ export const studentSchema = obj('The student network.', {
 
 // ---- distillation ---------------------------------------------------------------------------
 
+// Hinton, Vinyals & Dean 2015 §3: the student may learn on a transfer set other than the
+// teacher's training data. See docs/transfer-sets.md.
+export const transferSchema = obj(
+  'The transfer set the baseline and the distilled student learn on, when it is not the teacher\'s whole training set (Hinton, Vinyals & Dean 2015, §3). The teacher always trains on the whole training split.',
+  {
+    size: opt(int('Examples in the transfer set, drawn (seeded) from the training examples of the classes kept. Default: all of them.', { minimum: 1 })),
+    omitClasses: opt(list('Classes left out of the transfer set (Hinton: the 3s). The result table reports each model\'s accuracy on the test examples of these classes.', int('Class index.', { minimum: 0 }), { minItems: 1 })),
+    labels: opt(bool('Whether the student gets the transfer set\'s labels. `false`: soft targets only, so no term may read labels (ce, dkd) and there is no baseline to train.', { default: true })),
+    biasCorrection: opt(
+      bool('Also report the distilled student with a logit bias added to the omitted classes, chosen to minimise the errors on the validation split (or, without one, on the training examples left out of the transfer set), never on the test set.', { default: false }),
+    ),
+  },
+);
+
 export const distillationSchema = obj('How the student learns from the teacher.', {
   mode: opt(
     oneOf(
@@ -191,6 +205,7 @@ export const distillationSchema = obj('How the student learns from the teacher.'
   // Below 0.01 the scaled logits z/T overflow float32 (T = 5e-324 gives Infinity, then NaN).
   temperature: req(num('Softmax temperature T for the soft targets (Hinton MNIST: 20; CIFAR protocol: 4).', { minimum: 0.01, maximum: 1000 })),
   losses: req(list('The loss terms, each with its own weight.', lossTermSchema, { minItems: 1 })),
+  transfer: opt(transferSchema),
 });
 
 export const probesSchema = obj('What to record for the result views.', {
@@ -225,5 +240,6 @@ export type EnsembleMemberConfig = Infer<typeof ensembleMemberSchema>;
 export type DistillMode = NonNullable<DistillConfig['distillation']['mode']>;
 export type { LossTerm } from '../losses';
 export type ProbesConfig = Infer<typeof probesSchema>;
+export type TransferConfig = Infer<typeof transferSchema>;
 export type OptimizerConfig = TrainingConfig['optimizer'];
 export type ScheduleConfig = NonNullable<TrainingConfig['schedule']>;

@@ -12,7 +12,7 @@ export async function runBornAgain(ctx: RunContext): Promise<void> {
   const k = config.distillation.generations ?? 2;
   let teacher = await ctx.teacher();
   const spec = config.student.model;
-  if (config.baseline) {
+  if (ctx.canTrainBaseline()) {
     const baseline = ctx.build(spec, 1);
     await ctx.train('baseline', [{ id: 'baseline', net: baseline, terms: ctx.terms(CE_ONLY, baseline) }]);
     await ctx.finish('baseline', baseline, { headline: 'baseline' });

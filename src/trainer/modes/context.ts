@@ -8,6 +8,9 @@ import { termPairs } from '../../core/losses';
 import type { ModelResult, RunResults, StageName, StartRequest } from '../../core/protocol';
 import { listRuns, MODELS } from '../../core/runStore';
 import type { Dataset } from '../data';
+import { buildTransferSet, type TransferSet } from '../data/transfer';
+import { type TransferResultsContext, withTransferResults } from '../transferResults';
+import { transferText } from '../../core/resultFormat';
 import { ensembleModel } from '../ensemble';
 import { resultOf } from '../evaluate';
 import type { ExperimentIO } from '../experiment';
@@ -35,8 +38,12 @@ export interface RunContextInit {
 
 export class RunContext {
   readonly config: DistillConfig;
+  /** The run's data: the teacher learns on its whole training split. */
   readonly data: Dataset;
+  /** What the students learn on: the transfer set (distillation.transfer), or `data` itself. */
+  readonly studentData: Dataset;
   readonly rec: RunRecorder;
+  private readonly transfer: TransferSet;
   private readonly init: RunContextInit;
   /** Each trained model's last test evaluation: the weights `finish` reports on (no second pass). */
   private readonly lastTest = new Map<StageName, TestResult>();
@@ -48,6 +55,30 @@ export class RunContext {
     this.config = init.config;
     this.data = init.data;
     this.rec = init.rec;
+    this.transfer = buildTransferSet(init.data, init.config.distillation.transfer, init.config.seed);
+    this.studentData = this.transfer.data;
+    if (init.config.distillation.transfer) {
+      this.results.transfer = this.transfer.summary;
+      this.rec.log('info', transferText(this.transfer.summary));
+    }
+  }
+
+  /** Whether students learn with labels (a transfer set may have none). */
+  private get labels(): boolean {
+    return this.transfer.summary.labels;
+  }
+
+  /** Whether an alone-trained baseline can be trained: not without labels (said in the log and the results). */
+  canTrainBaseline(): boolean {
+    if (!this.config.baseline) return false;
+    if (this.labels) return true;
+    const note = 'no baseline: the transfer set has no labels (distillation.transfer.labels is false), so there is nothing to train the student on alone';
+    if (!this.transfer.summary.notes.includes(note)) {
+      this.transfer.summary.notes.push(note);
+      this.rec.log('info', note);
+      this.rec.saveManifest();
+    }
+    return false;
   }
 
   get results(): RunResults {
@@ -70,7 +101,7 @@ export class RunContext {
       studentLayers: student.taps,
       teacherLayers: teacher?.taps,
       numClasses: this.data.numClasses,
-      trainCount: this.data.train.count,
+      trainCount: this.studentData.train.count,
       seed: this.config.seed + 2,
     });
     this.owned.push({ dispose: () => disposeTerms(terms) });
@@ -79,10 +110,12 @@ export class RunContext {
 
   /**
    * Trains `learners` together as one stage for `training`'s epochs, `teacher` (frozen) teaching
-   * those without peers; records each learner's metrics and probes under its id.
+   * those without peers; records each learner's metrics and probes under its id. Students learn on
+   * the transfer set; a teacher (`asTeacher`) on the whole training split.
    */
-  async train(stage: string, learners: Learner[], opts: { teacher?: TappedModel; training?: TrainingConfig } = {}): Promise<void> {
-    const { config, data, rec } = this;
+  async train(stage: string, learners: Learner[], opts: { teacher?: TappedModel; training?: TrainingConfig; asTeacher?: boolean } = {}): Promise<void> {
+    const { config, rec } = this;
+    const data = opts.asTeacher ? this.data : this.studentData;
     const training = opts.training ?? config.training;
     const steps = Math.ceil(data.train.count / Math.min(training.batchSize, data.train.count));
     rec.manifest.stage = stage;
@@ -91,7 +124,16 @@ export class RunContext {
     rec.log('info', `stage ${stage}${learners.length > 1 ? ` (${learners.map((l) => l.id).join(', ')})` : ''}: ${training.epochs} epochs × ${steps} steps`);
     const usesTeacher = learners.some((l) => !l.peers && l.terms.some((t) => t.def.uses.teacher));
     await trainStage(
-      { stage, learners, temperature: config.distillation.temperature, teacher: usesTeacher ? opts.teacher : undefined, training, seed: config.seed, data },
+      {
+        stage,
+        learners,
+        temperature: config.distillation.temperature,
+        teacher: usesTeacher ? opts.teacher : undefined,
+        training,
+        labels: opts.asTeacher || this.labels,
+        seed: config.seed,
+        data,
+      },
       {
         isCancelled: this.init.io.isCancelled,
         // Progress counts the stage's steps once; every learner's losses are recorded.
@@ -148,8 +190,9 @@ export class RunContext {
           teacher,
           variables: [...(hook.student ? variablesUpTo(student, termPairs(a.term).map((p) => p.student)) : []), ...hook.variables(a.state)],
           training: { ...this.config.training, epochs, schedule: { type: 'constant' } },
+          labels: this.labels,
           seed: this.config.seed,
-          data: this.data,
+          data: this.studentData,
         },
         {
           isCancelled: this.init.io.isCancelled,
@@ -170,7 +213,9 @@ export class RunContext {
     if (opts.save !== false) await this.rec.saveModel(id, (to) => saveLayersModel(net.logitsModel, to));
     // The losses' own modules (connectors, embeddings) train with the student but are not exported with it.
     const lossParams = opts.lossTerms ? termVariables(opts.lossTerms).reduce((n, v) => n + v.size, 0) : 0;
-    const result: ModelResult = { ...(await resultOf(net, this.data, this.lastTest.get(id))), ...(lossParams ? { lossParams } : {}) };
+    const measured: ModelResult = { ...(await resultOf(net, this.data, this.lastTest.get(id))), ...(lossParams ? { lossParams } : {}) };
+    // With omitted classes: each model's accuracy on them; the distilled student's with the bias correction too.
+    const result = await withTransferResults(net, measured, this.transferResults, opts.headline === 'student');
     const results = this.results;
     results.models = { ...results.models, [id]: result };
     if (opts.headline) results[opts.headline] = result;
@@ -207,7 +252,7 @@ export class RunContext {
   private async obtainTeacher(t: EnsembleMemberConfig, id: StageName, memberIndex = 0): Promise<TappedModel> {
     if (t.source === 'train') {
       const net = this.build(t.model, 10 * memberIndex);
-      await this.train(id, [{ id, net, terms: this.terms(CE_ONLY, net) }], { training: t.training });
+      await this.train(id, [{ id, net, terms: this.terms(CE_ONLY, net) }], { training: t.training, asTeacher: true });
       return net;
     }
     const { configPath, req } = this.init;
@@ -216,6 +261,11 @@ export class RunContext {
     const net = this.own(wrapLoadedModel(await loadLayersModel(file)));
     this.rec.log('info', `${id} loaded from ${file}`);
     return net;
+  }
+
+  private get transferResults(): TransferResultsContext {
+    const biasCorrection = this.config.distillation.transfer?.biasCorrection ?? false;
+    return { set: this.transfer, data: this.data, biasCorrection, log: (m) => this.rec.log('info', m) };
   }
 
   dispose(): void {

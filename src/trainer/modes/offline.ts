@@ -7,7 +7,7 @@ export async function runOffline(ctx: RunContext): Promise<void> {
   const teacher = await ctx.teacher();
   const spec = ctx.config.student.model;
   // Baseline: the same student, same seed (so the same initial weights and batches), hard labels only.
-  if (ctx.config.baseline) {
+  if (ctx.canTrainBaseline()) {
     const baseline = ctx.build(spec, 1);
     await ctx.train('baseline', [{ id: 'baseline', net: baseline, terms: ctx.terms(CE_ONLY, baseline) }]);
     await ctx.finish('baseline', baseline, { headline: 'baseline' });

@@ -19,7 +19,7 @@ export async function runOnline(ctx: RunContext): Promise<void> {
   const ids = specs.map((_, i) => `peer${i + 1}`);
   const headline = (i: number) => (i === 0 ? 'teacher' : i === 1 ? 'student' : undefined);
 
-  if (config.baseline) {
+  if (ctx.canTrainBaseline()) {
     for (const [i, spec] of specs.entries()) {
       const id = `${ids[i]}-alone`;
       const net = ctx.build(spec, i);

@@ -10,6 +10,7 @@ import type { Dataset } from './data';
 import { countCorrect, evaluate } from './evaluate';
 import { evaluateTrained } from './finiteCheck';
 import { stopGradient } from '../core/losses/util';
+import type { LossInputs } from '../core/losses/types';
 import { type ActiveTerm, studentLoss, termVariables } from './losses';
 import { applyConstraints, type TappedModel } from './models';
 import { createOptimizer, learningRateAt, setLearningRate } from './optim';
@@ -20,6 +21,24 @@ import { releaseGpuMemory } from './webgpu';
 /** Every tap with its gradient stopped: a peer's predictions as a fixed target. */
 function detachTaps(taps: Map<string, tf.Tensor>): Map<string, tf.Tensor> {
   return new Map([...taps].map(([k, v]) => [k, stopGradient(tf, v)]));
+}
+
+/**
+ * Each learner's loss on its forward pass `taps[i]`: its terms with the frozen teacher's taps, or
+ * (online) averaged over its peers' detached taps — a peer's predictions are a fixed target here,
+ * so the gradient reaches a peer only through its own loss. Run inside the gradient tape.
+ */
+export function learnerLosses(
+  learners: Learner[],
+  taps: Map<string, tf.Tensor>[],
+  teacherTaps: Map<string, tf.Tensor> | undefined,
+  shared: Omit<LossInputs, 'student' | 'teacher'>,
+): { total: tf.Scalar; parts: Record<string, tf.Scalar> }[] {
+  return learners.map((l, i) => {
+    if (!l.peers) return studentLoss(l.terms, { ...shared, student: taps[i], teacher: teacherTaps });
+    const byPeer = l.peers.map((p) => studentLoss(l.terms, { ...shared, student: taps[i], teacher: detachTaps(taps[learners.findIndex((o) => o.id === p)]) }));
+    return meanLoss(byPeer);
+  });
 }
 
 /** The mean of several evaluations of the same terms (one per teaching peer), total and parts alike. */
@@ -136,22 +155,14 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
           let out: { total: tf.Scalar; parts: Record<string, tf.Scalar>; logits: tf.Tensor }[] = [];
           const { grads } = tf.variableGrads(() => {
             const taps = learners.map((l) => l.net.forward(xs, true));
-            const inputs = (i: number, teacher: Map<string, tf.Tensor> | undefined) => ({
+            const losses = learnerLosses(learners, taps, teacherTaps, {
               tf,
-              student: taps[i],
-              teacher,
               labels: spec.labels === false ? undefined : labels,
               indices,
               temperature: spec.temperature,
               epoch,
               epochs: training.epochs,
               training: true,
-            });
-            const losses = learners.map((l, i) => {
-              if (!l.peers) return studentLoss(l.terms, inputs(i, teacherTaps));
-              // Each peer's predictions are a fixed target here: the gradient reaches a peer only through its own loss.
-              const byPeer = l.peers.map((p) => studentLoss(l.terms, inputs(i, detachTaps(taps[learners.findIndex((o) => o.id === p)]))));
-              return meanLoss(byPeer);
             });
             // variableGrads frees everything its callback made except the loss: keep what we log.
             out = losses.map((loss, i) => ({

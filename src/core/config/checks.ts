@@ -206,6 +206,16 @@ function checkMode(config: DistillConfig, c: CheckContext) {
   if (mode === 'online' && c.ok(['teacher']) && config.teacher && config.teacher.source !== 'train') {
     c.report({ path: ['teacher', 'source'], code: 'mode-needs-teacher', message: `online distillation trains its peers together from scratch: the teacher must have "source": "train" (not "${config.teacher.source}")` });
   }
+  // Online peers step together, so they share one schedule: the teacher's own would be silently unused.
+  if (mode === 'online' && c.ok(['teacher']) && c.ok(['training']) && config.teacher?.source === 'train' && JSON.stringify(config.teacher.training) !== JSON.stringify(config.training)) {
+    c.report({
+      path: ['teacher', 'training'],
+      anchor: true,
+      code: 'ignored-property',
+      severity: 'warning',
+      message: 'online peers train together, and alone as their baselines, with "training": teacher.training is not used',
+    });
+  }
   // Peers and exits teach each other through their predictions; their layers need not correspond.
   if ((mode === 'online' || mode === 'self') && c.ok(['distillation', 'losses'])) {
     config.distillation.losses.forEach((t, i) => {

@@ -1,7 +1,10 @@
-// The experiment templates offered by "New Experiment": the three examples, bundled as JSON so
-// the installed extension needs no file from the repository. Pure (no vscode): unit tested.
+// The experiment templates offered by "New Experiment": the examples, bundled as JSON so the
+// installed extension needs no file from the repository. Pure (no vscode): unit tested.
+import dmlMnist from '../../examples/dml-mnist.distill.json';
 import fashionCnnHints from '../../examples/fashion-cnn-hints.distill.json';
+import hintonEnsemble from '../../examples/hinton-ensemble.distill.json';
 import hintonMnist from '../../examples/hinton-mnist.distill.json';
+import omitted3 from '../../examples/omitted-3.distill.json';
 import quickMnist from '../../examples/quick-mnist.distill.json';
 import { methodTemplates } from './methodTemplates';
 
@@ -31,6 +34,24 @@ export const TEMPLATES: readonly Template[] = [
     label: 'Fashion-MNIST CNN with feature hints',
     detail: 'CNNs matched on conv maps, T 4; teacher ≈5 min',
     config: fashionCnnHints,
+  },
+  {
+    id: 'hinton-ensemble',
+    label: 'Hinton MNIST, ensemble teacher',
+    detail: 'Three 2×800 teachers averaged into one 2×800 student',
+    config: hintonEnsemble,
+  },
+  {
+    id: 'omitted-3',
+    label: 'Hinton omitted-3 transfer set',
+    detail: 'The student never sees a 3; accuracy on the test 3s',
+    config: omitted3,
+  },
+  {
+    id: 'dml-mnist',
+    label: 'Deep Mutual Learning (online)',
+    detail: 'Two MLPs learn together, each against itself alone',
+    config: dmlMnist,
   },
   ...methodTemplates(),
 ];

@@ -1,6 +1,7 @@
 // The host's pure logic: run descriptions, hint CodeLens texts, the comparison report, templates,
 // where runs live, throttling.
 import { test } from 'node:test';
+import * as fs from 'node:fs';
 import assert from 'node:assert/strict';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -108,9 +109,12 @@ test('the gap closed reads the same everywhere: rounded half away from zero', ()
   assert.equal(gapClosedPercent(0), '0%');
 });
 
-test('templates: the three examples, then one per method, valid, renamed, without a $schema, with details that fit the pick', () => {
-  assert.deepEqual(TEMPLATES.slice(0, 3).map((t) => t.label), ['Quick MNIST', 'Hinton MNIST', 'Fashion-MNIST CNN with feature hints']);
-  assert.ok(TEMPLATES.slice(3).every((t) => t.id.startsWith('method-')));
+test('templates: the examples, then one per method, valid, renamed, without a $schema, with details that fit the pick', () => {
+  const examples = TEMPLATES.filter((t) => !t.id.startsWith('method-'));
+  assert.deepEqual(examples.map((t) => t.id), ['quick-mnist', 'hinton-mnist', 'fashion-cnn-hints', 'hinton-ensemble', 'omitted-3', 'dml-mnist']);
+  assert.ok(TEMPLATES.slice(examples.length).every((t) => t.id.startsWith('method-')));
+  const files = fs.readdirSync('examples').filter((f) => f.endsWith('.distill.json')).map((f) => f.replace('.distill.json', ''));
+  assert.deepEqual(files.filter((f) => !examples.some((t) => t.id === f)), [], 'every example is offered as a template');
   for (const t of TEMPLATES) {
     // A relative $schema copied into a user's folder resolves nowhere and switches completion off.
     assert.equal(t.config.$schema, undefined, `examples/${t.id}.distill.json carries a $schema`);

@@ -1,0 +1,113 @@
+// Self-distillation's early exits (Zhang et al. 2019, Be Your Own Teacher; reference
+// luanyunteng/pytorch-be-your-own-teacher models/resnet.py): a head on a shallow layer of the
+// network that maps it to the size of the network's deepest features, then classifies them.
+//
+// BYOT's head is a bottleneck — 1×1 conv to C/4 channels, a k×k conv of stride k that brings the
+// map down to the last stage's spatial size, 1×1 conv to the C channels of the deepest features
+// (each with BatchNorm and ReLU) — then global average pooling to the C-vector the final
+// classifier reads, and a linear classifier. Ours, for the small CNNs and MLPs built in models.ts:
+//  - conv/pool layer → deepest features a vector [D] (a CNN with hidden layers): BYOT's bottleneck
+//    to D channels at the last conv map's spatial size, global average pooling → [D], dense → logits;
+//  - conv/pool layer → deepest features a map [H, W, C] (a CNN without hidden layers): the same
+//    bottleneck to [H, W, C] (no pooling: the deepest features are that map), flatten, dense → logits;
+//  - dense layer → [D]: one dense ReLU layer of D units (the 1-D analogue), dense → logits.
+// No BatchNorm: the networks here have none (the backbone would not match its own head's scale).
+//
+// Each exit is a TappedModel view over the backbone's own layers plus its head: its taps are the
+// backbone's up to the exit layer, then `features` (the head's output, what the feature hint
+// compares with the deepest features) and `logits`. It computes only that prefix of the network,
+// so its params, FLOPs, latency and saved model are those of the sub-network a deployer would run.
+import * as tf from '@tensorflow/tfjs';
+import { makeTapped, modelFlops, type TapInfo, type TappedModel } from './models';
+
+/** The tap name of an exit's head output (compared with the deepest features by the hint). */
+export const EXIT_FEATURES = 'features';
+
+export interface Exit {
+  /** The backbone layer the exit branches from. */
+  layer: string;
+  /** Backbone prefix + head, sharing the backbone's variables. */
+  net: TappedModel;
+}
+
+/** The tap the network's logits read: its deepest features (the last hidden layer, or the last conv map). */
+export function deepestFeatures(net: TappedModel): TapInfo {
+  if (net.taps.length < 2) throw new Error('the network has no layer before its logits to exit from');
+  return net.taps[net.taps.length - 2];
+}
+
+/** Per-axis stride k with floor(from/k) = to (BYOT's exact kernel = stride, 'valid'), else ceil(from/k) = to ('same'). */
+function strideTo(from: number, to: number): { k: number; padding: 'valid' | 'same' } {
+  for (let k = 1; k <= from; k++) if (Math.floor(from / k) === to) return { k, padding: 'valid' };
+  for (let k = 1; k <= from; k++) if (Math.ceil(from / k) === to) return { k, padding: 'same' };
+  throw new Error(`no stride brings a map of size ${from} to ${to}`);
+}
+
+interface HeadPlan {
+  features: tf.layers.Layer[];
+  classifier: tf.layers.Layer[];
+}
+
+function headLayers(layer: string, from: number[], target: number[], lastMap: number[] | undefined, numClasses: number, seed: number): HeadPlan {
+  let s = 0;
+  const he = () => tf.initializers.heNormal({ seed: seed + s++ });
+  const name = (part: string) => `exit_${layer}_${part}`;
+  const logits = tf.layers.dense({ name: name('logits'), units: numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 99 }) });
+  if (from.length === 1) {
+    if (target.length !== 1) throw new Error(`exit ${layer}: a dense layer cannot exit to the deepest features' map [${target.join('×')}]`);
+    return { features: [tf.layers.dense({ name: name('fc'), units: target[0], activation: 'relu', kernelInitializer: he() })], classifier: [logits] };
+  }
+  const [h, w] = from;
+  const [toH, toW] = target.length === 3 ? target : lastMap!;
+  const channels = target.length === 3 ? target[2] : target[0];
+  const middle = Math.max(1, Math.round(channels / 4));
+  const sh = strideTo(h, toH);
+  const sw = strideTo(w, toW);
+  const conv = (part: string, filters: number, kernel: number[], padding: 'valid' | 'same' = 'valid') =>
+    tf.layers.conv2d({ name: name(part), filters, kernelSize: kernel, strides: kernel, padding, activation: 'relu', kernelInitializer: he() });
+  const features = [
+    conv('reduce', middle, [1, 1]),
+    conv('stride', middle, [sh.k, sw.k], sh.padding === 'valid' && sw.padding === 'valid' ? 'valid' : 'same'),
+    conv('expand', channels, [1, 1]),
+  ];
+  if (target.length === 1) return { features: [...features, tf.layers.globalAveragePooling2d({ name: name('pool') })], classifier: [logits] };
+  return { features, classifier: [tf.layers.flatten({ name: name('flatten') }), logits] };
+}
+
+/**
+ * An exit on each of `layers` (shallowest first) of `backbone`, built from `seed`. `dropoutSeed` must
+ * be the seed the backbone was built with, so that in a training step every exit sees the backbone
+ * prefix under the same dropout masks as the deepest exit (BYOT's single forward pass). The exits
+ * share the backbone's variables; `dispose` frees only the heads' (the backbone's owner frees its own).
+ */
+export function buildExits(backbone: TappedModel, layers: string[], seed: number, dropoutSeed: number): { exits: Exit[]; dispose(): void } {
+  const target = deepestFeatures(backbone).shape;
+  const input = backbone.model.inputs[0];
+  const heads: tf.layers.Layer[] = [];
+  const exits = layers.map((layer, e): Exit => {
+    const at = backbone.taps.findIndex((t) => t.name === layer);
+    if (at < 0 || at >= backbone.taps.length - 1) throw new Error(`the network has no layer "${layer}" to exit from`);
+    const from = backbone.taps[at].shape;
+    // The network's last conv map: the spatial size BYOT's bottleneck brings the exit to.
+    const lastMap = backbone.taps.filter((t) => t.shape.length === 3).at(-1)?.shape;
+    const plan = headLayers(layer, from, target, lastMap, backbone.numClasses, seed + 1000 * (e + 1));
+    heads.push(...plan.features, ...plan.classifier);
+    let h = backbone.model.outputs[at];
+    for (const l of plan.features) h = l.apply(h) as tf.SymbolicTensor;
+    const features = h;
+    for (const l of plan.classifier) h = l.apply(h) as tf.SymbolicTensor;
+    const prefix = backbone.model.outputs.slice(0, at + 1);
+    const taps: TapInfo[] = [
+      ...backbone.taps.slice(0, at + 1),
+      { name: EXIT_FEATURES, kind: features.shape.length === 2 ? 'dense' : 'conv', shape: features.shape.slice(1) as number[] },
+      { name: 'logits', kind: 'logits', shape: [backbone.numClasses] },
+    ];
+    const model = tf.model({ inputs: input, outputs: [...prefix, features, h], name: `exit_${layer}` });
+    const logitsModel = tf.model({ inputs: input, outputs: h, name: `exit_${layer}_logits` });
+    const net = makeTapped(model, logitsModel, taps, dropoutSeed, { params: logitsModel.countParams(), flops: modelFlops(logitsModel) });
+    // The backbone's owner frees the shared layers; the view frees nothing.
+    net.dispose = () => {};
+    return { layer, net };
+  });
+  return { exits, dispose: () => heads.forEach((l) => l.dispose()) };
+}

@@ -36,10 +36,17 @@ export function deepestFeatures(net: TappedModel): TapInfo {
   return net.taps[net.taps.length - 2];
 }
 
-/** Per-axis stride k with floor(from/k) = to (BYOT's exact kernel = stride, 'valid'), else ceil(from/k) = to ('same'). */
+/**
+ * The kernel = stride k bringing a map of size `from` down to `to`: BYOT's exact k = from/to
+ * ('valid'), else the smallest k that covers the map with padding ('same': ceil(from/k) = to), else
+ * the largest that drops a border ('valid': floor(from/k) = to).
+ */
 function strideTo(from: number, to: number): { k: number; padding: 'valid' | 'same' } {
-  for (let k = 1; k <= from; k++) if (Math.floor(from / k) === to) return { k, padding: 'valid' };
-  for (let k = 1; k <= from; k++) if (Math.ceil(from / k) === to) return { k, padding: 'same' };
+  if (from % to === 0) return { k: from / to, padding: 'valid' };
+  const up = Math.ceil(from / to);
+  if (Math.ceil(from / up) === to) return { k: up, padding: 'same' };
+  const down = Math.floor(from / to);
+  if (down >= 1 && Math.floor(from / down) === to) return { k: down, padding: 'valid' };
   throw new Error(`no stride brings a map of size ${from} to ${to}`);
 }
 
@@ -63,11 +70,12 @@ function headLayers(layer: string, from: number[], target: number[], lastMap: nu
   const middle = Math.max(1, Math.round(channels / 4));
   const sh = strideTo(h, toH);
   const sw = strideTo(w, toW);
+  if (sh.padding !== sw.padding) throw new Error(`exit ${layer}: no one stride brings its ${h}×${w} map to ${toH}×${toW}`);
   const conv = (part: string, filters: number, kernel: number[], padding: 'valid' | 'same' = 'valid') =>
     tf.layers.conv2d({ name: name(part), filters, kernelSize: kernel, strides: kernel, padding, activation: 'relu', kernelInitializer: he() });
   const features = [
     conv('reduce', middle, [1, 1]),
-    conv('stride', middle, [sh.k, sw.k], sh.padding === 'valid' && sw.padding === 'valid' ? 'valid' : 'same'),
+    conv('stride', middle, [sh.k, sw.k], sh.padding),
     conv('expand', channels, [1, 1]),
   ];
   if (target.length === 1) return { features: [...features, tf.layers.globalAveragePooling2d({ name: name('pool') })], classifier: [logits] };

@@ -5,12 +5,17 @@
 // BYOT's head is a bottleneck — 1×1 conv to C/4 channels, a k×k conv of stride k that brings the
 // map down to the last stage's spatial size, 1×1 conv to the C channels of the deepest features
 // (each with BatchNorm and ReLU) — then global average pooling to the C-vector the final
-// classifier reads, and a linear classifier. Ours, for the small CNNs and MLPs built in models.ts:
-//  - conv/pool layer → deepest features a vector [D] (a CNN with hidden layers): BYOT's bottleneck
-//    to D channels at the last conv map's spatial size, global average pooling → [D], dense → logits;
-//  - conv/pool layer → deepest features a map [H, W, C] (a CNN without hidden layers): the same
-//    bottleneck to [H, W, C] (no pooling: the deepest features are that map), flatten, dense → logits;
-//  - dense layer → [D]: one dense ReLU layer of D units (the 1-D analogue), dense → logits.
+// classifier reads, and a linear classifier: the exit is brought to the last stage's shape and then
+// classified the way the network classifies that stage. Ours, for the small CNNs and MLPs of
+// models.ts, does the same:
+//  - conv/pool layer: BYOT's bottleneck to the shape of the network's last conv map [H, W, C]
+//    (1×1 conv to C/4, k×k stride k to H×W, 1×1 conv to C), then what the network does after that
+//    map: flatten and a dense ReLU layer of the deepest features' width D (the network's last hidden
+//    layer) when it has hidden layers — those are the exit's features — else the map is the
+//    features; then a dense layer to the logits. (Global average pooling, BYOT's, is what a ResNet
+//    does after its last map; ours flattens, and GAP heads here barely learned: 87 % errors after
+//    2 epochs where the network had 25 %.)
+//  - dense layer → one dense ReLU layer of D units, then the logits.
 // No BatchNorm: the networks here have none (the backbone would not match its own head's scale).
 //
 // Each exit is a TappedModel view over the backbone's own layers plus its head: its taps are the
@@ -60,26 +65,24 @@ function headLayers(layer: string, from: number[], target: number[], lastMap: nu
   const he = () => tf.initializers.heNormal({ seed: seed + s++ });
   const name = (part: string) => `exit_${layer}_${part}`;
   const logits = tf.layers.dense({ name: name('logits'), units: numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 99 }) });
+  const hidden = () => tf.layers.dense({ name: name('fc'), units: target[0], activation: 'relu', kernelInitializer: he() });
   if (from.length === 1) {
     if (target.length !== 1) throw new Error(`exit ${layer}: a dense layer cannot exit to the deepest features' map [${target.join('×')}]`);
-    return { features: [tf.layers.dense({ name: name('fc'), units: target[0], activation: 'relu', kernelInitializer: he() })], classifier: [logits] };
+    return { features: [hidden()], classifier: [logits] };
   }
   const [h, w] = from;
-  const [toH, toW] = target.length === 3 ? target : lastMap!;
-  const channels = target.length === 3 ? target[2] : target[0];
+  const [toH, toW, channels] = lastMap!;
   const middle = Math.max(1, Math.round(channels / 4));
   const sh = strideTo(h, toH);
   const sw = strideTo(w, toW);
   if (sh.padding !== sw.padding) throw new Error(`exit ${layer}: no one stride brings its ${h}×${w} map to ${toH}×${toW}`);
   const conv = (part: string, filters: number, kernel: number[], padding: 'valid' | 'same' = 'valid') =>
     tf.layers.conv2d({ name: name(part), filters, kernelSize: kernel, strides: kernel, padding, activation: 'relu', kernelInitializer: he() });
-  const features = [
-    conv('reduce', middle, [1, 1]),
-    conv('stride', middle, [sh.k, sw.k], sh.padding),
-    conv('expand', channels, [1, 1]),
-  ];
-  if (target.length === 1) return { features: [...features, tf.layers.globalAveragePooling2d({ name: name('pool') })], classifier: [logits] };
-  return { features, classifier: [tf.layers.flatten({ name: name('flatten') }), logits] };
+  const bottleneck = [conv('reduce', middle, [1, 1]), conv('stride', middle, [sh.k, sw.k], sh.padding), conv('expand', channels, [1, 1])];
+  // The network's deepest features are its last conv map: the bottleneck's output is the exit's.
+  if (target.length === 3) return { features: bottleneck, classifier: [tf.layers.flatten({ name: name('flatten') }), logits] };
+  // Else the network's own classifier after that map: flatten, a dense layer of the deepest features' width.
+  return { features: [...bottleneck, tf.layers.flatten({ name: name('flatten') }), hidden()], classifier: [logits] };
 }
 
 /**

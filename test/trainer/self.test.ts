@@ -54,13 +54,14 @@ const conv = (k: number, cin: number, cout: number, out: number) => ({ params: k
 const dense = (n: number, m: number) => ({ params: n * m + m, flops: 2 * n * m });
 const sum = (parts: { params: number; flops: number }[]) => parts.reduce((a, p) => ({ params: a.params + p.params, flops: a.flops + p.flops }), { params: 0, flops: 0 });
 
-test('each exit is the network up to its layer plus a BYOT bottleneck head to the deepest features (12), then a classifier', () => {
+test('each exit is the network up to its layer plus a BYOT bottleneck to the last conv map, then the network\'s own kind of classifier', () => {
   const { net, exits } = network(CNN, ['conv1', 'pool1', 'conv2']);
   const conv1 = conv(3, 1, 4, 8);
   const pool1 = { params: 0, flops: 8 * 8 * 4 };
   const conv2 = conv(3, 4, 8, 4);
-  // Head from C channels on an s×s map: 1×1 to 12/4 = 3, k×k stride k down to the last map (2×2), 1×1 to 12, average pool, dense 12 → 4.
-  const head = (c: number, s: number) => sum([conv(1, c, 3, s), conv(s / 2, 3, 3, 2), conv(1, 3, 12, 2), { params: 0, flops: 2 * 2 * 12 }, dense(12, 4)]);
+  // Head from C channels on an s×s map: BYOT's bottleneck to the last conv map pool2 [2,2,8] (1×1 to 8/4 = 2,
+  // k×k stride k down to 2×2, 1×1 to 8), then as the network: flatten (32), dense to fc1's 12, dense 12 → 4.
+  const head = (c: number, s: number) => sum([conv(1, c, 2, s), conv(s / 2, 2, 2, 2), conv(1, 2, 8, 2), dense(32, 12), dense(12, 4)]);
   const expected = {
     conv1: sum([conv1, head(4, 8)]),
     pool1: sum([conv1, pool1, head(4, 4)]),
@@ -212,8 +213,8 @@ test('a real CLI run of mode self reports every exit with its own cost and saves
   assert.equal(models['exit-logits'].params, whole.params);
   assert.equal(models['exit-logits'].flops, whole.flops);
   assert.deepEqual(manifest.results.student, models['exit-logits']);
-  // pool1 [14,14,4] → 1×1 to 4, 2×2 stride 2 to the last map (7×7), 1×1 to 16, average pool, dense 16 → 10
-  const pool1Exit = sum([conv(3, 1, 4, 28), { params: 0, flops: 28 * 28 * 4 }, conv(1, 4, 4, 14), conv(2, 4, 4, 7), conv(1, 4, 16, 7), { params: 0, flops: 7 * 7 * 16 }, dense(16, 10)]);
+  // pool1 [14,14,4] → 1×1 to 8/4 = 2, 2×2 stride 2 to the last map (7×7), 1×1 to 8, flatten (392), dense 16, dense 16 → 10
+  const pool1Exit = sum([conv(3, 1, 4, 28), { params: 0, flops: 28 * 28 * 4 }, conv(1, 4, 2, 14), conv(2, 2, 2, 7), conv(1, 2, 8, 7), dense(392, 16), dense(16, 10)]);
   assert.equal(models['exit-pool1'].params, pool1Exit.params);
   assert.equal(models['exit-pool1'].flops, pool1Exit.flops);
   for (const id of ids) {

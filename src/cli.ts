@@ -93,20 +93,39 @@ function fmtCount(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)}G` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n);
 }
 
+/** One line per model (its test errors and cost) under a header; the name column fits the longest name. */
+function modelRows(rows: [string, ModelResult | undefined][]): string[] {
+  const width = Math.max(10, ...rows.map(([name]) => name.length + 2));
+  const lines = [`${'model'.padEnd(width)}${'test errors'.padStart(14)}${'error'.padStart(8)}${'params'.padStart(10)}${'FLOPs/ex'.padStart(10)}${'latency'.padStart(10)}`];
+  for (const [name, r] of rows) {
+    if (!r) continue;
+    lines.push(
+      `${name.padEnd(width)}${`${r.testErrors} / ${r.testCount}`.padStart(14)}${percentError(r).padStart(8)}${fmtCount(r.params).padStart(10)}` +
+        `${fmtCount(r.flops).padStart(10)}${`${r.latencyMs.toFixed(2)} ms`.padStart(10)}`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * Self-distillation's table: the network alone, then every exit shallowest first (each the
+ * sub-network up to it plus its head), the depth/accuracy trade-off a deployer picks from.
+ */
+function exitTable(results: RunResults): string | undefined {
+  const exits = Object.entries(results.models ?? {}).filter(([id]) => id.startsWith('exit-'));
+  if (!exits.length) return undefined;
+  return modelRows([['baseline', results.baseline], ...exits]).join('\n');
+}
+
 function resultTable(results: RunResults): string {
+  const exits = exitTable(results);
+  if (exits) return exits;
   const rows: [string, ModelResult | undefined][] = [
     ['teacher', results.teacher],
     ['baseline', results.baseline],
     ['student', results.student],
   ];
-  const lines = [`${'model'.padEnd(10)}${'test errors'.padStart(14)}${'error'.padStart(8)}${'params'.padStart(10)}${'FLOPs/ex'.padStart(10)}${'latency'.padStart(10)}`];
-  for (const [name, r] of rows) {
-    if (!r) continue;
-    lines.push(
-      `${name.padEnd(10)}${`${r.testErrors} / ${r.testCount}`.padStart(14)}${percentError(r).padStart(8)}${fmtCount(r.params).padStart(10)}` +
-        `${fmtCount(r.flops).padStart(10)}${`${r.latencyMs.toFixed(2)} ms`.padStart(10)}`,
-    );
-  }
+  const lines = modelRows(rows);
   if (results.ratios) {
     const { params, flops, latency } = results.ratios;
     lines.push(`teacher ÷ student: ${params.toFixed(1)}× params, ${flops.toFixed(1)}× FLOPs, ${latency.toFixed(1)}× latency`);

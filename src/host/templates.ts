@@ -1,5 +1,6 @@
 // The experiment templates offered by "New Experiment": the examples, bundled as JSON so the
 // installed extension needs no file from the repository. Pure (no vscode): unit tested.
+import byotFashionCnn from '../../examples/byot-fashion-cnn.distill.json';
 import dmlMnist from '../../examples/dml-mnist.distill.json';
 import fashionCnnHints from '../../examples/fashion-cnn-hints.distill.json';
 import hintonEnsemble from '../../examples/hinton-ensemble.distill.json';
@@ -52,6 +53,12 @@ export const TEMPLATES: readonly Template[] = [
     label: 'Deep Mutual Learning (online)',
     detail: 'Two MLPs learn together, each against itself alone',
     config: dmlMnist,
+  },
+  {
+    id: 'byot-fashion-cnn',
+    label: 'Be Your Own Teacher (self-distillation)',
+    detail: 'Fashion CNN with early exits: accuracy vs cost',
+    config: byotFashionCnn,
   },
   ...methodTemplates(),
 ];

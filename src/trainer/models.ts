@@ -193,7 +193,12 @@ function useFastMask(layer: SeededDropout): void {
   };
 }
 
-function makeTapped(model: tf.LayersModel, logitsModel: tf.LayersModel, taps: TapInfo[], seed: number, cost: { params: number; flops: number }): TappedModel {
+/**
+ * A TappedModel over `model` (outputs = `taps` in order, the last `logits`) and `logitsModel`.
+ * Views built over the same layers (self-distillation's exits) with the same `seed` draw the same
+ * dropout masks on their n-th training pass, as one network would.
+ */
+export function makeTapped(model: tf.LayersModel, logitsModel: tf.LayersModel, taps: TapInfo[], seed: number, cost: { params: number; flops: number }): TappedModel {
   const dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout') as unknown as SeededDropout[];
   dropouts.forEach(useFastMask);
   let trainingCalls = 0;
@@ -319,9 +324,11 @@ export function wrapLoadedModel(model: tf.LayersModel): TappedModel {
   outputs.push(out);
   taps.push({ name: 'logits', kind: 'logits', shape: out.shape.slice(1) as number[] });
   const tapped = tf.model({ inputs: model.inputs, outputs });
-  const flops = logitsModel.layers.reduce((a, l) => a + layerFlops(l), 0);
-  return makeTapped(tapped, logitsModel, taps, 0, { params: logitsModel.countParams(), flops });
+  return makeTapped(tapped, logitsModel, taps, 0, { params: logitsModel.countParams(), flops: modelFlops(logitsModel) });
 }
+
+/** One example's forward FLOPs of a tfjs model's layers, counted as describeModel counts them. */
+export const modelFlops = (model: tf.LayersModel): number => model.layers.reduce((a, l) => a + layerFlops(l), 0);
 
 /** One example's forward FLOPs of a loaded layer, counted as describeModel counts them. */
 function layerFlops(l: tf.layers.Layer): number {

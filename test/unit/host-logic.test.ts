@@ -111,7 +111,7 @@ test('the gap closed reads the same everywhere: rounded half away from zero', ()
 
 test('templates: the examples, then one per method, valid, renamed, without a $schema, with details that fit the pick', () => {
   const examples = TEMPLATES.filter((t) => !t.id.startsWith('method-'));
-  assert.deepEqual(examples.map((t) => t.id), ['quick-mnist', 'hinton-mnist', 'fashion-cnn-hints', 'hinton-ensemble', 'omitted-3', 'dml-mnist']);
+  assert.deepEqual(examples.map((t) => t.id), ['quick-mnist', 'hinton-mnist', 'fashion-cnn-hints', 'hinton-ensemble', 'omitted-3', 'dml-mnist', 'byot-fashion-cnn']);
   assert.ok(TEMPLATES.slice(examples.length).every((t) => t.id.startsWith('method-')));
   const files = fs.readdirSync('examples').filter((f) => f.endsWith('.distill.json')).map((f) => f.replace('.distill.json', ''));
   assert.deepEqual(files.filter((f) => !examples.some((t) => t.id === f)), [], 'every example is offered as a template');

@@ -196,12 +196,17 @@ export const distillationSchema = obj('How the student learns from the teacher.'
   peers: opt(list('`online` only: more peers beyond the teacher and the student, each learning from all the others.', obj('A peer.', { model: req(modelSchema) }), { minItems: 1, maxItems: 8 })),
   generations: opt(int('`born-again` only: how many student generations to train, each taught by the previous one (default 2).', { minimum: 1, maximum: 10 })),
   exits: opt(
-    list('`self` only: the student layers that get an early exit (a classifier head of their own), shallowest first; the deepest exit is the network\'s own logits.', str('A student layer name (conv1, fc1, …).', { minLength: 1 }), {
+    list('`self` only: the student layers that get an early exit, shallowest first: a head of their own (Be Your Own Teacher\'s bottleneck to the size of the deepest features, then a classifier; docs/self-distillation.md). The deepest exit is the network\'s own logits.', str('A student layer name (conv1, fc1, …).', { minLength: 1 }), {
       minItems: 1,
       maxItems: 8,
     }),
   ),
-  exitFeatureWeight: opt(num('`self` only: weight of the L2 hint from each exit\'s features to the deepest features (default 0.03, Be Your Own Teacher\'s).', { minimum: 0, maximum: 1000 })),
+  exitFeatureWeight: opt(
+    num(
+      '`self` only: weight of the hint from each exit\'s head features to the deepest features (detached): their mean squared difference, as the `hint` loss computes it (default 0.03; 0 turns it off). Be Your Own Teacher\'s reference sums the squares over the batch and the features with weight 1e-6 — about 0.008 in this form for 64 features at batch 128.',
+      { minimum: 0, maximum: 1000 },
+    ),
+  ),
   // Below 0.01 the scaled logits z/T overflow float32 (T = 5e-324 gives Infinity, then NaN).
   temperature: req(num('Softmax temperature T for the soft targets (Hinton MNIST: 20; CIFAR protocol: 4).', { minimum: 0.01, maximum: 1000 })),
   losses: req(list('The loss terms, each with its own weight.', lossTermSchema, { minItems: 1 })),

@@ -4,12 +4,11 @@ import { runBornAgain } from './bornAgain';
 import type { RunContext } from './context';
 import { runOffline } from './offline';
 import { runOnline } from './online';
+import { runSelf } from './self';
 
 export const MODE_RUNNERS: Record<DistillMode, (ctx: RunContext) => Promise<void>> = {
   offline: runOffline,
   online: runOnline,
   'born-again': runBornAgain,
-  self: async () => {
-    throw new Error('self-distillation is not built yet');
-  },
+  self: runSelf,
 };

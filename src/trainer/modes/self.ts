@@ -46,7 +46,7 @@ export async function runSelf(ctx: RunContext): Promise<void> {
   const { config } = ctx;
   const spec = config.student.model;
   const { losses } = config.distillation;
-  if (config.baseline) {
+  if (ctx.canTrainBaseline()) {
     const baseline = ctx.build(spec, 1);
     await ctx.train('baseline', [{ id: 'baseline', net: baseline, terms: ctx.terms(CE_ONLY, baseline) }]);
     await ctx.finish('baseline', baseline, { headline: 'baseline' });

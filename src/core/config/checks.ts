@@ -7,7 +7,7 @@ import { describeModel } from '../models';
 import { dataFacts, DataFacts, MNIST_TOTAL, mnistTestCount, testCount, ValidationEnv } from './env';
 import { inputShapeOf, layerNamesFor, layersWithFacts } from './layers';
 import { formatPath, JsonPath, ProblemCode, Severity, suggestion } from './problems';
-import type { DistillConfig, ModelSpec, TrainingConfig } from './schema';
+import { type DistillConfig, MAX_SEED, type ModelSpec, type TrainingConfig } from './schema';
 
 export interface CheckContext {
   env: ValidationEnv;
@@ -18,6 +18,8 @@ export interface CheckContext {
   has(path: JsonPath, code: ProblemCode): boolean;
   /** Whether the config file itself has a value at this path (rather than a default). */
   written(path: JsonPath): boolean;
+  /** Where the value at this path starts in the file, when it is written: tells which of two was written second. */
+  offset(path: JsonPath): number | undefined;
   /**
    * `at` is where to point in the file when it differs from `path` (e.g. the value the user wrote);
    * `anchor` points at the property's key (or an object's brace) instead of its whole value.
@@ -46,6 +48,7 @@ export function checkMeaning(config: DistillConfig, c: CheckContext): void {
   checkSchedule(config.training, ['training'], c);
   if (c.ok(['teacher', 'source']) && config.teacher.source === 'train') checkSchedule(config.teacher.training, ['teacher', 'training'], c);
   checkProbes(config, facts, c);
+  checkSeeds(config, c);
 }
 
 /** The data's facts, if the data section is valid, its files exist and the facts are known. */
@@ -319,4 +322,37 @@ function checkProbes(config: DistillConfig, facts: DataFacts | undefined, c: Che
   };
   check('samples', 'probe samples');
   check('ckaSamples', 'CKA samples');
+}
+
+// ---- seed groups ----------------------------------------------------------------------------
+
+function checkSeeds(config: DistillConfig, c: CheckContext) {
+  if (config.seeds !== undefined && config.repeats !== undefined && c.ok(['seeds']) && c.ok(['repeats'])) {
+    // At the one written second: the first one is what the user meant until the second came.
+    const second = (c.offset(['repeats']) ?? 0) > (c.offset(['seeds']) ?? 0) ? 'repeats' : 'seeds';
+    const first = second === 'repeats' ? 'seeds' : 'repeats';
+    c.report({
+      path: [second],
+      anchor: true,
+      code: 'conflicting-properties',
+      message: `${second}: give either seeds (the list) or repeats (seed, seed+1, …), not both; ${first} is already given`,
+    });
+    return;
+  }
+  if (config.seeds !== undefined && c.ok(['seeds'])) {
+    const first = new Map<number, number>();
+    config.seeds.forEach((s, i) => {
+      const earlier = first.get(s);
+      if (earlier === undefined) first.set(s, i);
+      else c.report({ path: ['seeds', i], code: 'duplicate-seed', message: `seeds[${i}]: seed ${s} is already seeds[${earlier}]; a repeated seed repeats the same run` });
+    });
+    if (c.written(['seed'])) c.report({ path: ['seed'], anchor: true, code: 'ignored-property', severity: 'warning', message: 'seed: ignored because seeds is given' });
+  }
+  if (config.repeats !== undefined && c.ok(['repeats']) && c.ok(['seed']) && config.seed + config.repeats - 1 > MAX_SEED) {
+    c.report({
+      path: ['repeats'],
+      code: 'out-of-range',
+      message: `repeats: seeds ${config.seed} … ${config.seed + config.repeats - 1} go past the largest seed, ${MAX_SEED}; use a smaller seed`,
+    });
+  }
 }

@@ -51,6 +51,8 @@ export const PROBLEM_CODES = [
   'milestones-unsorted',
   'probes-exceed-test',
   'ignored-property',
+  'duplicate-seed',
+  'conflicting-properties',
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

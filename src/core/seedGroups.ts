@@ -61,7 +61,7 @@ export interface SeedGroupSummary {
   finished: number;
   /** Per model (teacher, baseline, student, …): over the finished runs that have its result. */
   models: Record<string, GroupModelSummary>;
-  /** Share of the baseline → teacher error gap closed, over the finished runs that report it. */
+  /** Share of the baseline → teacher error gap closed, over the finished runs whose teacher beat their baseline. */
   gapRecovered?: Spread;
 }
 
@@ -86,7 +86,12 @@ export function summarizeSeedGroup(manifests: Manifest[]): SeedGroupSummary {
       ...(counts.size === 1 ? { testCount: results[0].testCount } : {}),
     };
   }
-  const gaps = finished.map((m) => m.results.gapRecovered).filter((g): g is number => typeof g === 'number' && Number.isFinite(g));
+  // Only where the teacher beat its baseline: elsewhere there is no gap to close, and the ratio
+  // (student's gain over a negative gap) would say nothing about distillation.
+  const gaps = finished
+    .filter((m) => m.results.teacher && m.results.baseline && m.results.teacher.testErrors < m.results.baseline.testErrors)
+    .map((m) => m.results.gapRecovered)
+    .filter((g): g is number => typeof g === 'number' && Number.isFinite(g));
   const gapRecovered = meanStd(gaps);
   return {
     id: first?.group?.id ?? '',
@@ -158,7 +163,7 @@ export function summarizeGroupLine(g: SeedGroupSummary): string {
     const m = g.models[name];
     if (m) parts.push(`${name} ${formatSpread(m.testErrors)}${parts.length ? '' : ' errors'}`);
   }
-  if (g.gapRecovered) parts.push(`gap closed ${formatGapSpread(g.gapRecovered)}`);
+  if (g.gapRecovered) parts.push(`gap closed ${formatGapSpread(g.gapRecovered)}${g.gapRecovered.n < g.finished ? ` (${g.gapRecovered.n} with a gap)` : ''}`);
   const seeds = `${g.finished} of ${g.seeds.length} seed${g.seeds.length === 1 ? '' : 's'}`;
   return parts.length ? `${parts.join(' · ')} (${seeds})` : seeds;
 }

@@ -3,6 +3,7 @@
 // failed seed ends the group there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -111,4 +112,36 @@ test('a seed that fails fails the group there, with a message that says which se
   assert.match(done.error!, /^seed 1 \(1 of 3\) failed: the run folder .* was deleted or moved while the run was going; nothing more is recorded; 2 later seeds not run$/);
   assert.equal(created(messages).length, 1);
   assert.equal(messages.filter((m) => m.type === 'done').length, 1);
+});
+
+test('distill run prints each seed and the mean ± std table; distill list shows the group as one line', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-group-cli-'));
+  writeConfig(dir, { seeds: [1, 2] });
+  const cli = (args: string[]) => spawnSync(process.execPath, [path.resolve('dist/cli.js'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
+  const r = cli(['run', 'group.distill.json']);
+  assert.equal(r.status, 0, r.stderr);
+  const seedLines = r.stdout.split('\n').filter((l) => /^seed \d: /.test(l));
+  assert.equal(seedLines.length, 2, r.stdout);
+  // Each seed's line as its run ends, with the numbers its manifest recorded.
+  const runsDir = path.join(dir, '.distill', 'runs');
+  const manifests = fs.readdirSync(runsDir).sort().map((id) => readManifest(path.join(runsDir, id))!);
+  manifests.forEach((m, i) => {
+    const { teacher, baseline, student } = m.results;
+    assert.ok(seedLines[i].startsWith(`seed ${i + 1}: teacher ${teacher!.testErrors} · baseline ${baseline!.testErrors} · student ${student!.testErrors} test errors of 200`), seedLines[i]);
+  });
+  // The table: mean ± sample std computed here from the two runs.
+  const mean = (k: 'teacher' | 'baseline' | 'student') => (manifests[0].results[k]!.testErrors + manifests[1].results[k]!.testErrors) / 2;
+  const std = (k: 'teacher' | 'baseline' | 'student') => Math.abs(manifests[0].results[k]!.testErrors - manifests[1].results[k]!.testErrors) / Math.SQRT2;
+  assert.match(r.stdout, /over 2 of 2 seeds \(1, 2\): mean ± std \(sample, n − 1\)/);
+  for (const k of ['teacher', 'baseline', 'student'] as const) {
+    assert.match(r.stdout, new RegExp(`^${k}\\s+${mean(k).toFixed(1)} ± ${std(k).toFixed(1)} / 200\\s`, 'm'));
+  }
+  const list = cli(['list']);
+  assert.equal(list.status, 0);
+  const lines = list.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, list.stdout);
+  assert.match(lines[0], new RegExp(`^${manifests[0].id}\\s+done, 2 seeds\\s+student ${mean('student').toFixed(1)} ± ${std('student').toFixed(1)} errors · baseline .* \\(2 of 2 seeds\\)$`));
+  const withSeeds = cli(['list', '--seeds']).stdout.trim().split('\n');
+  assert.equal(withSeeds.length, 3);
+  assert.match(withSeeds[2], new RegExp(`^  ${manifests[1].id}\\s+done\\s+seed 2: student `));
 });

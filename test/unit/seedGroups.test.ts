@@ -125,6 +125,11 @@ test('a group still going, stopped or failed: its status, and statistics over th
   assert.equal(cancelled.status, 'cancelled');
   assert.equal(cancelled.models.teacher.testErrors.mean, 64);
   assert.equal(summarizeSeedGroup([run(0, 'done', { t: 64, b: 84, s: 70 }), run(1, 'failed')]).status, 'failed');
+  // The gap closed is averaged only where the teacher beat its baseline (run 1: 90 > 84, no gap).
+  const noGap = summarizeSeedGroup([run(0, 'done', { t: 64, b: 84, s: 70 }, 0.7), run(1, 'done', { t: 90, b: 84, s: 80 }, -0.67), run(2, 'done', { t: 60, b: 80, s: 70 }, 0.5)]);
+  assert.deepEqual(noGap.gapRecovered?.n, 2);
+  assert.ok(Math.abs(noGap.gapRecovered!.mean - 0.6) < 1e-12);
+  assert.match(summarizeGroupLine(noGap), /gap closed 60 ± 14% \(2 with a gap\) \(3 of 3 seeds\)$/);
   // Every run there is done but seeds are missing: stopped between two runs.
   assert.equal(summarizeSeedGroup([run(0, 'done', { t: 64, b: 84, s: 70 })]).status, 'cancelled');
 });

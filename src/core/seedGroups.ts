@@ -4,7 +4,7 @@
 // and accuracy and of the gap closed — which the CLI, the Experiments tree and Compare all show.
 // Pure: no fs, no vscode (the webviews use it too).
 import type { DistillConfig } from './config/schema';
-import type { Manifest, ModelResult, RunStatus } from './protocol';
+import type { Manifest, ModelResult, RunGroup, RunResults, RunStatus } from './protocol';
 
 /** The seeds of a grouped config, in order; undefined when the config is one run (`seed` alone). */
 export function groupSeeds(config: Pick<DistillConfig, 'seed' | 'seeds' | 'repeats'>): number[] | undefined {
@@ -42,14 +42,25 @@ export interface GroupModelSummary {
   testCount?: number;
 }
 
-export interface SeedGroupSummary {
+/** What the aggregation reads of a run: a manifest, or the panels' RunInfo. */
+export interface GroupMember {
+  name: string;
+  configPath: string;
+  status: RunStatus;
+  startedAt: string;
+  seed?: number;
+  group?: RunGroup;
+  results: RunResults;
+}
+
+export interface SeedGroupSummary<T extends GroupMember = Manifest> {
   id: string;
   name: string;
   configPath: string;
   /** The seeds the group was to run, in order. */
   seeds: number[];
   /** Its runs found, in seed order (a seed not started yet, or never, has none). */
-  runs: Manifest[];
+  runs: T[];
   /**
    * running while a run is; done when every seed's run is done; else failed or cancelled as the
    * run that stopped it was (all runs done but seeds missing: the group was stopped between runs).
@@ -69,11 +80,11 @@ const isModelResult = (v: unknown): v is ModelResult =>
   typeof v === 'object' && v !== null && typeof (v as ModelResult).testErrors === 'number' && typeof (v as ModelResult).testCount === 'number';
 
 /** A group's results from its runs' manifests (any order; runs of other groups must not be passed). */
-export function summarizeSeedGroup(manifests: Manifest[]): SeedGroupSummary {
+export function summarizeSeedGroup<T extends GroupMember>(manifests: T[]): SeedGroupSummary<T> {
   const runs = [...manifests].sort((a, b) => (a.group?.index ?? 0) - (b.group?.index ?? 0) || a.startedAt.localeCompare(b.startedAt));
   const first = runs[0];
   // The seeds as the newest run knows them (all runs of a group carry the same list).
-  const seeds = runs.at(-1)?.group?.seeds ?? runs.map((m) => m.seed);
+  const seeds = runs.at(-1)?.group?.seeds ?? runs.map((m) => m.seed ?? 0);
   const finished = runs.filter((m) => m.status === 'done');
   const models: Record<string, GroupModelSummary> = {};
   const names = [...new Set(finished.flatMap((m) => Object.keys(m.results).filter((k) => isModelResult(m.results[k as keyof typeof m.results]))))];
@@ -107,7 +118,7 @@ export function summarizeSeedGroup(manifests: Manifest[]): SeedGroupSummary {
   };
 }
 
-function groupStatus(runs: Manifest[], planned: number): RunStatus {
+function groupStatus(runs: GroupMember[], planned: number): RunStatus {
   if (runs.some((m) => m.status === 'running')) return 'running';
   const stopped = runs.find((m) => m.status === 'failed' || m.status === 'cancelled');
   if (stopped) return stopped.status;
@@ -117,7 +128,7 @@ function groupStatus(runs: Manifest[], planned: number): RunStatus {
 /** A listing's entries with each seed group's runs gathered into one, where its newest run was. */
 export type GroupedEntry<T> = { kind: 'run'; entry: T } | { kind: 'group'; id: string; entries: T[] };
 
-export function groupEntries<T>(entries: T[], manifestOf: (entry: T) => Manifest): GroupedEntry<T>[] {
+export function groupEntries<T>(entries: T[], manifestOf: (entry: T) => Pick<GroupMember, 'group'>): GroupedEntry<T>[] {
   const out: GroupedEntry<T>[] = [];
   const groups = new Map<string, T[]>();
   for (const entry of entries) {
@@ -157,7 +168,7 @@ export function formatSeeds(seeds: number[]): string {
  * The one-line result of a group in a listing: "student 72.7 ± 2.1 errors · baseline 79.0 ± 1.0 ·
  * teacher 70.7 ± 0.6 · gap closed 40 ± 12% (3 of 3 seeds)".
  */
-export function summarizeGroupLine(g: SeedGroupSummary): string {
+export function summarizeGroupLine(g: SeedGroupSummary<GroupMember>): string {
   const parts: string[] = [];
   for (const name of ['student', 'baseline', 'teacher', ...Object.keys(g.models).filter((k) => !['student', 'baseline', 'teacher'].includes(k))]) {
     const m = g.models[name];

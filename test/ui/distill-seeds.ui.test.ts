@@ -74,6 +74,11 @@ describe('Distill Lab: a seed group (packaged extension)', function () {
     assert.match(expected, /^S \d+\.\d ± \d+\.\d err/);
     assert.equal((await group.locator('.label-description').textContent())?.trim(), expected);
     // The toast names the group's mean ± std and offers Compare.
+    // The CodeLens above the config: the group's result, not its last seed's.
+    const lens = page.locator('.codelens-decoration', { hasText: 'Last group' }).first();
+    await lens.waitFor({ timeout: 10_000 });
+    const lensText = (await lens.textContent()) ?? '';
+    assert.ok(lensText.includes(`(2 seeds): ${expected}`), lensText);
     const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: 'seeds finished 2 seeds' });
     await toast.waitFor({ timeout: 10_000 });
     assert.equal(await toast.locator('.monaco-button', { hasText: 'Compare Seeds' }).count(), 1);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatProblem, parseConfig, type ValidationEnv } from '../../src/core/config/parse';
 import type { Manifest, ModelResult, RunStatus } from '../../src/core/protocol';
+import { manifestProblem } from '../../src/core/runStore';
 import { configForSeed, formatGapSpread, formatSpread, groupEntries, groupSeeds, meanStd, summarizeGroupLine, summarizeSeedGroup } from '../../src/core/seedGroups';
 
 const FILE = '/cfg/x.distill.json';
@@ -143,4 +144,11 @@ test('groupEntries gathers each group where its newest run is and keeps single r
     grouped.map((e) => (e.kind === 'run' ? e.entry.id : `${e.id}: ${e.entries.map((m) => m.group!.index).join(',')}`)),
     ['g2: 0,1', 'single', 'g1: 0,1,2'],
   );
+});
+
+test('a manifest whose group is malformed is damaged, with the reason; a well-formed one is not', () => {
+  assert.equal(manifestProblem(run(0, 'done')), undefined);
+  for (const group of ['g', null, { id: 1, index: 0, seeds: [1] }, { id: 'g', index: 0.5, seeds: [1] }, { id: 'g', index: 0, seeds: '1,2' }, { id: 'g', index: 0, seeds: [1, 'x'] }]) {
+    assert.equal(manifestProblem({ ...run(0, 'done'), group }), 'manifest.json: group is not { id, index, seeds }', JSON.stringify(group));
+  }
 });

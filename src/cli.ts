@@ -1,28 +1,32 @@
 // `distill`: the command line on core + the trainer process.
 //   distill run <config> [--backend auto|wasm|cpu|tensorflow|webgpu] [--runs-dir DIR]
 //   distill validate <config>...
-//   distill list [--runs-dir DIR]
+//   distill list [--seeds] [--runs-dir DIR]
 //   distill export <run-id|latest> <dest-dir> [--model student|baseline|teacher] [--runs-dir DIR]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultNodeEnv } from './core/config/nodeEnv';
 import { formatProblem, parseConfig } from './core/config/parse';
-import { BACKEND_PREFERENCES, type BackendPreference, type ModelResult, type RunResults, type StageName, type TrainerToHost } from './core/protocol';
+import { BACKEND_PREFERENCES, type BackendPreference, type Manifest, type ModelResult, type RunGroup, type RunResults, type StageName, type TrainerToHost } from './core/protocol';
 import { gapClosedPercent, omittedClassLines, transferText } from './core/resultFormat';
-import { listRuns, MANIFEST, MODELS, percentError, scanRuns, summarizeResults } from './core/runStore';
+import { listRuns, MANIFEST, MODELS, percentError, readManifest, scanRuns, summarizeResults } from './core/runStore';
+import { formatGapSpread, formatSeeds, formatSpread, groupEntries, type SeedGroupSummary, summarizeGroupLine, summarizeSeedGroup } from './core/seedGroups';
 import { startTrainer } from './core/trainerClient';
 import { describeDataSource } from './core/data/describe';
 
 const USAGE = `usage:
   distill run <config.distill.json> [--backend auto|wasm|cpu|tensorflow|webgpu] [--runs-dir DIR]
   distill validate <config.distill.json>...
-  distill list [--runs-dir DIR]
+  distill list [--seeds] [--runs-dir DIR]
   distill export <run-id|latest> <dest-dir> [--model student|baseline|teacher] [--runs-dir DIR]`;
 
 interface Args {
   positional: string[];
   flags: Map<string, string>;
 }
+
+/** Flags that take no value. */
+const SWITCHES = new Set(['seeds']);
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -31,6 +35,7 @@ function parseArgs(argv: string[]): Args {
     const a = argv[i];
     if (!a.startsWith('--')) positional.push(a);
     else if (a.includes('=')) flags.set(a.slice(2, a.indexOf('=')), a.slice(a.indexOf('=') + 1));
+    else if (SWITCHES.has(a.slice(2))) flags.set(a.slice(2), '');
     else flags.set(a.slice(2), argv[++i] ?? '');
   }
   return { positional, flags };
@@ -145,6 +150,35 @@ function resultTable(results: RunResults): string {
   return lines.join('\n');
 }
 
+/** One seed's result in a group, as its run ends: "seed 2: teacher 69 · baseline 73 · student 67 test errors of 1000 · gap closed 67%". */
+function seedLine(seed: number, results: RunResults): string {
+  const models = (['teacher', 'baseline', 'student'] as const).filter((k) => results[k]).map((k) => `${k} ${results[k]!.testErrors}`);
+  const count = results.student?.testCount ?? results.teacher?.testCount;
+  const gap = results.gapRecovered !== undefined ? ` · gap closed ${gapClosedPercent(results.gapRecovered)}` : '';
+  return `seed ${seed}: ${models.join(' · ')} test errors${count !== undefined ? ` of ${count}` : ''}${gap}`;
+}
+
+/** A seed group's table: each model's test errors and error rate as mean ± sample std over its finished runs. */
+function groupTable(g: SeedGroupSummary): string {
+  const lines = [
+    `over ${g.finished} of ${g.seeds.length} seeds (${formatSeeds(g.seeds)}): mean ± std (sample, n − 1)`,
+    `${'model'.padEnd(10)}${'test errors'.padStart(22)}${'error'.padStart(16)}${'params'.padStart(10)}${'FLOPs/ex'.padStart(10)}`,
+  ];
+  const last = g.runs.filter((m) => m.status === 'done').at(-1);
+  for (const name of Object.keys(g.models)) {
+    const m = g.models[name];
+    const r = last?.results[name as keyof RunResults] as ModelResult | undefined;
+    const errors = `${formatSpread(m.testErrors)}${m.testCount !== undefined ? ` / ${m.testCount}` : ''}`;
+    const rate = { mean: 1 - m.testAccuracy.mean, std: m.testAccuracy.std, n: m.testAccuracy.n };
+    lines.push(`${name.padEnd(10)}${errors.padStart(22)}${`${formatSpread(rate, 2, 100)}%`.padStart(16)}${(r ? fmtCount(r.params) : '').padStart(10)}${(r ? fmtCount(r.flops) : '').padStart(10)}`);
+  }
+  if (g.gapRecovered) {
+    const over = g.gapRecovered.n < g.finished ? ` (over the ${g.gapRecovered.n} seeds whose teacher beat the baseline)` : '';
+    lines.push(`distillation closed ${formatGapSpread(g.gapRecovered)} of the baseline → teacher error gap${over}`);
+  } else if (g.finished) lines.push('no seed\'s teacher beat its baseline: there was no gap to close');
+  return lines.join('\n');
+}
+
 /** Live progress: a redrawn bar on a terminal, plain epoch lines otherwise (CI logs, pipes). */
 class Progress {
   private readonly tty = Boolean(process.stdout.isTTY);
@@ -189,6 +223,9 @@ async function run(args: Args): Promise<number> {
   const progress = new Progress();
   const runsDir = runsDirOf(args);
   let runDir = '';
+  // A seed group: each run's place in it, and its run folders in order.
+  let group: RunGroup | undefined;
+  const groupDirs: string[] = [];
   const onMessage = (m: TrainerToHost) => {
     switch (m.type) {
       case 'ready':
@@ -196,7 +233,15 @@ async function run(args: Args): Promise<number> {
         break;
       case 'runCreated':
         runDir = m.runDir;
+        group = m.group;
+        if (group) {
+          groupDirs.push(m.runDir);
+          progress.line(`━━ seed ${group.seeds[group.index]} (${group.index + 1} of ${group.seeds.length})`);
+        }
         progress.line(`run ${m.runId} → ${path.relative(process.cwd(), m.runDir) || m.runDir}`);
+        break;
+      case 'done':
+        if (group && m.status === 'done') progress.line(seedLine(group.seeds[group.index], m.results));
         break;
       case 'stage':
         progress.line(`── ${m.stage}: ${m.epochs} epochs × ${m.stepsPerEpoch} steps`);
@@ -243,13 +288,20 @@ async function run(args: Args): Promise<number> {
   }
   const done = await trainer.done;
   progress.clearBar();
-  if (done.status === 'done') {
+  if (group) {
+    // The group's table from what its run folders recorded (the same numbers `distill list` shows).
+    const manifests = groupDirs.map((d) => readManifest(d)).filter((m): m is Manifest => m !== undefined);
+    const g = summarizeSeedGroup(manifests);
+    if (g.finished) console.log(`\n${groupTable(g)}`);
+    console.log(`\nrun folders:\n${groupDirs.map((d) => `  ${d}`).join('\n')}`);
+    if (done.status === 'done') return 0;
+  } else if (done.status === 'done') {
     console.log(`\n${resultTable(done.results)}`);
     console.log(`\nrun folder: ${runDir}`);
     return 0;
   }
   if (done.status === 'cancelled') {
-    console.log(`cancelled; what was recorded is in ${runDir}`);
+    console.log(group ? `cancelled; later seeds were not run` : `cancelled; what was recorded is in ${runDir}`);
     return 128 + (exitSignal === 'SIGTERM' ? 15 : exitSignal === 'SIGHUP' ? 1 : 2);
   }
   console.error(`error: ${done.error ?? 'the run failed'}`);
@@ -266,9 +318,20 @@ function list(args: Args): number {
     console.log(`no runs in ${runsDirOf(args)}`);
     return 0;
   }
-  for (const { manifest: m } of runs) {
+  const line = (m: Manifest, indent = '') => {
     const stage = m.status === 'running' && m.stage ? ` (${m.stage})` : '';
-    console.log(`${m.id.padEnd(40)} ${(m.status + stage).padEnd(20)} ${summarizeResults(m) || m.error || ''}`);
+    const seed = indent ? `seed ${m.seed}: ` : '';
+    console.log(`${(indent + m.id).padEnd(40)} ${(m.status + stage).padEnd(20)} ${seed}${summarizeResults(m) || m.error || ''}`);
+  };
+  // A seed group is one line (its first run's id, mean ± std); --seeds lists its runs under it.
+  for (const e of groupEntries(runs, (r) => r.manifest)) {
+    if (e.kind === 'run') {
+      line(e.entry.manifest);
+      continue;
+    }
+    const g = summarizeSeedGroup(e.entries.map((r) => r.manifest));
+    console.log(`${g.runs[0].id.padEnd(40)} ${`${g.status}, ${g.seeds.length} seeds`.padEnd(20)} ${summarizeGroupLine(g)}`);
+    if (args.flags.has('seeds')) for (const m of g.runs) line(m, '  ');
   }
   // After the good ones: one damaged manifest must not hide the rest, nor be hidden itself.
   for (const { dir, reason } of damaged) console.log(`${path.basename(dir).padEnd(40)} ${'damaged'.padEnd(20)} ${reason}`);

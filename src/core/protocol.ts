@@ -122,6 +122,17 @@ export interface RunResults {
   transfer?: TransferSummary;
 }
 
+/**
+ * A run's place in its seed group (a config with `seeds` or `repeats`, src/trainer/seedGroup.ts):
+ * every run of the group has the same id and the group's seeds; `index` is this run's seed's.
+ */
+export interface RunGroup {
+  id: string;
+  /** 0-based: `seeds[index]` is this run's seed. */
+  index: number;
+  seeds: number[];
+}
+
 export interface Manifest {
   id: string;
   name: string;
@@ -134,6 +145,8 @@ export interface Manifest {
   backend?: Backend;
   versions: Record<string, string>;
   seed: number;
+  /** Set when the run is one seed of a group. */
+  group?: RunGroup;
   /** The stage running now (or when the run stopped). */
   stage?: StageName;
   /** The run's models in training order (absent in runs before N models: see `runModels`). */
@@ -280,14 +293,20 @@ export type HostToTrainer = StartRequest | { type: 'cancel' };
 
 export type TrainerToHost =
   | { type: 'ready'; backend: Backend; /** e.g. "wasm + OpenBLAS 0.3.21 sgemm (2 threads)" */ details: string }
-  | { type: 'runCreated'; runId: string; runDir: string }
+  | { type: 'runCreated'; runId: string; runDir: string; group?: RunGroup }
   | { type: 'plan'; models: RunModel[] }
   | { type: 'stage'; stage: StageName; epochs: number; stepsPerEpoch: number }
   | { type: 'progress'; stage: StageName; epoch: number; epochs: number; step: number; steps: number; loss: number }
   | { type: 'metrics'; record: MetricRecord }
   | { type: 'probe'; record: ProbeRecord }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
-  | { type: 'done'; runId: string; status: RunStatus; results: RunResults; error?: string };
+  | { type: 'done'; runId: string; status: RunStatus; results: RunResults; error?: string }
+  /**
+   * A seed group ended: after its last run's `done` (each run sends its own). `status` is the
+   * group's: done when every seed's run is; else that of the run that stopped it (later seeds are
+   * not run), or cancelled when a cancel came between two runs.
+   */
+  | { type: 'groupDone'; groupId: string; seeds: number[]; runIds: string[]; status: RunStatus; error?: string };
 
 export function isTrainerMessage(m: unknown): m is TrainerToHost {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';

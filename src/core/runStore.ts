@@ -216,6 +216,12 @@ export function manifestProblem(m: unknown): string | undefined {
   if (r.models !== undefined && (!Array.isArray(r.models) || r.models.some((m) => typeof m?.id !== 'string' || typeof m?.label !== 'string'))) {
     return 'manifest.json: models is not a list of models with ids and labels';
   }
+  if (r.group !== undefined) {
+    // The views gather a group's runs by it and read its seeds: a malformed one would mislead them.
+    const g = r.group as Record<string, unknown> | null;
+    const ok = typeof g === 'object' && g !== null && typeof g.id === 'string' && Number.isInteger(g.index) && Array.isArray(g.seeds) && g.seeds.every(Number.isInteger);
+    if (!ok) return 'manifest.json: group is not { id, index, seeds }';
+  }
   for (const k of ['name', 'configPath', 'endedAt', 'error', 'stage'] as const) {
     if (r[k] !== undefined && typeof r[k] !== 'string') return `manifest.json: ${k} is not a string`;
   }

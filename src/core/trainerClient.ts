@@ -7,7 +7,11 @@ import { markRunEnded } from './runStore';
 
 export interface TrainerHandle {
   readonly process: ChildProcess;
-  /** Resolves with the trainer's `done` message, or a synthesized one if it died without sending it. */
+  /**
+   * Resolves with the trainer's `done` message, or a synthesized one if it died without sending it.
+   * A seed group: its last run's `done` with the group's status and error (from `groupDone`), so
+   * it says whether the whole group finished; a group cut short by the trainer's death is failed.
+   */
   readonly done: Promise<Extract<TrainerToHost, { type: 'done' }>>;
   /** Asks the trainer to stop; kills it if it has not exited after `graceMs`. */
   cancel(graceMs?: number): void;
@@ -32,6 +36,8 @@ export function startTrainer(request: StartRequest, opts: TrainerOptions): Train
   child.stderr?.on('data', (d: Buffer) => opts.onStderr?.(d.toString()));
 
   let doneMessage: Extract<TrainerToHost, { type: 'done' }> | undefined;
+  let inGroup = false;
+  let groupDone: Extract<TrainerToHost, { type: 'groupDone' }> | undefined;
   let runId = '';
   let runDir: string | undefined;
   let killTimer: NodeJS.Timeout | undefined;
@@ -39,8 +45,14 @@ export function startTrainer(request: StartRequest, opts: TrainerOptions): Train
   const done = new Promise<Extract<TrainerToHost, { type: 'done' }>>((resolve) => {
     child.on('message', (m: unknown) => {
       if (!isTrainerMessage(m)) return;
-      if (m.type === 'runCreated') ({ runId, runDir } = m);
+      if (m.type === 'runCreated') {
+        ({ runId, runDir } = m);
+        // A group's next run: until it sends its own `done`, the trainer has not finished.
+        doneMessage = undefined;
+        inGroup ||= m.group !== undefined;
+      }
       if (m.type === 'done') doneMessage = m;
+      if (m.type === 'groupDone') groupDone = m;
       opts.onMessage(m);
     });
     child.on('error', (e) => opts.onStderr?.(`trainer process error: ${e.message}\n`));
@@ -48,7 +60,8 @@ export function startTrainer(request: StartRequest, opts: TrainerOptions): Train
     // 'close', not 'exit': it comes after the IPC channel has been read to its end, so a `done`
     // the trainer wrote just before exiting is never taken for a silent death.
     child.on('close', (code, signal) => {
-      if (doneMessage) return resolve(doneMessage);
+      if (groupDone) return resolve({ type: 'done', runId, results: {}, ...doneMessage, status: groupDone.status, error: groupDone.error });
+      if (doneMessage && !inGroup) return resolve(doneMessage);
       const status = cancelRequested || signal === 'SIGINT' ? 'cancelled' : 'failed';
       let error = status === 'cancelled' ? undefined : `the trainer exited unexpectedly (${signal ?? `code ${code}`})`;
       if (runDir) {

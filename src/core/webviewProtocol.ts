@@ -7,7 +7,7 @@
 // changes follow as the same messages (metrics with `reset: false` append), at most ~10 Hz.
 // Requests from the webview carry a `requestId` that the answer repeats.
 import type { LayerInfo } from './models';
-import type { MetricRecord, ProbeRecord, RunResults, RunStatus, StageName } from './protocol';
+import type { MetricRecord, ProbeRecord, RunGroup, RunResults, RunStatus, StageName } from './protocol';
 
 // ---- panels ---------------------------------------------------------------------------------
 
@@ -106,6 +106,9 @@ export interface RunInfo {
   classNames?: string[];
   /** The resolved config as run (config.json's `config`): compare diffs it. */
   config?: unknown;
+  /** The run's seed, and its seed group when it is one seed of a group (Compare shows a group as one row). */
+  seed?: number;
+  group?: RunGroup;
 }
 
 export type EpochMetric = Extract<MetricRecord, { kind: 'epoch' }>;

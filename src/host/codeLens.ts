@@ -1,4 +1,5 @@
-// CodeLens on a config: "▶ Run" / "Stop", "Validate" and the last run's result at the top (and
+// CodeLens on a config: "▶ Run" / "Stop", "Validate" and the last run's result (a seed group's:
+// its mean ± std, opening Compare with its runs) at the top (and
 // the last finished result when the last run was cancelled or failed); on a trained teacher, the
 // offer to reuse the one an earlier run saved; on each layer-pair term the two layers' shapes (and
 // the connector between them), or the error.
@@ -10,7 +11,8 @@ import { MODELS, type RunEntry } from '../core/runStore';
 import { ConfigAnalyzer } from './configAnalysis';
 import { Disposable } from './dispose';
 import { describePairs } from './pairLenses';
-import { progressText, runDescription, runTooltip, shortTime } from './runFormat';
+import { summarizeSeedGroup } from '../core/seedGroups';
+import { groupDescription, groupTooltip, progressText, runDescription, runTooltip, shortTime } from './runFormat';
 import type { RunIndex } from './runIndex';
 import type { RunManager } from './runManager';
 import { throttle } from './throttle';
@@ -60,6 +62,11 @@ export class ConfigCodeLensProvider extends Disposable implements vscode.CodeLen
       lens(top, `$(loading~spin) ${running.cancelling ? 'stopping…' : progressText(running.progress) || 'starting…'}`, 'distillLab.showLog', [], 'Show the log');
     } else if (active.length) {
       lens(top, '$(clock) Queued', 'distillLab.showLog');
+    } else if (last?.manifest.group) {
+      // A seed group: its mean ± std, not just its last seed's run.
+      const members = runs.filter((r) => r.manifest.group?.id === last.manifest.group!.id);
+      const g = summarizeSeedGroup(members.map((r) => r.manifest));
+      lens(top, `Last group ${shortTime(g.startedAt)} (${g.seeds.length} seeds): ${groupDescription(g)}`, 'distillLab.compareRuns', [members.map((r) => r.dir)], groupTooltip(g).replace(/\*\*|`/g, '').replace(/\n\n/g, '\n'));
     } else if (last) {
       lens(top, `Last run ${shortTime(last.manifest.startedAt)}: ${runDescription(last.manifest)}`, 'distillLab.openResults', [last.dir], plainTooltip(last));
     }

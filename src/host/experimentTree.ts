@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunEntry } from '../core/runStore';
 import { MANIFEST, summarizeResults } from '../core/runStore';
+import { groupEntries } from '../core/seedGroups';
 import { Disposable } from './dispose';
 import { progressText } from './runFormat';
 import type { RunIndex } from './runIndex';
@@ -22,9 +23,10 @@ import {
   type OtherRunsNode,
   type QueuedNode,
   type RunNode,
+  type SeedGroupNode,
   type TreeNode,
 } from './treeNodes';
-import { runTreeItem } from './treeItems';
+import { runTreeItem, seedGroupTreeItem } from './treeItems';
 
 export class ExperimentTreeProvider extends Disposable implements vscode.TreeDataProvider<TreeNode> {
   private configPaths: string[] = [];
@@ -32,12 +34,13 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
   private readonly experiments = new Map<string, ExperimentNode>();
   private readonly otherRuns: OtherRunsNode = { kind: 'otherRuns' };
   private readonly runNodes = new Map<string, RunNode>();
+  private readonly groupNodes = new Map<string, SeedGroupNode>();
   private readonly pendingNodes = new Map<RunJob, QueuedNode>();
   private readonly artifactNodes = new Map<string, ArtifactNode>();
   private readonly damagedNodes = new Map<string, DamagedRunNode>();
   /** What each node's children looked like when last shown: a change event only when they differ. */
   private readonly signatures = new Map<TreeNode | 'root', string>();
-  private readonly liveRuns = new Set<RunNode>();
+  private readonly liveRuns = new Set<RunNode | SeedGroupNode>();
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<TreeNode | TreeNode[] | undefined>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
   private readonly reloadSoon = this._register(throttle(() => this.reloadConfigs().catch((e) => console.error('Distill Lab: finding configs failed', e)), 300));
@@ -57,6 +60,9 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
         if (change === 'progress' || change === 'stage') {
           const node = job.runDir && this.runNodes.get(path.resolve(job.runDir));
           if (node) this.liveRuns.add(node);
+          // A seed group's row shows its job's progress too.
+          const group = job.group && this.groupNodes.get(job.group.id);
+          if (group) this.liveRuns.add(group);
         } else {
           this.update();
         }
@@ -95,6 +101,8 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
       case 'experiment':
       case 'otherRuns':
         return this.runChildren(node);
+      case 'seedGroup':
+        return node.entries.map((e) => this.runNode(e, node));
       case 'run':
         return listArtifacts(node.entry.dir).map((a) => this.artifactNode(a, node));
       case 'artifact':
@@ -122,6 +130,8 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
       }
       case 'run':
         return runTreeItem(node, this.manager.jobForRun(node.entry.dir));
+      case 'seedGroup':
+        return seedGroupTreeItem(node, this.manager.jobs.find((j) => j.group?.id === node.id));
       case 'queued':
         return this.pendingItem(node);
       case 'artifact':
@@ -157,7 +167,7 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
     if (parent.kind === 'otherRuns') {
       // A damaged manifest names no config for certain: its folder is listed here, with the reason.
       const damaged = this.runIndex.damagedRuns().map((d) => this.damagedNode(d.dir, d.reason));
-      return [...this.otherRunEntries().map((e) => this.runNode(e, parent)), ...damaged];
+      return [...this.runsAndGroups(this.otherRunEntries(), parent), ...damaged];
     }
     const entries = this.runIndex.runsForConfig(vscode.Uri.file(parent.configPath));
     // Jobs not yet visible as a run folder: queued, or the trainer is starting up.
@@ -165,7 +175,19 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
       .jobsForConfig(parent.configPath)
       .filter((j) => j.state === 'queued' || (j.state === 'running' && !(j.runDir && entries.some((e) => samePath(e.dir, j.runDir!)))))
       .map((job) => this.pendingNode(job, parent));
-    return [...pending, ...entries.map((e) => this.runNode(e, parent))];
+    return [...pending, ...this.runsAndGroups(entries, parent)];
+  }
+
+  /** Runs as listed, a seed group's runs gathered under one node where its newest run is. */
+  private runsAndGroups(entries: RunEntry[], parent: ExperimentNode | OtherRunsNode): (RunNode | SeedGroupNode)[] {
+    return groupEntries(entries, (e) => e.manifest).map((g) => (g.kind === 'run' ? this.runNode(g.entry, parent) : this.groupNode(g.id, g.entries, parent)));
+  }
+
+  private groupNode(id: string, entries: RunEntry[], parent: ExperimentNode | OtherRunsNode): SeedGroupNode {
+    let node = this.groupNodes.get(id);
+    if (!node || node.parent !== parent) this.groupNodes.set(id, (node = { kind: 'seedGroup', id, entries, parent }));
+    else node.entries = entries;
+    return node;
   }
 
   private experimentNode(configPath: string): ExperimentNode {
@@ -174,7 +196,7 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
     return node;
   }
 
-  private runNode(entry: RunEntry, parent: ExperimentNode | OtherRunsNode): RunNode {
+  private runNode(entry: RunEntry, parent: RunNode['parent']): RunNode {
     const key = path.resolve(entry.dir);
     let node = this.runNodes.get(key);
     if (!node || node.parent !== parent) this.runNodes.set(key, (node = { kind: 'run', entry, parent }));
@@ -214,22 +236,34 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
     const roots = this.rootChildren();
     const rootSignature = roots.map((n) => (n.kind === 'experiment' ? n.configPath : n.kind)).join('\n');
     const changed: TreeNode[] = [];
+    const runSignature = (c: RunNode) => `${c.entry.dir}|${c.entry.manifest.status}|${c.entry.manifest.stage}|${summarizeResults(c.entry.manifest)}`;
     for (const node of roots) {
       if (node.kind !== 'experiment' && node.kind !== 'otherRuns') continue;
       // The node's own look (its active-run count) and its children's.
       const active = node.kind === 'experiment' ? this.manager.jobsForConfig(node.configPath).filter((j) => j.state !== 'ended').length : 0;
+      const children = this.runChildren(node);
       const signature = [
         `active:${active}`,
-        ...this.runChildren(node).map((c) =>
+        ...children.map((c) =>
           c.kind === 'run'
-            ? `${c.entry.dir}|${c.entry.manifest.status}|${c.entry.manifest.stage}|${summarizeResults(c.entry.manifest)}`
-            : c.kind === 'damaged'
-              ? `damaged|${c.dir}|${c.reason}`
-              : `job${c.kind === 'queued' ? `${c.job.seq}:${c.job.state}` : ''}`,
+            ? runSignature(c)
+            : c.kind === 'seedGroup'
+              ? `group|${c.id}`
+              : c.kind === 'damaged'
+                ? `damaged|${c.dir}|${c.reason}`
+                : `job${c.kind === 'queued' ? `${c.job.seq}:${c.job.state}` : ''}`,
         ),
       ].join('\n');
       if (this.signatures.get(node) !== signature) changed.push(node);
       this.signatures.set(node, signature);
+      // A seed group's own row (its mean ± std) and its runs: refreshed on their own.
+      for (const group of children) {
+        if (group.kind !== 'seedGroup') continue;
+        const job = this.manager.jobs.find((j) => j.group?.id === group.id && j.state !== 'ended');
+        const groupSignature = [`job:${job ? job.state : ''}`, ...group.entries.map((e) => runSignature(this.runNode(e, group)))].join('\n');
+        if (this.signatures.get(group) !== groupSignature) changed.push(group);
+        this.signatures.set(group, groupSignature);
+      }
     }
     if (this.signatures.get('root') !== rootSignature) {
       this.signatures.set('root', rootSignature);

@@ -2,6 +2,7 @@
 import type { Manifest, ModelResult, StageName } from '../core/protocol';
 import { gapClosedPercent, omittedClassLines, transferText } from '../core/resultFormat';
 import { percentError } from '../core/runStore';
+import { formatGapSpread, formatSeeds, formatSpread, type SeedGroupSummary } from '../core/seedGroups';
 
 /** A live run's latest progress (from the trainer's messages). */
 export interface LiveProgress {
@@ -11,8 +12,10 @@ export interface LiveProgress {
   step?: number;
   steps?: number;
   loss?: number;
-  /** Estimated time left for the whole run, in ms (see RunJob.eta). */
+  /** Estimated time left for the whole run (a seed group: all its seeds), in ms (see RunJob.eta). */
   etaMs?: number;
+  /** A seed group: which of its runs this is (0-based) of how many. */
+  seed?: { index: number; count: number };
 }
 
 export function firstLine(text: string): string {
@@ -23,12 +26,13 @@ export function firstLine(text: string): string {
 /**
  * The one progress text every view shows (notification, status bar, CodeLens, tree), from the
  * same snapshot: "teacher · epoch 2/3 · step 120/469 · ~3 min left". `compact` (the tree, where
- * width is short): "teacher 2/3 · 120/469 · ~3 min left". The epoch counts from 1: a stage that
+ * width is short): "teacher 2/3 · 120/469 · ~3 min left". A seed group's run starts with "seed 2/3 · ". The epoch counts from 1: a stage that
  * has just started is in its first epoch, at step 0.
  */
 export function progressText(p: LiveProgress, compact = false): string {
   const parts: string[] = [];
   const epoch = p.epoch !== undefined && p.epochs !== undefined ? `${Math.max(1, p.epoch)}/${p.epochs}` : undefined;
+  if (p.seed) parts.push(`seed ${p.seed.index + 1}/${p.seed.count}`);
   if (compact) {
     if (p.stage) parts.push(epoch ? `${p.stage} ${epoch}` : p.stage);
     if (p.steps) parts.push(`${p.step ?? 0}/${p.steps}`);
@@ -140,5 +144,44 @@ export function runTooltip(m: Manifest): string {
   const omitted = omittedClassLines(models);
   if (omitted.length) lines.push('', ...omitted.map((l) => `- ${l}`));
   if (m.error) lines.push('', `Error: ${firstLine(m.error)}`);
+  return lines.join('\n');
+}
+
+/**
+ * A seed group's line in the tree: "S 72.7 ± 2.1 err · gap 40 ± 12%" (the student's test errors
+ * and the gap closed, mean ± std over its finished runs), its progress while it runs.
+ */
+export function groupDescription(g: SeedGroupSummary, live?: LiveProgress): string {
+  const student = g.models.student;
+  const result = [student ? `S ${formatSpread(student.testErrors)} err` : '', g.gapRecovered ? `gap ${formatGapSpread(g.gapRecovered)}` : ''].filter(Boolean).join(' · ');
+  const partial = g.finished < g.seeds.length ? `${g.finished}/${g.seeds.length} done` : '';
+  if (live) return progressText(live, true) || 'starting…';
+  switch (g.status) {
+    case 'running':
+      return [partial, result].filter(Boolean).join(' · ') || 'running…';
+    case 'done':
+      return result || 'done';
+    case 'failed':
+    case 'cancelled': {
+      const error = g.runs.find((m) => m.status === 'failed')?.error;
+      return [g.status === 'failed' ? `failed${error ? `: ${firstLine(error)}` : ''}` : 'cancelled', partial, result].filter(Boolean).join(' · ');
+    }
+  }
+}
+
+/** Markdown for a seed group's hover: its seeds, each model's mean ± std, each seed's errors. */
+export function groupTooltip(g: SeedGroupSummary): string {
+  const lines = [`**${g.name}** — seed group of ${g.seeds.length} (${formatSeeds(g.seeds)})`, '', `Status: **${g.status}** · ${g.finished} of ${g.seeds.length} runs done`];
+  const names = Object.keys(g.models);
+  if (names.length) {
+    lines.push('', `Test errors, mean ± std (sample) over ${g.finished} run${g.finished === 1 ? '' : 's'}:`, '');
+    for (const name of names) {
+      const m = g.models[name];
+      const rate = { ...m.testAccuracy, mean: 1 - m.testAccuracy.mean };
+      lines.push(`- ${name}: ${formatSpread(m.testErrors)}${m.testCount !== undefined ? ` of ${m.testCount}` : ''} (${formatSpread(rate, 2, 100)}%)`);
+    }
+  }
+  if (g.gapRecovered) lines.push('', `Distillation closed ${formatGapSpread(g.gapRecovered)} of the baseline → teacher error gap.`);
+  lines.push('', ...g.runs.map((m) => `- seed ${m.seed}: ${m.status === 'done' ? shortResults(m) : m.status}`));
   return lines.join('\n');
 }

@@ -2,7 +2,7 @@
 // the same one the CLI uses) and keeps the live state the views show. Pure (no vscode): unit
 // tested with a fake trainer script.
 import type { DistillConfig } from '../core/config/schema';
-import type { Backend, RunResults, RunStatus, StageName, StartRequest, TrainerToHost } from '../core/protocol';
+import type { Backend, RunGroup, RunResults, RunStatus, StageName, StartRequest, TrainerToHost } from '../core/protocol';
 import { planModels, trainingStages } from '../core/modes';
 import { startTrainer, type TrainerHandle, type TrainerOptions } from '../core/trainerClient';
 import { Emitter } from './events';
@@ -25,6 +25,8 @@ export interface JobOutcome {
   runDir?: string;
   error?: string;
   results: RunResults;
+  /** A seed group: its run folders, in seed order (`runDir` is the last one's). */
+  groupRunDirs?: string[];
 }
 
 export interface JobLaunch {
@@ -43,8 +45,13 @@ export class RunJob {
   /** Unique within this extension host; identifies a job before it has a run folder. */
   readonly seq = nextSeq++;
   state: JobState = 'queued';
+  /** The run in progress (a seed group: the current seed's). */
   runId?: string;
   runDir?: string;
+  /** A seed group: the current run's place in it (one job runs all its seeds, one after another). */
+  group?: RunGroup;
+  /** A seed group: its run folders so far, in seed order. */
+  readonly groupRunDirs: string[] = [];
   backend?: Backend;
   progress: LiveProgress = {};
   outcome?: JobOutcome;
@@ -57,6 +64,9 @@ export class RunJob {
   readonly onDidMessage = this._onDidMessage.event;
   /** When the current stage started, for the time estimate. */
   private stageStartedAt = 0;
+  /** A seed group: when its first and its current run started, for the time estimate of the seeds to come. */
+  private groupStartedAt = 0;
+  private runStartedAt = 0;
   private resolveDone!: (o: JobOutcome) => void;
   /** Resolves when the run has ended (never rejects). */
   readonly done = new Promise<JobOutcome>((resolve) => (this.resolveDone = resolve));
@@ -91,7 +101,15 @@ export class RunJob {
       return;
     }
     this.handle.done.then(
-      (d) => this.finish({ status: d.status, runId: d.runId || this.runId, runDir: this.runDir, error: d.error, results: d.results }),
+      (d) =>
+        this.finish({
+          status: d.status,
+          runId: d.runId || this.runId,
+          runDir: this.runDir,
+          error: d.error,
+          results: d.results,
+          ...(this.group ? { groupRunDirs: [...this.groupRunDirs] } : {}),
+        }),
       (e: unknown) => this.finish({ status: 'failed', runId: this.runId, runDir: this.runDir, error: String(e), results: {} }),
     );
   }
@@ -108,17 +126,19 @@ export class RunJob {
     this.fire('state');
   }
 
-  /** Overall progress over all planned stages, 0…1. */
+  /** Overall progress over all planned stages (a seed group: of all its seeds' runs), 0…1. */
   fraction(): number {
     const total = this.plan.reduce((a, s) => a + s.epochs, 0);
     const p = this.progress;
     const index = this.plan.findIndex((s) => s.stage === p.stage);
-    if (!total || index < 0) return this.state === 'ended' ? 1 : 0;
+    const seeds = this.group ? { done: this.group.index, count: this.group.seeds.length } : { done: 0, count: 1 };
+    if (!total || index < 0) return this.state === 'ended' ? 1 : seeds.done / seeds.count;
     const before = this.plan.slice(0, index).reduce((a, s) => a + s.epochs, 0);
     const epochs = p.epochs ?? this.plan[index].epochs;
     const within = p.epoch !== undefined ? p.epoch - 1 + (p.steps ? (p.step ?? 0) / p.steps : 0) : 0;
     const scaled = (within / Math.max(1, epochs)) * this.plan[index].epochs;
-    return Math.min(1, Math.max(0, (before + scaled) / total));
+    const run = Math.min(1, Math.max(0, (before + scaled) / total));
+    return (seeds.done + run) / seeds.count;
   }
 
   /**
@@ -134,7 +154,12 @@ export class RunJob {
     const perStep = elapsed / done;
     const index = this.plan.findIndex((s) => s.stage === p.stage);
     const later = index < 0 ? 0 : this.plan.slice(index + 1).reduce((a, s) => a + s.epochs, 0);
-    return perStep * (p.epochs * p.steps - done + later * p.steps);
+    const left = perStep * (p.epochs * p.steps - done + later * p.steps);
+    if (!this.group) return left;
+    // The seeds still to come, each as long as the runs so far took (the first: this one's estimate).
+    const seedsLeft = this.group.seeds.length - this.group.index - 1;
+    const perRun = this.group.index > 0 ? (this.runStartedAt - this.groupStartedAt) / this.group.index : this.now() - this.runStartedAt + left;
+    return left + seedsLeft * perRun;
   }
 
   private onMessage(m: TrainerToHost, launch: JobLaunch): void {
@@ -145,15 +170,22 @@ export class RunJob {
       case 'runCreated':
         this.runId = m.runId;
         this.runDir = m.runDir;
+        this.runStartedAt = this.now();
+        if (m.group) {
+          if (!this.group) this.groupStartedAt = this.runStartedAt;
+          this.group = m.group;
+          this.groupRunDirs.push(m.runDir);
+          this.progress = { seed: this.seedProgress() };
+        }
         this.fire('run');
         break;
       case 'stage':
         this.stageStartedAt = this.now();
-        this.progress = { stage: m.stage, epoch: 0, epochs: m.epochs, step: 0, steps: m.stepsPerEpoch };
+        this.progress = { stage: m.stage, epoch: 0, epochs: m.epochs, step: 0, steps: m.stepsPerEpoch, seed: this.seedProgress() };
         this.fire('stage');
         break;
       case 'progress': {
-        const progress: LiveProgress = { stage: m.stage, epoch: m.epoch, epochs: m.epochs, step: m.step, steps: m.steps, loss: m.loss };
+        const progress: LiveProgress = { stage: m.stage, epoch: m.epoch, epochs: m.epochs, step: m.step, steps: m.steps, loss: m.loss, seed: this.seedProgress() };
         progress.etaMs = this.eta(progress);
         this.progress = progress;
         this.fire('progress');
@@ -166,6 +198,10 @@ export class RunJob {
         break;
     }
     this._onDidMessage.fire(m);
+  }
+
+  private seedProgress(): LiveProgress['seed'] {
+    return this.group && { index: this.group.index, count: this.group.seeds.length };
   }
 
   private finish(outcome: JobOutcome): void {

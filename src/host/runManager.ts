@@ -5,13 +5,14 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Problem } from '../core/config/parse';
-import type { TrainerToHost } from '../core/protocol';
+import type { Manifest, TrainerToHost } from '../core/protocol';
 import { readManifest, summarizeResults } from '../core/runStore';
+import { summarizeGroupLine, summarizeSeedGroup } from '../core/seedGroups';
 import type { ConfigAnalyzer } from './configAnalysis';
 import type { ConfigDiagnostics } from './diagnostics';
 import { Disposable } from './dispose';
 import { notify } from './notify';
-import { firstLine, shortResults } from './runFormat';
+import { firstLine, groupDescription, shortResults } from './runFormat';
 import { throttle } from './throttle';
 import { type JobChange, type JobOutcome, planStages, RunJob, type StartTrainer } from './runJob';
 import type { RunIndex } from './runIndex';
@@ -179,6 +180,10 @@ export class RunManager extends Disposable {
     void this.opts.runIndex.refresh();
     switch (outcome.status) {
       case 'done': {
+        if (outcome.groupRunDirs) {
+          this.reportGroup(job, outcome, outcome.groupRunDirs);
+          break;
+        }
         // Its own manifest, now: the index re-reads asynchronously.
         const m = outcome.runDir ? readManifest(outcome.runDir) : undefined;
         const summary = m ? summarizeResults(m) : '';
@@ -208,6 +213,18 @@ export class RunManager extends Disposable {
       case 'running':
         break;
     }
+  }
+
+  /** A seed group that finished: its mean ± std over the seeds, and Compare with its runs. */
+  private reportGroup(job: RunJob, outcome: JobOutcome, runDirs: string[]): void {
+    const g = summarizeSeedGroup(runDirs.map((d) => readManifest(d)).filter((m): m is Manifest => m !== undefined));
+    const summary = summarizeGroupLine(g);
+    this.opts.log.info(`[${job.name}] finished ${g.seeds.length} seeds: ${summary}`);
+    notify('info', `Distill Lab: ${job.name} finished ${g.seeds.length} seeds — ${summary}.`, {
+      'Compare Seeds': () => vscode.commands.executeCommand('distillLab.compareRuns', runDirs),
+      'Open Results': () => vscode.commands.executeCommand('distillLab.openResults', outcome.runDir),
+    });
+    this._onDidFinish.fire({ job, outcome, summary: groupDescription(g) });
   }
 
   private async showProblems(configUri: vscode.Uri, problems: Problem[]): Promise<void> {

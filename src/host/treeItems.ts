@@ -2,9 +2,10 @@
 // runs), its key result or live progress, and a hover with everything else.
 import * as vscode from 'vscode';
 import type { RunStatus } from '../core/protocol';
-import { progressText, runDescription, runTooltip, shortTime } from './runFormat';
+import { summarizeSeedGroup } from '../core/seedGroups';
+import { groupDescription, groupTooltip, progressText, runDescription, runTooltip, shortTime } from './runFormat';
 import type { RunJob } from './runJob';
-import type { RunNode } from './treeNodes';
+import type { RunNode, SeedGroupNode } from './treeNodes';
 
 const STATUS_ICONS: Record<RunStatus, vscode.ThemeIcon> = {
   running: new vscode.ThemeIcon('loading~spin'),
@@ -17,7 +18,9 @@ const STATUS_ICONS: Record<RunStatus, vscode.ThemeIcon> = {
 export function runTreeItem(node: RunNode, job: RunJob | undefined): vscode.TreeItem {
   const m = node.entry.manifest;
   // Short: the start time and "S 1.9 · B 2.6 · T 1.5 % err" fit a side bar; the hover has the rest.
-  const item = new vscode.TreeItem(shortTime(m.startedAt), vscode.TreeItemCollapsibleState.Collapsed);
+  // Under its group, a run is told apart by its seed (the group's row has the start time).
+  const label = node.parent.kind === 'seedGroup' ? `seed ${m.seed}` : shortTime(m.startedAt);
+  const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = `run:${node.entry.dir}`;
   const live = job && job.state === 'running' ? job : undefined;
   item.description = live?.cancelling ? 'stopping…' : runDescription(m, live?.progress);
@@ -28,5 +31,27 @@ export function runTreeItem(node: RunNode, job: RunJob | undefined): vscode.Tree
   item.tooltip = tooltip;
   item.contextValue = `distillRun.${m.status}`;
   item.accessibilityInformation = { label: `Run ${m.id}, ${m.status}, ${item.description}` };
+  return item;
+}
+
+/**
+ * A seed group: its start time and seed count, a status icon, and the student's test errors and
+ * the gap closed as mean ± std over its finished runs (live progress while it runs); the hover
+ * has every model and each seed's numbers. Its runs are its children.
+ */
+export function seedGroupTreeItem(node: SeedGroupNode, job: RunJob | undefined): vscode.TreeItem {
+  const g = summarizeSeedGroup(node.entries.map((e) => e.manifest));
+  const live = job && job.state === 'running' ? job : undefined;
+  // Between two seeds no run is running, but the group is.
+  const status: RunStatus = live ? 'running' : g.status;
+  const item = new vscode.TreeItem(`${shortTime(g.startedAt)} · ${g.seeds.length} seeds`, vscode.TreeItemCollapsibleState.Collapsed);
+  item.id = `seedGroup:${node.id}`;
+  item.description = live?.cancelling ? 'stopping…' : groupDescription(g, live?.progress);
+  item.iconPath = STATUS_ICONS[status];
+  const tooltip = new vscode.MarkdownString(groupTooltip(g));
+  tooltip.supportThemeIcons = false;
+  item.tooltip = tooltip;
+  item.contextValue = `distillGroup.${status}`;
+  item.accessibilityInformation = { label: `Seed group of ${g.seeds.length} runs, ${status}, ${item.description}` };
   return item;
 }

@@ -1,4 +1,4 @@
-// The elements of the Experiments tree — config → runs → artifacts — and what a run folder
+// The elements of the Experiments tree — config → runs (a seed group → its runs) → artifacts — and what a run folder
 // holds. Pure (no vscode): commands receive these elements from menus, tests read them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,6 +20,16 @@ export interface RunNode {
   readonly kind: 'run';
   /** Replaced when the manifest is re-read; the node object stays the same (tree identity). */
   entry: RunEntry;
+  readonly parent: ExperimentNode | OtherRunsNode | SeedGroupNode;
+}
+
+/** A seed group (a config with `seeds` or `repeats`): one node with the group's mean ± std, its runs under it. */
+export interface SeedGroupNode {
+  readonly kind: 'seedGroup';
+  /** The group id its runs' manifests carry. */
+  readonly id: string;
+  /** Its runs in seed order; replaced when manifests are re-read (the node object stays the same). */
+  entries: RunEntry[];
   readonly parent: ExperimentNode | OtherRunsNode;
 }
 
@@ -53,7 +63,7 @@ export interface DamagedRunNode {
   readonly parent: OtherRunsNode;
 }
 
-export type TreeNode = ExperimentNode | OtherRunsNode | RunNode | QueuedNode | ArtifactNode | DamagedRunNode;
+export type TreeNode = ExperimentNode | OtherRunsNode | SeedGroupNode | RunNode | QueuedNode | ArtifactNode | DamagedRunNode;
 
 const exists = (p: string) => fs.existsSync(p);
 
@@ -101,6 +111,7 @@ export const isRunNode = (x: unknown): x is RunNode => isNode(x) && x.kind === '
 export const isExperimentNode = (x: unknown): x is ExperimentNode => isNode(x) && x.kind === 'experiment';
 export const isQueuedNode = (x: unknown): x is QueuedNode => isNode(x) && x.kind === 'queued';
 export const isArtifactNode = (x: unknown): x is ArtifactNode => isNode(x) && x.kind === 'artifact';
+export const isSeedGroupNode = (x: unknown): x is SeedGroupNode => isNode(x) && x.kind === 'seedGroup';
 
 function isNode(x: unknown): x is TreeNode {
   return typeof x === 'object' && x !== null && typeof (x as { kind?: unknown }).kind === 'string';

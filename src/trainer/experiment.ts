@@ -8,10 +8,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { DistillConfig } from '../core/config/schema';
 import { defaultNodeEnv } from '../core/config/nodeEnv';
-import { formatProblem, parseConfig } from '../core/config/parse';
+import { formatProblem, parseConfig, type ParseResult } from '../core/config/parse';
 import { modeOf, planModels } from '../core/modes';
 import { omittedClassLines } from '../core/resultFormat';
-import type { Backend, Manifest, RunModel, StartRequest, TrainerToHost } from '../core/protocol';
+import type { Backend, Manifest, RunGroup, RunModel, StartRequest, TrainerToHost } from '../core/protocol';
 import { createRng, deriveSeed, shuffleInPlace } from '../core/random';
 import { CONFIG, createRunDir, hashConfig, writeJsonAtomic } from '../core/runStore';
 import { backendDetails } from './backend';
@@ -47,10 +47,16 @@ function probeIndices(config: DistillConfig, data: Dataset, override?: number) {
   return { samples: order.slice(0, count), cka: config.probes.cka ? order.slice(0, Math.min(config.probes.ckaSamples, data.test.count)) : [] };
 }
 
-export async function runExperiment(req: StartRequest, backend: Backend, io: ExperimentIO): Promise<void> {
+/** The config as already read (src/trainer/seedGroup.ts: once for a whole seed group) and, for one seed of a group, its place in it. */
+export interface PreparedRun {
+  parsed: ParseResult;
+  group?: RunGroup;
+}
+
+export async function runExperiment(req: StartRequest, backend: Backend, io: ExperimentIO, prepared?: PreparedRun): Promise<void> {
   const configPath = path.resolve(req.configPath);
   const env = defaultNodeEnv({ describeData: describeDataSource });
-  const { config, problems } = parseConfig(fs.readFileSync(configPath, 'utf8'), configPath, env);
+  const { config, problems } = prepared?.parsed ?? parseConfig(fs.readFileSync(configPath, 'utf8'), configPath, env);
   if (!config) throw new ConfigError(problems.filter((p) => p.severity === 'error').map(formatProblem).join('\n'));
 
   const { id, dir } = createRunDir(req.runsDir, config.name);
@@ -67,11 +73,12 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
       backend,
       versions: versions(backend),
       seed: config.seed,
+      ...(prepared?.group ? { group: prepared.group } : {}),
       results: {},
     };
     return new RunRecorder(dir, manifest, io);
   });
-  io.emit({ type: 'runCreated', runId: id, runDir: dir });
+  io.emit({ type: 'runCreated', runId: id, runDir: dir, ...(prepared?.group ? { group: prepared.group } : {}) });
   for (const p of problems) rec.log('warn', formatProblem(p));
 
   const results = rec.manifest.results;

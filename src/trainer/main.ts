@@ -1,12 +1,13 @@
 // The trainer child process (dist/trainer.js). Forked by the extension host or the CLI; speaks
 // the typed protocol of src/core/protocol.ts over IPC: waits for `start`, answers `ready` with the
-// backend it chose, streams stage/progress/metrics/probe messages and ends with `done`. `cancel`
+// backend it chose, streams stage/progress/metrics/probe messages and ends with `done` (a seed group:
+// one `done` per run, then `groupDone`; src/trainer/seedGroup.ts). `cancel`
 // (or SIGINT/SIGTERM/SIGHUP) stops it at the next step with what it has saved; it exits on its
 // own if its parent dies.
 import type { HostToTrainer, TrainerToHost } from '../core/protocol';
 import { isHostMessage } from '../core/protocol';
 import { backendDetails, initBackend } from './backend';
-import { runExperiment } from './experiment';
+import { runConfig } from './seedGroup';
 
 if (!process.send) {
   console.error('dist/trainer.js is started by the Distill Lab extension or the `distill` CLI, not directly.');
@@ -44,12 +45,12 @@ async function start(req: Extract<HostToTrainer, { type: 'start' }>): Promise<vo
   try {
     const backend = await initBackend(req.backend);
     await send({ type: 'ready', backend, details: backendDetails() });
-    await runExperiment(req, backend, { emit: (m) => void send(m), isCancelled: () => cancelled });
+    await runConfig(req, backend, { emit: (m) => void send(m), isCancelled: () => cancelled });
     await finish(0);
   } catch (e) {
     // Reached only when no run folder exists yet (invalid config, no backend) or when not even
     // the run's final status could be written: runExperiment records every other failure in the
-    // run itself and sends `done`. The message alone: a stack trace is no message for a user.
+    // run itself and sends `done` (a seed group: then `groupDone`). The message alone: a stack trace is no message for a user.
     const message = e instanceof Error ? e.message : String(e);
     await finish(1, { type: 'done', runId: '', status: 'failed', results: {}, error: message });
   }

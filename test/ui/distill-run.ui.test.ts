@@ -28,6 +28,8 @@ describe('Distill Lab: run an example from the palette (packaged extension)', fu
     // The time left appears after two seconds of a stage's steps: a teacher of 20 epochs keeps its
     // stage that long even on a fast machine (the quick example's own stages can be shorter).
     example.teacher.training.epochs = TEACHER_EPOCHS;
+    // One run, not the example's three seeds (test/ui/distill-seeds.ui.test.ts runs a group).
+    delete example.seeds;
     fs.writeFileSync(path.join(fixture, 'quick-mnist.distill.json'), JSON.stringify(example, null, 2) + '\n');
     wb = await startWorkbench({ fixture });
   });

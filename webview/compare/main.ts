@@ -1,11 +1,13 @@
 // Compare panel: two or more runs' curves overlaid (any logged metric of any stage) and their
-// configs diffed, with each run's results side by side.
+// configs diffed, with each run's results side by side; a seed group's runs as one row of mean ±
+// std (src/core/seedGroups.ts), expandable to its seeds.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { StageName } from '../../src/core/protocol';
 import { gapClosedPercent } from '../../src/core/resultFormat';
+import { formatGapSpread, formatSpread, type GroupModelSummary, groupEntries, summarizeSeedGroup } from '../../src/core/seedGroups';
 import { type CompareRun, type EpochMetric, STAGES } from '../../src/core/webviewProtocol';
 import { post, saveUi, uiState } from '../shared/api';
 import { diffConfigs } from '../shared/configDiff';
@@ -20,6 +22,8 @@ const ui = {
   stage: uiState<StageName>('stage', 'student'),
   metric: uiState('metric', 'testAccuracy'),
   all: uiState('allSettings', false),
+  /** Seed groups shown with their runs (ids). */
+  expanded: uiState<string[]>('expandedGroups', []),
 };
 const schedule = frameScheduler(render);
 let chartKey = '';
@@ -137,9 +141,63 @@ function runColor(i: number): string {
   return p.series[i % p.series.length];
 }
 
+/** A group's errors of one model: "72.7 ± 2.1 (7.3 ± 0.2%)". */
+function groupErr(m: GroupModelSummary | undefined): string {
+  if (!m) return '–';
+  const rate = { ...m.testAccuracy, mean: 1 - m.testAccuracy.mean };
+  return `${formatSpread(m.testErrors)} (${formatSpread(rate, 1, 100)}%)`;
+}
+
+function toggleGroup(id: string): void {
+  ui.expanded = ui.expanded.includes(id) ? ui.expanded.filter((g) => g !== id) : [...ui.expanded, id];
+  saveUi({ expandedGroups: ui.expanded });
+  renderRuns();
+}
+
 function renderRuns(): void {
   runTable.textContent = '';
   const err = (r: { testErrors: number; testCount: number } | undefined) => (r ? `${r.testErrors} (${((100 * r.testErrors) / r.testCount).toFixed(1)}%)` : '–');
+  const runRow = ({ run }: CompareRun, inGroup: boolean) => {
+    const i = runs.findIndex((r) => r.run.dir === run.dir);
+    const swatch = h('span', { class: 'swatch', 'aria-hidden': 'true' });
+    swatch.style.background = runColor(i);
+    const remove = h('vscode-button', { secondary: true, 'aria-label': `Remove ${run.id} from the comparison` }, 'Remove');
+    remove.addEventListener('click', () => post({ type: 'removeRun', runDir: run.dir }));
+    return h(
+      'tr',
+      { 'data-run': run.id, ...(inGroup ? { class: 'seed-row', 'data-group-run': run.group!.id } : {}) },
+      h('th', { scope: 'row', title: run.dir }, swatch, inGroup ? ` seed ${run.seed} · ${run.id}` : ` ${run.id}`),
+      h('td', {}, run.status),
+      h('td', {}, err(run.results.teacher)),
+      h('td', {}, err(run.results.baseline)),
+      h('td', {}, err(run.results.student)),
+      h('td', {}, run.results.gapRecovered === undefined ? '–' : gapClosedPercent(run.results.gapRecovered)),
+      h('td', {}, runs.length > 2 ? remove : ''),
+    );
+  };
+  const rows = groupEntries(runs, (r) => r.run).flatMap((e) => {
+    if (e.kind === 'run') return [runRow(e.entry, false)];
+    const g = summarizeSeedGroup(e.entries.map((r) => r.run));
+    const open = ui.expanded.includes(e.id);
+    const toggle = h(
+      'vscode-button',
+      { secondary: true, class: 'group-toggle', 'aria-expanded': String(open), 'aria-label': `${open ? 'Hide' : 'Show'} the ${e.entries.length} seeds of ${g.runs[0].id}` },
+      open ? '▾' : '▸',
+    );
+    toggle.addEventListener('click', () => toggleGroup(e.id));
+    const head = h(
+      'tr',
+      { 'data-group': e.id, class: 'group-row' },
+      h('th', { scope: 'row', title: `mean ± std (sample) over ${g.finished} finished of ${g.seeds.length} seeds` }, toggle, ` ${g.runs[0].id} · ${e.entries.length} seeds`),
+      h('td', {}, g.status),
+      h('td', {}, groupErr(g.models.teacher)),
+      h('td', {}, groupErr(g.models.baseline)),
+      h('td', {}, groupErr(g.models.student)),
+      h('td', {}, g.gapRecovered ? formatGapSpread(g.gapRecovered) : '–'),
+      h('td', {}, ''),
+    );
+    return [head, ...(open ? e.entries.map((r) => runRow(r, true)) : [])];
+  });
   const table = h(
     'table',
     { class: 'data-table' },
@@ -149,27 +207,7 @@ function renderRuns(): void {
       {},
       h('tr', {}, ...['run', 'status', 'teacher errors', 'baseline errors', 'student errors', 'gap closed', ''].map((c) => h('th', { scope: 'col' }, c))),
     ),
-    h(
-      'tbody',
-      {},
-      ...runs.map(({ run }, i) => {
-        const swatch = h('span', { class: 'swatch', 'aria-hidden': 'true' });
-        swatch.style.background = runColor(i);
-        const remove = h('vscode-button', { secondary: true, 'aria-label': `Remove ${run.id} from the comparison` }, 'Remove');
-        remove.addEventListener('click', () => post({ type: 'removeRun', runDir: run.dir }));
-        return h(
-          'tr',
-          { 'data-run': run.id },
-          h('th', { scope: 'row', title: run.dir }, swatch, ` ${run.id}`),
-          h('td', {}, run.status),
-          h('td', {}, err(run.results.teacher)),
-          h('td', {}, err(run.results.baseline)),
-          h('td', {}, err(run.results.student)),
-          h('td', {}, run.results.gapRecovered === undefined ? '–' : gapClosedPercent(run.results.gapRecovered)),
-          h('td', {}, runs.length > 2 ? remove : ''),
-        );
-      }),
-    ),
+    h('tbody', {}, ...rows),
   );
   runTable.append(table);
 }

@@ -8,7 +8,7 @@ import { dataFacts, DataFacts, MNIST_TOTAL, mnistTestCount, testCount, Validatio
 import { MODES, modeOf } from '../modes';
 import { inputShapeOf, layerNamesFor, layersWithFacts, specLayerNames } from './layers';
 import { formatPath, JsonPath, ProblemCode, Severity, suggestion } from './problems';
-import type { DistillConfig, DistillMode, ModelSpec, TrainingConfig } from './schema';
+import { type DistillConfig, type DistillMode, MAX_SEED, type ModelSpec, type TrainingConfig } from './schema';
 
 export interface CheckContext {
   env: ValidationEnv;
@@ -19,6 +19,8 @@ export interface CheckContext {
   has(path: JsonPath, code: ProblemCode): boolean;
   /** Whether the config file itself has a value at this path (rather than a default). */
   written(path: JsonPath): boolean;
+  /** Where the value at this path starts in the file, when it is written: tells which of two was written second. */
+  offset(path: JsonPath): number | undefined;
   /**
    * `at` is where to point in the file when it differs from `path` (e.g. the value the user wrote);
    * `anchor` points at the property's key (or an object's brace) instead of its whole value.
@@ -49,6 +51,7 @@ export function checkMeaning(config: DistillConfig, c: CheckContext): void {
   checkMode(config, c);
   checkProbes(config, facts, c);
   checkTransfer(config, facts, c);
+  checkSeeds(config, c);
 }
 
 /** The data's facts, if the data section is valid, its files exist and the facts are known. */
@@ -480,5 +483,38 @@ function checkTransfer(config: DistillConfig, facts: DataFacts | undefined, c: C
           'which here are only those of the omitted classes; set data.validationSize (or a transfer size that leaves other examples out)',
       });
     }
+  }
+}
+
+// ---- seed groups ----------------------------------------------------------------------------
+
+function checkSeeds(config: DistillConfig, c: CheckContext) {
+  if (config.seeds !== undefined && config.repeats !== undefined && c.ok(['seeds']) && c.ok(['repeats'])) {
+    // At the one written second: the first one is what the user meant until the second came.
+    const second = (c.offset(['repeats']) ?? 0) > (c.offset(['seeds']) ?? 0) ? 'repeats' : 'seeds';
+    const first = second === 'repeats' ? 'seeds' : 'repeats';
+    c.report({
+      path: [second],
+      anchor: true,
+      code: 'conflicting-properties',
+      message: `${second}: give either seeds (the list) or repeats (seed, seed+1, …), not both; ${first} is already given`,
+    });
+    return;
+  }
+  if (config.seeds !== undefined && c.ok(['seeds'])) {
+    const first = new Map<number, number>();
+    config.seeds.forEach((s, i) => {
+      const earlier = first.get(s);
+      if (earlier === undefined) first.set(s, i);
+      else c.report({ path: ['seeds', i], code: 'duplicate-seed', message: `seeds[${i}]: seed ${s} is already seeds[${earlier}]; a repeated seed repeats the same run` });
+    });
+    if (c.written(['seed'])) c.report({ path: ['seed'], anchor: true, code: 'ignored-property', severity: 'warning', message: 'seed: ignored because seeds is given' });
+  }
+  if (config.repeats !== undefined && c.ok(['repeats']) && c.ok(['seed']) && config.seed + config.repeats - 1 > MAX_SEED) {
+    c.report({
+      path: ['repeats'],
+      code: 'out-of-range',
+      message: `repeats: seeds ${config.seed} … ${config.seed + config.repeats - 1} go past the largest seed, ${MAX_SEED}; use a smaller seed`,
+    });
   }
 }

@@ -173,6 +173,7 @@ export function parseConfig(text: string, file: string, env: ValidationEnv): Par
       ok: (path) => !untrusted.some((p) => related(p, path)),
       has: (path, code) => problems.some((p) => p.code === code && related(path, p.path) && p.path.length >= path.length),
       written: (path) => findNodeAtLocation(tree, path) !== undefined,
+      offset: (path) => findNodeAtLocation(tree, path)?.offset,
       report: ({ path, at, anchor, code, message, severity }) => {
         const node = anchor ? findNodeAtLocation(tree, at ?? path) : undefined;
         problem(node ? anchorRange(node) : rangeAt(tree, at ?? path, valueRange, anchorRange), path, code, message, severity);

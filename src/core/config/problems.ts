@@ -56,6 +56,8 @@ export const PROBLEM_CODES = [
   'bad-exits',
   'needs-labels',
   'bad-transfer',
+  'duplicate-seed',
+  'conflicting-properties',
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

@@ -10,6 +10,9 @@ import { bool, Infer, int, list, num, obj, oneOf, opt, path, req, str, tagged, w
 const MAX_UNITS = 65_536;
 const MAX_FILTERS = 4_096;
 const MAX_WINDOW = 64;
+export const MAX_SEED = 4_294_967_295;
+/** Runs in one seed group (`seeds`, `repeats`): each is a whole run, one after another. */
+export const MAX_GROUP_SEEDS = 20;
 
 // ---- data -----------------------------------------------------------------------------------
 
@@ -226,7 +229,15 @@ export const configSchema = obj('A Distill Lab experiment.', {
   $schema: opt(str('JSON Schema reference for the editor.')),
   name: req(str('Experiment name, used in run ids and views.', { minLength: 1 })),
   description: opt(str('Free text.')),
-  seed: opt(int('Seed for data shuffling, initialisation, dropout and jitter.', { minimum: 0, maximum: 4_294_967_295, default: 42 })),
+  seed: opt(int('Seed for data shuffling, initialisation, dropout and jitter.', { minimum: 0, maximum: MAX_SEED, default: 42 })),
+  seeds: opt(
+    list(
+      'Run the experiment once per seed, one after another, as one group (each seed its own run folder); the CLI, the Experiments tree and Compare show each model\'s test errors and the gap closed as mean ± std over the seeds. 1 to 20 seeds, each different; replaces `seed`.',
+      int('Seed.', { minimum: 0, maximum: MAX_SEED }),
+      { minItems: 1, maxItems: MAX_GROUP_SEEDS },
+    ),
+  ),
+  repeats: opt(int('Run the experiment this many times as one group, like `seeds`, with seeds seed, seed+1, ….', { minimum: 1, maximum: MAX_GROUP_SEEDS })),
   data: req(dataSchema),
   teacher: opt(teacherSchema),
   student: req(studentSchema),

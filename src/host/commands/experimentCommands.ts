@@ -9,7 +9,7 @@ import { notify, registerCommand as register } from '../notify';
 import type { JobOutcome } from '../runJob';
 import { CONFIG_SUFFIX, configStem, isConfigPath } from '../runsLocation';
 import { type Template, TEMPLATES, templateText } from '../templates';
-import { isExperimentNode, isQueuedNode, isRunNode } from '../treeNodes';
+import { isExperimentNode, isQueuedNode, isRunNode, isSeedGroupNode } from '../treeNodes';
 import type { Services } from './services';
 import { resolveConfig } from './targets';
 
@@ -144,6 +144,8 @@ async function stop(s: Services, arg: unknown): Promise<number> {
       return 0;
     }
     jobs = [job];
+  } else if (isSeedGroupNode(arg)) {
+    jobs = jobs.filter((j) => j.group?.id === arg.id);
   } else if (isExperimentNode(arg)) {
     jobs = jobs.filter((j) => s.manager.jobsForConfig(arg.configPath).includes(j));
   } else if (arg instanceof vscode.Uri || typeof arg === 'string') {

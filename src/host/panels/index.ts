@@ -10,6 +10,7 @@ import { ConfigAnalyzer } from '../configAnalysis';
 import { registerCommand } from '../notify';
 import type { RunMessageEvent } from '../runManager';
 import { isConfigPath } from '../runsLocation';
+import { isSeedGroupNode } from '../treeNodes';
 import { type PanelDeps, ResultPanel, webviewOptions } from './resultPanel';
 import { editorSurface, panelAreaSurface } from './surface';
 
@@ -181,12 +182,14 @@ function activeConfig(): string | undefined {
 /**
  * The panel's target from a command argument: a config (Uri, path, experiment node) is followed;
  * a run folder (path, run node) is pinned; nothing means the active *.distill.json's latest run.
- * Compare takes the tree's multi-selection (second argument) or an array of runs.
+ * Compare takes the tree's multi-selection (second argument), an array of runs, or a seed group.
  */
 export function targetFor(kind: PanelKind, arg: unknown, selection?: unknown): PanelTarget {
   if (kind === 'compare') {
     const list = Array.isArray(selection) && selection.length > 1 ? selection : Array.isArray(arg) ? arg : [arg];
-    const runDirs = list.map(pathOf).filter((p): p is string => !!p && !isConfigPath(p)).map((p) => path.resolve(p));
+    // A seed group (its tree node) stands for all its runs.
+    const expanded = list.flatMap((a) => (isSeedGroupNode(a) ? a.entries.map((e) => e.dir) : [a]));
+    const runDirs = expanded.map(pathOf).filter((p): p is string => !!p && !isConfigPath(p)).map((p) => path.resolve(p));
     return { follow: false, runDirs: [...new Set(runDirs)] };
   }
   const p = pathOf(arg);

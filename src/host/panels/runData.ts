@@ -87,6 +87,8 @@ export class RunReader {
       results: m.results,
       ...describeConfig(config),
       config,
+      seed: m.seed,
+      ...(m.group ? { group: m.group } : {}),
     };
   }
 

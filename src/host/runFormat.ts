@@ -1,6 +1,7 @@
 // How a run reads in the tree, the CodeLens, the status bar and notifications. Pure: unit tested.
 import type { Manifest, ModelResult, StageName } from '../core/protocol';
 import { gapClosedPercent } from '../core/resultFormat';
+import { comparisonText, hasGapLine, headlineNames, isClassicRun, modelRows, recordsModels, runMode, shortModelResults } from '../core/modelRows';
 import { percentError } from '../core/runStore';
 
 /** A live run's latest progress (from the trainer's messages). */
@@ -51,6 +52,8 @@ export function lossText(p: LiveProgress): string {
  * (student, baseline, teacher; those that finished). The tooltips spell it out.
  */
 export function shortResults(m: Manifest): string {
+  // Another mode: each distilled model by id ("peer1 24.0 · peer2 25.7 · peer3 26.7 % err").
+  if (!isClassicRun(m)) return shortModelResults(m);
   const { student, baseline, teacher } = m.results;
   const pct = (r: ModelResult) => ((100 * r.testErrors) / r.testCount).toFixed(1);
   const parts = [
@@ -127,15 +130,39 @@ export function runTooltip(m: Manifest): string {
   const duration = runDuration(m);
   lines.push(`Started ${formatTimestamp(m.startedAt)}${duration ? ` · ${duration}` : ''}${m.backend ? ` · backend ${m.versions?.backendDetails ?? m.backend}` : ''} · seed ${m.seed}`);
   const { teacher, baseline, student, ratios, gapRecovered } = m.results;
-  const models = [
-    ['teacher', teacher],
-    ['baseline', baseline],
-    ['student', student],
-  ] as const;
-  const rows = models.filter(([, r]) => r).map(([n, r]) => `- ${modelLine(n, r!)}`);
-  if (rows.length) lines.push('', ...rows);
-  if (ratios) lines.push('', `Student is ${ratios.params.toFixed(1)}× smaller and ${ratios.latency.toFixed(1)}× faster than the teacher.`);
-  if (gapRecovered !== undefined) lines.push(`Distillation closed ${gapClosedPercent(gapRecovered)} of the baseline → teacher error gap.`);
+  if (recordsModels(m)) {
+    // Every model of the plan that has finished, by label, with what it is measured against.
+    if (runMode(m) !== 'offline') lines.push('', `Mode: ${runMode(m)}`);
+    const rows = modelRows(m).filter((r) => r.result);
+    if (rows.length) lines.push('', ...rows.map((r) => `- ${modelLine(r.model.label, r.result!)}${r.comparison ? `; ${comparisonText(r)}` : ''}`));
+  } else {
+    const models = [
+      ['teacher', teacher],
+      ['baseline', baseline],
+      ['student', student],
+    ] as const;
+    const rows = models.filter(([, r]) => r).map(([n, r]) => `- ${modelLine(n, r!)}`);
+    if (rows.length) lines.push('', ...rows);
+  }
+  const names = headlineNames(m);
+  const classic = isClassicRun(m);
+  if (ratios) {
+    lines.push(
+      '',
+      classic
+        ? `Student is ${ratios.params.toFixed(1)}× smaller and ${ratios.latency.toFixed(1)}× faster than the teacher.`
+        : `${capitalize(names.student)} is ${ratios.params.toFixed(1)}× smaller and ${ratios.latency.toFixed(1)}× faster than ${names.teacher}.`,
+    );
+  }
+  if (gapRecovered !== undefined && hasGapLine(m)) {
+    lines.push(
+      classic
+        ? `Distillation closed ${gapClosedPercent(gapRecovered)} of the baseline → teacher error gap.`
+        : `${capitalize(names.student)} closed ${gapClosedPercent(gapRecovered)} of the ${names.baseline} → ${names.teacher} error gap.`,
+    );
+  }
   if (m.error) lines.push('', `Error: ${firstLine(m.error)}`);
   return lines.join('\n');
 }
+
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

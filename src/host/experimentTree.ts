@@ -17,14 +17,17 @@ import {
   type ArtifactNode,
   type DamagedRunNode,
   type ExperimentNode,
-  listArtifacts,
+  isModelInfo,
   listProbeFiles,
+  type ModelInfo,
+  type ModelNode,
   type OtherRunsNode,
   type QueuedNode,
+  runChildren,
   type RunNode,
   type TreeNode,
 } from './treeNodes';
-import { runTreeItem } from './treeItems';
+import { modelTreeItem, runTreeItem } from './treeItems';
 
 export class ExperimentTreeProvider extends Disposable implements vscode.TreeDataProvider<TreeNode> {
   private configPaths: string[] = [];
@@ -34,6 +37,7 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
   private readonly runNodes = new Map<string, RunNode>();
   private readonly pendingNodes = new Map<RunJob, QueuedNode>();
   private readonly artifactNodes = new Map<string, ArtifactNode>();
+  private readonly modelNodes = new Map<string, ModelNode>();
   private readonly damagedNodes = new Map<string, DamagedRunNode>();
   /** What each node's children looked like when last shown: a change event only when they differ. */
   private readonly signatures = new Map<TreeNode | 'root', string>();
@@ -96,10 +100,11 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
       case 'otherRuns':
         return this.runChildren(node);
       case 'run':
-        return listArtifacts(node.entry.dir).map((a) => this.artifactNode(a, node));
+        return runChildren(node.entry).map((c) => (isModelInfo(c) ? this.modelNode(c, node) : this.artifactNode(c, node)));
       case 'artifact':
         return node.type === 'probes' ? listProbeFiles(node.path).map((a) => this.artifactNode(a, node)) : [];
       case 'queued':
+      case 'model':
       case 'damaged':
         return [];
     }
@@ -124,6 +129,8 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
         return runTreeItem(node, this.manager.jobForRun(node.entry.dir));
       case 'queued':
         return this.pendingItem(node);
+      case 'model':
+        return modelTreeItem(node);
       case 'artifact':
         return this.artifactItem(node);
       case 'damaged':
@@ -195,6 +202,17 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
     let node = this.pendingNodes.get(job);
     if (!node) this.pendingNodes.set(job, (node = { kind: 'queued', job, parent }));
     return node;
+  }
+
+  /** The same node while the model looks the same (tree identity); a fresh one when its result or state changed. */
+  private modelNode(info: ModelInfo, parent: RunNode): ModelNode {
+    const key = `${path.resolve(parent.entry.dir)}#${info.row.model.id}`;
+    const node = this.modelNodes.get(key);
+    const same = node && node.parent === parent && node.state === info.state && node.path === info.path && JSON.stringify(node.row) === JSON.stringify(info.row);
+    if (node && same) return node;
+    const fresh: ModelNode = { ...info, kind: 'model', parent };
+    this.modelNodes.set(key, fresh);
+    return fresh;
   }
 
   private artifactNode(info: Omit<ArtifactNode, 'kind' | 'parent'>, parent: RunNode | ArtifactNode): ArtifactNode {

@@ -1,8 +1,10 @@
 // How a run reads in the tree, the CodeLens, the status bar and notifications. Pure: unit tested.
-import type { Manifest, ModelResult, StageName } from '../core/protocol';
+import { trainingStages } from '../core/modes';
+import type { Manifest, ModelResult, ModelRole, RunModel, StageName } from '../core/protocol';
 import { gapClosedPercent } from '../core/resultFormat';
-import { comparisonText, hasGapLine, headlineNames, isClassicRun, modelRows, recordsModels, runMode, shortModelResults } from '../core/modelRows';
+import { comparisonText, hasGapLine, type ModelRow, headlineNames, isClassicRun, modelRows, recordsModels, runMode, shortModelResults } from '../core/modelRows';
 import { percentError } from '../core/runStore';
+import type { ModelState } from './treeNodes';
 
 /** A live run's latest progress (from the trainer's messages). */
 export interface LiveProgress {
@@ -166,3 +168,50 @@ export function runTooltip(m: Manifest): string {
 }
 
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** "−2" / "+6" / "±0": a difference in test errors, signed. */
+export const signedErrors = (delta: number): string => (delta < 0 ? `−${-delta}` : delta > 0 ? `+${delta}` : '±0');
+
+/**
+ * A model's line in the tree, next to its label: "24.0% err (72/300) · −2 vs peer1-alone", or
+ * where it stands when it has no result yet ("training…", "waiting", "not trained").
+ */
+export function modelDescription(row: ModelRow, state: ModelState): string {
+  const r = row.result;
+  if (!r) return state === 'training' ? 'training…' : state;
+  const c = row.comparison;
+  return `${percentError(r)} err (${r.testErrors}/${r.testCount})${c ? ` · ${signedErrors(c.deltaErrors)} vs ${c.against.id}` : ''}`;
+}
+
+const ROLE_TEXT: Record<ModelRole, string> = {
+  teacher: 'the teacher',
+  member: 'a member of the teacher ensemble',
+  baseline: 'trained alone on the labels: the control',
+  student: 'the distilled student',
+  peer: 'an online peer: learns from the other peers while they learn from it',
+  generation: 'a born-again generation, taught by the one before it',
+  ensemble: 'an ensemble of other models of this run',
+  exit: 'a self-distillation exit: the network up to this layer plus its own classifier',
+};
+
+/** Markdown for a model's hover: what it is, its result and costs, what it is measured against. */
+export function modelTooltip(row: ModelRow, state: ModelState): string {
+  const { model, result } = row;
+  const lines = [`**${model.label}** — \`${model.id}\``, '', `${capitalize(ROLE_TEXT[model.role] ?? model.role)}.`];
+  if (model.members?.length) lines.push(`Averages ${model.members.join(', ')}.`);
+  if (model.trained && model.epochs !== undefined) lines.push(`Trained ${model.epochs} epoch${model.epochs === 1 ? '' : 's'}${model.stage ? ` in stage ${model.stage}, together with the others of that stage` : ''}.`);
+  lines.push('', result ? modelLine('Test', result) : `No result yet: ${state}.`);
+  if (row.comparison) lines.push('', `${capitalize(comparisonText(row))} (${percentError(row.comparison.result)} error).`);
+  return lines.join('\n');
+}
+
+/**
+ * What a config's mode trains, in order, for the CodeLens over `distillation.mode`: "peer1-alone →
+ * peer2-alone → peers (peer1, peer2, peer3)"; computed models last ("then ensemble of gen1, gen2").
+ */
+export function planText(models: RunModel[]): string {
+  const stages = trainingStages(models).map((s) => (s.models.length > 1 ? `${s.stage} (${s.models.join(', ')})` : s.stage));
+  const computed = models.filter((m) => !m.trained && m.members?.length).map((m) => `${m.id} of ${m.members!.join(', ')}`);
+  const loaded = models.filter((m) => !m.trained && !m.members?.length).map((m) => `${m.id} loaded`);
+  return [[...loaded, ...stages].join(' → '), ...computed.map((c) => `then ${c}`)].filter(Boolean).join(', ');
+}

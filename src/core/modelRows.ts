@@ -115,4 +115,4 @@ export function headlineNames(m: RunView): { teacher: string; baseline: string; 
  * Whether "closed X% of the baseline → teacher gap" means something: only against a frozen teacher
  * (offline, born-again). Online peers move together, and a self-distilled network has no teacher.
  */
-export const hasGapLine = (m: RunView): boolean => (headlineModels(m).teacher?.role ?? 'teacher') === 'teacher';
+export const hasGapLine = (m: RunView): boolean => headlineModels(m).teacher?.role === 'teacher';

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { defaultNodeEnv } from '../../src/core/config/nodeEnv';
 import { parseConfig } from '../../src/core/config/parse';
-import { comparisonText, headlineModels, headlineNames, modelRows } from '../../src/core/modelRows';
+import { comparisonText, hasGapLine, headlineModels, headlineNames, modelRows } from '../../src/core/modelRows';
 import type { Manifest, ModelResult, RunModel } from '../../src/core/protocol';
 import { gapClosedPercent } from '../../src/core/resultFormat';
 import { describePairs } from '../../src/host/pairLenses';
@@ -318,4 +318,23 @@ test("a run's children in the tree: an old run its files as before; an online ru
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a self-distillation run (from its plan): each exit against the network alone, its own costs, no teacher lines', () => {
+  const models: RunModel[] = [
+    { id: 'baseline', role: 'baseline', label: 'network alone', trained: true, epochs: 2 },
+    { id: 'exit-conv1', role: 'exit', label: 'exit conv1', trained: true, epochs: 2, stage: 'exits', baseline: 'baseline' },
+    { id: 'exit-logits', role: 'exit', label: 'deepest exit (the network)', trained: true, epochs: 2, stage: 'exits', baseline: 'baseline' },
+  ];
+  const cost = (errors: number, params: number) => ({ ...result(errors, 1000), params, flops: 2 * params, latencyMs: params / 1e4 });
+  const byId = { baseline: cost(30, 9000), 'exit-conv1': cost(45, 3000), 'exit-logits': cost(27, 9000) };
+  const m = manifest({ mode: 'self', models, results: { models: byId, baseline: byId.baseline, student: byId['exit-logits'] } });
+  assert.equal(headlineModels(m).teacher, undefined);
+  assert.equal(hasGapLine(m), false);
+  assert.equal(shortResults(m), 'exit-conv1 4.5 · exit-logits 2.7 % err');
+  const tip = runTooltip(m);
+  assert.match(tip, /- exit conv1: 4\.5% error \(45\/1000\), 3,000 params, 0\.30 ms; 15 more errors than baseline/);
+  assert.match(tip, /- deepest exit \(the network\): 2\.7% error .*; 3 fewer errors than baseline/);
+  assert.doesNotMatch(tip, /teacher|gap/);
+  assert.equal(planText(models), 'baseline → exits (exit-conv1, exit-logits)');
 });

@@ -173,14 +173,15 @@ const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 export const signedErrors = (delta: number): string => (delta < 0 ? `−${-delta}` : delta > 0 ? `+${delta}` : '±0');
 
 /**
- * A model's line in the tree, next to its label: "24.0% err (72/300) · −2 vs peer1-alone", or
+ * A model's line in the tree, next to its label: "24.0% err · −2 vs peer1-alone", or
  * where it stands when it has no result yet ("training…", "waiting", "not trained").
  */
 export function modelDescription(row: ModelRow, state: ModelState): string {
   const r = row.result;
   if (!r) return state === 'training' ? 'training…' : state;
   const c = row.comparison;
-  return `${percentError(r)} err (${r.testErrors}/${r.testCount})${c ? ` · ${signedErrors(c.deltaErrors)} vs ${c.against.id}` : ''}`;
+  // Short: a side bar is narrow; the hover has the counts.
+  return `${percentError(r)} err${c ? ` · ${signedErrors(c.deltaErrors)} vs ${c.against.id}` : ''}`;
 }
 
 const ROLE_TEXT: Record<ModelRole, string> = {

@@ -96,7 +96,7 @@ describe('Distill Lab: N models — an online run of 3 peers', function () {
     for (const [label, model, baseline] of expected) {
       const delta = baseline ? errors(model) - errors(baseline) : undefined;
       const versus = delta === undefined ? '' : ` · ${delta < 0 ? `−${-delta}` : delta > 0 ? `+${delta}` : '±0'} vs ${baseline}`;
-      const description = `${((100 * errors(model)) / 200).toFixed(1)}% err (${errors(model)}/200)${versus}`;
+      const description = `${((100 * errors(model)) / 200).toFixed(1)}% err${versus}`;
       // The row's label is the model's, its description the errors the run recorded for it.
       const row = rows(page).filter({ hasText: new RegExp(`^\\s*${label.replace(/[()]/g, '\\$&')}\\s*${description.replace(/[()+.]/g, '\\$&')}\\s*$`) });
       await row.first().waitFor({ timeout: 10_000 });

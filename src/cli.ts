@@ -2,12 +2,14 @@
 //   distill run <config> [--backend auto|wasm|cpu|tensorflow|webgpu] [--runs-dir DIR]
 //   distill validate <config>...
 //   distill list [--seeds] [--runs-dir DIR]
-//   distill export <run-id|latest> <dest-dir> [--model student|baseline|teacher] [--runs-dir DIR]
+//   distill export <run-id|latest> <dest-dir> [--model MODEL-ID] [--runs-dir DIR]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultNodeEnv } from './core/config/nodeEnv';
 import { formatProblem, parseConfig } from './core/config/parse';
-import { BACKEND_PREFERENCES, type BackendPreference, type Manifest, type ModelResult, type RunGroup, type RunResults, type StageName, type TrainerToHost } from './core/protocol';
+import { comparisonText, hasGapLine, headlineNames, isClassicRun, modelRows } from './core/modelRows';
+import { runModels, trainingStages } from './core/modes';
+import { BACKEND_PREFERENCES, CLASSIC_STAGES, type BackendPreference, type Manifest, type ModelResult, type RunGroup, type RunModel, type RunResults, type StageName, type TrainerToHost } from './core/protocol';
 import { gapClosedPercent, omittedClassLines, transferText } from './core/resultFormat';
 import { listRuns, MANIFEST, MODELS, percentError, readManifest, scanRuns, summarizeResults } from './core/runStore';
 import { formatGapSpread, formatSeeds, formatSpread, groupEntries, type SeedGroupSummary, summarizeGroupLine, summarizeSeedGroup } from './core/seedGroups';
@@ -18,7 +20,8 @@ const USAGE = `usage:
   distill run <config.distill.json> [--backend auto|wasm|cpu|tensorflow|webgpu] [--runs-dir DIR]
   distill validate <config.distill.json>...
   distill list [--seeds] [--runs-dir DIR]
-  distill export <run-id|latest> <dest-dir> [--model student|baseline|teacher] [--runs-dir DIR]`;
+  distill export <run-id|latest> <dest-dir> [--model MODEL-ID] [--runs-dir DIR]
+      MODEL-ID: student (the default), baseline, teacher, or any model of the run: peer1, gen2, …`;
 
 interface Args {
   positional: string[];
@@ -98,55 +101,44 @@ function fmtCount(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)}G` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n);
 }
 
-/** One line per model (its test errors and cost) under a header; the name column fits the longest name. */
-function modelRows(rows: [string, ModelResult | undefined][]): string[] {
-  const width = Math.max(10, ...rows.map(([name]) => name.length + 2));
+/**
+ * The result table: every model of the run (its plan; without one, the classic three) with its
+ * test errors and costs. Models beyond the classic three get a last column: the label and what the
+ * model is measured against (a peer against itself trained alone, an ensemble against its best member).
+ */
+function resultTable(results: RunResults, plan?: { models?: RunModel[]; mode?: string }): string {
+  const run = { models: plan?.models, mode: plan?.mode, results };
+  const rows = modelRows(run).filter((r) => r.result);
+  const width = Math.max(10, ...rows.map((r) => r.model.id.length + 2));
+  const about = rows.some((r) => !(CLASSIC_STAGES as readonly string[]).includes(r.model.id));
   const lines = [`${'model'.padEnd(width)}${'test errors'.padStart(14)}${'error'.padStart(8)}${'params'.padStart(10)}${'FLOPs/ex'.padStart(10)}${'latency'.padStart(10)}`];
-  for (const [name, r] of rows) {
-    if (!r) continue;
+  for (const row of rows) {
+    const r = row.result!;
+    const note = about ? `  ${[row.model.label, comparisonText(row)].filter(Boolean).join('; ')}` : '';
     lines.push(
-      `${name.padEnd(width)}${`${r.testErrors} / ${r.testCount}`.padStart(14)}${percentError(r).padStart(8)}${fmtCount(r.params).padStart(10)}` +
-        `${fmtCount(r.flops).padStart(10)}${`${r.latencyMs.toFixed(2)} ms`.padStart(10)}`,
+      `${row.model.id.padEnd(width)}${`${r.testErrors} / ${r.testCount}`.padStart(14)}${percentError(r).padStart(8)}${fmtCount(r.params).padStart(10)}` +
+        `${fmtCount(r.flops).padStart(10)}${`${r.latencyMs.toFixed(2)} ms`.padStart(10)}${note}`,
     );
   }
-  return lines;
-}
-
-/**
- * Self-distillation's table: the network alone, then every exit shallowest first (each the
- * sub-network up to it plus its head), the depth/accuracy trade-off a deployer picks from.
- */
-function exitTable(results: RunResults): string | undefined {
-  const exits = Object.entries(results.models ?? {}).filter(([id]) => id.startsWith('exit-'));
-  if (!exits.length) return undefined;
-  return modelRows([['baseline', results.baseline], ...exits]).join('\n');
-}
-
-function resultTable(results: RunResults): string {
-  const exits = exitTable(results);
-  if (exits) return exits;
-  const rows: [string, ModelResult | undefined][] = [
-    ['teacher', results.teacher],
-    ['baseline', results.baseline],
-    ['student', results.student],
-  ];
-  const lines = modelRows(rows);
+  const classic = isClassicRun(run);
+  const names = headlineNames(run);
   if (results.ratios) {
     const { params, flops, latency } = results.ratios;
-    lines.push(`teacher ÷ student: ${params.toFixed(1)}× params, ${flops.toFixed(1)}× FLOPs, ${latency.toFixed(1)}× latency`);
+    lines.push(`${classic ? 'teacher ÷ student' : `${names.teacher} ÷ ${names.student}`}: ${params.toFixed(1)}× params, ${flops.toFixed(1)}× FLOPs, ${latency.toFixed(1)}× latency`);
   }
   const { student, baseline } = results;
-  if (results.gapRecovered !== undefined && student && baseline) {
+  if (results.gapRecovered !== undefined && student && baseline && hasGapLine(run)) {
+    const [s, b] = classic ? ['the student', 'the baseline'] : [names.student, names.baseline];
     lines.push(
       student.testErrors < baseline.testErrors
-        ? `distillation closed ${gapClosedPercent(results.gapRecovered)} of the baseline → teacher error gap`
+        ? `${classic ? 'distillation' : s} closed ${gapClosedPercent(results.gapRecovered)} of the ${classic ? 'baseline' : b} → ${classic ? 'teacher' : names.teacher} error gap`
         : student.testErrors === baseline.testErrors
-          ? 'distillation did not help here: the student made as many errors as the baseline'
-          : `distillation did not help here: the student made ${student.testErrors - baseline.testErrors} more errors than the baseline`,
+          ? `distillation did not help here: ${s} made as many errors as ${b}`
+          : `distillation did not help here: ${s} made ${student.testErrors - baseline.testErrors} more errors than ${b}`,
     );
   }
   if (results.transfer) lines.push(transferText(results.transfer), ...results.transfer.notes);
-  lines.push(...omittedClassLines(rows));
+  lines.push(...omittedClassLines(rows.map((r) => [r.model.id, r.result] as const)));
   return lines.join('\n');
 }
 
@@ -183,6 +175,8 @@ function groupTable(g: SeedGroupSummary): string {
 class Progress {
   private readonly tty = Boolean(process.stdout.isTTY);
   private barShown = false;
+  /** The widest stage or model name of the run's plan: the bars and epoch lines line up. */
+  width = 8;
 
   line(text: string): void {
     this.clearBar();
@@ -193,7 +187,7 @@ class Progress {
     if (!this.tty) return;
     const width = 24;
     const done = Math.round((width * step) / steps);
-    const text = `${stage.padEnd(8)} epoch ${epoch}/${epochs} [${'█'.repeat(done)}${'·'.repeat(width - done)}] step ${step}/${steps}  loss ${loss.toFixed(4)}`;
+    const text = `${stage.padEnd(this.width)} epoch ${epoch}/${epochs} [${'█'.repeat(done)}${'·'.repeat(width - done)}] step ${step}/${steps}  loss ${loss.toFixed(4)}`;
     process.stdout.write(`\r${text.slice(0, (process.stdout.columns ?? 100) - 1)}\x1b[K`);
     this.barShown = true;
   }
@@ -204,10 +198,10 @@ class Progress {
   }
 }
 
-/** The status a run's manifest records, as written (readers report a dead `running` run as failed). */
-function recordedStatus(runDir: string): string | undefined {
+/** A run's manifest as written (readers report a dead `running` run as failed). */
+function recordedManifest(runDir: string): { status?: string; mode?: string } | undefined {
   try {
-    return JSON.parse(fs.readFileSync(path.join(runDir, MANIFEST), 'utf8'))?.status;
+    return JSON.parse(fs.readFileSync(path.join(runDir, MANIFEST), 'utf8'));
   } catch {
     return undefined;
   }
@@ -226,6 +220,7 @@ async function run(args: Args): Promise<number> {
   // A seed group: each run's place in it, and its run folders in order.
   let group: RunGroup | undefined;
   const groupDirs: string[] = [];
+  let plan: { models?: RunModel[]; mode?: string } = {};
   const onMessage = (m: TrainerToHost) => {
     switch (m.type) {
       case 'ready':
@@ -240,12 +235,21 @@ async function run(args: Args): Promise<number> {
         }
         progress.line(`run ${m.runId} → ${path.relative(process.cwd(), m.runDir) || m.runDir}`);
         break;
+      case 'plan':
+        // The trainer records the mode in the manifest before it sends the plan.
+        plan = { models: m.models, mode: recordedManifest(runDir)?.mode };
+        progress.width = Math.max(8, ...m.models.map((x) => x.id.length), ...trainingStages(m.models).map((s) => s.stage.length));
+        break;
       case 'done':
         if (group && m.status === 'done') progress.line(seedLine(group.seeds[group.index], m.results));
         break;
-      case 'stage':
-        progress.line(`── ${m.stage}: ${m.epochs} epochs × ${m.stepsPerEpoch} steps`);
+      case 'stage': {
+        // A joint stage names the models it trains together: "── peers: 2 epochs × 10 steps (peer1, peer2, peer3)".
+        const together = trainingStages(plan.models ?? []).find((s) => s.stage === m.stage)?.models ?? [];
+        const names = together.length > 1 ? ` (${together.join(', ')})` : '';
+        progress.line(`── ${m.stage}: ${m.epochs} epochs × ${m.stepsPerEpoch} steps${names}`);
         break;
+      }
       case 'progress':
         progress.bar(m.stage, m.epoch, m.epochs, m.step, m.steps, m.loss);
         break;
@@ -256,7 +260,7 @@ async function run(args: Args): Promise<number> {
             .map(([k, v]) => `${k} ${v.toFixed(4)}`)
             .join('  ');
           progress.line(
-            `${r.stage.padEnd(8)} epoch ${String(r.epoch).padStart(3)}  loss ${r.total.toFixed(4)} (${terms})  train ${(100 * r.trainAccuracy).toFixed(2)}%  ` +
+            `${r.stage.padEnd(progress.width)} epoch ${String(r.epoch).padStart(3)}  loss ${r.total.toFixed(4)} (${terms})  train ${(100 * r.trainAccuracy).toFixed(2)}%  ` +
               `test errors ${r.testErrors}  ${r.seconds.toFixed(1)} s  ${Math.round(r.examplesPerSecond)} ex/s`,
           );
         }
@@ -296,7 +300,7 @@ async function run(args: Args): Promise<number> {
     console.log(`\nrun folders:\n${groupDirs.map((d) => `  ${d}`).join('\n')}`);
     if (done.status === 'done') return 0;
   } else if (done.status === 'done') {
-    console.log(`\n${resultTable(done.results)}`);
+    console.log(`\n${resultTable(done.results, plan)}`);
     console.log(`\nrun folder: ${runDir}`);
     return 0;
   }
@@ -307,7 +311,7 @@ async function run(args: Args): Promise<number> {
   console.error(`error: ${done.error ?? 'the run failed'}`);
   if (runDir) {
     // Say what the folder records, not what was hoped for: on a full disk it may not have been marked.
-    console.error(recordedStatus(runDir) === 'failed' ? `run folder (marked failed): ${runDir}` : `run folder (its status could not be recorded): ${runDir}`);
+    console.error(recordedManifest(runDir)?.status === 'failed' ? `run folder (marked failed): ${runDir}` : `run folder (its status could not be recorded): ${runDir}`);
   }
   return 1;
 }
@@ -342,11 +346,18 @@ function exportModel(args: Args): number {
   const [which, dest] = args.positional;
   if (!which || !dest) throw new UsageError('export needs a run id (or latest) and a destination folder');
   const model = args.flags.get('model') ?? 'student';
+  // A model id names a folder: nothing else (no "..", no slashes) may reach the path.
+  if (!/^[a-z0-9-]+$/.test(model)) throw new UsageError(`--model takes a model id (student, baseline, teacher, peer1, gen2, …), not ${JSON.stringify(model)}`);
   const runs = listRuns(runsDirOf(args));
   const entry = which === 'latest' ? runs.find((r) => r.manifest.status === 'done') : runs.find((r) => r.manifest.id === which);
   if (!entry) throw new UsageError(`no run ${which} in ${runsDirOf(args)}`);
   const src = path.join(entry.dir, MODELS, model);
-  if (!fs.existsSync(path.join(src, 'model.json'))) throw new UsageError(`run ${entry.manifest.id} has no saved ${model} model`);
+  if (!fs.existsSync(path.join(src, 'model.json'))) {
+    const saved = runModels(entry.manifest)
+      .map((m) => m.id)
+      .filter((id) => fs.existsSync(path.join(entry.dir, MODELS, id, 'model.json')));
+    throw new UsageError(`run ${entry.manifest.id} has no saved ${model} model${saved.length ? ` (saved: ${saved.join(', ')})` : ''}`);
+  }
   fs.cpSync(src, path.resolve(dest), { recursive: true });
   console.log(`${model} model of ${entry.manifest.id} → ${dest}`);
   return 0;

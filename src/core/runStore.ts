@@ -12,6 +12,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isProcessRunning } from './processIdentity';
+import { isClassicRun, runMode, summaryRows } from './modelRows';
 import { CLASSIC_STAGES, type Manifest, type MetricRecord, type ProbeRecord, type StageName } from './protocol';
 
 export const MANIFEST = 'manifest.json';
@@ -337,6 +338,11 @@ export function percentError(r: { testErrors: number; testCount: number }): stri
 
 /** The one-line result a list, tree or CodeLens shows: "student 1.9% err · baseline 2.6% · teacher 1.5%". */
 export function summarizeResults(m: Manifest): string {
+  // Another mode: its mode and every distilled model ("online: peer1 24.0% · peer2 25.7% err").
+  if (!isClassicRun(m)) {
+    const rows = summaryRows(m);
+    return rows.length ? `${runMode(m)}: ${rows.map((r) => `${r.model.id} ${percentError(r.result!)}`).join(' · ')} err` : '';
+  }
   const { student, baseline, teacher } = m.results;
   const parts: string[] = [];
   if (student) parts.push(`student ${percentError(student)} err`);

@@ -7,12 +7,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findNodeAtLocation, type Node } from 'jsonc-parser';
 import * as vscode from 'vscode';
+import { MODES, modeOf, planModels } from '../core/modes';
 import { MODELS, type RunEntry } from '../core/runStore';
 import { ConfigAnalyzer } from './configAnalysis';
 import { Disposable } from './dispose';
 import { describePairs } from './pairLenses';
 import { summarizeSeedGroup } from '../core/seedGroups';
-import { groupDescription, groupTooltip, progressText, runDescription, runTooltip, shortTime } from './runFormat';
+import { groupDescription, groupTooltip, planText, progressText, runDescription, runTooltip, shortTime } from './runFormat';
 import type { RunIndex } from './runIndex';
 import type { RunManager } from './runManager';
 import { throttle } from './throttle';
@@ -47,8 +48,10 @@ export class ConfigCodeLensProvider extends Disposable implements vscode.CodeLen
 
     const uri = document.uri;
     const active = this.manager.jobsForConfig(uri.fsPath).filter((j) => j.state !== 'ended');
+    const plan = result.config && planModels(result.config);
     if (vscode.workspace.isTrusted) {
-      lens(top, '$(play) Run', 'distillLab.run', [uri], 'Train the teacher, the baseline and the student (Distill Lab: Run Experiment)');
+      const trains = plan ? plan.filter((m) => m.trained).map((m) => m.label) : ['the teacher', 'the baseline', 'the student'];
+      lens(top, '$(play) Run', 'distillLab.run', [uri], `Train ${trains.join(', ')} (Distill Lab: Run Experiment)`);
       if (active.length) lens(top, '$(debug-stop) Stop', 'distillLab.stop', [uri], 'Stop the run of this experiment');
     }
     const errors = result.problems.filter((p) => p.severity === 'error').length;
@@ -80,6 +83,20 @@ export class ConfigCodeLensProvider extends Disposable implements vscode.CodeLen
       lens(top, '$(layers) Feature Maps', 'distillLab.openFeatureMaps', [uri], 'Each layer pair\'s maps and the CKA matrix');
     }
     lens(top, '$(type-hierarchy) Layers', 'distillLab.openModelLayers', [uri], 'Teacher and student layers side by side, with the layer pairs');
+
+    // Over `distillation.mode`: the models that mode trains, in order.
+    const mode = result.tree && findNodeAtLocation(result.tree, ['distillation', 'mode']);
+    if (mode?.parent && plan && result.config) {
+      const line = document.positionAt(mode.parent.offset).line;
+      const definition = MODES[modeOf(result.config)];
+      lens(
+        new vscode.Range(line, 0, line, 0),
+        `$(list-ordered) ${planText(plan)}`,
+        '',
+        [],
+        `${definition.title} (${definition.reference}): ${plan.map((m) => `${m.id} = ${m.label}`).join('; ')}`,
+      );
+    }
 
     const teacher = result.tree && findNodeAtLocation(result.tree, ['teacher']);
     const reusable = teacher && trainsTeacher(teacher) && runs.find((r) => r.manifest.status === 'done' && hasTeacherModel(r));

@@ -18,15 +18,18 @@ import {
   type ArtifactNode,
   type DamagedRunNode,
   type ExperimentNode,
-  listArtifacts,
+  isModelInfo,
   listProbeFiles,
+  type ModelInfo,
+  type ModelNode,
   type OtherRunsNode,
   type QueuedNode,
+  runChildren,
   type RunNode,
   type SeedGroupNode,
   type TreeNode,
 } from './treeNodes';
-import { runTreeItem, seedGroupTreeItem } from './treeItems';
+import { modelTreeItem, runTreeItem, seedGroupTreeItem } from './treeItems';
 
 export class ExperimentTreeProvider extends Disposable implements vscode.TreeDataProvider<TreeNode> {
   private configPaths: string[] = [];
@@ -37,6 +40,7 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
   private readonly groupNodes = new Map<string, SeedGroupNode>();
   private readonly pendingNodes = new Map<RunJob, QueuedNode>();
   private readonly artifactNodes = new Map<string, ArtifactNode>();
+  private readonly modelNodes = new Map<string, ModelNode>();
   private readonly damagedNodes = new Map<string, DamagedRunNode>();
   /** What each node's children looked like when last shown: a change event only when they differ. */
   private readonly signatures = new Map<TreeNode | 'root', string>();
@@ -104,10 +108,11 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
       case 'seedGroup':
         return node.entries.map((e) => this.runNode(e, node));
       case 'run':
-        return listArtifacts(node.entry.dir).map((a) => this.artifactNode(a, node));
+        return runChildren(node.entry).map((c) => (isModelInfo(c) ? this.modelNode(c, node) : this.artifactNode(c, node)));
       case 'artifact':
         return node.type === 'probes' ? listProbeFiles(node.path).map((a) => this.artifactNode(a, node)) : [];
       case 'queued':
+      case 'model':
       case 'damaged':
         return [];
     }
@@ -134,6 +139,8 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
         return seedGroupTreeItem(node, this.manager.jobs.find((j) => j.group?.id === node.id));
       case 'queued':
         return this.pendingItem(node);
+      case 'model':
+        return modelTreeItem(node);
       case 'artifact':
         return this.artifactItem(node);
       case 'damaged':
@@ -217,6 +224,17 @@ export class ExperimentTreeProvider extends Disposable implements vscode.TreeDat
     let node = this.pendingNodes.get(job);
     if (!node) this.pendingNodes.set(job, (node = { kind: 'queued', job, parent }));
     return node;
+  }
+
+  /** The same node while the model looks the same (tree identity); a fresh one when its result or state changed. */
+  private modelNode(info: ModelInfo, parent: RunNode): ModelNode {
+    const key = `${path.resolve(parent.entry.dir)}#${info.row.model.id}`;
+    const node = this.modelNodes.get(key);
+    const same = node && node.parent === parent && node.state === info.state && node.path === info.path && JSON.stringify(node.row) === JSON.stringify(info.row);
+    if (node && same) return node;
+    const fresh: ModelNode = { ...info, kind: 'model', parent };
+    this.modelNodes.set(key, fresh);
+    return fresh;
   }
 
   private artifactNode(info: Omit<ArtifactNode, 'kind' | 'parent'>, parent: RunNode | ArtifactNode): ArtifactNode {

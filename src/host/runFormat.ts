@@ -1,8 +1,11 @@
 // How a run reads in the tree, the CodeLens, the status bar and notifications. Pure: unit tested.
-import type { Manifest, ModelResult, StageName } from '../core/protocol';
+import { trainingStages } from '../core/modes';
+import type { Manifest, ModelResult, ModelRole, RunModel, StageName } from '../core/protocol';
 import { gapClosedPercent, omittedClassLines, transferText } from '../core/resultFormat';
+import { comparisonText, hasGapLine, type ModelRow, headlineNames, isClassicRun, modelRows, recordsModels, runMode, shortModelResults } from '../core/modelRows';
 import { percentError } from '../core/runStore';
 import { formatGapSpread, formatSeeds, formatSpread, type SeedGroupSummary } from '../core/seedGroups';
+import type { ModelState } from './treeNodes';
 
 /** A live run's latest progress (from the trainer's messages). */
 export interface LiveProgress {
@@ -55,6 +58,8 @@ export function lossText(p: LiveProgress): string {
  * (student, baseline, teacher; those that finished). The tooltips spell it out.
  */
 export function shortResults(m: Manifest): string {
+  // Another mode: each distilled model by id ("peer1 24.0 · peer2 25.7 · peer3 26.7 % err").
+  if (!isClassicRun(m)) return shortModelResults(m);
   const { student, baseline, teacher } = m.results;
   const pct = (r: ModelResult) => ((100 * r.testErrors) / r.testCount).toFixed(1);
   const parts = [
@@ -131,17 +136,40 @@ export function runTooltip(m: Manifest): string {
   const duration = runDuration(m);
   lines.push(`Started ${formatTimestamp(m.startedAt)}${duration ? ` · ${duration}` : ''}${m.backend ? ` · backend ${m.versions?.backendDetails ?? m.backend}` : ''} · seed ${m.seed}`);
   const { teacher, baseline, student, ratios, gapRecovered, transfer } = m.results;
-  const models = [
-    ['teacher', teacher],
-    ['baseline', baseline],
-    ['student', student],
-  ] as const;
-  const rows = models.filter(([, r]) => r).map(([n, r]) => `- ${modelLine(n, r!)}`);
-  if (rows.length) lines.push('', ...rows);
-  if (ratios) lines.push('', `Student is ${ratios.params.toFixed(1)}× smaller and ${ratios.latency.toFixed(1)}× faster than the teacher.`);
-  if (gapRecovered !== undefined) lines.push(`Distillation closed ${gapClosedPercent(gapRecovered)} of the baseline → teacher error gap.`);
+  if (recordsModels(m)) {
+    // Every model of the plan that has finished, by label, with what it is measured against.
+    if (runMode(m) !== 'offline') lines.push('', `Mode: ${runMode(m)}`);
+    const rows = modelRows(m).filter((r) => r.result);
+    if (rows.length) lines.push('', ...rows.map((r) => `- ${modelLine(r.model.label, r.result!)}${r.comparison ? `; ${comparisonText(r)}` : ''}`));
+  } else {
+    const models = [
+      ['teacher', teacher],
+      ['baseline', baseline],
+      ['student', student],
+    ] as const;
+    const rows = models.filter(([, r]) => r).map(([n, r]) => `- ${modelLine(n, r!)}`);
+    if (rows.length) lines.push('', ...rows);
+  }
+  const names = headlineNames(m);
+  const classic = isClassicRun(m);
+  if (ratios) {
+    lines.push(
+      '',
+      classic
+        ? `Student is ${ratios.params.toFixed(1)}× smaller and ${ratios.latency.toFixed(1)}× faster than the teacher.`
+        : `${capitalize(names.student)} is ${ratios.params.toFixed(1)}× smaller and ${ratios.latency.toFixed(1)}× faster than ${names.teacher}.`,
+    );
+  }
+  if (gapRecovered !== undefined && hasGapLine(m)) {
+    lines.push(
+      classic
+        ? `Distillation closed ${gapClosedPercent(gapRecovered)} of the baseline → teacher error gap.`
+        : `${capitalize(names.student)} closed ${gapClosedPercent(gapRecovered)} of the ${names.baseline} → ${names.teacher} error gap.`,
+    );
+  }
   if (transfer) lines.push('', `${transferText(transfer)}.`, ...transfer.notes.map((n) => `${n[0].toUpperCase()}${n.slice(1)}.`));
-  const omitted = omittedClassLines(models);
+  // Named as the rows above name them: the classic three by id, the models of a plan by label.
+  const omitted = omittedClassLines(modelRows(m).map((r) => [recordsModels(m) ? r.model.label : r.model.id, r.result] as const));
   if (omitted.length) lines.push('', ...omitted.map((l) => `- ${l}`));
   if (m.error) lines.push('', `Error: ${firstLine(m.error)}`);
   return lines.join('\n');
@@ -184,4 +212,54 @@ export function groupTooltip(g: SeedGroupSummary): string {
   if (g.gapRecovered) lines.push('', `Distillation closed ${formatGapSpread(g.gapRecovered)} of the baseline → teacher error gap.`);
   lines.push('', ...g.runs.map((m) => `- seed ${m.seed}: ${m.status === 'done' ? shortResults(m) : m.status}`));
   return lines.join('\n');
+}
+
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** "−2" / "+6" / "±0": a difference in test errors, signed. */
+export const signedErrors = (delta: number): string => (delta < 0 ? `−${-delta}` : delta > 0 ? `+${delta}` : '±0');
+
+/**
+ * A model's line in the tree, next to its label: "24.0% err · −2 vs peer1-alone", or
+ * where it stands when it has no result yet ("training…", "waiting", "not trained").
+ */
+export function modelDescription(row: ModelRow, state: ModelState): string {
+  const r = row.result;
+  if (!r) return state === 'training' ? 'training…' : state;
+  const c = row.comparison;
+  // Short: a side bar is narrow; the hover has the counts.
+  return `${percentError(r)} err${c ? ` · ${signedErrors(c.deltaErrors)} vs ${c.against.id}` : ''}`;
+}
+
+const ROLE_TEXT: Record<ModelRole, string> = {
+  teacher: 'the teacher',
+  member: 'a member of the teacher ensemble',
+  baseline: 'trained alone on the labels: the control',
+  student: 'the distilled student',
+  peer: 'an online peer: learns from the other peers while they learn from it',
+  generation: 'a born-again generation, taught by the one before it',
+  ensemble: 'an ensemble of other models of this run',
+  exit: 'a self-distillation exit: the network up to this layer plus its own classifier',
+};
+
+/** Markdown for a model's hover: what it is, its result and costs, what it is measured against. */
+export function modelTooltip(row: ModelRow, state: ModelState): string {
+  const { model, result } = row;
+  const lines = [`**${model.label}** — \`${model.id}\``, '', `${capitalize(ROLE_TEXT[model.role] ?? model.role)}.`];
+  if (model.members?.length) lines.push(`Averages ${model.members.join(', ')}.`);
+  if (model.trained && model.epochs !== undefined) lines.push(`Trained ${model.epochs} epoch${model.epochs === 1 ? '' : 's'}${model.stage ? ` in stage ${model.stage}, together with the others of that stage` : ''}.`);
+  lines.push('', result ? modelLine('Test', result) : `No result yet: ${state}.`);
+  if (row.comparison) lines.push('', `${capitalize(comparisonText(row))} (${percentError(row.comparison.result)} error).`);
+  return lines.join('\n');
+}
+
+/**
+ * What a config's mode trains, in order, for the CodeLens over `distillation.mode`: "peer1-alone →
+ * peer2-alone → peers (peer1, peer2, peer3)"; computed models last ("then ensemble of gen1, gen2").
+ */
+export function planText(models: RunModel[]): string {
+  const stages = trainingStages(models).map((s) => (s.models.length > 1 ? `${s.stage} (${s.models.join(', ')})` : s.stage));
+  const computed = models.filter((m) => !m.trained && m.members?.length).map((m) => `${m.id} of ${m.members!.join(', ')}`);
+  const loaded = models.filter((m) => !m.trained && !m.members?.length).map((m) => `${m.id} loaded`);
+  return [[...loaded, ...stages].join(' → '), ...computed.map((c) => `then ${c}`)].filter(Boolean).join(', ');
 }

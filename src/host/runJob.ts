@@ -2,7 +2,7 @@
 // the same one the CLI uses) and keeps the live state the views show. Pure (no vscode): unit
 // tested with a fake trainer script.
 import type { DistillConfig } from '../core/config/schema';
-import type { Backend, RunGroup, RunResults, RunStatus, StageName, StartRequest, TrainerToHost } from '../core/protocol';
+import type { Backend, RunGroup, RunModel, RunResults, RunStatus, StageName, StartRequest, TrainerToHost } from '../core/protocol';
 import { planModels, trainingStages } from '../core/modes';
 import { startTrainer, type TrainerHandle, type TrainerOptions } from '../core/trainerClient';
 import { Emitter } from './events';
@@ -54,6 +54,8 @@ export class RunJob {
   readonly groupRunDirs: string[] = [];
   backend?: Backend;
   progress: LiveProgress = {};
+  /** The run's models, once the trainer has sent its plan. */
+  models?: RunModel[];
   outcome?: JobOutcome;
   private handle?: TrainerHandle;
   private cancelRequested = false;
@@ -74,8 +76,8 @@ export class RunJob {
   constructor(
     readonly configPath: string,
     readonly name: string,
-    /** The stages the config will train, for the overall progress fraction. */
-    readonly plan: PlannedStage[],
+    /** The stages the config will train, for the overall progress fraction (the trainer's plan replaces it when it comes). */
+    public plan: PlannedStage[],
     private readonly startTrainerFn: StartTrainer = startTrainer,
     private readonly now: () => number = Date.now,
   ) {}
@@ -179,6 +181,11 @@ export class RunJob {
         }
         this.fire('run');
         break;
+      case 'plan':
+        // The trainer's own plan is the one it follows (the host's came from the config as it was validated).
+        this.models = m.models;
+        this.plan = stagesOf(m.models);
+        break;
       case 'stage':
         this.stageStartedAt = this.now();
         this.progress = { stage: m.stage, epoch: 0, epochs: m.epochs, step: 0, steps: m.stepsPerEpoch, seed: this.seedProgress() };
@@ -222,5 +229,7 @@ export class RunJob {
 
 /** The stages a valid config trains, in order (its mode's plan: e.g. the teacher unless loaded, the baseline if asked for, the student). */
 export function planStages(config: DistillConfig): PlannedStage[] {
-  return trainingStages(planModels(config)).map(({ stage, epochs }) => ({ stage, epochs }));
+  return stagesOf(planModels(config));
 }
+
+const stagesOf = (models: RunModel[]): PlannedStage[] => trainingStages(models).map(({ stage, epochs }) => ({ stage, epochs }));

@@ -2,11 +2,12 @@
 // its problems and nothing starts), then queued (`distillLab.concurrency` at a time) and run in
 // the trainer child process through core's startTrainer — fork, IPC, cancel-then-kill — exactly
 // as the CLI does. The extension host itself never trains.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Problem } from '../core/config/parse';
 import type { Manifest, TrainerToHost } from '../core/protocol';
-import { readManifest, summarizeResults } from '../core/runStore';
+import { MODELS, readManifest, summarizeResults } from '../core/runStore';
 import { summarizeGroupLine, summarizeSeedGroup } from '../core/seedGroups';
 import type { ConfigAnalyzer } from './configAnalysis';
 import type { ConfigDiagnostics } from './diagnostics';
@@ -188,8 +189,9 @@ export class RunManager extends Disposable {
         const m = outcome.runDir ? readManifest(outcome.runDir) : undefined;
         const summary = m ? summarizeResults(m) : '';
         log.info(`[${job.name}] finished${summary ? `: ${summary}` : ''} (${outcome.runDir ?? ''})`);
-        // A run that trained its teacher offers to reuse it: the next runs skip the teacher's epochs.
-        const trainedTeacher = job.plan.some((s) => s.stage === 'teacher');
+        // A run that saved a trained teacher offers to reuse it: the next runs skip the teacher's epochs
+        // (an ensemble's members, online peers and born-again generations save no `teacher` model).
+        const trainedTeacher = Boolean(outcome.runDir) && job.plan.some((s) => s.stage === 'teacher') && fs.existsSync(path.join(outcome.runDir!, MODELS, 'teacher', 'model.json'));
         notify('info', `Distill Lab: ${job.name} finished${summary ? ` — ${summary}` : ''}.`, {
           'Open Results': () => vscode.commands.executeCommand('distillLab.openResults', outcome.runDir),
           ...(trainedTeacher && outcome.runId

@@ -1,11 +1,11 @@
 // How a run looks in the Experiments tree: its start time, a status icon (spinner while it
 // runs), its key result or live progress, and a hover with everything else.
 import * as vscode from 'vscode';
-import type { RunStatus } from '../core/protocol';
+import type { ModelRole, RunStatus } from '../core/protocol';
 import { summarizeSeedGroup } from '../core/seedGroups';
-import { groupDescription, groupTooltip, progressText, runDescription, runTooltip, shortTime } from './runFormat';
+import { groupDescription, groupTooltip, modelDescription, modelTooltip, progressText, runDescription, runTooltip, shortTime } from './runFormat';
 import type { RunJob } from './runJob';
-import type { RunNode, SeedGroupNode } from './treeNodes';
+import type { ModelNode, RunNode, SeedGroupNode } from './treeNodes';
 
 const STATUS_ICONS: Record<RunStatus, vscode.ThemeIcon> = {
   running: new vscode.ThemeIcon('loading~spin'),
@@ -53,5 +53,37 @@ export function seedGroupTreeItem(node: SeedGroupNode, job: RunJob | undefined):
   item.tooltip = tooltip;
   item.contextValue = `distillGroup.${status}`;
   item.accessibilityInformation = { label: `Seed group of ${g.seeds.length} runs, ${status}, ${item.description}` };
+  return item;
+}
+
+/** Each role's icon: what a model is reads at a glance down a run's list. */
+const ROLE_ICONS: Record<ModelRole, string> = {
+  teacher: 'mortar-board',
+  member: 'person',
+  baseline: 'circle-large-outline',
+  student: 'star-full',
+  peer: 'organization',
+  generation: 'git-commit',
+  ensemble: 'layers',
+  exit: 'sign-out',
+};
+
+/** One model of a run: its label, its errors (and against what), its role's icon; opens its saved model.json. */
+export function modelTreeItem(node: ModelNode): vscode.TreeItem {
+  const { model } = node.row;
+  const item = new vscode.TreeItem(model.label, vscode.TreeItemCollapsibleState.None);
+  item.id = `model:${node.parent.entry.dir}#${model.id}`;
+  item.description = modelDescription(node.row, node.state);
+  item.iconPath = node.state === 'training' ? new vscode.ThemeIcon('loading~spin') : new vscode.ThemeIcon(ROLE_ICONS[model.role] ?? 'circle-outline');
+  const tooltip = new vscode.MarkdownString(modelTooltip(node.row, node.state));
+  tooltip.supportThemeIcons = false;
+  item.tooltip = tooltip;
+  // A saved network keeps the artifact's context value: the student's menu (Export) still finds it.
+  item.contextValue = node.path ? `distillArtifact.model.${model.id}` : 'distillModel';
+  if (node.path) {
+    item.resourceUri = vscode.Uri.file(node.path);
+    item.command = { title: 'Open', command: 'vscode.open', arguments: [item.resourceUri] };
+  }
+  item.accessibilityInformation = { label: `${model.label}, ${item.description}` };
   return item;
 }

@@ -2,7 +2,8 @@
 // holds. Pure (no vscode): commands receive these elements from menus, tests read them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { StageName } from '../core/protocol';
+import { type ModelRow, modelRows, recordsModels } from '../core/modelRows';
+import { CLASSIC_STAGES, type Manifest, type StageName } from '../core/protocol';
 import { CONFIG, LOG, MANIFEST, METRICS, MODELS, PROBES, type RunEntry } from '../core/runStore';
 import type { RunJob } from './runJob';
 
@@ -55,6 +56,22 @@ export interface ArtifactNode extends ArtifactInfo {
   readonly parent: RunNode | ArtifactNode;
 }
 
+/** Where a model of a run stands. */
+export type ModelState = 'done' | 'training' | 'waiting' | 'not trained';
+
+/** One model of a run (a run that records its models: see `runChildren`). */
+export interface ModelInfo {
+  readonly row: ModelRow;
+  readonly state: ModelState;
+  /** Its saved model.json, when the run saved one (a computed ensemble has none). */
+  readonly path?: string;
+}
+
+export interface ModelNode extends ModelInfo {
+  readonly kind: 'model';
+  readonly parent: RunNode;
+}
+
 /** A run folder whose manifest cannot be shown (not JSON, wrong shape): listed with the reason. */
 export interface DamagedRunNode {
   readonly kind: 'damaged';
@@ -63,12 +80,34 @@ export interface DamagedRunNode {
   readonly parent: OtherRunsNode;
 }
 
-export type TreeNode = ExperimentNode | OtherRunsNode | SeedGroupNode | RunNode | QueuedNode | ArtifactNode | DamagedRunNode;
+export type TreeNode = ExperimentNode | OtherRunsNode | SeedGroupNode | RunNode | QueuedNode | ModelNode | ArtifactNode | DamagedRunNode;
 
 const exists = (p: string) => fs.existsSync(p);
 
-/** What a run folder holds, in the order the tree shows it; absent files are left out. */
-export function listArtifacts(runDir: string): ArtifactInfo[] {
+/**
+ * A run's children in the tree. A run that records its models: one node per model of its plan
+ * (training order), then its files; a saved network opens from its model's node. A run recorded
+ * before N models: its files only, the saved models among them, exactly as such runs always showed.
+ */
+export function runChildren(entry: RunEntry): (ModelInfo | ArtifactInfo)[] {
+  if (!recordsModels(entry.manifest)) return listArtifacts(entry.dir);
+  const models = modelRows(entry.manifest).map((row): ModelInfo => {
+    const file = path.join(entry.dir, MODELS, row.model.id, 'model.json');
+    return { row, state: modelState(row, entry.manifest), ...(exists(file) ? { path: file } : {}) };
+  });
+  return [...models, ...listArtifacts(entry.dir, false)];
+}
+
+export const isModelInfo = (x: ModelInfo | ArtifactInfo): x is ModelInfo => 'row' in x;
+
+function modelState(row: ModelRow, m: Manifest): ModelState {
+  if (row.result) return 'done';
+  if (m.status !== 'running') return 'not trained';
+  return m.stage !== undefined && (row.model.stage ?? row.model.id) === m.stage ? 'training' : 'waiting';
+}
+
+/** What a run folder holds, in the order the tree shows it; absent files are left out. `models`: the saved classic three too. */
+export function listArtifacts(runDir: string, models = true): ArtifactInfo[] {
   const out: ArtifactInfo[] = [];
   const file = (type: ArtifactType, label: string, name: string, description?: string) => {
     const p = path.join(runDir, name);
@@ -78,7 +117,7 @@ export function listArtifacts(runDir: string): ArtifactInfo[] {
   file('log', 'Log', LOG);
   const probes = listProbeFiles(path.join(runDir, PROBES));
   if (probes.length) out.push({ type: 'probes', label: 'Probes', path: path.join(runDir, PROBES), description: `${probes.length} file${probes.length === 1 ? '' : 's'}` });
-  for (const stage of ['teacher', 'baseline', 'student'] as const) {
+  for (const stage of models ? CLASSIC_STAGES : []) {
     const model = path.join(runDir, MODELS, stage, 'model.json');
     if (exists(model)) out.push({ type: 'model', label: `${stage[0].toUpperCase()}${stage.slice(1)} model`, path: model, stage, description: `models/${stage}` });
   }
@@ -110,6 +149,7 @@ export function latestProbeFile(runDir: string): string | undefined {
 export const isRunNode = (x: unknown): x is RunNode => isNode(x) && x.kind === 'run';
 export const isExperimentNode = (x: unknown): x is ExperimentNode => isNode(x) && x.kind === 'experiment';
 export const isQueuedNode = (x: unknown): x is QueuedNode => isNode(x) && x.kind === 'queued';
+export const isModelNode = (x: unknown): x is ModelNode => isNode(x) && x.kind === 'model';
 export const isArtifactNode = (x: unknown): x is ArtifactNode => isNode(x) && x.kind === 'artifact';
 export const isSeedGroupNode = (x: unknown): x is SeedGroupNode => isNode(x) && x.kind === 'seedGroup';
 

@@ -57,3 +57,91 @@ test('list shows runs newest first with status and result; usage errors exit 2',
   assert.match(lines[1], /^20260101-000000-exp0\s+done\s+student 1\.9% err · teacher 1\.5%/);
   assert.equal(distill(['frobnicate'], dir).status, 2);
 });
+
+/** A tiny real run: mnist, 600 training examples, 2 epochs (a few seconds). */
+function tinyConfig(distillation: object, teacher?: object) {
+  const mlp = (hidden: number[]) => ({ model: { type: 'mlp', hidden } });
+  const sgd = { epochs: 2, optimizer: { type: 'sgd', lr: 0.05 } };
+  return {
+    name: 'tiny',
+    seed: 1,
+    data: { dataset: 'mnist', trainSize: 600, testSize: 300 },
+    teacher: teacher ?? { ...mlp([64]), training: sgd },
+    student: mlp([32]),
+    distillation: { temperature: 2, losses: [{ type: 'ce', weight: 0.5 }, { type: 'kd', weight: 0.5 }], ...distillation },
+    training: { ...sgd, batchSize: 64 },
+  };
+}
+
+/** The result table's rows by model id: [test errors, the rest of the line]. */
+function tableRows(stdout: string): Map<string, { errors: number; count: number; note: string }> {
+  const table = stdout.slice(stdout.lastIndexOf('\nmodel '));
+  const rows = new Map<string, { errors: number; count: number; note: string }>();
+  for (const line of table.split('\n')) {
+    const m = /^(\S+)\s+(\d+) \/ (\d+)\s+\S+%\s+\S+\s+\S+\s+\S+ ms {2}(.*)$/.exec(line);
+    if (m) rows.set(m[1], { errors: Number(m[2]), count: Number(m[3]), note: m[4] });
+  }
+  return rows;
+}
+
+test('run: an online run of 3 peers lists each peer against itself trained alone; export takes any model id', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-cli-'));
+  const config = tinyConfig({ mode: 'online', peers: [{ model: { type: 'mlp', hidden: [16] } }] });
+  fs.writeFileSync(path.join(dir, 'dml.distill.json'), JSON.stringify(config));
+  const r = distill(['run', 'dml.distill.json'], dir);
+  assert.equal(r.status, 0, r.stderr);
+  // The joint stage is announced once, naming the peers it trains.
+  assert.match(r.stdout, /── peers: 2 epochs × 10 steps \(peer1, peer2, peer3\)/);
+  const [id] = fs.readdirSync(path.join(dir, '.distill', 'runs'));
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, '.distill', 'runs', id, 'manifest.json'), 'utf8'));
+  const rows = tableRows(r.stdout);
+  assert.deepEqual([...rows.keys()], ['peer1-alone', 'peer2-alone', 'peer3-alone', 'peer1', 'peer2', 'peer3']);
+  for (const [model, row] of rows) {
+    assert.equal(row.errors, manifest.results.models[model].testErrors, model);
+    assert.equal(row.count, 300);
+  }
+  for (const i of [1, 2, 3]) {
+    const delta = rows.get(`peer${i}`)!.errors - rows.get(`peer${i}-alone`)!.errors;
+    const words = delta === 0 ? 'as many errors' : `${Math.abs(delta)} ${delta < 0 ? 'fewer' : 'more'} error${Math.abs(delta) === 1 ? '' : 's'}`;
+    assert.match(rows.get(`peer${i}`)!.note, new RegExp(`^peer ${i}.*; ${words} than peer${i}-alone$`));
+    assert.match(rows.get(`peer${i}-alone`)!.note, new RegExp(`^peer ${i}.* alone$`));
+  }
+  assert.match(r.stdout, /peer 1 \(teacher\) ÷ peer 2 \(student\): [\d.]+× params/);
+  assert.doesNotMatch(r.stdout, /error gap/);
+
+  const list = distill(['list'], dir);
+  const pct = (m: string) => `${((100 * manifest.results.models[m].testErrors) / 300).toFixed(1)}%`;
+  assert.match(list.stdout, new RegExp(`done\\s+online: peer1 ${pct('peer1')} · peer2 ${pct('peer2')} · peer3 ${pct('peer3')} err`));
+
+  const out = path.join(dir, 'peer3-export');
+  const exported = distill(['export', 'latest', out, '--model', 'peer3'], dir);
+  assert.equal(exported.status, 0, exported.stderr);
+  assert.deepEqual(fs.readFileSync(path.join(out, 'model.json')), fs.readFileSync(path.join(dir, '.distill', 'runs', id, 'models', 'peer3', 'model.json')));
+  const missing = distill(['export', 'latest', path.join(dir, 'x'), '--model', 'student'], dir);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /has no saved student model \(saved: peer1-alone, peer2-alone, peer3-alone, peer1, peer2, peer3\)/);
+  const escape = distill(['export', 'latest', path.join(dir, 'y'), '--model', '../../x'], dir);
+  assert.equal(escape.status, 2);
+  assert.match(escape.stderr, /--model takes a model id/);
+});
+
+test('run: a born-again run lists the teacher ensemble and its members, each generation and the generations\' ensemble', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-cli-'));
+  const member = (hidden: number[]) => ({ model: { type: 'mlp', hidden }, training: { epochs: 2, optimizer: { type: 'sgd', lr: 0.05 } } });
+  const config = tinyConfig({ mode: 'born-again', generations: 2 }, { source: 'ensemble', members: [member([64]), member([48])] });
+  fs.writeFileSync(path.join(dir, 'ba.distill.json'), JSON.stringify(config));
+  const r = distill(['run', 'ba.distill.json'], dir);
+  assert.equal(r.status, 0, r.stderr);
+  const [id] = fs.readdirSync(path.join(dir, '.distill', 'runs'));
+  const results = JSON.parse(fs.readFileSync(path.join(dir, '.distill', 'runs', id, 'manifest.json'), 'utf8')).results;
+  const rows = tableRows(r.stdout);
+  assert.deepEqual([...rows.keys()], ['teacher1', 'teacher2', 'teacher', 'baseline', 'gen1', 'gen2', 'ensemble']);
+  for (const [model, row] of rows) assert.equal(row.errors, results.models[model].testErrors, model);
+  const best = (ids: string[]) => ids.reduce((a, b) => (results.models[b].testErrors < results.models[a].testErrors ? b : a));
+  assert.match(rows.get('ensemble')!.note, new RegExp(`^ensemble of 2 generations; .* than its best member, ${best(['gen1', 'gen2'])}$`));
+  assert.match(rows.get('teacher')!.note, new RegExp(`; .* than its best member, ${best(['teacher1', 'teacher2'])}$`));
+  assert.match(rows.get('gen2')!.note, /^generation 2; .* than baseline$/);
+  assert.match(r.stdout, /teacher \(generation 0\) ÷ generation 2: /);
+  // The gap line speaks of the last generation against the baseline.
+  assert.match(r.stdout, /\n(generation 2 closed -?\d+% of the baseline student → teacher \(generation 0\) error gap|distillation did not help here: generation 2 made .* baseline student)\n/);
+});

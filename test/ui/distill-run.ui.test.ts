@@ -108,7 +108,11 @@ describe('Distill Lab: run an example from the palette (packaged extension)', fu
     const page = wb.page;
     const run = experimentRows(page).filter({ hasText: /S \d+\.\d · B/ }).first();
     await run.click(); // expands it
-    for (const artifact of ['Metrics', 'Log', 'Probes', 'Teacher model', 'Baseline model', 'Student model', 'Config as run', 'Manifest']) {
+    // One row per model (label and errors; the saved network opens from it), then the run's files.
+    for (const model of ['teacher', 'baseline student', 'distilled student']) {
+      await experimentRows(page).filter({ hasText: new RegExp(`^\\s*${model}\\s*\\d+\\.\\d% err`) }).first().waitFor({ timeout: 10_000 });
+    }
+    for (const artifact of ['Metrics', 'Log', 'Probes', 'Config as run', 'Manifest']) {
       await experimentRows(page).filter({ hasText: new RegExp(`^\\s*${artifact}`) }).first().waitFor({ timeout: 10_000 });
     }
     await run.click({ button: 'right' });

@@ -236,3 +236,28 @@ test('the time left: the current stage at its pace, plus the stages still to com
   // 100 ms a step: 150 teacher steps left + 2 later epochs of 100 steps.
   assert.equal(Math.round(job.progress.etaMs!), 35_000);
 });
+
+test("the trainer's plan replaces the job's: progress counts its stages, a joint stage once", () => {
+  let send!: (m: import('../../src/core/protocol').TrainerToHost) => void;
+  const job = new RunJob('/x.distill.json', 'fake', [{ stage: 'student', epochs: 1 }], (_request, opts) => {
+    send = (m) => opts.onMessage?.(m);
+    return { process: undefined as never, done: new Promise(() => {}), cancel: () => {} };
+  });
+  job.start({ request: { type: 'start', configPath: 'x', runsDir: tmp, backend: 'cpu' }, trainerScript: fakeTrainer });
+  const models = [
+    ...[1, 2, 3].map((i) => ({ id: `peer${i}-alone`, role: 'baseline' as const, label: `peer ${i} alone`, trained: true, epochs: 2 })),
+    ...[1, 2, 3].map((i) => ({ id: `peer${i}`, role: 'peer' as const, label: `peer ${i}`, trained: true, epochs: 2, stage: 'peers', baseline: `peer${i}-alone` })),
+  ];
+  send({ type: 'plan', models });
+  assert.deepEqual(job.models, models);
+  assert.deepEqual(job.plan, [
+    { stage: 'peer1-alone', epochs: 2 },
+    { stage: 'peer2-alone', epochs: 2 },
+    { stage: 'peer3-alone', epochs: 2 },
+    { stage: 'peers', epochs: 2 },
+  ]);
+  // Halfway through the joint stage: 3 alone stages of 2 epochs done and 1 of its 2 epochs, of 8.
+  send({ type: 'stage', stage: 'peers', epochs: 2, stepsPerEpoch: 10 });
+  send({ type: 'progress', stage: 'peers', epoch: 2, epochs: 2, step: 0, steps: 10, loss: 1 });
+  assert.equal(job.fraction(), 7 / 8);
+});

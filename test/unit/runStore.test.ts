@@ -100,4 +100,23 @@ test('config hash ignores key order and the summary line reads like the tree des
     results: { student: { ...r, testErrors: 38 }, baseline: { ...r, testErrors: 52 }, teacher: { ...r, testErrors: 30 } },
   });
   assert.equal(summarizeResults(m), 'student 1.9% err · baseline 2.6% · teacher 1.5%');
+  // A new offline run (it records its models) reads the same.
+  const models = [
+    { id: 'teacher', role: 'teacher', label: 'teacher', trained: true },
+    { id: 'baseline', role: 'baseline', label: 'baseline student', trained: true },
+    { id: 'student', role: 'student', label: 'distilled student', trained: true, baseline: 'baseline' },
+  ] as const;
+  assert.equal(summarizeResults({ ...m, mode: 'offline', models: [...models] }), 'student 1.9% err · baseline 2.6% · teacher 1.5%');
+  // An online run: its mode and each peer (the alone-trained controls are in the tree and the hover).
+  const peers = [1, 2, 3].flatMap((i) => [
+    { id: `peer${i}-alone`, role: 'baseline' as const, label: `peer ${i} alone`, trained: true },
+    { id: `peer${i}`, role: 'peer' as const, label: `peer ${i}`, trained: true, stage: 'peers', baseline: `peer${i}-alone` },
+  ]);
+  const errors = [40, 38, 44, 36, 50, 47];
+  const online = manifest('x', 'y', {
+    mode: 'online',
+    models: peers,
+    results: { models: Object.fromEntries(peers.map((p, i) => [p.id, { ...r, testErrors: errors[i] }])) },
+  });
+  assert.equal(summarizeResults(online), 'online: peer1 1.9% · peer2 1.8% · peer3 2.4% err');
 });

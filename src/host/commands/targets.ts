@@ -8,7 +8,7 @@ import { readManifest, type RunEntry } from '../../core/runStore';
 import { formatTimestamp, runDescription } from '../runFormat';
 import type { RunIndex } from '../runIndex';
 import { CONFIG_GLOB, isConfigPath, samePath } from '../runsLocation';
-import { isArtifactNode, isExperimentNode, isQueuedNode, isRunNode, type RunNode } from '../treeNodes';
+import { isArtifactNode, isExperimentNode, isModelNode, isQueuedNode, isRunNode, type RunNode } from '../treeNodes';
 
 function pathOf(arg: unknown): string | undefined {
   if (arg instanceof vscode.Uri) return arg.scheme === 'file' ? arg.fsPath : undefined;
@@ -61,6 +61,7 @@ export async function resolveRun(arg: unknown, runIndex: RunIndex, opts: RunPick
   const filter = opts.filter ?? (() => true);
   let node: RunNode | undefined;
   if (isRunNode(arg)) node = arg;
+  else if (isModelNode(arg)) node = arg.parent;
   else if (isArtifactNode(arg)) {
     let a = arg;
     while (isArtifactNode(a.parent)) a = a.parent;

@@ -39,7 +39,7 @@ export const TEMPLATES: readonly Template[] = [
   {
     id: 'hinton-ensemble',
     label: 'Hinton MNIST, ensemble teacher',
-    detail: 'Three 2×800 teachers averaged into one 2×800 student',
+    detail: 'Three 2×1200 teachers averaged into one 2×800 student',
     config: hintonEnsemble,
   },
   {

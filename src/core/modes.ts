@@ -77,7 +77,7 @@ export const MODES: Record<DistillMode, ModeDefinition> = {
         ...(config.baseline ? { baseline: 'baseline' } : {}),
       }));
       return [
-        ...teacherModels(config).map((m) => (m.id === 'teacher' ? { ...m, label: 'teacher (generation 0)' } : m)),
+        ...teacherModels(config).map((m) => (m.id === 'teacher' ? { ...m, label: `${m.label} (generation 0)` } : m)),
         ...baselineModel(config),
         ...gens,
         ...(k > 1 ? [{ id: 'ensemble', role: 'ensemble' as const, label: `ensemble of ${k} generations`, trained: false, members: gens.map((g) => g.id) }] : []),

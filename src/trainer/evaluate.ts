@@ -75,12 +75,17 @@ export async function resultOf(net: TappedModel, data: Dataset, done?: { accurac
   };
 }
 
-export function finishResults(r: RunResults): RunResults {
+/**
+ * The headline ratios and the gap closed. `frozenTeacher`: whether the headline teacher taught the
+ * student without learning from it (offline, born-again); online peers learn from each other, so
+ * the baseline → teacher gap means nothing there.
+ */
+export function finishResults(r: RunResults, frozenTeacher = true): RunResults {
   const { teacher, student, baseline } = r;
   if (teacher && student) {
     r.ratios = { params: teacher.params / student.params, flops: teacher.flops / student.flops, latency: teacher.latencyMs / student.latencyMs };
   }
-  if (teacher && student && baseline && baseline.testErrors !== teacher.testErrors) {
+  if (frozenTeacher && teacher && student && baseline && baseline.testErrors !== teacher.testErrors) {
     r.gapRecovered = (baseline.testErrors - student.testErrors) / (baseline.testErrors - teacher.testErrors);
   }
   return r;

@@ -83,7 +83,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
 
   const results = rec.manifest.results;
   const end = (status: Manifest['status'], error?: string) => {
-    finishResults(results);
+    finishResults(results, rec.manifest.models?.some((m) => m.role === 'teacher') ?? true);
     // What the run folder could record, disk full or folder gone included: that is what `done` says.
     const ended = rec.finish(status, error);
     io.emit({ type: 'done', runId: id, results, ...ended });

@@ -141,7 +141,7 @@ test('run: a born-again run lists the teacher ensemble and its members, each gen
   assert.match(rows.get('ensemble')!.note, new RegExp(`^ensemble of 2 generations; .* than its best member, ${best(['gen1', 'gen2'])}$`));
   assert.match(rows.get('teacher')!.note, new RegExp(`; .* than its best member, ${best(['teacher1', 'teacher2'])}$`));
   assert.match(rows.get('gen2')!.note, /^generation 2; .* than baseline$/);
-  assert.match(r.stdout, /teacher \(generation 0\) ÷ generation 2: /);
+  assert.match(r.stdout, /ensemble of 2 teachers \(generation 0\) ÷ generation 2: /);
   // The gap line speaks of the last generation against the baseline.
-  assert.match(r.stdout, /\n(generation 2 closed -?\d+% of the baseline student → teacher \(generation 0\) error gap|distillation did not help here: generation 2 made .* baseline student)\n/);
+  assert.match(r.stdout, /\n(generation 2 closed -?\d+% of the baseline student → ensemble of 2 teachers \(generation 0\) error gap|distillation did not help here: generation 2 made .* baseline student)\n/);
 });

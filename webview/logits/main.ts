@@ -24,6 +24,8 @@ import { palette } from '../shared/theme';
 const title = (id: StageName) => capitalize(modelLabel(shell.run, id));
 const lower = (id: StageName) => modelLabel(shell.run, id);
 const capitalize = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
+/** "the distilled student", "the teacher"; but "peer 3", "generation 2", "exit conv1" (names of their own). */
+const the = (id: StageName) => (/^(peer|generation|exit|teacher \d)/.test(lower(id)) ? lower(id) : `the ${lower(id)}`);
 
 const ui = {
   sample: uiState('sample', 0),
@@ -361,7 +363,7 @@ function renderAgreement(): void {
   const rate = agreementRate(m);
   const agree = m.reduce((acc, row, i) => acc + row[i], 0);
   const n = Math.min(za.length, zb.length);
-  agreementLine.textContent = `At epoch ${ui.epoch} the ${lower(b)} predicts the ${lower(a)}’s class for ${agree} of ${n} samples (${pct(rate, 0)}).`;
+  agreementLine.textContent = `At epoch ${ui.epoch} ${the(b)} predicts ${the(a)}’s class for ${agree} of ${n} samples (${pct(rate, 0)}).`;
   const labels = classLabels(idx.classes);
   agreement.render({
     title: `${title(a)} (rows) vs ${lower(b)} (columns): predicted classes`,

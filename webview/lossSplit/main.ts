@@ -175,7 +175,8 @@ function stagesWithData(): StageName[] {
 function currentStage(): StageName {
   const have = stagesWithData();
   if (ui.stage && have.includes(ui.stage)) return ui.stage;
-  return have.includes('student') ? 'student' : (have.at(-1) ?? 'student');
+  // The distilled student, an online run's peer 2, else the last model trained (a born-again run's last generation).
+  return have.find((s) => s === 'student') ?? have.find((s) => s === 'peer2') ?? have.at(-1) ?? 'student';
 }
 
 /** The stage's terms in a stable order (ce, kd, then feature terms) with their weights. */

@@ -6,10 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import type { MetricRecord, ProbeRecord, RunModel } from '../../src/core/protocol';
-import { FIXTURE_RUN_BORN_AGAIN, FIXTURE_RUN_ONLINE, launchBrowser, openPanel, runHost, startServer, until } from './harness';
+import type { MetricRecord, ModelResult, ProbeRecord, RunModel } from '../../src/core/protocol';
+import { RunReader } from '../../src/host/panels/runData';
+import { FIXTURE_RUN, FIXTURE_RUN_BORN_AGAIN, FIXTURE_RUN_ONLINE, launchBrowser, openPanel, runHost, startServer, until } from './harness';
 
-const manifest = (dir: string): { models: RunModel[] } => JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+const manifest = (dir: string): { models: RunModel[]; results: { models: Record<string, ModelResult> } } => JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
 const probe = (dir: string, id: string, epoch: number): ProbeRecord =>
   JSON.parse(fs.readFileSync(path.join(dir, 'probes', `${id}-epoch-${String(epoch).padStart(4, '0')}.json`), 'utf8'));
 const epochRecords = (dir: string) =>
@@ -147,6 +148,43 @@ describe('panels on runs of N models', () => {
     assert.equal(labels.teacher, 'teacher (generation 0)');
     assert.equal(labels.teacher1, 'teacher 1');
     assert.deepEqual(panel.errors, []);
+    await panel.close();
+  });
+
+  it('Compare: lists the model ids of every compared run, draws any of them, and names each run’s other models', async () => {
+    const dirs = [FIXTURE_RUN, FIXTURE_RUN_ONLINE, FIXTURE_RUN_BORN_AGAIN];
+    const runs = dirs.map((d) => {
+      const r = new RunReader(d);
+      return { run: r.runInfo()!, epochs: r.readMetrics(true).epochs };
+    });
+    const panel = await openPanel(browser, server.origin, 'compare', {
+      host: async (m, p) => {
+        if (m.type !== 'ready') return;
+        await p.send({ type: 'target', target: { follow: false, runDirs: dirs } });
+        await p.send({ type: 'compare', runs });
+      },
+    });
+    await until(panel.page, () => document.querySelectorAll('#stage vscode-option').length > 3);
+    const ids = (await options(panel.page, 'stage')).map(([id]) => id);
+    const withCurves = new Set(dirs.flatMap((d) => epochRecords(d).map((r) => r.stage)));
+    assert.deepEqual([...ids].sort(), [...withCurves].sort(), 'every model with curves, once');
+    for (const id of ['peer3', 'gen2', 'teacher1', 'student']) assert.ok(ids.includes(id), id);
+    await selectValue(panel.page, 'stage', 'peer3');
+    await until(panel.page, () => document.querySelector('#compare-chart-caption')?.textContent?.includes('peer 3'));
+    const c = await chart(panel.page, 'compare-chart');
+    assert.deepEqual(c.data[2].filter((v) => v !== null), epochRecords(FIXTURE_RUN_ONLINE).filter((r) => r.stage === 'peer3').map((r) => r.testAccuracy));
+    assert.ok(c.data[1].every((v) => v === null) && c.data[3].every((v) => v === null), 'the other runs have no peer 3');
+    // The "other models" cell: each model beyond the headline three with its test errors, from the manifest.
+    const cells = await panel.page.$$eval('#runs .models-cell', (tds) => tds.map((td) => td.textContent));
+    assert.equal(cells[0], '–', 'an older run has only the headline three');
+    for (const [i, d] of [FIXTURE_RUN_ONLINE, FIXTURE_RUN_BORN_AGAIN].entries()) {
+      const m = manifest(d);
+      const expected = m.models.filter((x) => !['teacher', 'baseline', 'student'].includes(x.id) && m.results.models[x.id]).map((x) => `${x.label} ${m.results.models[x.id].testErrors}`);
+      assert.equal(cells[i + 1], expected.join(' · '));
+    }
+    assert.match(cells[1]!, /peer 3 \d+/);
+    assert.deepEqual(panel.errors, []);
+    await panel.screenshot('compare-nmodels');
     await panel.close();
   });
 

@@ -183,7 +183,7 @@ function renderRuns(): void {
           h('td', {}, err(run.results.baseline)),
           h('td', {}, err(run.results.student)),
           h('td', {}, run.results.gapRecovered === undefined ? '–' : gapClosedPercent(run.results.gapRecovered)),
-          h('td', { class: 'models-cell' }, otherModels(run) || '–'),
+          h('td', { class: 'models-cell' }, ...modelCells(otherModels(run))),
           h('td', {}, runs.length > 2 ? remove : ''),
         );
       }),
@@ -197,12 +197,15 @@ function renderRuns(): void {
  * peer 2 (student) 38 · peer 3 40". The headline columns of an online run are peers 1 and 2; of a
  * born-again run its teacher and last generation.
  */
-function otherModels(run: CompareRun['run']): string {
+function otherModels(run: CompareRun['run']): string[] {
   const results = run.results.models ?? {};
-  return (run.models ?? [])
-    .filter((m) => !['teacher', 'baseline', 'student'].includes(m.id) && results[m.id])
-    .map((m) => `${m.label} ${results[m.id].testErrors}`)
-    .join(' · ');
+  return (run.models ?? []).filter((m) => !['teacher', 'baseline', 'student'].includes(m.id) && results[m.id]).map((m) => `${m.label} ${results[m.id].testErrors}`);
+}
+
+/** "a · b · c", each item kept on one line. */
+function modelCells(items: string[]): (Node | string)[] {
+  if (!items.length) return ['–'];
+  return items.flatMap((t, i) => [...(i ? [' · '] : []), h('span', { class: 'model-result' }, t)]);
 }
 
 function renderChart(options: [string, string][]): void {

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { MetricRecord, ModelResult, ProbeRecord, RunModel } from '../../src/core/protocol';
 import { RunReader } from '../../src/host/panels/runData';
-import { FIXTURE_RUN, FIXTURE_RUN_BORN_AGAIN, FIXTURE_RUN_ONLINE, launchBrowser, openPanel, runHost, startServer, until } from './harness';
+import { FIXTURE_RUN, FIXTURE_RUN_BORN_AGAIN, FIXTURE_RUN_BORN_AGAIN_RELATIONS, FIXTURE_RUN_ONLINE, launchBrowser, openPanel, runHost, startServer, until } from './harness';
 
 const manifest = (dir: string): { models: RunModel[]; results: { models: Record<string, ModelResult> } } => JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
 const probe = (dir: string, id: string, epoch: number): ProbeRecord =>
@@ -185,6 +185,37 @@ describe('panels on runs of N models', () => {
     assert.match(cells[1]!, /peer 3 \d+/);
     assert.deepEqual(panel.errors, []);
     await panel.screenshot('compare-nmodels');
+    await panel.close();
+  });
+
+  it('Relations: a born-again run’s generations each show their own relation matrices', async () => {
+    const dir = FIXTURE_RUN_BORN_AGAIN_RELATIONS;
+    const panel = await openPanel(browser, server.origin, 'relations', { host: runHost('relations', dir) });
+    await until(panel.page, () => document.querySelectorAll('#model vscode-option').length === 2 && !!document.querySelector('[data-relation] .map-student table td'));
+    assert.deepEqual(await options(panel.page, 'model'), [
+      ['gen1', 'generation 1'],
+      ['gen2', 'generation 2'],
+    ]);
+    const cells = (sel: string) => panel.page.$$eval(`${sel} table td`, (tds) => tds.map((td) => Number(td.textContent)));
+    for (const id of ['gen1', 'gen2']) {
+      if (id === 'gen2') await selectValue(panel.page, 'model', 'gen2');
+      const r = probe(dir, id, 2).relations![0];
+      const sel = `[data-relation="${r.id}/${r.name}"]`;
+      await until(panel.page, () => !!document.querySelector('[data-relation] .map-student table td'));
+      await panel.waitFor('getProbes', (m) => m.stages.includes(id));
+      // Generation 2's student map differs from generation 1's: wait until the records of the one chosen are drawn.
+      const want = r.student.values.slice(0, 3).map((v) => Number(v.toPrecision(3)));
+      await panel.page.waitForFunction(
+        ({ sel, want }) => Array.from(document.querySelectorAll(`${sel} .map-student table td`)).slice(0, 3).every((td, i) => Math.abs(Number(td.textContent) - want[i]) <= 1e-2 * Math.max(1, Math.abs(want[i]))),
+        { sel, want },
+      );
+      const s = await cells(`${sel} .map-student`);
+      s.forEach((v, i) => assert.ok(Math.abs(v - r.student.values[i]) <= 1e-3 * Math.max(1, Math.abs(r.student.values[i])), `${id} student[${i}]`));
+      const t = await cells(`${sel} .map-teacher`);
+      t.forEach((v, i) => assert.ok(Math.abs(v - r.teacher.values[i]) <= 1e-3 * Math.max(1, Math.abs(r.teacher.values[i])), `${id} teacher[${i}]`));
+    }
+    assert.deepEqual(panel.errors, []);
+    assert.deepEqual(panel.malformed, []);
     await panel.close();
   });
 

@@ -231,4 +231,28 @@ describe('panels on runs of N models', () => {
     assert.deepEqual(panel.malformed, []);
     await panel.close();
   });
+
+  it('Feature Maps: each generation’s own layer pair maps (the index lists the first generation’s pairs)', async () => {
+    const dir = FIXTURE_RUN_BORN_AGAIN_RELATIONS;
+    const panel = await openPanel(browser, server.origin, 'featureMaps', { host: runHost('featureMaps', dir) });
+    await until(panel.page, () => document.querySelectorAll('#model vscode-option').length === 2 && !!document.querySelector('.pair .map-student table td'));
+    for (const id of ['gen1', 'gen2']) {
+      if (id === 'gen2') await selectValue(panel.page, 'model', 'gen2');
+      const pair = probe(dir, id, 2).pairs[0];
+      const want = pair.studentMaps[0].values;
+      const sel = `.pair[data-pair="${pair.id}"] .map-student table td`;
+      await panel.page.waitForFunction(
+        ({ sel, want }) => {
+          const tds = Array.from(document.querySelectorAll(sel));
+          return tds.length === want.length && tds.every((td, i) => Math.abs(Number(td.textContent) - want[i]) <= 1e-2 * Math.max(1, Math.abs(want[i])));
+        },
+        { sel, want },
+      );
+      assert.match((await panel.page.textContent(`.pair[data-pair="${pair.id}"] h3`))!, /fc2/);
+    }
+    // The two generations' maps differ, so the check above tells them apart.
+    assert.notDeepEqual(probe(dir, 'gen1', 2).pairs[0].studentMaps[0].values, probe(dir, 'gen2', 2).pairs[0].studentMaps[0].values);
+    assert.deepEqual(panel.errors, []);
+    await panel.close();
+  });
 });

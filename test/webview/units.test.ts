@@ -13,7 +13,7 @@ import { layersPayload } from '../../src/host/panels/layerView';
 import { RunReader, STEP_BUDGET } from '../../src/host/panels/runData';
 import { diffConfigs, flatten } from '../../webview/shared/configDiff';
 import { agreementMatrix, agreementRate, argmax, entropy, klDivergence, normalizedEntropy, softmax } from '../../webview/shared/softmax';
-import { FIXTURE_CONFIG, FIXTURE_RUN, FIXTURE_RUN_BORN_AGAIN, FIXTURE_RUN_ONLINE } from './harness';
+import { FIXTURE_CONFIG, FIXTURE_RUN, FIXTURE_RUN_BORN_AGAIN, FIXTURE_RUN_BORN_AGAIN_RELATIONS, FIXTURE_RUN_ONLINE } from './harness';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} ≉ ${b}`);
 
@@ -289,6 +289,27 @@ describe('run reader: runs of N models', () => {
     });
     assert.deepEqual(ba.pairModels, withMaps);
     assert.ok(withMaps.includes('gen1'));
+  });
+
+  it('while a born-again run trains, lists the pairs of the first generation once it has probes', () => {
+    const src = FIXTURE_RUN_BORN_AGAIN_RELATIONS;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-reader-ba-'));
+    fs.mkdirSync(path.join(dir, 'probes'));
+    for (const f of ['manifest.json', 'config.json']) fs.copyFileSync(path.join(src, f), path.join(dir, f));
+    const copy = (f: string) => fs.copyFileSync(path.join(src, 'probes', f), path.join(dir, 'probes', f));
+    const r = new RunReader(dir);
+    copy('teacher-epoch-0001.json');
+    const before = r.probeIndex()!;
+    assert.deepEqual(Object.keys(before.epochs), ['teacher']);
+    assert.equal(before.pairsOf, undefined, 'the teacher recorded no pairs');
+    copy('gen1-epoch-0001.json');
+    const after = r.probeIndex()!;
+    const gen1 = JSON.parse(fs.readFileSync(path.join(src, 'probes', 'gen1-epoch-0001.json'), 'utf8')) as { pairs: { id: string }[]; relations: { id: string }[] };
+    assert.equal(after.pairsOf, 'gen1');
+    assert.deepEqual(after.pairs.map((p) => p.id), gen1.pairs.map((p) => p.id));
+    assert.deepEqual(after.relations!.map((x) => x.id), [...new Set(gen1.relations.map((x) => x.id))]);
+    assert.deepEqual(after.pairModels, ['gen1']);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('counts step records per model (each peer its own x)', () => {

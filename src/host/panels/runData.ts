@@ -289,8 +289,13 @@ export class RunReader {
     }
     const pairModels = stages.filter((s) => this.mapModels.get(s));
     if (this.meta && !this.meta.pairs) {
-      // The distilled student's pairs (as always), else the first model that has any.
-      const source = stages.includes('student') ? 'student' : (pairModels.find((s) => this.readProbe(firstOf(s)!.name)?.pairs.length) ?? pairModels[0]);
+      // The distilled student's pairs (as always), else the first model that has pairs or relations
+      // (a born-again generation); until one has, ask again with the next listing.
+      const terms = (s: StageName) => {
+        const rec = this.readProbe(firstOf(s)!.name);
+        return !!rec && (rec.pairs.length > 0 || (rec.relations?.length ?? 0) > 0);
+      };
+      const source = stages.includes('student') ? 'student' : pairModels.find(terms);
       const first = source ? firstOf(source) : undefined;
       const rec = first && this.readProbe(first.name);
       if (rec) {

@@ -246,8 +246,18 @@ let choicesKey = '';
 function renderPickers(): void {
   const have = choices();
   const [a, b] = shownModels();
-  const key = `${have.map((m) => `${m}=${lower(m)}`).join(',')}|${a}|${b}`;
-  if (key === choicesKey) return;
+  // Rebuilt only when the choices change, so a select keeps the keyboard focus while it is used.
+  const key = have.map((m) => `${m}=${lower(m)}`).join(',');
+  if (key === choicesKey) {
+    for (const [id, v] of [
+      ['model-a', a],
+      ['model-b', b],
+    ] as const) {
+      const el = document.getElementById(id) as (HTMLElement & { value: string }) | null;
+      if (el && v && el.value !== v) el.value = v;
+    }
+    return;
+  }
   choicesKey = key;
   const select = (id: string, label: string, value: StageName | undefined, onChange: (v: StageName) => void) => {
     const el = h('vscode-single-select', { id, label }) as HTMLElement & { value: string };

@@ -42,15 +42,21 @@ export function modelColors(run: RunInfo | undefined, ids: StageName[], p: Palet
   return out;
 }
 
-/**
- * A "Model" select over `ids` (labelled from the run) in `holder`, rebuilt only when the choices,
- * their labels or the value change; hidden when there is nothing to choose.
- */
-export function modelPicker(holder: HTMLElement, id: string, label: string): (run: RunInfo | undefined, ids: StageName[], value: StageName | undefined, onChange: (v: StageName) => void) => void {
+/** A "Model" select over `ids` (labelled from the run) in `holder`; hidden when there is nothing to choose. */
+export function modelPicker(
+  holder: HTMLElement,
+  id: string,
+  label: string,
+): (run: RunInfo | undefined, ids: StageName[], value: StageName | undefined, onChange: (v: StageName) => void) => void {
   let key = '';
+  let select: (HTMLElement & { value: string }) | undefined;
   return (run, ids, value, onChange) => {
-    const k = `${ids.map((m) => `${m}=${modelLabel(run, m)}`).join(',')}|${value}`;
-    if (k === key) return;
+    // Rebuilt only when the choices change, so the select keeps the keyboard focus while it is used.
+    const k = ids.map((m) => `${m}=${modelLabel(run, m)}`).join(',');
+    if (k === key) {
+      if (select && value && select.value !== value) select.value = value;
+      return;
+    }
     key = k;
     holder.hidden = ids.length < 2;
     const el = document.createElement('vscode-single-select') as HTMLElement & { value: string };
@@ -64,6 +70,7 @@ export function modelPicker(holder: HTMLElement, id: string, label: string): (ru
     }
     if (value) el.value = value;
     el.addEventListener('change', () => onChange(el.value));
+    select = el;
     const l = document.createElement('label');
     l.htmlFor = id;
     l.textContent = label;

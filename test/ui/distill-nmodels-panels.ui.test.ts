@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame } from 'playwright-core';
 import type { Manifest, MetricRecord, ProbeRecord } from '../../src/core/protocol';
-import { panelFrame, runCommand, screenshot, screenshotFailures, startWorkbench, treeItem, type Workbench } from './helpers';
+import { closePalette, panelFrame, runCommand, screenshot, screenshotFailures, startWorkbench, treeItem, type Workbench } from './helpers';
 
 const CONFIG = 'dml-3peers.distill.json';
 const EPOCHS = 2;
@@ -85,7 +85,18 @@ describe('Distill Lab: panels on an online run of three peers (packaged extensio
     const page = wb.page;
     await treeItem(page, CONFIG).dblclick();
     await page.locator('.tabs-container .tab.active', { hasText: CONFIG }).waitFor();
-    await runCommand(page, 'Distill Lab: Run Experiment');
+    // Run Experiment is enabled once the workbench has settled the workspace's trust; on a loaded
+    // machine the palette can open before that and not list it (it does not refresh while open).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await runCommand(page, 'Distill Lab: Run Experiment');
+        break;
+      } catch (e) {
+        if (attempt === 3) throw e;
+        await closePalette(page);
+        await page.waitForTimeout(3000);
+      }
+    }
     const end = Date.now() + 280_000;
     for (;;) {
       const dir = runDir(wb.workspace);

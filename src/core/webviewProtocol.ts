@@ -7,7 +7,7 @@
 // changes follow as the same messages (metrics with `reset: false` append), at most ~10 Hz.
 // Requests from the webview carry a `requestId` that the answer repeats.
 import type { LayerInfo } from './models';
-import type { MetricRecord, ProbeRecord, RunGroup, RunResults, RunStatus, StageName } from './protocol';
+import type { MetricRecord, ProbeRecord, RunGroup, RunModel, RunResults, RunStatus, StageName } from './protocol';
 
 // ---- panels ---------------------------------------------------------------------------------
 
@@ -43,7 +43,12 @@ export const PANEL_APPS: Record<PanelKind, string> = {
   compare: 'compare',
 };
 
-export const STAGES: readonly StageName[] = ['teacher', 'baseline', 'student'];
+/**
+ * A model id as runs name them (`teacher`, `peer2`, `gen1`, `exit-conv1`, `peer1-alone`): lower-case
+ * letters, digits and `-`. It names probe files, so the host only reads files of such names.
+ */
+export const MODEL_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+export const isStage = (v: unknown): v is StageName => typeof v === 'string' && MODEL_ID.test(v);
 
 /**
  * What a panel shows. `follow`: the latest run (or, for modelLayers, the text) of the active
@@ -100,8 +105,15 @@ export interface RunInfo {
   temperature?: number;
   /** The distilled student's loss terms with their weights (from the config as run). */
   terms: TermInfo[];
-  /** Epochs configured per stage (absent stages are not trained). */
+  /** Epochs configured per trained model (absent: not trained in this run). */
   epochs: Partial<Record<StageName, number>>;
+  /**
+   * The run's models in training order with their roles and labels (`runModels`: a run recorded
+   * before N models gets the classic teacher, baseline and student).
+   */
+  models: RunModel[];
+  /** The distillation scheme: offline (also every older run), online, born-again, self. */
+  mode: string;
   /** Class names when the dataset has them (built-ins); else classes are shown by index. */
   classNames?: string[];
   /** The resolved config as run (config.json's `config`): compare diffs it. */
@@ -127,16 +139,23 @@ export interface StepSeries {
 
 export interface ProbeIndex {
   runDir: string;
-  /** Epochs with a probe file, per stage, ascending. */
+  /** Epochs with a probe file, per model id (only models with probes are keys), ascending. */
   epochs: Record<StageName, number[]>;
   samples: number[];
   labels: number[];
   /** The probe samples' pixels (from the first probe file that has them). */
   images?: { shape: number[]; pixels: number[][] };
-  /** The layer pairs recorded in the student's probes (every layer-pair term's maps). */
+  /**
+   * The layer pairs recorded in the probes of `pairsOf` (the distilled student when it has any;
+   * every layer-pair term's maps). Another model's records carry their own `pairs`.
+   */
   pairs: { id: string; termId?: string; student: string; teacher: string; what?: string }[];
-  /** The relation terms recorded in the student's probes, and the matrices each shows. */
+  /** The relation terms recorded in `pairsOf`'s probes, and the matrices each shows. */
   relations?: { id: string; type: string; names: string[] }[];
+  /** The model `pairs` and `relations` were read from. */
+  pairsOf?: StageName;
+  /** Models whose probes hold layer pairs, relation matrices or a CKA matrix (Feature Maps, Relations), in plan order. */
+  pairModels?: StageName[];
   classes: number;
 }
 
@@ -210,7 +229,6 @@ export type WebviewToHostType = WebviewToHost['type'];
 const isObj = (m: unknown): m is Record<string, unknown> => typeof m === 'object' && m !== null && !Array.isArray(m);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isStr = (v: unknown): v is string => typeof v === 'string';
-const isStage = (v: unknown): v is StageName => v === 'teacher' || v === 'baseline' || v === 'student';
 
 /** Field checks per message type: a webview is untrusted input, so every field is checked. */
 const webviewChecks: { [K in WebviewToHostType]: (m: Record<string, unknown>) => boolean } = {

@@ -17,6 +17,11 @@ export const FIXTURE_RUN = path.join(ROOT, 'test', 'fixtures', 'run', 'cnn-hints
 export const FIXTURE_RUN_B = path.join(ROOT, 'test', 'fixtures', 'run', 'quick-mnist');
 /** A run with relation terms (SP and RKD on fc2), for the Relations panel. */
 export const FIXTURE_RUN_RELATIONS = path.join(ROOT, 'test', 'fixtures', 'run', 'relations');
+/** Runs of N models (tiny, real): an online run of three DML peers with their alone-trained baselines, and a born-again run (ensemble teacher, two generations). */
+export const FIXTURE_RUN_ONLINE = path.join(ROOT, 'test', 'fixtures', 'run', 'online-3peers');
+export const FIXTURE_RUN_BORN_AGAIN = path.join(ROOT, 'test', 'fixtures', 'run', 'born-again');
+/** A born-again run (two generations, no baseline) whose generations carry an SP term: maps and relations on models other than a student. */
+export const FIXTURE_RUN_BORN_AGAIN_RELATIONS = path.join(ROOT, 'test', 'fixtures', 'run', 'born-again-relations');
 export const FIXTURE_CONFIG = path.join(ROOT, 'test', 'fixtures', 'run', 'cnn-hints.distill.json');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/lib/chromium/chromium';
 const NONCE = 'dGVzdG5vbmNlMTIzNDU2';

@@ -127,7 +127,7 @@ describe('loss split panel', () => {
     await until(panel.page, () => document.querySelector('#loss-chart-caption')?.textContent?.includes('per epoch'));
      // The selects' inner comboboxes carry their names for screen readers.
     const names = await panel.page.$$eval('vscode-single-select', (els) => els.map((e) => e.shadowRoot?.querySelector('[role="combobox"]')?.getAttribute('aria-label')));
-    assert.deepEqual(names, ['Stage', 'Per']);
+    assert.deepEqual(names, ['Model', 'Per']);
   });
 
   it('plots the test accuracy (or errors) of teacher, baseline and student', async () => {

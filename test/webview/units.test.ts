@@ -13,7 +13,7 @@ import { layersPayload } from '../../src/host/panels/layerView';
 import { RunReader, STEP_BUDGET } from '../../src/host/panels/runData';
 import { diffConfigs, flatten } from '../../webview/shared/configDiff';
 import { agreementMatrix, agreementRate, argmax, entropy, klDivergence, normalizedEntropy, softmax } from '../../webview/shared/softmax';
-import { FIXTURE_CONFIG, FIXTURE_RUN } from './harness';
+import { FIXTURE_CONFIG, FIXTURE_RUN, FIXTURE_RUN_BORN_AGAIN, FIXTURE_RUN_BORN_AGAIN_RELATIONS, FIXTURE_RUN_ONLINE } from './harness';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} ≉ ${b}`);
 
@@ -79,7 +79,10 @@ describe('webview protocol', () => {
     assert.ok(isWebviewToHost({ type: 'getProbes', requestId: 3, runDir: '/r', epoch: 2, stages: ['student', 'baseline'] }));
     assert.ok(isWebviewToHost({ type: 'export', requestId: 1, format: 'png', suggestedName: 'a.png', data: 'data:image/png;base64,AAAA' }));
     assert.ok(!isWebviewToHost({ type: 'ready', view: 'nope' }));
-    assert.ok(!isWebviewToHost({ type: 'getProbes', requestId: 3, runDir: '/r', epoch: 2, stages: ['oops'] }));
+    // Any model id (peers, generations, exits); never a name that could leave the probes folder.
+    assert.ok(isWebviewToHost({ type: 'getProbes', requestId: 3, runDir: '/r', epoch: 2, stages: ['peer3', 'gen2', 'exit-conv1', 'peer1-alone'] }));
+    for (const bad of ['../student', 'Peer1', 'a/b', '', 'x'.repeat(65)]) assert.ok(!isWebviewToHost({ type: 'getProbes', requestId: 3, runDir: '/r', epoch: 2, stages: [bad] }), bad);
+    assert.ok(!isWebviewToHost({ type: 'getProbes', requestId: 3, runDir: '/r', epoch: 2, stages: [3] }));
     assert.ok(!isWebviewToHost({ type: 'getProbes', requestId: 1.5, runDir: '/r', epoch: 2, stages: [] }));
     assert.ok(!isWebviewToHost({ type: 'export', requestId: 1, format: 'png', suggestedName: 'a.png', data: 'javascript:alert(1)' }));
     assert.ok(!isWebviewToHost({ type: 'toString' }));
@@ -226,6 +229,100 @@ describe('run reader (host side of the panels)', () => {
     assert.equal(recs.student?.pairs.length, 2);
     assert.ok(recs.baseline?.teacherLogits);
     assert.deepEqual(r.probes(99, ['student']), {});
+  });
+});
+
+describe('run reader: runs of N models', () => {
+  /** What the probes folder holds, read here from the file names: model id → epochs. */
+  const probeFiles = (dir: string) => {
+    const out: Record<string, number[]> = {};
+    for (const f of fs.readdirSync(path.join(dir, 'probes')).sort()) {
+      const m = /^(.+)-epoch-(\d{4})\.json$/.exec(f)!;
+      (out[m[1]] ??= []).push(Number(m[2]));
+    }
+    return out;
+  };
+  const manifest = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+
+  it('describes an online run: its peers with labels, mode and epochs per model', () => {
+    const info = new RunReader(FIXTURE_RUN_ONLINE).runInfo()!;
+    assert.equal(info.mode, 'online');
+    assert.deepEqual(
+      info.models.map((m) => [m.id, m.label]),
+      manifest(FIXTURE_RUN_ONLINE).models.map((m: { id: string; label: string }) => [m.id, m.label]),
+    );
+    assert.deepEqual(info.models.filter((m) => m.role === 'peer').map((m) => m.id), ['peer1', 'peer2', 'peer3']);
+    const config = JSON.parse(fs.readFileSync(path.join(FIXTURE_RUN_ONLINE, 'config.json'), 'utf8')).config;
+    for (const id of ['peer1', 'peer2', 'peer3', 'peer1-alone']) assert.equal(info.epochs[id], config.training.epochs, id);
+    assert.equal(info.epochs.teacher, undefined, 'an online run trains no separate teacher');
+  });
+
+  it('gives an older run (no models in its manifest) the classic three', () => {
+    const info = new RunReader(FIXTURE_RUN).runInfo()!;
+    assert.equal(info.mode, 'offline');
+    assert.deepEqual(info.models.map((m) => m.id), ['teacher', 'baseline', 'student']);
+  });
+
+  it('indexes every model’s probe files and serves any model’s records, in plan order', () => {
+    for (const dir of [FIXTURE_RUN_ONLINE, FIXTURE_RUN_BORN_AGAIN]) {
+      const r = new RunReader(dir);
+      const idx = r.probeIndex()!;
+      const files = probeFiles(dir);
+      assert.deepEqual(idx.epochs, files);
+      const plan: string[] = manifest(dir).models.map((m: { id: string }) => m.id);
+      assert.deepEqual(Object.keys(idx.epochs), plan.filter((id) => files[id]), 'keys in plan order');
+      const ids = Object.keys(files);
+      const recs = r.probes(2, ids);
+      assert.deepEqual(Object.keys(recs).sort(), [...ids].sort());
+      for (const id of ids) {
+        const onDisk = JSON.parse(fs.readFileSync(path.join(dir, 'probes', `${id}-epoch-0002.json`), 'utf8'));
+        assert.equal(recs[id]!.stage, id);
+        assert.deepEqual(recs[id]!.studentLogits, onDisk.studentLogits);
+      }
+      assert.deepEqual(r.probes(2, ['../manifest', 'nope']), {}, 'only model ids, only files that exist');
+    }
+    // The born-again generations record maps (CKA); the members and the baseline do not.
+    const ba = new RunReader(FIXTURE_RUN_BORN_AGAIN).probeIndex()!;
+    const withMaps = Object.keys(probeFiles(FIXTURE_RUN_BORN_AGAIN)).filter((id) => {
+      const rec = JSON.parse(fs.readFileSync(path.join(FIXTURE_RUN_BORN_AGAIN, 'probes', `${id}-epoch-0001.json`), 'utf8'));
+      return rec.pairs.length > 0 || rec.relations?.length || rec.cka;
+    });
+    assert.deepEqual(ba.pairModels, withMaps);
+    assert.ok(withMaps.includes('gen1'));
+  });
+
+  it('while a born-again run trains, lists the pairs of the first generation once it has probes', () => {
+    const src = FIXTURE_RUN_BORN_AGAIN_RELATIONS;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-reader-ba-'));
+    fs.mkdirSync(path.join(dir, 'probes'));
+    for (const f of ['manifest.json', 'config.json']) fs.copyFileSync(path.join(src, f), path.join(dir, f));
+    const copy = (f: string) => fs.copyFileSync(path.join(src, 'probes', f), path.join(dir, 'probes', f));
+    const r = new RunReader(dir);
+    copy('teacher-epoch-0001.json');
+    const before = r.probeIndex()!;
+    assert.deepEqual(Object.keys(before.epochs), ['teacher']);
+    assert.equal(before.pairsOf, undefined, 'the teacher recorded no pairs');
+    copy('gen1-epoch-0001.json');
+    const after = r.probeIndex()!;
+    const gen1 = JSON.parse(fs.readFileSync(path.join(src, 'probes', 'gen1-epoch-0001.json'), 'utf8')) as { pairs: { id: string }[]; relations: { id: string }[] };
+    assert.equal(after.pairsOf, 'gen1');
+    assert.deepEqual(after.pairs.map((p) => p.id), gen1.pairs.map((p) => p.id));
+    assert.deepEqual(after.relations!.map((x) => x.id), [...new Set(gen1.relations.map((x) => x.id))]);
+    assert.deepEqual(after.pairModels, ['gen1']);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('counts step records per model (each peer its own x)', () => {
+    const r = new RunReader(FIXTURE_RUN_ONLINE);
+    const { steps } = r.readMetrics(true);
+    const lines = fs.readFileSync(path.join(FIXTURE_RUN_ONLINE, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    for (const id of ['peer1', 'peer2', 'peer3']) {
+      const n = lines.filter((l) => l.kind === 'step' && l.stage === id).length;
+      const s = steps.find((x) => x.stage === id)!;
+      assert.ok(n > 0);
+      assert.deepEqual(s.x, Array.from({ length: n }, (_, i) => i + 1));
+      assert.deepEqual(Object.keys(s.losses).sort(), ['ce', 'kd']);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
-// Compare panel: two or more runs' curves overlaid (any logged metric of any stage) and their
-// configs diffed, with each run's results side by side; a seed group's runs as one row of mean ±
-// std (src/core/seedGroups.ts), expandable to its seeds.
+// Compare panel: two or more runs' curves overlaid (any logged metric of any model the runs
+// train) and their configs diffed, with each run's results side by side: the headline teacher,
+// baseline and student, and a "models" cell with the run's other models (peers, generations, …);
+// a seed group's runs as one row of mean ± std (src/core/seedGroups.ts), expandable to its seeds.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
@@ -8,7 +9,8 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { StageName } from '../../src/core/protocol';
 import { gapClosedPercent } from '../../src/core/resultFormat';
 import { formatGapSpread, formatSpread, type GroupModelSummary, groupEntries, summarizeSeedGroup } from '../../src/core/seedGroups';
-import { type CompareRun, type EpochMetric, STAGES } from '../../src/core/webviewProtocol';
+import type { CompareRun, EpochMetric } from '../../src/core/webviewProtocol';
+import { inPlanOrder, modelLabel } from '../shared/models';
 import { post, saveUi, uiState } from '../shared/api';
 import { diffConfigs } from '../shared/configDiff';
 import { frameScheduler, h } from '../shared/dom';
@@ -110,16 +112,31 @@ function select(id: string, label: string, options: [string, string][], value: s
 }
 
 let selectsKey = '';
+/** Every model id with curves in any compared run, in the first run's plan order (then the others'). */
+function stageOptions(): StageName[] {
+  const ids = runs.flatMap((r) => inPlanOrder(r.run, r.epochs.map((e) => e.stage)));
+  const order = runs.flatMap((r) => (r.run.models ?? []).map((m) => m.id));
+  const rank = (id: StageName) => (order.includes(id) ? order.indexOf(id) : order.length);
+  return [...new Set(ids)].sort((a, b) => rank(a) - rank(b));
+}
+
+/** A model's label in the first run that has it. */
+function stageLabel(id: StageName): string {
+  return modelLabel(runs.find((r) => r.run.models?.some((m) => m.id === id))?.run ?? runs[0]?.run, id);
+}
+
 function render(): void {
   if (!runs.length) return;
+  const stages = stageOptions();
+  if (stages.length && !stages.includes(ui.stage)) ui.stage = stages.includes('student') ? 'student' : stages[stages.length - 1];
   const options = metricOptions();
   if (!options.some(([v]) => v === ui.metric)) ui.metric = 'testAccuracy';
-  const key = `${ui.stage}|${ui.metric}|${options.map((o) => o[0]).join(',')}`;
+  const key = `${stages.map((s) => `${s}=${stageLabel(s)}`).join(',')}|${ui.stage}|${ui.metric}|${options.map((o) => o[0]).join(',')}`;
   if (key !== selectsKey) {
     selectsKey = key;
     selectHolder.textContent = '';
     selectHolder.append(
-      select('stage', 'Stage', STAGES.map((s) => [s, s === 'student' ? 'distilled student' : s]), ui.stage, (v) => {
+      select('stage', 'Model', stages.map((s) => [s, stageLabel(s)]), ui.stage, (v) => {
         ui.stage = v as StageName;
         saveUi({ stage: v });
         schedule();
@@ -172,6 +189,7 @@ function renderRuns(): void {
       h('td', {}, err(run.results.baseline)),
       h('td', {}, err(run.results.student)),
       h('td', {}, run.results.gapRecovered === undefined ? '–' : gapClosedPercent(run.results.gapRecovered)),
+      h('td', { class: 'models-cell' }, ...modelCells(otherModels(run))),
       h('td', {}, runs.length > 2 ? remove : ''),
     );
   };
@@ -195,6 +213,7 @@ function renderRuns(): void {
       h('td', {}, groupErr(g.models.student)),
       h('td', {}, g.gapRecovered ? formatGapSpread(g.gapRecovered) : '–'),
       h('td', {}, ''),
+      h('td', {}, ''),
     );
     return [head, ...(open ? e.entries.map((r) => runRow(r, true)) : [])];
   });
@@ -205,11 +224,27 @@ function renderRuns(): void {
     h(
       'thead',
       {},
-      h('tr', {}, ...['run', 'status', 'teacher errors', 'baseline errors', 'student errors', 'gap closed', ''].map((c) => h('th', { scope: 'col' }, c))),
+      h('tr', {}, ...['run', 'status', 'teacher errors', 'baseline errors', 'student errors', 'gap closed', 'other models (test errors)', ''].map((c) => h('th', { scope: 'col' }, c))),
     ),
     h('tbody', {}, ...rows),
   );
   runTable.append(table);
+}
+
+/**
+ * The run's models beyond the headline three, with their test errors: "peer 1 (teacher) 41 ·
+ * peer 2 (student) 38 · peer 3 40". The headline columns of an online run are peers 1 and 2; of a
+ * born-again run its teacher and last generation.
+ */
+function otherModels(run: CompareRun['run']): string[] {
+  const results = run.results.models ?? {};
+  return (run.models ?? []).filter((m) => !['teacher', 'baseline', 'student'].includes(m.id) && results[m.id]).map((m) => `${m.label} ${results[m.id].testErrors}`);
+}
+
+/** "a · b · c", each item kept on one line. */
+function modelCells(items: string[]): (Node | string)[] {
+  if (!items.length) return ['–'];
+  return items.flatMap((t, i) => [...(i ? [' · '] : []), h('span', { class: 'model-result' }, t)]);
 }
 
 function renderChart(options: [string, string][]): void {
@@ -221,7 +256,7 @@ function renderChart(options: [string, string][]): void {
     return col;
   });
   const label = options.find((o) => o[0] === ui.metric)?.[1] ?? ui.metric;
-  chart.setTitle(`${label} · ${ui.stage === 'student' ? 'distilled student' : ui.stage}`);
+  chart.setTitle(`${label} · ${stageLabel(ui.stage)}`);
   const series = runs.map(({ run }, i) => ({ key: run.dir, label: run.id, color: runColor(i), points: epochs.length < 40 }));
   const key = `${ui.stage}|${ui.metric}|${series.map((s) => s.key + s.color).join(',')}`;
   if (key !== chartKey) {

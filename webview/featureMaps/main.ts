@@ -2,6 +2,7 @@
 // connector and their absolute difference for the selected sample; the pair's matching loss over
 // epochs; and the linear-CKA matrix of every teacher layer × every student layer (to pick pairs).
 // Conv maps can be shown reduced over channels by mean, max or top-k (all three are recorded).
+// Any model of the run whose probes hold maps can be shown (default: the distilled student).
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import { type ChannelReduction, type PairProbe, pairMaps, type ProbeRecord, type StageName } from '../../src/core/protocol';
@@ -14,6 +15,7 @@ import { LineChart } from '../shared/lineChart';
 import { ProbeStore } from '../shared/probeStore';
 import { epochScrubber } from '../shared/epochScrubber';
 import { startShell } from '../shared/shell';
+import { inPlanOrder, modelLabel, modelPicker } from '../shared/models';
 import { palette } from '../shared/theme';
 
 const ui = {
@@ -21,14 +23,18 @@ const ui = {
   epoch: uiState('epoch', 0),
   atLatest: uiState('atLatest', true),
   reduction: uiState<ChannelReduction>('reduction', 'mean'),
+  /** The model whose probes are shown ('' = the default). */
+  model: uiState<StageName>('model', ''),
 };
 const metrics: { runDir: string; epochs: EpochMetric[] } = { runDir: '', epochs: [] };
 const store = new ProbeStore(() => schedule());
 const schedule = frameScheduler(render);
 const scrubber = epochScrubber(ui, scrubEpochs, () => schedule());
 const reductionHolder = h('div', { class: 'field-holder' });
+const modelHolder = h('div', { class: 'field', hidden: true });
+const pickModel = modelPicker(modelHolder, 'model', 'Model');
 
-startShell({
+const shell = startShell({
   view: 'featureMaps',
   title: 'Feature Maps',
   pickLabel: 'Choose Run…',
@@ -63,10 +69,8 @@ startShell({
     for (const v of pairViews.values()) v.chart.restyle((s) => (s.key === 'train' ? palette().student : palette().teacher));
     schedule();
   },
-}).toolbar.append(
-  scrubber.el,
-  reductionHolder,
-);
+});
+shell.toolbar.append(scrubber.el, modelHolder, reductionHolder);
 
 const gallery = new SampleGallery(
   'gallery',
@@ -183,15 +187,23 @@ function updateReductionSelect(rec: ProbeRecord): void {
   if (reductionSelect.value !== value) reductionSelect.value = value;
 }
 
-/** Epochs with maps: the distilled student's (pairs and CKA), else the baseline's (CKA only). */
-function scrubEpochs(): number[] {
+/** Models whose probes hold maps (pairs or CKA), in plan order. */
+function mapModels(): StageName[] {
   const idx = store.index;
-  if (!idx) return [];
-  return idx.epochs.student.length ? idx.epochs.student : idx.epochs.baseline;
+  return idx ? inPlanOrder(shell.run, idx.pairModels ?? Object.keys(idx.epochs)) : [];
 }
 
+/** The model shown: the chosen one, else the distilled student (pairs and CKA), else the first with maps, else the baseline (CKA only). */
 function scrubStage(): StageName {
-  return store.index?.epochs.student.length ? 'student' : 'baseline';
+  const have = mapModels();
+  if (have.includes(ui.model)) return ui.model;
+  if (store.index?.epochs.student?.length) return 'student';
+  return have[0] ?? 'baseline';
+}
+
+/** Epochs with maps of the shown model. */
+function scrubEpochs(): number[] {
+  return store.index?.epochs[scrubStage()] ?? [];
 }
 
 function render(): void {
@@ -199,19 +211,30 @@ function render(): void {
   waiting.hidden = !!idx;
   for (const el of Array.from(main.children)) if (el !== waiting) (el as HTMLElement).hidden = !idx;
   if (!idx) return;
-  const epochs = scrubEpochs();
-  scrubber.update('no student probes yet');
   const stage = scrubStage();
+  pickModel(shell.run, mapModels(), stage, (v) => {
+    ui.model = v;
+    saveUi({ model: v });
+    // Another model's pairs: their views are made afresh.
+    pairViews.clear();
+    pairsHolder.textContent = '';
+    scrubber.follow();
+    schedule();
+  });
+  const epochs = scrubEpochs();
+  scrubber.update(`no ${modelLabel(shell.run, stage)} probes yet`);
   if (epochs.length) store.want(ui.epoch, [stage]);
   const rec = store.get(ui.epoch)?.[stage];
   gallery.update((k) => ({ caption: String(idx.labels[k]), wrong: false, label: `Sample ${k + 1}, test example ${idx.samples[k]}, label ${idx.labels[k]}` }));
 
   const k = ui.sample;
   const pairs: PairProbe[] = rec?.pairs ?? [];
-  emptyPairs.hidden = idx.pairs.length > 0;
-  note.hidden = idx.pairs.length === 0;
+  // The index lists the pairs of one model (the student's); another model's come with its records.
+  const listed = stage === (idx.pairsOf ?? 'student') ? idx.pairs : pairs;
+  emptyPairs.hidden = listed.length > 0;
+  note.hidden = listed.length === 0;
   if (rec) updateReductionSelect(rec);
-  for (const pair of idx.pairs) {
+  for (const pair of listed) {
     const v = pairView(pair.id);
     const p = pairs.find((x) => x.id === pair.id);
     const lossId = pair.termId ?? pair.id;
@@ -244,7 +267,7 @@ function render(): void {
         v.lossLine.textContent = `Epoch ${ui.epoch}: ${lossText}; the two maps have different shapes, so no difference map.`;
       }
     }
-    const rows = metrics.epochs.filter((e) => e.stage === 'student' && e.losses[lossId] !== undefined);
+    const rows = metrics.epochs.filter((e) => e.stage === stage && e.losses[lossId] !== undefined);
     const x = rows.map((r) => r.epoch);
     const train = rows.map((r) => r.losses[lossId]);
     const probe = x.map((e) => (e === ui.epoch && p?.loss !== undefined ? p.loss : null));

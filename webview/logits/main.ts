@@ -1,11 +1,13 @@
-// Logits panel: the probe samples as a gallery; for the selected one the teacher's, the distilled
-// student's and the baseline's logits side by side with their probabilities at temperature T
-// (the T slider recomputes softmax(z/T) here, so "dark knowledge" appears as T grows); the soft
-// target's entropy; an epoch scrubber; the teacher-vs-student agreement matrix over the probe set.
+// Logits panel: the probe samples as a gallery; for the selected one two models of the run side by
+// side (by default the teacher and the distilled student — an online run's peer 1 and peer 2, a
+// self-distilled network's deepest and a shallow exit), plus the second one's alone-trained baseline,
+// with their probabilities at temperature T (the T slider recomputes softmax(z/T) here, so "dark
+// knowledge" appears as T grows); the first model's soft-target entropy; an epoch scrubber; the
+// agreement matrix of the two over the probe set.
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import type { StageName } from '../../src/core/protocol';
-import type { ProbeIndex } from '../../src/core/webviewProtocol';
+import type { ProbeIndex, RunInfo } from '../../src/core/webviewProtocol';
 import { saveUi, uiState } from '../shared/api';
 import { BarChart } from '../shared/barChart';
 import { fmt, frameScheduler, h, pct, slider } from '../shared/dom';
@@ -15,17 +17,23 @@ import { type EpochProbes, ProbeStore, stagesAt } from '../shared/probeStore';
 import { epochScrubber } from '../shared/epochScrubber';
 import { startShell } from '../shared/shell';
 import { agreementMatrix, agreementRate, argmax, entropy, normalizedEntropy, softmax } from '../shared/softmax';
+import { inPlanOrder, modelColors, modelLabel, modelOf } from '../shared/models';
 import { palette } from '../shared/theme';
 
-type Model = 'teacher' | 'student' | 'baseline';
-const MODELS: Model[] = ['teacher', 'student', 'baseline'];
-const MODEL_LABEL: Record<Model, string> = { teacher: 'Teacher', student: 'Distilled student', baseline: 'Baseline student' };
+/** A model's name at the start of a sentence or a column ("Distilled student", "Peer 2 (student)"). */
+const title = (id: StageName) => capitalize(modelLabel(shell.run, id));
+const lower = (id: StageName) => modelLabel(shell.run, id);
+const capitalize = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
+/** "the distilled student", "the teacher"; but "peer 3", "generation 2", "exit conv1" (names of their own). */
+const the = (id: StageName) => (/^(peer|generation|exit|teacher \d)/.test(lower(id)) ? lower(id) : `the ${lower(id)}`);
 
 const ui = {
   sample: uiState('sample', 0),
   epoch: uiState('epoch', 0),
   T: uiState('T', 4),
-  versus: uiState<'student' | 'baseline'>('versus', 'student'),
+  /** The two models compared ('' = the run's default pair). */
+  a: uiState<StageName>('a', ''),
+  b: uiState<StageName>('b', ''),
   atLatest: uiState('atLatest', true),
 };
 /** A saved T wins over the run's temperature. */
@@ -53,6 +61,7 @@ const shell = startShell({
       if (store.index && (m.run.classNames ?? []).join() !== (galleryNames ?? []).join()) buildGallery(store.index);
       if (!tTouched) ui.T = m.run.temperature ?? 4;
       tSlider.set(ui.T);
+      choicesKey = '';
       schedule();
     } else if (m.type === 'target') {
       if (m.empty || (store.index && m.target.runDir && store.index.runDir !== m.target.runDir)) store.index = undefined;
@@ -79,15 +88,8 @@ const tSlider = slider({
     renderDetail();
   },
 });
-const versus = h('vscode-single-select', { id: 'versus', label: 'Compare the teacher with' }) as HTMLElement & { value: string };
-versus.append(h('vscode-option', { value: 'student' }, 'distilled student'), h('vscode-option', { value: 'baseline' }, 'baseline student'));
-versus.value = ui.versus;
-versus.addEventListener('change', () => {
-  ui.versus = versus.value === 'baseline' ? 'baseline' : 'student';
-  saveUi({ versus: ui.versus });
-  renderAgreement();
-});
-shell.toolbar.append(scrubber.el, tSlider.el);
+const pickers = h('div', { class: 'field-holder', id: 'model-pickers' });
+shell.toolbar.append(scrubber.el, tSlider.el, pickers);
 
 // ---- layout ---------------------------------------------------------------------------------
 
@@ -99,14 +101,26 @@ const gallery = new SampleGallery('gallery', (k) => {
 const detailTitle = h('h2', { id: 'detail-title' }, 'Sample');
 const entropyLine = h('p', { class: 'entropy', id: 'entropy', 'aria-live': 'polite' });
 const columns = h('div', { class: 'model-columns' });
-const charts: Record<Model, { col: HTMLElement; logits: BarChart; probs: BarChart; note: HTMLElement }> = {} as never;
-for (const m of MODELS) {
+interface Column {
+  col: HTMLElement;
+  heading: HTMLElement;
+  logits: BarChart;
+  probs: BarChart;
+  note: HTMLElement;
+}
+/** One column per model shown so far (made when first shown, hidden when not). */
+const charts = new Map<StageName, Column>();
+function columnFor(m: StageName): Column {
+  let c = charts.get(m);
+  if (c) return c;
   const logits = new BarChart(`logits-${m}`);
   const probs = new BarChart(`probs-${m}`);
   const note = h('p', { class: 'model-note' });
-  const col = h('section', { class: 'model-col', id: `col-${m}`, 'aria-label': MODEL_LABEL[m] }, h('h3', {}, MODEL_LABEL[m]), logits.el, probs.el, note);
-  charts[m] = { col, logits, probs, note };
-  columns.append(col);
+  const heading = h('h3', {}, title(m));
+  const col = h('section', { class: 'model-col', id: `col-${m}`, 'data-model': m, 'aria-label': title(m) }, heading, logits.el, probs.el, note);
+  c = { col, heading, logits, probs, note };
+  charts.set(m, c);
+  return c;
 }
 const agreement = new HeatmapView('agreement');
 const agreementLine = h('p', { id: 'agreement-rate' });
@@ -118,7 +132,7 @@ shell.main.append(
   h(
     'section',
     { class: 'agreement-section', 'aria-labelledby': 'agreement-title' },
-    h('div', { class: 'section-head' }, h('h2', { id: 'agreement-title' }, 'Agreement over the probe set'), h('label', { for: 'versus' }, 'Teacher vs'), versus),
+    h('div', { class: 'section-head' }, h('h2', { id: 'agreement-title' }, 'Agreement over the probe set')),
     agreementLine,
     agreement.el,
   ),
@@ -126,28 +140,67 @@ shell.main.append(
 
 // ---- data helpers ---------------------------------------------------------------------------
 
-/** The epochs the scrubber walks: the students' (baseline and distilled) once they exist, else the teacher's. */
+/**
+ * Where a model's logits are recorded: its own probe files' `studentLogits`, except for a frozen
+ * teacher, whose logits the models it taught carry as `teacherLogits` (the distilled student, a
+ * born-again run's first generation; an older run's baseline too). A teacher trained in the run
+ * has its own files too: those show it while it trains, before any student has probes.
+ */
+const TAUGHT_BY_TEACHER = ['student', 'gen1', 'baseline'];
+function sourceOf(m: StageName): { from: StageName; field: 'teacherLogits' | 'studentLogits' } {
+  const idx = store.index;
+  if (m === 'teacher' && idx) {
+    const from = TAUGHT_BY_TEACHER.find((s) => idx.epochs[s]?.length);
+    if (from) return { from, field: 'teacherLogits' };
+  }
+  return { from: m, field: 'studentLogits' };
+}
+
+/** Models whose logits the probes hold, in the run's plan order. */
+function choices(): StageName[] {
+  const idx = store.index;
+  if (!idx) return [];
+  const ids = Object.keys(idx.epochs);
+  if (modelOf(shell.run, 'teacher') && sourceOf('teacher').field === 'teacherLogits') ids.push('teacher');
+  return inPlanOrder(shell.run, ids);
+}
+
+/** The pair shown by default: teacher vs distilled student; peer 1 vs peer 2; deepest vs a shallow exit; teacher vs the last generation. */
+function defaultPair(have: StageName[], run: RunInfo | undefined): [StageName | undefined, StageName | undefined] {
+  const first = (...ids: (StageName | undefined)[]) => ids.find((id) => id !== undefined && have.includes(id));
+  const role = (r: string) => (run?.models ?? []).filter((m) => m.role === r && have.includes(m.id)).map((m) => m.id);
+  const a = first('teacher', 'peer1', 'exit-logits', have[0]);
+  const b = first('student', 'peer2', role('exit').find((id) => id !== a), role('generation').at(-1), have.find((id) => id !== a));
+  return [a, b === a ? undefined : b];
+}
+
+/** The models shown: the compared two, then the second one's alone-trained baseline (as the classic teacher · student · baseline). */
+function shownModels(): StageName[] {
+  const have = choices();
+  const [da, db] = defaultPair(have, shell.run);
+  const a = have.includes(ui.a) ? ui.a : da;
+  const b = have.includes(ui.b) && ui.b !== a ? ui.b : db !== a ? db : undefined;
+  const base = b ? (modelOf(shell.run, b)?.baseline ?? (b === 'student' ? 'baseline' : undefined)) : undefined;
+  return [...new Set([a, b, base].filter((m): m is StageName => !!m && have.includes(m)))];
+}
+/** The epochs the scrubber walks: those with probes of the shown models (their sources). */
 function scrubEpochs(): number[] {
   const idx = store.index;
   if (!idx) return [];
-  const students = [...new Set([...idx.epochs.student, ...idx.epochs.baseline])].sort((a, b) => a - b);
-  return students.length ? students : idx.epochs.teacher;
+  return [...new Set(shownModels().flatMap((m) => idx.epochs[sourceOf(m).from] ?? []))].sort((x, y) => x - y);
 }
 
-function teacherOnly(): boolean {
-  const idx = store.index;
-  return !!idx && !idx.epochs.student.length && !idx.epochs.baseline.length;
-}
-
-/** Logits per model at the current epoch: [sample][class], or undefined where not recorded. */
-function logitsAt(recs: EpochProbes | undefined): Partial<Record<Model, number[][]>> {
-  if (!recs) return {};
-  if (teacherOnly()) return { teacher: recs.teacher?.studentLogits };
-  return {
-    teacher: recs.student?.teacherLogits ?? recs.baseline?.teacherLogits,
-    student: recs.student?.studentLogits,
-    baseline: recs.baseline?.studentLogits,
-  };
+/** Logits per shown model at the current epoch: [sample][class], or undefined where not recorded. */
+function logitsAt(recs: EpochProbes | undefined): Map<StageName, number[][]> {
+  const out = new Map<StageName, number[][]>();
+  if (!recs) return out;
+  for (const m of shownModels()) {
+    const src = sourceOf(m);
+    // Before its pupils have probes at this epoch, a trained teacher's own files show it.
+    const z = recs[src.from]?.[src.field] ?? (src.from !== m ? recs[m]?.studentLogits : undefined);
+    if (z) out.set(m, z);
+  }
+  return out;
 }
 
 /** Bar labels: the dataset's class names where it has them (Fashion-MNIST's "Sneaker"), else 0…n−1. */
@@ -178,12 +231,58 @@ function render(): void {
   waiting.hidden = !!idx;
   for (const el of Array.from(shell.main.children)) if (el !== waiting) (el as HTMLElement).hidden = !idx;
   if (!idx) return;
+  renderPickers();
   scrubber.update('–');
-  const stages = stagesAt(idx, ui.epoch).filter((s: StageName) => (teacherOnly() ? s === 'teacher' : s !== 'teacher'));
-  store.want(ui.epoch, stages);
+  const have = stagesAt(idx, ui.epoch);
+  const sources = [...new Set(shownModels().map((m) => (have.includes(sourceOf(m).from) ? sourceOf(m).from : m)))].filter((s: StageName) => have.includes(s));
+  store.want(ui.epoch, sources);
   renderGallery();
   renderDetail();
   renderAgreement();
+}
+
+/** The two "compare" selects, rebuilt when the run's models (or their labels) change. */
+let choicesKey = '';
+function renderPickers(): void {
+  const have = choices();
+  const [a, b] = shownModels();
+  // Rebuilt only when the choices change, so a select keeps the keyboard focus while it is used.
+  const key = have.map((m) => `${m}=${lower(m)}`).join(',');
+  if (key === choicesKey) {
+    for (const [id, v] of [
+      ['model-a', a],
+      ['model-b', b],
+    ] as const) {
+      const el = document.getElementById(id) as (HTMLElement & { value: string }) | null;
+      if (el && v && el.value !== v) el.value = v;
+    }
+    return;
+  }
+  choicesKey = key;
+  const select = (id: string, label: string, value: StageName | undefined, onChange: (v: StageName) => void) => {
+    const el = h('vscode-single-select', { id, label }) as HTMLElement & { value: string };
+    for (const m of have) el.append(h('vscode-option', { value: m }, lower(m)));
+    if (value) el.value = value;
+    el.addEventListener('change', () => onChange(el.value));
+    return h('div', { class: 'field' }, h('label', { for: id }, label), el);
+  };
+  pickers.replaceChildren(
+    select('model-a', 'Compare', a, (v) => {
+      ui.a = v;
+      if (v === shownModels()[1]) ui.b = '';
+      saveUi({ a: ui.a, b: ui.b });
+      schedule();
+    }),
+    ...(have.length > 1
+      ? [
+          select('model-b', 'with', b, (v) => {
+            ui.b = v;
+            saveUi({ b: v });
+            schedule();
+          }),
+        ]
+      : []),
+  );
 }
 
 function renderGallery(): void {
@@ -191,12 +290,12 @@ function renderGallery(): void {
   const L = logitsAt(store.get(ui.epoch));
   gallery.update((k) => {
     const label = idx.labels[k];
-    const preds = MODELS.filter((m) => L[m]?.[k]).map((m) => ({ m, p: argmax(L[m]![k]) }));
+    const preds = [...L].filter(([, z]) => z[k]).map(([m, z]) => ({ m, p: argmax(z[k]) }));
     const wrong = preds.some((x) => x.p !== label);
     return {
       caption: `${className(label)}${wrong ? ' ✕' : ''}`,
       wrong,
-      label: `Sample ${k + 1}, test example ${idx.samples[k]}, label ${className(label)}` + preds.map((x) => `; ${MODEL_LABEL[x.m]} says ${className(x.p)}`).join(''),
+      label: `Sample ${k + 1}, test example ${idx.samples[k]}, label ${className(label)}` + preds.map((x) => `; ${title(x.m)} says ${className(x.p)}`).join(''),
     };
   });
 }
@@ -209,28 +308,33 @@ function renderDetail(): void {
   const L = logitsAt(recs);
   const classes = idx.classes;
   const labels = classLabels(classes);
-  const p = palette();
-  const color: Record<Model, string> = { teacher: p.teacher, student: p.student, baseline: p.baseline };
+  const shown = shownModels();
+  const color = modelColors(shell.run, shown, palette());
   detailTitle.textContent = `Sample ${k + 1} (test example ${idx.samples[k] ?? '?'}), label ${className(idx.labels[k])} · epoch ${ui.epoch}${recs ? '' : ' (loading…)'}`;
-  const all = MODELS.flatMap((m) => L[m]?.[k] ?? []);
+  const all = shown.flatMap((m) => L.get(m)?.[k] ?? []);
   const domain: [number, number] = [Math.min(0, ...all), Math.max(0, ...all)];
-  for (const m of MODELS) {
-    const z = L[m]?.[k];
-    const c = charts[m];
-    c.col.hidden = !z && !(m === 'teacher' || !teacherOnly());
+  for (const [m, c] of charts) if (!shown.includes(m)) c.col.hidden = true;
+  // Columns in the shown order: the compared two, then the baseline.
+  columns.replaceChildren(...shown.map((m) => columnFor(m).col));
+  for (const m of shown) {
+    const z = L.get(m)?.[k];
+    const c = columnFor(m);
+    c.col.hidden = false;
+    c.heading.textContent = title(m);
+    c.col.setAttribute('aria-label', title(m));
     if (!z) {
       c.logits.el.hidden = c.probs.el.hidden = true;
-      c.note.textContent = teacherOnly() && m !== 'teacher' ? '' : `No ${MODEL_LABEL[m].toLowerCase()} logits at epoch ${ui.epoch}.`;
+      c.note.textContent = `No ${lower(m)} logits at epoch ${ui.epoch}.`;
       continue;
     }
     c.logits.el.hidden = c.probs.el.hidden = false;
     const q = softmax(z, ui.T);
-    c.logits.render({ title: `${MODEL_LABEL[m]} logits z`, values: z, labels, color: color[m], domain, mark: idx.labels[k], valueName: 'logit' });
+    c.logits.render({ title: `${title(m)} logits z`, values: z, labels, color: color.get(m)!, domain, mark: idx.labels[k], valueName: 'logit' });
     c.probs.render({
-      title: `${MODEL_LABEL[m]} softmax(z / ${ui.T})`,
+      title: `${title(m)} softmax(z / ${ui.T})`,
       values: q,
       labels,
-      color: color[m],
+      color: color.get(m)!,
       domain: [0, 1],
       mark: idx.labels[k],
       valueName: `p at T=${ui.T}`,
@@ -238,14 +342,16 @@ function renderDetail(): void {
     });
     c.note.textContent = `predicts ${className(argmax(z))} · entropy ${fmt(entropy(q), 3)} nats`;
   }
-  const zt = L.teacher?.[k];
+  // The soft target: what the first model (the teacher, peer 1, the deepest exit) hands the other.
+  const a = shown[0];
+  const zt = a ? L.get(a)?.[k] : undefined;
   if (zt) {
     const q = softmax(zt, ui.T);
-    const second = [...q].sort((a, b) => b - a)[1] ?? 0;
-    entropyLine.textContent = `Soft target at T = ${ui.T}: entropy ${fmt(entropy(q), 4)} nats (${pct(normalizedEntropy(q), 0)} of the maximum log ${classes}); runner-up class holds ${pct(second, 1)}.`;
+    const second = [...q].sort((x, y) => y - x)[1] ?? 0;
+    entropyLine.textContent = `${a === 'teacher' ? 'Soft target' : `${title(a)} as a soft target`} at T = ${ui.T}: entropy ${fmt(entropy(q), 4)} nats (${pct(normalizedEntropy(q), 0)} of the maximum log ${classes}); runner-up class holds ${pct(second, 1)}.`;
     entropyLine.dataset.entropy = String(entropy(q));
   } else {
-    entropyLine.textContent = recs ? 'No teacher logits at this epoch.' : '';
+    entropyLine.textContent = recs && a ? `No ${lower(a)} logits at this epoch.` : '';
     delete entropyLine.dataset.entropy;
   }
 }
@@ -254,21 +360,23 @@ function renderAgreement(): void {
   const idx = store.index;
   if (!idx) return;
   const L = logitsAt(store.get(ui.epoch));
-  const other = teacherOnly() ? undefined : L[ui.versus];
-  if (!L.teacher || !other) {
+  const [a, b] = shownModels();
+  const za = a ? L.get(a) : undefined;
+  const zb = b ? L.get(b) : undefined;
+  if (!za || !zb || !a || !b) {
     agreement.el.hidden = true;
-    agreementLine.textContent = teacherOnly() ? 'The agreement matrix appears once a student trains.' : '';
+    agreementLine.textContent = b ? '' : 'The agreement matrix appears once a second model has probes.';
     return;
   }
   agreement.el.hidden = false;
-  const m = agreementMatrix(L.teacher, other, idx.classes);
+  const m = agreementMatrix(za, zb, idx.classes);
   const rate = agreementRate(m);
-  const agree = m.reduce((a, row, i) => a + row[i], 0);
-  const n = Math.min(L.teacher.length, other.length);
-  agreementLine.textContent = `At epoch ${ui.epoch} the ${MODEL_LABEL[ui.versus].toLowerCase()} predicts the teacher's class for ${agree} of ${n} samples (${pct(rate, 0)}).`;
+  const agree = m.reduce((acc, row, i) => acc + row[i], 0);
+  const n = Math.min(za.length, zb.length);
+  agreementLine.textContent = `At epoch ${ui.epoch} ${the(b)} predicts ${the(a)}’s class for ${agree} of ${n} samples (${pct(rate, 0)}).`;
   const labels = classLabels(idx.classes);
   agreement.render({
-    title: `Teacher (rows) vs ${MODEL_LABEL[ui.versus].toLowerCase()} (columns): predicted classes`,
+    title: `${title(a)} (rows) vs ${lower(b)} (columns): predicted classes`,
     rows: idx.classes,
     cols: idx.classes,
     values: m.flat(),
@@ -276,8 +384,8 @@ function renderAgreement(): void {
     domain: [0, Math.max(1, ...m.flat())],
     rowLabels: labels,
     colLabels: labels,
-    rowTitle: 'teacher',
-    colTitle: ui.versus === 'student' ? 'distilled student' : 'baseline',
+    rowTitle: lower(a),
+    colTitle: lower(b),
     annotate: (v) => (v ? String(v) : ''),
     size: 22 * idx.classes,
     table: true,

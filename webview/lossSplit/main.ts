@@ -1,17 +1,19 @@
 // Loss split panel: every loss term of a stage on its own curve (hard CE, soft KD with its T²
 // factor, each feature term), with its weight and the weighted total; per step or per epoch; the
-// test accuracy (or errors) of teacher, baseline and student; toggles per series; CSV and PNG.
+// test accuracy (or errors) of every model the run trains (teacher, baseline and student; peers,
+// generations, exits, ensemble members); toggles per series; CSV and PNG.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { StageName } from '../../src/core/protocol';
-import { decimateSteps, type EpochMetric, type RunInfo, STAGES, type StepSeries } from '../../src/core/webviewProtocol';
+import { decimateSteps, type EpochMetric, type RunInfo, type StepSeries } from '../../src/core/webviewProtocol';
 import { saveUi, uiState } from '../shared/api';
 import { fmt, frameScheduler, h } from '../shared/dom';
 import { exportCsv, exportPng } from '../shared/exporter';
 import { type Column, LineChart, type LineSeries } from '../shared/lineChart';
 import { seriesToggles, startShell } from '../shared/shell';
+import { inPlanOrder, modelColors, modelLabel, modelOf } from '../shared/models';
 import { palette } from '../shared/theme';
 
 const STEP_BUDGET = 4000;
@@ -165,14 +167,16 @@ shell.main.append(
 
 // ---- model ----------------------------------------------------------------------------------
 
+/** The models with curves, in the run's plan order. */
 function stagesWithData(): StageName[] {
-  return STAGES.filter((s) => data.epochs.some((e) => e.stage === s) || data.steps.has(s));
+  return inPlanOrder(shell.run, [...data.epochs.map((e) => e.stage), ...data.steps.keys()]);
 }
 
 function currentStage(): StageName {
   const have = stagesWithData();
   if (ui.stage && have.includes(ui.stage)) return ui.stage;
-  return have.includes('student') ? 'student' : (have.at(-1) ?? 'student');
+  // The distilled student, an online run's peer 2, else the last model trained (a born-again run's last generation).
+  return have.find((s) => s === 'student') ?? have.find((s) => s === 'peer2') ?? have.at(-1) ?? 'student';
 }
 
 /** The stage's terms in a stable order (ce, kd, then feature terms) with their weights. */
@@ -186,7 +190,13 @@ function termsOf(stage: StageName, run: RunInfo | undefined): { id: string; weig
   const order = (id: string) => (id === 'ce' ? 0 : id === 'kd' ? 1 : 2);
   return [...ids]
     .sort((a, b) => order(a) - order(b) || a.localeCompare(b))
-    .map((id) => ({ id, weight: lastWeights[id] ?? (stage === 'student' ? run?.terms.find((t) => t.id === id)?.weight : id === 'ce' ? 1 : undefined) }));
+    .map((id) => ({ id, weight: lastWeights[id] ?? (distilled(stage, run) ? run?.terms.find((t) => t.id === id)?.weight : id === 'ce' ? 1 : undefined) }));
+}
+
+/** Whether a model learns with the config's distillation terms (a student, a peer, a generation). */
+function distilled(stage: StageName, run: RunInfo | undefined): boolean {
+  const role = modelOf(run, stage)?.role;
+  return role ? role === 'student' || role === 'peer' || role === 'generation' : stage === 'student';
 }
 
 /** The legend: "ce (hard labels) · weight 0.5" over raw values, "0.5 × ce (hard labels)" over weighted ones. */
@@ -233,15 +243,15 @@ function render(): void {
 
 let stageSelectKey = '';
 function renderStageSelect(stages: StageName[]): void {
-  const key = stages.join(',') + '|' + currentStage();
+  const key = stages.map((s) => `${s}=${modelLabel(shell.run, s)}`).join(',') + '|' + currentStage();
   if (key === stageSelectKey) return;
   stageSelectKey = key;
   stageHolder.textContent = '';
   stageHolder.append(
     select(
       'stage',
-      'Stage',
-      stages.map((s) => [s, s === 'student' ? 'distilled student' : s]),
+      'Model',
+      stages.map((s) => [s, modelLabel(shell.run, s)]),
       currentStage(),
       (v) => {
         ui.stage = v as StageName;
@@ -274,7 +284,7 @@ function renderLosses(stage: StageName, run: RunInfo | undefined): void {
     ys = [...terms.map((t) => (s?.losses[t.id] ?? []).map((v) => val(v, ui.weighted ? t.weight : 1))), s?.total.map((v) => val(v, 1)) ?? []];
   }
   const key = `${stage}|${ui.per}|${ui.weighted}|${series.map((s) => s.label + s.color).join(',')}`;
-  lossChart.setTitle(`${ui.weighted ? 'Weighted loss terms' : 'Loss terms (raw)'} · ${stage === 'student' ? 'distilled student' : stage} · per ${ui.per}`);
+  lossChart.setTitle(`${ui.weighted ? 'Weighted loss terms' : 'Loss terms (raw)'} · ${modelLabel(run, stage)} · per ${ui.per}`);
   if (key !== structureKey) {
     structureKey = key;
     lossChart.setAxisLabels(ui.per === 'epoch' ? 'epoch' : 'logged step', ui.weighted ? 'weight × loss' : 'loss');
@@ -284,7 +294,7 @@ function renderLosses(stage: StageName, run: RunInfo | undefined): void {
     lossChart.setData(x, ys);
   }
   const w = terms.filter((t) => t.weight !== undefined).map((t) => `${t.id} ${fmt(t.weight)}`);
-  weightsLine.textContent = w.length ? `Weights: ${w.join(' · ')}. The total is Σ weight × term${stage === 'student' && terms.some((t) => t.id === 'kd') ? '; kd already includes its T² factor' : ''}.` : '';
+  weightsLine.textContent = w.length ? `Weights: ${w.join(' · ')}. The total is Σ weight × term${terms.some((t) => t.id === 'kd') ? '; kd already includes its T² factor' : ''}.` : '';
 }
 
 /** Rebuilds a chart's Show checkboxes; a series the user hides stays hidden (saved in the webview state). */
@@ -305,17 +315,17 @@ function val(v: number | undefined, w: number | undefined): number | null {
 
 function renderAccuracy(): void {
   const p = palette();
-  const stages = STAGES.filter((s) => data.epochs.some((e) => e.stage === s));
+  // One line per model with epoch records, in plan order.
+  const stages = inPlanOrder(shell.run, data.epochs.map((e) => e.stage));
   const epochs = [...new Set(data.epochs.map((e) => e.epoch))].sort((a, b) => a - b);
   const pos = new Map(epochs.map((e, i) => [e, i]));
-  const color: Record<StageName, string> = { teacher: p.teacher, baseline: p.baseline, student: p.student };
-  const name: Record<StageName, string> = { teacher: 'teacher', baseline: 'baseline student', student: 'distilled student' };
+  const color = modelColors(shell.run, stages, p);
   const ys: Column[] = stages.map(() => new Array<number | null>(epochs.length).fill(null));
   for (const r of data.epochs) {
     const si = stages.indexOf(r.stage);
     ys[si][pos.get(r.epoch)!] = ui.errors ? r.testErrors : r.testAccuracy;
   }
-  const series: LineSeries[] = stages.map((s) => ({ key: `acc-${s}`, label: name[s], color: color[s], points: epochs.length < 40, show: !ui.hidden.has(`acc-${s}`) }));
+  const series: LineSeries[] = stages.map((s) => ({ key: `acc-${s}`, label: modelLabel(shell.run, s), color: color.get(s)!, points: epochs.length < 40, show: !ui.hidden.has(`acc-${s}`) }));
   accChart.setTitle(ui.errors ? 'Test errors' : 'Test accuracy');
   const key = `${ui.errors}|${series.map((s) => s.label + s.color).join(',')}`;
   if (key !== accKey) {

@@ -1,23 +1,31 @@
 // Relations panel: what "relation knowledge" is. For each relation term of the run (SP, RKD, PKT,
 // CC, …), the teacher's and the student's relation matrices over the probe samples side by side —
-// the matrices the loss makes alike — and their absolute difference, at any recorded epoch.
-import type { RelationProbe } from '../../src/core/protocol';
-import { uiState } from '../shared/api';
+// the matrices the loss makes alike — and their absolute difference, at any recorded epoch, for any
+// model of the run whose probes hold relation matrices (default: the distilled student).
+import type { RelationProbe, StageName } from '../../src/core/protocol';
+import { saveUi, uiState } from '../shared/api';
 import { fmt, frameScheduler, h } from '../shared/dom';
 import { HeatmapView } from '../shared/heatmap';
 import { ProbeStore } from '../shared/probeStore';
 import { epochScrubber } from '../shared/epochScrubber';
 import { startShell } from '../shared/shell';
+import { inPlanOrder, modelLabel, modelPicker } from '../shared/models';
 
 const ui = {
   epoch: uiState('epoch', 0),
   atLatest: uiState('atLatest', true),
+  /** The model whose relations are shown ('' = the default). */
+  model: uiState<StageName>('model', ''),
 };
+const modelHolder = document.createElement('div');
+modelHolder.className = 'field';
+modelHolder.hidden = true;
+const pickModel = modelPicker(modelHolder, 'model', 'Model');
 const store = new ProbeStore(() => schedule());
 const schedule = frameScheduler(render);
 const scrubber = epochScrubber(ui, scrubEpochs, () => schedule());
 
-startShell({
+const shell = startShell({
   view: 'relations',
   title: 'Relations',
   pickLabel: 'Choose Run…',
@@ -40,9 +48,8 @@ startShell({
     }
   },
   onTheme: () => schedule(),
-}).toolbar.append(
-  scrubber.el,
-);
+});
+shell.toolbar.append(scrubber.el, modelHolder);
 
 const main = document.getElementById('content')!;
 const waiting = h('p', { class: 'note', id: 'waiting' }, 'No probes recorded yet: the trainer writes them after each epoch of the distilled student.');
@@ -84,8 +91,21 @@ function viewFor(key: string, title: string): RelationView {
   return v;
 }
 
+/** Models whose probes hold maps, in plan order. */
+function relationModels(): StageName[] {
+  const idx = store.index;
+  return idx ? inPlanOrder(shell.run, idx.pairModels ?? Object.keys(idx.epochs)) : [];
+}
+
+/** The chosen model, else the distilled student, else the first with maps. */
+function shownModel(): StageName {
+  const have = relationModels();
+  if (have.includes(ui.model)) return ui.model;
+  return store.index?.epochs.student?.length || !have.length ? 'student' : have[0];
+}
+
 function scrubEpochs(): number[] {
-  return store.index?.epochs.student ?? [];
+  return store.index?.epochs[shownModel()] ?? [];
 }
 
 function renderRelation(r: RelationProbe, v: RelationView): void {
@@ -102,16 +122,36 @@ function renderRelation(r: RelationProbe, v: RelationView): void {
   v.status.textContent = `Epoch ${ui.epoch}: ${t.rows} × ${t.cols} over the probe samples; mean |teacher − student| ${fmt(mean)}.`;
 }
 
+function relationTerms(rs: RelationProbe[]): { id: string; type: string; names: string[] }[] {
+  const out = new Map<string, { id: string; type: string; names: string[] }>();
+  for (const r of rs) {
+    const e = out.get(r.id) ?? { id: r.id, type: r.type, names: [] };
+    e.names.push(r.name);
+    out.set(r.id, e);
+  }
+  return [...out.values()];
+}
+
 function render(): void {
   const idx = store.index;
   waiting.hidden = !!idx;
   for (const el of Array.from(main.children)) if (el !== waiting) (el as HTMLElement).hidden = !idx;
   if (!idx) return;
+  const model = shownModel();
+  pickModel(shell.run, relationModels(), model, (v) => {
+    ui.model = v;
+    saveUi({ model: v });
+    views.clear();
+    holder.textContent = '';
+    scrubber.follow();
+    schedule();
+  });
   const epochs = scrubEpochs();
-  scrubber.update('no student probes yet');
-  if (epochs.length) store.want(ui.epoch, ['student']);
-  const rec = store.get(ui.epoch)?.student;
-  const terms = idx.relations ?? [];
+  scrubber.update(`no ${modelLabel(shell.run, model)} probes yet`);
+  if (epochs.length) store.want(ui.epoch, [model]);
+  const rec = store.get(ui.epoch)?.[model];
+  // The index lists one model's relation terms (the student's); another model's come with its records.
+  const terms = model === (idx.pairsOf ?? 'student') ? (idx.relations ?? []) : relationTerms(rec?.relations ?? []);
   none.hidden = terms.length > 0;
   for (const term of terms) {
     for (const name of term.names) {

@@ -12,6 +12,8 @@ const CACHE = 64;
 export class ProbeStore {
   index?: ProbeIndex;
   private cache = new Map<number, EpochProbes>();
+  /** Per cached epoch, the models asked for (a view may want more models of an epoch later). */
+  private asked = new Map<number, Set<StageName>>();
   private inFlight?: { id: number; epoch: number };
   private queued?: { epoch: number; stages: StageName[] };
 
@@ -19,10 +21,17 @@ export class ProbeStore {
 
   setIndex(index: ProbeIndex): void {
     const changedRun = this.index?.runDir !== index.runDir;
-    // A file for an epoch we cached may have appeared since (another stage reached it).
-    if (changedRun) this.cache.clear();
-    else for (const [epoch, recs] of this.cache) if (stagesAt(index, epoch).some((s) => !recs[s])) this.cache.delete(epoch);
-    if (changedRun) this.inFlight = undefined;
+    if (changedRun) {
+      this.cache.clear();
+      this.asked.clear();
+      this.inFlight = undefined;
+    } else {
+      // A file asked for before it existed may have appeared since (another model reached the epoch).
+      for (const [epoch, stages] of this.asked) {
+        const recs = this.cache.get(epoch) ?? {};
+        for (const s of stagesAt(index, epoch)) if (!recs[s]) stages.delete(s);
+      }
+    }
     this.index = index;
   }
 
@@ -30,32 +39,44 @@ export class ProbeStore {
     return this.cache.get(epoch);
   }
 
-  /** Makes sure `epoch` is loaded (calls onLoaded when it arrives). */
+  /** Makes sure `stages` of `epoch` are loaded (calls onLoaded when they arrive). */
   want(epoch: number, stages: StageName[]): void {
-    if (!this.index || this.cache.has(epoch) || !stages.length) return;
+    if (!this.index) return;
+    const missing = stages.filter((s) => !this.asked.get(epoch)?.has(s));
+    if (!missing.length) return;
     if (this.inFlight) {
-      if (this.inFlight.epoch !== epoch) this.queued = { epoch, stages };
+      // Only the newest wish waits: while the scrubber is dragged, epochs in between are skipped.
+      this.queued = { epoch, stages };
       return;
     }
     const id = requestId();
     this.inFlight = { id, epoch };
-    post({ type: 'getProbes', requestId: id, runDir: this.index.runDir, epoch, stages });
+    const asked = this.asked.get(epoch) ?? new Set<StageName>();
+    missing.forEach((s) => asked.add(s));
+    this.asked.set(epoch, asked);
+    post({ type: 'getProbes', requestId: id, runDir: this.index.runDir, epoch, stages: missing });
   }
 
   handle(m: Extract<HostToWebview, { type: 'probes' }>): void {
     if (this.index && m.runDir === this.index.runDir) {
-      this.cache.set(m.epoch, m.records);
-      if (this.cache.size > CACHE) this.cache.delete(this.cache.keys().next().value as number);
+      const merged = { ...this.cache.get(m.epoch), ...m.records };
+      this.cache.delete(m.epoch);
+      this.cache.set(m.epoch, merged);
+      if (this.cache.size > CACHE) {
+        const oldest = this.cache.keys().next().value as number;
+        this.cache.delete(oldest);
+        this.asked.delete(oldest);
+      }
     }
     if (this.inFlight?.id === m.requestId) this.inFlight = undefined;
     this.onLoaded(m.epoch);
     const q = this.queued;
     this.queued = undefined;
-    if (q && !this.cache.has(q.epoch)) this.want(q.epoch, q.stages);
+    if (q) this.want(q.epoch, q.stages);
   }
 }
 
-/** The stages that have a probe file at `epoch`. */
+/** The models that have a probe file at `epoch`. */
 export function stagesAt(index: ProbeIndex, epoch: number): StageName[] {
-  return (['teacher', 'baseline', 'student'] as const).filter((s) => index.epochs[s].includes(epoch));
+  return Object.keys(index.epochs).filter((s) => index.epochs[s].includes(epoch));
 }

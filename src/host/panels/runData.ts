@@ -8,13 +8,15 @@ import type { DistillConfig } from '../../core/config/schema';
 import type { MetricRecord, ProbeRecord, StageName } from '../../core/protocol';
 import { lossDefinition, termId } from '../../core/losses';
 import { CONFIG, MANIFEST, METRICS, PROBES, readManifest } from '../../core/runStore';
-import { decimateSteps, type EpochMetric, type ProbeIndex, type RunInfo, STAGES, type StepSeries, type TermInfo } from '../../core/webviewProtocol';
+import { decimateSteps, type EpochMetric, isStage, type ProbeIndex, type RunInfo, type StepSeries, type TermInfo } from '../../core/webviewProtocol';
+import { runModels } from '../../core/modes';
 import { BUILTINS } from '../../core/data/builtins';
 
 /** Step points per stage in a snapshot; live appends come on top (the webview re-decimates). */
 export const STEP_BUDGET = 4000;
 const PROBE_CACHE = 24;
-const PROBE_FILE = /^(teacher|baseline|student)-epoch-(\d+)\.json$/;
+/** `<model id>-epoch-NNNN.json`: any model's probes (`peer2-epoch-0003.json`, `exit-conv1-epoch-0001.json`). */
+const PROBE_FILE = /^([a-z0-9][a-z0-9-]*)-epoch-(\d+)\.json$/;
 
 export interface MetricsChunk {
   epochs: EpochMetric[];
@@ -23,14 +25,16 @@ export interface MetricsChunk {
 
 export class RunReader {
   private offset = 0;
-  private stepCount: Record<StageName, number> = { teacher: 0, baseline: 0, student: 0 };
+  private stepCount = new Map<StageName, number>();
   private config?: { mtime: number; value?: DistillConfig };
   private listing = '';
   private index?: ProbeIndex;
   private metaTried = new Set<string>();
   private meta:
-    | { samples: number[]; labels: number[]; classes: number; images?: ProbeIndex['images']; pairs?: ProbeIndex['pairs']; relations?: ProbeIndex['relations'] }
+    | { samples: number[]; labels: number[]; classes: number; images?: ProbeIndex['images']; pairs?: ProbeIndex['pairs']; relations?: ProbeIndex['relations']; pairsOf?: StageName }
     | undefined;
+  /** Per model with probes: whether they record maps (pairs, relations or CKA). */
+  private readonly mapModels = new Map<StageName, boolean>();
   private readonly cache = new Map<string, ProbeRecord>();
 
   constructor(readonly dir: string) {}
@@ -72,6 +76,10 @@ export class RunReader {
     const m = readManifest(this.dir);
     if (!m) return undefined;
     const config = this.resolvedConfig();
+    const described = describeConfig(config);
+    const models = runModels(m);
+    // A run of N models says each model's epochs in its plan; an older run's come from its config.
+    const planned = Object.fromEntries(models.filter((x) => x.trained && x.epochs !== undefined).map((x) => [x.id, x.epochs!]));
     return {
       dir: this.dir,
       id: m.id,
@@ -85,7 +93,10 @@ export class RunReader {
       backend: m.versions?.backendDetails ?? m.backend,
       error: m.error,
       results: m.results,
-      ...describeConfig(config),
+      ...described,
+      epochs: m.models?.length ? planned : described.epochs,
+      models,
+      mode: m.mode ?? 'offline',
       config,
       seed: m.seed,
       ...(m.group ? { group: m.group } : {}),
@@ -146,7 +157,7 @@ export class RunReader {
 
   private forget(): void {
     this.offset = 0;
-    this.stepCount = { teacher: 0, baseline: 0, student: 0 };
+    this.stepCount.clear();
     this.all.epochs = [];
     this.all.steps.clear();
   }
@@ -196,7 +207,8 @@ export class RunReader {
         continue;
       }
       if (r.kind !== 'step') continue;
-      const x = ++this.stepCount[r.stage];
+      const x = (this.stepCount.get(r.stage) ?? 0) + 1;
+      this.stepCount.set(r.stage, x);
       for (const target of [steps, this.all.steps]) {
         let s = target.get(r.stage);
         if (!s) target.set(r.stage, (s = { stage: r.stage, x: [], total: [], losses: {} }));
@@ -222,6 +234,12 @@ export class RunReader {
     };
   }
 
+  /** The run's model ids in plan order (the classic three for an older run): probe files sort by it. */
+  private modelOrder(): StageName[] {
+    const m = readManifest(this.dir);
+    return m ? runModels(m).map((x) => x.id) : ['teacher', 'baseline', 'student'];
+  }
+
   private probeFiles(): { name: string; stage: StageName; epoch: number }[] {
     let names: string[];
     try {
@@ -232,9 +250,12 @@ export class RunReader {
     const out: { name: string; stage: StageName; epoch: number }[] = [];
     for (const name of names) {
       const m = PROBE_FILE.exec(name);
-      if (m) out.push({ name, stage: m[1] as StageName, epoch: Number(m[2]) });
+      if (m) out.push({ name, stage: m[1], epoch: Number(m[2]) });
     }
-    return out.sort((a, b) => STAGES.indexOf(a.stage) - STAGES.indexOf(b.stage) || a.epoch - b.epoch);
+    const order = this.modelOrder();
+    // Models not in the plan (none in a well-formed run) go last, by name.
+    const rank = (id: StageName) => (order.includes(id) ? order.indexOf(id) : order.length);
+    return out.sort((a, b) => rank(a.stage) - rank(b.stage) || a.stage.localeCompare(b.stage) || a.epoch - b.epoch);
   }
 
   /** Which epochs have probes, and what stays fixed for the run (samples, labels, pixels, pairs). */
@@ -244,13 +265,13 @@ export class RunReader {
     const listing = files.map((f) => f.name).join(',');
     if (listing === this.listing && this.index) return this.index;
     this.listing = listing;
+    const stages = [...new Set(files.map((f) => f.stage))];
+    const firstOf = (stage: StageName) => files.find((f) => f.stage === stage);
 
     // Samples, labels and class count from any file; pixels from the first file that has them
     // (the trainer stores them with epoch 1 and the last epoch of each stage).
     if (!this.meta?.images) {
-      const candidates = [...STAGES.map((s) => files.find((f) => f.stage === s)), files[files.length - 1]].filter(
-        (f): f is (typeof files)[number] => !!f && !this.metaTried.has(f.name),
-      );
+      const candidates = [...stages.map(firstOf), files[files.length - 1]].filter((f): f is (typeof files)[number] => !!f && !this.metaTried.has(f.name));
       for (const f of candidates) {
         this.metaTried.add(f.name);
         const rec = this.readProbe(f.name);
@@ -262,10 +283,25 @@ export class RunReader {
         }
       }
     }
+    // Which models recorded maps (pairs, relations, CKA): one look at each model's first probe file.
+    for (const stage of stages) {
+      if (this.mapModels.has(stage)) continue;
+      const rec = this.readProbe(firstOf(stage)!.name);
+      if (rec) this.mapModels.set(stage, rec.pairs.length > 0 || (rec.relations?.length ?? 0) > 0 || !!rec.cka);
+    }
+    const pairModels = stages.filter((s) => this.mapModels.get(s));
     if (this.meta && !this.meta.pairs) {
-      const first = files.find((f) => f.stage === 'student');
+      // The distilled student's pairs (as always), else the first model that has pairs or relations
+      // (a born-again generation); until one has, ask again with the next listing.
+      const terms = (s: StageName) => {
+        const rec = this.readProbe(firstOf(s)!.name);
+        return !!rec && (rec.pairs.length > 0 || (rec.relations?.length ?? 0) > 0);
+      };
+      const source = stages.includes('student') ? 'student' : pairModels.find(terms);
+      const first = source ? firstOf(source) : undefined;
       const rec = first && this.readProbe(first.name);
       if (rec) {
+        this.meta.pairsOf = source;
         this.meta.pairs = rec.pairs.map((p) => ({ id: p.id, termId: p.termId, student: p.student, teacher: p.teacher, what: p.what }));
         const relations = new Map<string, { id: string; type: string; names: string[] }>();
         for (const r of rec.relations ?? []) {
@@ -278,8 +314,8 @@ export class RunReader {
     }
     if (!this.meta) return undefined;
     const paired = describeConfig(this.resolvedConfig()).terms.filter((t) => t.student && t.teacher);
-    const epochs: Record<StageName, number[]> = { teacher: [], baseline: [], student: [] };
-    for (const f of files) epochs[f.stage].push(f.epoch);
+    const epochs: Record<StageName, number[]> = {};
+    for (const f of files) (epochs[f.stage] ??= []).push(f.epoch);
     this.index = {
       runDir: this.dir,
       epochs,
@@ -288,6 +324,8 @@ export class RunReader {
       images: this.meta.images,
       pairs: this.meta.pairs ?? paired.map((t) => ({ id: t.id, student: t.student!, teacher: t.teacher! })),
       relations: this.meta.relations,
+      pairsOf: this.meta.pairsOf,
+      pairModels,
       classes: this.meta.classes,
     };
     return this.index;
@@ -297,6 +335,7 @@ export class RunReader {
   probes(epoch: number, stages: StageName[]): Partial<Record<StageName, ProbeRecord>> {
     const out: Partial<Record<StageName, ProbeRecord>> = {};
     for (const stage of stages) {
+      if (!isStage(stage)) continue;
       const rec = this.readProbe(`${stage}-epoch-${String(epoch).padStart(4, '0')}.json`);
       if (rec) out[stage] = rec.images ? { ...rec, images: undefined } : rec;
     }

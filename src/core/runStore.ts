@@ -25,9 +25,17 @@ export const LOG = 'trainer.log';
 /** Temp files of atomic writes: `<file>.<pid>.<hex>.tmp` here, `.<file>.<pid>.<rand>.tmp` in modelIO. */
 const TEMP_FILE = /\.(\d+)\.[0-9a-z]+\.tmp$/;
 
-/** Writes JSON through a temp file and a rename; indented for people, `compact` for bulk data (probes). */
+/**
+ * Writes JSON through a temp file and a rename; indented for people, `compact` for bulk data (probes).
+ * Creates the file's folder (a run's probes/) but not the folders above it: a run folder moved or
+ * deleted while a write was starting must make the write fail, not come back as a stub.
+ */
 export function writeJsonAtomic(file: string, value: unknown, compact = false): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  try {
+    fs.mkdirSync(path.dirname(file));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
   const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
   try {
     fs.writeFileSync(tmp, JSON.stringify(value, null, compact ? undefined : 2) + '\n');

@@ -13,6 +13,12 @@ import type { DataConfig } from '../../src/core/config/schema';
 import type { Manifest } from '../../src/core/protocol';
 import { encodeIdxUbyte } from '../../src/core/data/idx';
 import { writeJsonAtomic } from '../../src/core/runStore';
+
+/** A run folder's manifest, the folder made first (writeJsonAtomic makes only the file's own folder). */
+function writeManifest(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(path.dirname(file)), { recursive: true });
+  writeJsonAtomic(file, value);
+}
 import { DataFactsCache } from '../../src/host/dataFacts';
 import { affectsListing, RunListing } from '../../src/host/runListing';
 
@@ -46,7 +52,7 @@ test('affectsListing: manifests and run folders coming or going, not metrics app
 
 test('RunListing reads each manifest once until it changes; removed runs drop out', async () => {
   const dir = path.join(tmp, 'runs1');
-  for (let i = 1; i <= 5; i++) writeJsonAtomic(path.join(dir, `r${i}`, 'manifest.json'), manifest(String(i)));
+  for (let i = 1; i <= 5; i++) writeManifest(path.join(dir, `r${i}`, 'manifest.json'), manifest(String(i)));
   fs.mkdirSync(path.join(dir, 'not-a-run'));
   const listing = new RunListing();
   const first = (await listing.list(dir)).runs;
@@ -55,7 +61,7 @@ test('RunListing reads each manifest once until it changes; removed runs drop ou
   assert.deepEqual((await listing.list(dir)).runs.map((e) => e.manifest.id), ['5', '4', '3', '2', '1']);
   assert.equal(listing.reads, 5, 'nothing changed: nothing re-read');
   // A manifest rewritten (a later mtime, a different size): only it is read again.
-  writeJsonAtomic(path.join(dir, 'r3', 'manifest.json'), manifest('3', { status: 'failed', error: 'boom' }));
+  writeManifest(path.join(dir, 'r3', 'manifest.json'), manifest('3', { status: 'failed', error: 'boom' }));
   fs.utimesSync(path.join(dir, 'r3', 'manifest.json'), new Date(), new Date(Date.now() + 5000));
   const after = (await listing.list(dir)).runs;
   assert.equal(listing.reads, 6);
@@ -69,20 +75,20 @@ test('RunListing reads each manifest once until it changes; removed runs drop ou
 
 test('RunListing re-reads a run marked running, so a dead trainer shows as failed without a file change', async () => {
   const dir = path.join(tmp, 'runs2');
-  writeJsonAtomic(path.join(dir, 'r1', 'manifest.json'), manifest('1', { status: 'running', pid: process.pid }));
+  writeManifest(path.join(dir, 'r1', 'manifest.json'), manifest('1', { status: 'running', pid: process.pid }));
   const listing = new RunListing();
   assert.equal((await listing.list(dir)).runs[0].manifest.status, 'running');
   await listing.list(dir);
   assert.equal(listing.reads, 2, 'a running run is read on every listing');
   // A pid that is not alive: readManifest reports the run failed.
-  writeJsonAtomic(path.join(dir, 'r2', 'manifest.json'), manifest('2', { status: 'running', pid: 2 ** 22 + 12345 }));
+  writeManifest(path.join(dir, 'r2', 'manifest.json'), manifest('2', { status: 'running', pid: 2 ** 22 + 12345 }));
   const { runs } = await listing.list(dir);
   assert.equal(runs.find((e) => e.manifest.id === '2')?.manifest.status, 'failed');
 });
 
 test('RunListing yields to the event loop while listing 1,000 runs', async () => {
   const dir = path.join(tmp, 'runs3');
-  for (let i = 0; i < 1000; i++) writeJsonAtomic(path.join(dir, `r${i}`, 'manifest.json'), manifest(String(i)));
+  for (let i = 0; i < 1000; i++) writeManifest(path.join(dir, `r${i}`, 'manifest.json'), manifest(String(i)));
   let ticks = 0;
   const timer = setInterval(() => ticks++, 0);
   const { runs } = await new RunListing().list(dir);

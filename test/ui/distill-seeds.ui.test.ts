@@ -102,7 +102,13 @@ describe('Distill Lab: a seed group (packaged extension)', function () {
     const g = summarizeSeedGroup(manifests);
     await experimentRows(page).filter({ hasText: /· 2 seeds/ }).click({ button: 'right' });
     const menu = page.locator('.context-view .monaco-menu');
-    await menu.locator('.action-label', { hasText: /^Compare Runs…$/ }).click();
+    // A click that lands as the menu is still opening can be dropped (seen under load, the menu left
+    // open and nothing run): click again until the menu has closed.
+    const item = menu.locator('.action-label', { hasText: /^Compare Runs…$/ });
+    for (let tries = 0; tries < 3 && (await menu.count()) > 0; tries++) {
+      await item.click().catch(() => {});
+      await menu.waitFor({ state: 'detached', timeout: 3_000 }).catch(() => {});
+    }
     const frame = await panelFrame(page, 'compare');
     const row = frame.locator(`#runs tr[data-group="${g.id}"]`);
     await row.waitFor({ timeout: 30_000 });

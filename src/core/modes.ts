@@ -2,7 +2,7 @@
 // a run of it trains, in order. The run's plan (the manifest's `models`, the host's progress, the
 // views' model lists) comes from here; the trainer's side of each mode is src/trainer/modes/.
 import type { DistillConfig, DistillMode } from './config/schema';
-import { CLASSIC_STAGES, type ModelResult, type RunModel, type RunResults, type Manifest, type StageName } from './protocol';
+import { CLASSIC_LABELS, CLASSIC_STAGES, type ModelResult, type RunModel, type RunResults, type Manifest, type StageName } from './protocol';
 
 export interface ModeDefinition {
   title: string;
@@ -125,8 +125,6 @@ export function trainingStages(models: RunModel[]): { stage: string; epochs: num
   }
   return out;
 }
-
-const CLASSIC_LABELS: Record<string, string> = { teacher: 'teacher', baseline: 'baseline student', student: 'distilled student' };
 
 /** A run's models: its manifest's plan, or for a run recorded before N models, the classic three it has results or a stage for. */
 export function runModels(manifest: Pick<Manifest, 'models' | 'results' | 'stage'>): RunModel[] {

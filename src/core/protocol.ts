@@ -14,6 +14,8 @@ export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'wasm'
 export type StageName = string;
 /** The three stages every run had before runs of N models; old runs hold only these. */
 export const CLASSIC_STAGES = ['teacher', 'baseline', 'student'] as const;
+/** What the views call the classic three when a run has no plan to label them. */
+export const CLASSIC_LABELS: Record<string, string> = { teacher: 'teacher', baseline: 'baseline student', student: 'distilled student' };
 /** What a model is in its run. */
 export type ModelRole =
   /** The frozen (offline) teacher; with an ensemble, the averaged ensemble (not a network of its own). */

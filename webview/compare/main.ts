@@ -6,7 +6,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import type { StageName } from '../../src/core/protocol';
+import { CLASSIC_STAGES, type StageName } from '../../src/core/protocol';
 import { gapClosedPercent } from '../../src/core/resultFormat';
 import { formatGapSpread, formatSpread, type GroupModelSummary, groupEntries, summarizeSeedGroup } from '../../src/core/seedGroups';
 import type { CompareRun, EpochMetric } from '../../src/core/webviewProtocol';
@@ -238,7 +238,7 @@ function renderRuns(): void {
  */
 function otherModels(run: CompareRun['run']): string[] {
   const results = run.results.models ?? {};
-  return (run.models ?? []).filter((m) => !['teacher', 'baseline', 'student'].includes(m.id) && results[m.id]).map((m) => `${m.label} ${results[m.id].testErrors}`);
+  return (run.models ?? []).filter((m) => !(CLASSIC_STAGES as readonly string[]).includes(m.id) && results[m.id]).map((m) => `${m.label} ${results[m.id].testErrors}`);
 }
 
 /** "a · b · c", each item kept on one line. */

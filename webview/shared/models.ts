@@ -1,10 +1,8 @@
 // A run's models as the panels list them: plan order, labels and colours. Any model id works
 // (peers, generations, exits, ensemble members); an older run's are the classic three.
-import type { RunModel, StageName } from '../../src/core/protocol';
+import { CLASSIC_LABELS, CLASSIC_STAGES, type RunModel, type StageName } from '../../src/core/protocol';
 import type { RunInfo } from '../../src/core/webviewProtocol';
 import type { Palette } from './theme';
-
-const CLASSIC_LABELS: Record<string, string> = { teacher: 'teacher', baseline: 'baseline student', student: 'distilled student' };
 
 /** What the views call a model: its label in the run's plan, else the classic names, else its id. */
 export function modelLabel(run: RunInfo | undefined, id: StageName): string {
@@ -18,7 +16,7 @@ export function modelOf(run: RunInfo | undefined, id: StageName): RunModel | und
 /** `ids` in the run's plan order (ids the plan lacks last, by name). */
 export function inPlanOrder(run: RunInfo | undefined, ids: Iterable<StageName>): StageName[] {
   const order = (run?.models ?? []).map((m) => m.id);
-  const classic = ['teacher', 'baseline', 'student'];
+  const classic: readonly string[] = CLASSIC_STAGES;
   const rank = (id: StageName) => (order.includes(id) ? order.indexOf(id) : order.length + (classic.includes(id) ? classic.indexOf(id) : classic.length));
   return [...new Set(ids)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }

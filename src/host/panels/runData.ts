@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DistillConfig } from '../../core/config/schema';
-import type { MetricRecord, ProbeRecord, StageName } from '../../core/protocol';
+import { CLASSIC_STAGES, type MetricRecord, type ProbeRecord, type StageName } from '../../core/protocol';
 import { lossDefinition, termId } from '../../core/losses';
 import { CONFIG, MANIFEST, METRICS, PROBES, readManifest } from '../../core/runStore';
 import { decimateSteps, type EpochMetric, isStage, type ProbeIndex, type RunInfo, type StepSeries, type TermInfo } from '../../core/webviewProtocol';
@@ -237,7 +237,7 @@ export class RunReader {
   /** The run's model ids in plan order (the classic three for an older run): probe files sort by it. */
   private modelOrder(): StageName[] {
     const m = readManifest(this.dir);
-    return m ? runModels(m).map((x) => x.id) : ['teacher', 'baseline', 'student'];
+    return m ? runModels(m).map((x) => x.id) : [...CLASSIC_STAGES];
   }
 
   private probeFiles(): { name: string; stage: StageName; epoch: number }[] {

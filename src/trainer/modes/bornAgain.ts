@@ -5,18 +5,13 @@
 import { ensembleModel } from '../ensemble';
 import type { TappedModel } from '../models';
 import type { RunContext } from './context';
-import { CE_ONLY } from './context';
 
 export async function runBornAgain(ctx: RunContext): Promise<void> {
   const { config } = ctx;
   const k = config.distillation.generations ?? 2;
   let teacher = await ctx.teacher();
   const spec = config.student.model;
-  if (ctx.canTrainBaseline()) {
-    const baseline = ctx.build(spec, 1);
-    await ctx.train('baseline', [{ id: 'baseline', net: baseline, terms: ctx.terms(CE_ONLY, baseline) }]);
-    await ctx.finish('baseline', baseline, { headline: 'baseline' });
-  }
+  if (ctx.canTrainBaseline()) await ctx.trainAlone('baseline', spec, 1, 'baseline');
   const generations: TappedModel[] = [];
   for (let g = 1; g <= k; g++) {
     const id = `gen${g}`;

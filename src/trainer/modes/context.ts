@@ -170,6 +170,16 @@ export class RunContext {
   }
 
   /**
+   * Trains a network of `spec` alone on the labels as its own stage `id` (seed offset as in
+   * `build`) and records it: a student's baseline, an online peer's alone-trained twin.
+   */
+  async trainAlone(id: StageName, spec: ModelSpec, seedOffset: number, headline?: 'baseline'): Promise<void> {
+    const net = this.build(spec, seedOffset);
+    await this.train(id, [{ id, net, terms: this.terms(CE_ONLY, net) }]);
+    await this.finish(id, net, { headline });
+  }
+
+  /**
    * A loss's own stage before distillation (FitNets stage 1, AB's initialisation, FT's
    * paraphraser): its variables (and the student's, if it says so) on its loss alone. Logged, not
    * charted: the student's curves start with distillation.
@@ -212,7 +222,7 @@ export class RunContext {
     // Saved as a plain classifier (input → logits); wrapLoadedModel recovers every layer's tap from it.
     if (opts.save !== false) await this.rec.saveModel(id, (to) => saveLayersModel(net.logitsModel, to));
     // The losses' own modules (connectors, embeddings) train with the student but are not exported with it.
-    const lossParams = opts.lossTerms ? termVariables(opts.lossTerms).reduce((n, v) => n + v.size, 0) : 0;
+    const lossParams = opts.lossTerms ? lossModuleParams(opts.lossTerms) : 0;
     const measured: ModelResult = { ...(await resultOf(net, this.data, this.lastTest.get(id))), ...(lossParams ? { lossParams } : {}) };
     // With omitted classes: each model's accuracy on them; the distilled student's with the bias correction too.
     const result = await withTransferResults(net, measured, this.transferResults, opts.headline === 'student');
@@ -272,6 +282,9 @@ export class RunContext {
     for (const x of this.owned.splice(0).reverse()) x.dispose();
   }
 }
+
+/** Trainable parameters of the loss terms' own modules (connectors, embeddings). */
+export const lossModuleParams = (terms: ActiveTerm[]): number => termVariables(terms).reduce((n, v) => n + v.size, 0);
 
 function findTeacherRun(runsDir: string, config: DistillConfig, configPath: string, run: string): string {
   if (run !== 'latest') {

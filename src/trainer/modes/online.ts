@@ -9,7 +9,6 @@ import type { ModelSpec } from '../../core/config/schema';
 import type { TappedModel } from '../models';
 import type { Learner } from '../train';
 import type { RunContext } from './context';
-import { CE_ONLY } from './context';
 
 export async function runOnline(ctx: RunContext): Promise<void> {
   const { config } = ctx;
@@ -20,12 +19,7 @@ export async function runOnline(ctx: RunContext): Promise<void> {
   const headline = (i: number) => (i === 0 ? 'teacher' : i === 1 ? 'student' : undefined);
 
   if (ctx.canTrainBaseline()) {
-    for (const [i, spec] of specs.entries()) {
-      const id = `${ids[i]}-alone`;
-      const net = ctx.build(spec, i);
-      await ctx.train(id, [{ id, net, terms: ctx.terms(CE_ONLY, net) }]);
-      await ctx.finish(id, net, { headline: i === 1 ? 'baseline' : undefined });
-    }
+    for (const [i, spec] of specs.entries()) await ctx.trainAlone(`${ids[i]}-alone`, spec, i, i === 1 ? 'baseline' : undefined);
   }
 
   const nets: TappedModel[] = specs.map((spec, i) => ctx.build(spec, i));

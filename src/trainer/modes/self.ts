@@ -46,11 +46,7 @@ export async function runSelf(ctx: RunContext): Promise<void> {
   const { config } = ctx;
   const spec = config.student.model;
   const { losses } = config.distillation;
-  if (ctx.canTrainBaseline()) {
-    const baseline = ctx.build(spec, 1);
-    await ctx.train('baseline', [{ id: 'baseline', net: baseline, terms: ctx.terms(CE_ONLY, baseline) }]);
-    await ctx.finish('baseline', baseline, { headline: 'baseline' });
-  }
+  if (ctx.canTrainBaseline()) await ctx.trainAlone('baseline', spec, 1, 'baseline');
   // The same seed as the baseline: the deepest exit starts from the baseline's initial weights.
   const network = ctx.build(spec, 1);
   // Heads from their own seeds; the views share the network's dropout seed (build's seed + 1).

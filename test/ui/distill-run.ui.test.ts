@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { openPalette, paletteRow, ROOT, runCommand, screenshot, screenshotFailures, startWorkbench, type Workbench } from './helpers';
+import { clickMenuItem, openPalette, paletteRow, ROOT, runCommand, screenshot, screenshotFailures, startWorkbench, type Workbench } from './helpers';
 
 const TEACHER_EPOCHS = 20;
 
@@ -127,7 +127,7 @@ describe('Distill Lab: run an example from the palette (packaged extension)', fu
     for (const gone of ['Open Loss Split', 'Compare Runs (Charts)…']) assert.ok(!items.includes(gone), `context menu: ${items.join(', ')}`);
     await screenshot(page, 'distill-run-context-menu');
     // Open Results opens the result panel, not the raw metrics.jsonl.
-    await menu.locator('.action-label', { hasText: /^Open Results$/ }).click();
+    await clickMenuItem(page, /^Open Results$/);
     await page.locator('.tabs-container .tab', { hasText: /^Loss Split/ }).first().waitFor({ timeout: 20_000 });
     assert.equal(await page.locator('.tabs-container .tab', { hasText: 'metrics.jsonl' }).count(), 0, 'metrics.jsonl opened');
 

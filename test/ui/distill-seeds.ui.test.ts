@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import type { Manifest } from '../../src/core/protocol';
 import { formatGapSpread, formatSpread, summarizeSeedGroup } from '../../src/core/seedGroups';
-import { panelFrame, screenshot, screenshotFailures, startWorkbench, type Workbench } from './helpers';
+import { clickMenuItem, panelFrame, screenshot, screenshotFailures, startWorkbench, type Workbench } from './helpers';
 
 const CONFIG = 'seeds.distill.json';
 const training = { epochs: 1, batchSize: 50, optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9 } };
@@ -101,14 +101,7 @@ describe('Distill Lab: a seed group (packaged extension)', function () {
     const manifests = groupManifests(wb.workspace).sort((a, b) => a.group!.index - b.group!.index);
     const g = summarizeSeedGroup(manifests);
     await experimentRows(page).filter({ hasText: /· 2 seeds/ }).click({ button: 'right' });
-    const menu = page.locator('.context-view .monaco-menu');
-    // A click that lands as the menu is still opening can be dropped (seen under load, the menu left
-    // open and nothing run): click again until the menu has closed.
-    const item = menu.locator('.action-label', { hasText: /^Compare Runs…$/ });
-    for (let tries = 0; tries < 3 && (await menu.count()) > 0; tries++) {
-      await item.click().catch(() => {});
-      await menu.waitFor({ state: 'detached', timeout: 3_000 }).catch(() => {});
-    }
+    await clickMenuItem(page, /^Compare Runs…$/);
     const frame = await panelFrame(page, 'compare');
     const row = frame.locator(`#runs tr[data-group="${g.id}"]`);
     await row.waitFor({ timeout: 30_000 });

@@ -153,6 +153,21 @@ export function paletteRow(page: Page, title: string): Locator {
 }
 
 /** Runs a command by its palette title (e.g. 'View: Show Explorer'). */
+/**
+ * Clicks the item titled `title` in the open context menu. A click that lands as the menu is still
+ * opening can be dropped (seen under load: the menu left open and nothing run), so it clicks again
+ * until the menu has closed.
+ */
+export async function clickMenuItem(page: Page, title: RegExp): Promise<void> {
+  const menu = page.locator('.context-view .monaco-menu');
+  const item = menu.locator('.action-label', { hasText: title });
+  await item.waitFor();
+  for (let tries = 0; tries < 3 && (await menu.count()) > 0; tries++) {
+    await item.click().catch(() => {});
+    await menu.waitFor({ state: 'detached', timeout: 3_000 }).catch(() => {});
+  }
+}
+
 export async function runCommand(page: Page, commandTitle: string): Promise<void> {
   await openPalette(page, commandTitle);
   await paletteRow(page, commandTitle).first().click();

@@ -10,7 +10,7 @@ import { formatProblem, parseConfig } from './core/config/parse';
 import { comparisonText, hasGapLine, headlineNames, isClassicRun, modelRows } from './core/modelRows';
 import { runModels, trainingStages } from './core/modes';
 import { BACKEND_PREFERENCES, CLASSIC_STAGES, type BackendPreference, type Manifest, type ModelResult, type RunGroup, type RunModel, type RunResults, type StageName, type TrainerToHost } from './core/protocol';
-import { gapClosedPercent, omittedClassLines, transferText } from './core/resultFormat';
+import { epochHeldOutText, gapClosedPercent, omittedClassLines, trainingOutcomeText, transferText } from './core/resultFormat';
 import { listRuns, MANIFEST, MODELS, percentError, readManifest, scanRuns, summarizeResults } from './core/runStore';
 import { formatGapSpread, formatSeeds, formatSpread, groupEntries, type SeedGroupSummary, summarizeGroupLine, summarizeSeedGroup } from './core/seedGroups';
 import { startTrainer } from './core/trainerClient';
@@ -137,6 +137,8 @@ function resultTable(results: RunResults, plan?: { models?: RunModel[]; mode?: s
           : `distillation did not help here: ${s} made ${student.testErrors - baseline.testErrors} more errors than ${b}`,
     );
   }
+  // Which epoch each model kept, where it chose on the validation split (keep "best", early stopping).
+  lines.push(...rows.filter((r) => r.result!.training).map((r) => `${r.model.id}: ${trainingOutcomeText(r.result!.training!)}`));
   if (results.transfer) lines.push(transferText(results.transfer), ...results.transfer.notes);
   lines.push(...omittedClassLines(rows.map((r) => [r.model.id, r.result] as const)));
   return lines.join('\n');
@@ -261,7 +263,7 @@ async function run(args: Args): Promise<number> {
             .join('  ');
           progress.line(
             `${r.stage.padEnd(progress.width)} epoch ${String(r.epoch).padStart(3)}  loss ${r.total.toFixed(4)} (${terms})  train ${(100 * r.trainAccuracy).toFixed(2)}%  ` +
-              `test errors ${r.testErrors}  ${r.seconds.toFixed(1)} s  ${Math.round(r.examplesPerSecond)} ex/s`,
+              `${epochHeldOutText(r)}  ${r.seconds.toFixed(1)} s  ${Math.round(r.examplesPerSecond)} ex/s`,
           );
         }
         break;

@@ -73,6 +73,20 @@ export interface ModelResult {
   omitted?: OmittedClassResult;
   /** The student with a logit bias added to the omitted classes (distillation.transfer.biasCorrection). */
   biasCorrected?: BiasCorrectedResult;
+  /** How its training ended, when it chose on the validation split (`keep: "best"`, `earlyStopping`). */
+  training?: TrainingOutcome;
+}
+
+/** How a network's training ended: which epoch's weights it kept, and what that was chosen on. */
+export interface TrainingOutcome {
+  /** Epochs trained (fewer than configured when early stopping ended the stage). */
+  epochs: number;
+  /** The epoch whose weights it ends with: the last, or (`keep: "best"`) the one with the fewest validation errors. */
+  keptEpoch: number;
+  stoppedEarly: boolean;
+  /** When it chose on the validation split: the chosen epoch's validation errors (a joint stage's, summed over its networks) and the split's size. */
+  validationErrors?: number;
+  validationCount?: number;
 }
 
 /** How a model did on the test examples of the classes its transfer set left out. */
@@ -187,9 +201,15 @@ export type MetricRecord =
       total: number;
       weights: Record<string, number>;
       trainAccuracy: number;
-      testAccuracy: number;
-      testErrors: number;
+      /** On the validation split (absent without one): what the curves show and what a run chooses on. */
       validationAccuracy?: number;
+      validationErrors?: number;
+      /**
+       * On the test split: only with `evaluation.testEveryEpoch` (curves, labelled as test curves),
+       * and in runs made before the test set was evaluated once, at the end.
+       */
+      testAccuracy?: number;
+      testErrors?: number;
       lr: number;
       seconds: number;
       examplesPerSecond: number;

@@ -1,6 +1,6 @@
 // Result numbers as every view prints them (CLI, tree hovers, the Compare panel), so that the same
 // run never reads −13 % in one place and −12 % in another. Pure, type imports only: the webviews use it too.
-import type { ModelResult, OmittedClassResult, TransferSummary } from './protocol';
+import type { MetricRecord, ModelResult, OmittedClassResult, TrainingOutcome, TransferSummary } from './protocol';
 
 /**
  * Share of the baseline → teacher error gap that distillation closed, in whole percent, rounded
@@ -46,4 +46,21 @@ export function omittedClassLines(models: readonly (readonly [string, ModelResul
     );
   }
   return lines;
+}
+
+/**
+ * An epoch's held-out numbers: "validation errors 31", then the test errors only when the run
+ * evaluates the test set every epoch (opt-in, for curves: labelled so nobody chooses on them).
+ */
+export function epochHeldOutText(r: Extract<MetricRecord, { kind: 'epoch' }>): string {
+  const parts: string[] = [];
+  if (r.validationErrors !== undefined) parts.push(`validation errors ${r.validationErrors}`);
+  if (r.testErrors !== undefined) parts.push(`test errors ${r.testErrors} (every-epoch test)`);
+  return parts.length ? parts.join(', ') : 'no validation split';
+}
+
+/** "kept epoch 12 of 15 (fewest validation errors: 23 of 800), stopped early". */
+export function trainingOutcomeText(o: TrainingOutcome): string {
+  const chosen = o.validationErrors !== undefined ? ` (fewest validation errors: ${o.validationErrors}${o.validationCount !== undefined ? ` of ${thousands(o.validationCount)}` : ''})` : '';
+  return `kept epoch ${o.keptEpoch} of ${o.epochs}${o.keptEpoch !== o.epochs ? chosen : ''}${o.stoppedEarly ? ', stopped early' : ''}`;
 }

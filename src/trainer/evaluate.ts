@@ -59,12 +59,11 @@ export async function measureLatency(net: TappedModel, inputShape: number[], run
 }
 
 /**
- * A network's test result and cost; params and FLOPs are those the model was built or loaded with.
- * `done`: its test evaluation when already made (the last epoch's, for the same weights), so a
- * stage's end does not evaluate twice.
+ * A finished network's test result and cost: the one evaluation of the test set its weights get.
+ * Params and FLOPs are those the model was built or loaded with.
  */
-export async function resultOf(net: TappedModel, data: Dataset, done?: { accuracy: number; errors: number; count: number }): Promise<ModelResult> {
-  const test = done ?? (await evaluate(net, data.test, data.inputShape));
+export async function resultOf(net: TappedModel, data: Dataset): Promise<ModelResult> {
+  const test = await evaluate(net, data.test, data.inputShape);
   return {
     testAccuracy: test.accuracy,
     testErrors: test.errors,

@@ -3,7 +3,7 @@
 // student differ only in their loss — same seed, same data order, same optimiser.
 import * as tf from '@tensorflow/tfjs';
 import type { TrainingConfig } from '../core/config/schema';
-import type { MetricRecord, StageName } from '../core/protocol';
+import type { MetricRecord, StageName, TrainingOutcome } from '../core/protocol';
 import { createRng, deriveSeed, shuffleInPlace } from '../core/random';
 import { gatherLabels, gatherRows, jitterImages } from './batches';
 import type { Dataset } from './data';
@@ -88,6 +88,10 @@ export interface StageSpec {
   /** Seeds the data order and jitter: stages given the same seed see the same batches. */
   seed: number;
   data: Dataset;
+  /** False: no per-epoch evaluation at all (a loss's pre-training stage, which is logged, not charted). */
+  validate?: boolean;
+  /** Also evaluate the test split after every epoch, for curves only (`evaluation.testEveryEpoch`). */
+  testEveryEpoch?: boolean;
 }
 
 type StepRecord = Extract<MetricRecord, { kind: 'step' }>;
@@ -106,8 +110,17 @@ function stageVariables(learners: Learner[]): tf.Variable[] {
   return [...new Set(learners.flatMap((l) => [...l.net.trainableVariables, ...termVariables(l.terms)]))];
 }
 
-/** Trains the stage's learners for the configured epochs, reporting every step and epoch through `hooks`. */
-export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<void> {
+/** Puts back weights read earlier (the best epoch's), in the order of `variables`. */
+function restoreVariables(variables: tf.Variable[], values: Float32Array[]): void {
+  variables.forEach((v, k) => tf.tidy(() => v.assign(tf.tensor(values[k], v.shape, v.dtype))));
+}
+
+/**
+ * Trains the stage's learners for the configured epochs (or until early stopping), reporting every
+ * step and epoch through `hooks`. Each epoch is evaluated on the validation split (and on the test
+ * split only with `testEveryEpoch`, for curves): the test set is for the finished model.
+ */
+export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<TrainingOutcome> {
   const { learners, data, training } = spec;
   const inputShape = data.inputShape;
   const rowSize = inputShape.reduce((a, b) => a * b, 1);
@@ -129,6 +142,13 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
   const teacherCache =
     spec.teacher && !(isImage && training.jitter > 0) ? await buildTeacherCache(spec.teacher, data.train, inputShape, teacherTapsUsed(taughtByTeacher)) : undefined;
 
+  // Choosing (the best epoch, when to stop) reads the validation errors; the checks ensure a split.
+  const chooses = (training.keep === 'best' || !!training.earlyStopping) && spec.validate !== false;
+  if (chooses && !data.validation.count) throw new Error(`${spec.stage}: keep "best" and earlyStopping choose on the validation split, but it is empty`);
+  let best = { epoch: 0, errors: Infinity };
+  let snapshot: Float32Array[] | undefined;
+  let epochsRun = 0;
+  let stoppedEarly = false;
   try {
     for (let epoch = 1; epoch <= training.epochs; epoch++) {
       const started = performance.now();
@@ -205,9 +225,20 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
       }
 
       const seconds = (performance.now() - started) / 1000;
+      const at = { stage: spec.stage, epoch, lr };
+      // The parameters are checked every epoch; the outputs wherever a split is evaluated.
+      const evaluations = await evaluateTrained(at, variables, async () => {
+        const out = [];
+        for (const l of learners) {
+          out.push({
+            validation: spec.validate !== false && data.validation.count ? await evaluate(l.net, data.validation, inputShape) : undefined,
+            test: spec.testEveryEpoch ? await evaluate(l.net, data.test, inputShape) : undefined,
+          });
+        }
+        return out;
+      });
       for (const [i, l] of learners.entries()) {
-        const test = await evaluateTrained({ stage: l.id, epoch, lr }, variables, () => evaluate(l.net, data.test, inputShape));
-        const validation = data.validation.count ? await evaluate(l.net, data.validation, inputShape) : undefined;
+        const { validation, test } = evaluations[i];
         await hooks.onEpoch(
           {
             kind: 'epoch',
@@ -217,9 +248,8 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
             total: sums[i].total / steps,
             weights: Object.fromEntries(l.terms.map((t) => [t.id, t.term.weight])),
             trainAccuracy: sums[i].correct / n,
-            testAccuracy: test.accuracy,
-            testErrors: test.errors,
-            validationAccuracy: validation?.accuracy,
+            ...(validation ? { validationAccuracy: validation.accuracy, validationErrors: validation.errors } : {}),
+            ...(test ? { testAccuracy: test.accuracy, testErrors: test.errors } : {}),
             lr,
             seconds,
             examplesPerSecond: n / seconds,
@@ -227,7 +257,24 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<vo
           l,
         );
       }
+      epochsRun = epoch;
+      if (!chooses) continue;
+      const errors = evaluations.reduce((sum, e) => sum + e.validation!.errors, 0);
+      if (errors < best.errors) {
+        best = { epoch, errors };
+        if (training.keep === 'best') snapshot = await readAll(variables);
+      } else if (training.earlyStopping && epoch - best.epoch >= training.earlyStopping.patience) {
+        stoppedEarly = true;
+        break;
+      }
     }
+    if (snapshot && best.epoch !== epochsRun) restoreVariables(variables, snapshot);
+    return {
+      epochs: epochsRun,
+      keptEpoch: training.keep === 'best' ? best.epoch : epochsRun,
+      stoppedEarly,
+      ...(chooses ? { validationErrors: best.errors, validationCount: data.validation.count } : {}),
+    };
   } finally {
     optimizer.dispose();
     releaseGpuMemory();

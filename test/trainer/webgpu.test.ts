@@ -245,11 +245,11 @@ async function trainBoth(onBackend: 'cpu' | 'webgpu'): Promise<{ teacher: StageR
     const steps: number[][] = [];
     let epoch: StageRun['epoch'] | undefined;
     await trainStage(
-      { stage: withTeacher ? 'student' : 'teacher', learners: [{ id: withTeacher ? 'student' : 'teacher', net, terms }], temperature: 4, teacher: withTeacher, training, seed: 3, data: DATA },
+      { stage: withTeacher ? 'student' : 'teacher', learners: [{ id: withTeacher ? 'student' : 'teacher', net, terms }], temperature: 4, teacher: withTeacher, training, seed: 3, data: DATA, testEveryEpoch: true },
       {
         isCancelled: () => false,
         onStep: ([r]) => steps.push([r.total, ...Object.values(r.losses)]),
-        onEpoch: (r) => void (epoch = { total: r.total, trainAccuracy: r.trainAccuracy, testErrors: r.testErrors }),
+        onEpoch: (r) => void (epoch = { total: r.total, trainAccuracy: r.trainAccuracy, testErrors: r.testErrors! }),
       },
     );
     return { steps, epoch: epoch!, weights: await readAll(net.trainableVariables) };

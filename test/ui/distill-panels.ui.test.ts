@@ -173,8 +173,10 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
       assert.ok(i > 0, `no ${stage} curve in ${acc.labels.join(', ')}`);
       const rows = epochs.filter((r) => r.stage === stage);
       const shown = rows.map((r) => acc.data[i][acc.data[0].indexOf(r.epoch)]);
-      assertClose(shown as number[], rows.map((r) => r.testAccuracy), 1e-9, `${stage} test accuracy`);
+      // The curves are the validation split's (the test set is evaluated once, at the end).
+      assertClose(shown as number[], rows.map((r) => r.validationAccuracy!), 1e-9, `${stage} validation accuracy`);
     }
+    assert.equal(await frame.textContent('#accuracy-chart-caption'), 'Validation accuracy');
     // The loss chart shows the distilled student's terms (raw) and the weighted total, per epoch.
     const loss = (await chartData(frame, 'loss-chart'))!;
     const student = epochs.filter((r) => r.stage === 'student');

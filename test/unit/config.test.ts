@@ -7,6 +7,7 @@ import { defaultNodeEnv } from '../../src/core/config/nodeEnv';
 import { DataFacts, formatProblem, layerNamesFor, layersFor, loadConfigFile, parseConfig, PROBLEM_CODES, ValidationEnv } from '../../src/core/config/parse';
 import { didYouMean, sortProblems } from '../../src/core/config/problems';
 import type { DataConfig } from '../../src/core/config/schema';
+import { defaultValidationSize, resolveSplitSizes } from '../../src/core/data/split';
 
 // All configs live in /cfg so that relative paths resolve to /cfg/...
 const FILE = '/cfg/x.distill.json';
@@ -69,6 +70,7 @@ test('the Hinton MNIST config parses with every default filled in', () => {
       optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 0 },
       schedule: { type: 'constant' },
       jitter: 2,
+      keep: 'last',
     },
   });
   assert.deepEqual(config.student.model, { type: 'mlp', hidden: [800, 800], activation: 'relu', inputDropout: 0, dropout: 0 });
@@ -78,11 +80,14 @@ test('the Hinton MNIST config parses with every default filled in', () => {
     optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 0 },
     schedule: { type: 'constant' },
     jitter: 0,
+    keep: 'last',
   });
-  assert.deepEqual(config.data, { dataset: 'mnist', validationSize: 0, testSize: 2000, normalize: 'unit', testFraction: 0.2 });
+  // No validationSize: the loader takes the default split (10 % of the training pool).
+  assert.deepEqual(config.data, { dataset: 'mnist', testSize: 2000, normalize: 'unit', testFraction: 0.2 });
   assert.deepEqual(config.distillation, { mode: 'offline', temperature: 20, losses: [{ type: 'ce', weight: 0.1 }, { type: 'kd', weight: 0.9 }] });
   assert.equal(config.baseline, true);
   assert.deepEqual(config.probes, { samples: 16, every: 1, cka: true, ckaSamples: 256, mapSize: 16, topK: 4 });
+  assert.deepEqual(config.evaluation, { testEveryEpoch: false });
 });
 
 test('seed defaults to 42 and a defaulted object is filled from its default', () => {
@@ -332,6 +337,33 @@ test('sizes beyond the data: mnist shares its 10,000 digits between test and tra
   ]);
   assert.deepEqual(printed(hinton('"testSize": 2000', '"testFraction": 0.5, "trainSize": 6000')), [
     '/cfg/x.distill.json:4:67: error: data.trainSize: 6,000 is more than the 5,000 training examples available (the built-in mnist has 10,000 digits, shared with the 5,000 test examples)',
+  ]);
+});
+
+test('the default validation split: 10 % of the training pool, at most 5,000, no more than trainSize leaves', () => {
+  // Expected sizes worked out by hand from the rule.
+  assert.equal(defaultValidationSize(8_000, undefined), 800);
+  assert.equal(defaultValidationSize(60_000, undefined), 5_000);
+  assert.equal(defaultValidationSize(8_000, 7_500), 500);
+  assert.equal(defaultValidationSize(8_000, 4_000), 800);
+  assert.equal(defaultValidationSize(8_000, 8_000), 0);
+  assert.deepEqual(resolveSplitSizes({ trainCount: 10_000, testCount: 10_000, pool: true, label: 'mnist' }, { testSize: 2_000 }), { train: 7_200, validation: 800, test: 2_000 });
+  assert.deepEqual(resolveSplitSizes({ trainCount: 10_000, testCount: 10_000, pool: true, label: 'mnist' }, { testSize: 2_000, validationSize: 0 }), { train: 8_000, validation: 0, test: 2_000 });
+  assert.deepEqual(resolveSplitSizes({ trainCount: 60_000, testCount: 10_000, label: 'fashion-mnist' }, { trainSize: 6_000 }), { train: 6_000, validation: 5_000, test: 10_000 });
+});
+
+test('keep "best" and early stopping choose on the validation split: without one they are errors at their line', () => {
+  const keepBest = '"training": { "epochs": 30, "optimizer": { "type": "sgd", "lr": 0.05 }, "keep": "best", "earlyStopping": { "patience": 3 } }';
+  const plain = '"training": { "epochs": 30, "optimizer": { "type": "sgd", "lr": 0.05 } }';
+  assert.deepEqual(printed(hinton(plain, keepBest)), [], 'the default validation split is there to choose on');
+  const none = hinton(plain, keepBest).replace('"testSize": 2000', '"testSize": 2000, "validationSize": 0');
+  const why = 'is chosen on the validation split, but there is none (data.validationSize is 0 or trainSize leaves no examples for it); give data.validationSize — never choose on the test set';
+  assert.deepEqual(printed(none), [`/cfg/x.distill.json:17:83: error: training.keep: the best epoch ${why}`, `/cfg/x.distill.json:17:108: error: training.earlyStopping: when to stop ${why}`]);
+  // trainSize that takes the whole pool leaves no default split either; the teacher's training is checked too.
+  const teacherBest = hinton('"jitter": 2 }', '"jitter": 2, "keep": "best" }').replace('"testSize": 2000', '"testSize": 2000, "trainSize": 8000');
+  assert.deepEqual(printed(teacherBest), [`/cfg/x.distill.json:7:133: error: teacher.training.keep: the best epoch ${why}`]);
+  assert.deepEqual(printed(hinton(plain, keepBest.replace('"patience": 3', '"patience": 30'))), [
+    '/cfg/x.distill.json:17:122: warning: training.earlyStopping.patience: a patience of 30 is not less than the 30 epochs, so training never stops early',
   ]);
 });
 

@@ -130,14 +130,16 @@ describe('loss split panel', () => {
     assert.deepEqual(names, ['Model', 'Per']);
   });
 
-  it('plots the test accuracy (or errors) of teacher, baseline and student', async () => {
+  // The fixture predates the validation default: it evaluated the test set every epoch, and says so.
+  it('plots the every-epoch test accuracy (or errors) of teacher, baseline and student in a run without validation', async () => {
     let c = await chart(panel.page, 'accuracy-chart');
     assert.deepEqual(c.labels.slice(1), ['teacher', 'baseline student', 'distilled student']);
     for (const [i, stage] of (['teacher', 'baseline', 'student'] as const).entries()) {
       assert.deepEqual(c.data[i + 1], epochs.filter((r) => r.stage === stage).map((r) => r.testAccuracy));
     }
+    assert.equal(await panel.page.textContent('#accuracy-chart-caption'), 'Test accuracy (every epoch)');
     await panel.page.click('#show-errors');
-    await until(panel.page, () => document.querySelector('#accuracy-chart-caption')?.textContent === 'Test errors');
+    await until(panel.page, () => document.querySelector('#accuracy-chart-caption')?.textContent === 'Test errors (every epoch)');
     c = await chart(panel.page, 'accuracy-chart');
     assert.deepEqual(c.data[3], student.map((r) => r.testErrors));
   });

@@ -12,6 +12,7 @@ import { formatGapSpread, formatSpread, type GroupModelSummary, groupEntries, su
 import type { CompareRun, EpochMetric } from '../../src/core/webviewProtocol';
 import { inPlanOrder, modelLabel } from '../shared/models';
 import { post, saveUi, uiState } from '../shared/api';
+import { hasEveryEpochTest } from '../shared/heldOut';
 import { diffConfigs } from '../shared/configDiff';
 import { frameScheduler, h } from '../shared/dom';
 import { exportCsv, exportPng } from '../shared/exporter';
@@ -22,7 +23,7 @@ import { palette } from '../shared/theme';
 let runs: CompareRun[] = [];
 const ui = {
   stage: uiState<StageName>('stage', 'student'),
-  metric: uiState('metric', 'testAccuracy'),
+  metric: uiState('metric', 'validationAccuracy'),
   all: uiState('allSettings', false),
   /** Seed groups shown with their runs (ids). */
   expanded: uiState<string[]>('expandedGroups', []),
@@ -83,11 +84,16 @@ shell.main.append(
   h('section', { 'aria-labelledby': 'diff-title' }, h('div', { class: 'section-head' }, h('h2', { id: 'diff-title' }, 'Config differences'), allBox), diffHolder),
 );
 
-/** Metrics a run logs per epoch: accuracies, errors, total and every loss term. */
+/**
+ * Metrics the compared runs log per epoch: validation accuracy and errors, test accuracy and errors
+ * only where a run evaluated the test set every epoch (labelled so), train accuracy, the total and
+ * every loss term.
+ */
 function metricOptions(): [string, string][] {
+  const epochs = runs.flatMap((r) => r.epochs);
   const opts: [string, string][] = [
-    ['testAccuracy', 'test accuracy'],
-    ['testErrors', 'test errors'],
+    ...(epochs.some((e) => e.validationAccuracy !== undefined) ? ([['validationAccuracy', 'validation accuracy'], ['validationErrors', 'validation errors']] as [string, string][]) : []),
+    ...(hasEveryEpochTest(epochs) ? ([['testAccuracy', 'test accuracy (every epoch)'], ['testErrors', 'test errors (every epoch)']] as [string, string][]) : []),
     ['trainAccuracy', 'train accuracy'],
     ['total', 'total loss'],
   ];
@@ -130,7 +136,7 @@ function render(): void {
   const stages = stageOptions();
   if (stages.length && !stages.includes(ui.stage)) ui.stage = stages.includes('student') ? 'student' : stages[stages.length - 1];
   const options = metricOptions();
-  if (!options.some(([v]) => v === ui.metric)) ui.metric = 'testAccuracy';
+  if (!options.some(([v]) => v === ui.metric)) ui.metric = options[0][0];
   const key = `${stages.map((s) => `${s}=${stageLabel(s)}`).join(',')}|${ui.stage}|${ui.metric}|${options.map((o) => o[0]).join(',')}`;
   if (key !== selectsKey) {
     selectsKey = key;

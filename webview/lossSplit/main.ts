@@ -1,7 +1,8 @@
 // Loss split panel: every loss term of a stage on its own curve (hard CE, soft KD with its T²
 // factor, each feature term), with its weight and the weighted total; per step or per epoch; the
-// test accuracy (or errors) of every model the run trains (teacher, baseline and student; peers,
-// generations, exits, ensemble members); toggles per series; CSV and PNG.
+// validation accuracy (or errors) of every model the run trains (teacher, baseline and student;
+// peers, generations, exits, ensemble members), and the test curves only where the run evaluated
+// the test set every epoch (heldOut.ts); toggles per series; CSV and PNG.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
@@ -9,6 +10,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { StageName } from '../../src/core/protocol';
 import { decimateSteps, type EpochMetric, type RunInfo, type StepSeries } from '../../src/core/webviewProtocol';
 import { saveUi, uiState } from '../shared/api';
+import { curveTitle, curveValue, type EpochCurve, hasEveryEpochTest, primaryCurve } from '../shared/heldOut';
 import { fmt, frameScheduler, h } from '../shared/dom';
 import { exportCsv, exportPng } from '../shared/exporter';
 import { type Column, LineChart, type LineSeries } from '../shared/lineChart';
@@ -121,7 +123,7 @@ shell.toolbar.append(
 );
 
 const lossChart = new LineChart({ id: 'loss-chart', title: 'Loss terms', xLabel: 'epoch', yLabel: 'loss', height: 260, logY: ui.log });
-const accChart = new LineChart({ id: 'accuracy-chart', title: 'Test accuracy', xLabel: 'epoch', yLabel: 'accuracy', height: 200 });
+const accChart = new LineChart({ id: 'accuracy-chart', title: 'Validation accuracy', xLabel: 'epoch', yLabel: 'accuracy', height: 200 });
 const lossToggles = h('div', { class: 'toggle-holder' });
 const accToggles = h('div', { class: 'toggle-holder' });
 const weightsLine = h('p', { class: 'weights', id: 'weights' });
@@ -148,7 +150,7 @@ shell.main.append(
     h(
       'div',
       { class: 'accuracy-options' },
-      checkbox('show-errors', 'Show test errors instead of accuracy', ui.errors, (v) => {
+      checkbox('show-errors', 'Show errors instead of accuracy', ui.errors, (v) => {
         ui.errors = v;
         saveUi({ errors: v });
         accKey = '';
@@ -315,22 +317,32 @@ function val(v: number | undefined, w: number | undefined): number | null {
 
 function renderAccuracy(): void {
   const p = palette();
-  // One line per model with epoch records, in plan order.
+  // One line per model with epoch records, in plan order; a dashed test line per model where the
+  // run also evaluated the test set every epoch.
   const stages = inPlanOrder(shell.run, data.epochs.map((e) => e.stage));
   const epochs = [...new Set(data.epochs.map((e) => e.epoch))].sort((a, b) => a - b);
   const pos = new Map(epochs.map((e, i) => [e, i]));
   const color = modelColors(shell.run, stages, p);
-  const ys: Column[] = stages.map(() => new Array<number | null>(epochs.length).fill(null));
+  const curve = primaryCurve(data.epochs);
+  const curves: EpochCurve[] = curve === 'validation' && hasEveryEpochTest(data.epochs) ? ['validation', 'test'] : [curve];
+  const series: LineSeries[] = curves.flatMap((c, ci) =>
+    stages.map((s) => {
+      const key = ci === 0 ? `acc-${s}` : `acc-${c}-${s}`;
+      const label = ci === 0 ? modelLabel(shell.run, s) : `${modelLabel(shell.run, s)} · test (every epoch)`;
+      return { key, label, color: color.get(s)!, dash: ci === 0 ? undefined : [6, 4], points: epochs.length < 40, show: !ui.hidden.has(key) };
+    }),
+  );
+  const ys: Column[] = series.map(() => new Array<number | null>(epochs.length).fill(null));
   for (const r of data.epochs) {
     const si = stages.indexOf(r.stage);
-    ys[si][pos.get(r.epoch)!] = ui.errors ? r.testErrors : r.testAccuracy;
+    curves.forEach((c, ci) => (ys[ci * stages.length + si][pos.get(r.epoch)!] = curveValue(r, c, ui.errors)));
   }
-  const series: LineSeries[] = stages.map((s) => ({ key: `acc-${s}`, label: modelLabel(shell.run, s), color: color.get(s)!, points: epochs.length < 40, show: !ui.hidden.has(`acc-${s}`) }));
-  accChart.setTitle(ui.errors ? 'Test errors' : 'Test accuracy');
-  const key = `${ui.errors}|${series.map((s) => s.label + s.color).join(',')}`;
+  const title = curveTitle(curve, ui.errors);
+  accChart.setTitle(title);
+  const key = `${title}|${series.map((s) => s.label + s.color).join(',')}`;
   if (key !== accKey) {
     accKey = key;
-    accChart.setAxisLabels('epoch', ui.errors ? 'test errors' : 'test accuracy');
+    accChart.setAxisLabels('epoch', title.replace(/ \(.*\)$/, '').toLowerCase());
     accChart.setSeries(series, epochs, ys);
     showToggles(accToggles, 'accuracy-toggles', accChart, series);
   } else {

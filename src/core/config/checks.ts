@@ -4,6 +4,7 @@
 // different sections are all reported at once.
 import { lossDefinition, termId, termPairFields, usesTeacher } from '../losses';
 import { describeModel } from '../models';
+import { defaultValidationSize } from '../data/split';
 import { dataFacts, DataFacts, MNIST_TOTAL, mnistTestCount, testCount, ValidationEnv } from './env';
 import { MODES, modeOf } from '../modes';
 import { inputShapeOf, layerNamesFor, layersWithFacts, specLayerNames } from './layers';
@@ -46,8 +47,12 @@ export function checkMeaning(config: DistillConfig, c: CheckContext): void {
   checkData(config, facts, c);
   checkModels(config, facts, c);
   checkLayers(config, facts, c);
-  checkSchedule(config.training, ['training'], c);
-  for (const { training, path } of trainedTeachers(config, c)) checkSchedule(training, [...path, 'training'], c);
+  const validation = validationCount(config, facts, c);
+  const trainings = [{ training: config.training, path: ['training'] as JsonPath }, ...trainedTeachers(config, c).map((t) => ({ training: t.training, path: [...t.path, 'training'] }))];
+  for (const { training, path } of trainings) {
+    checkSchedule(training, path, c);
+    checkSelection(training, path, validation, c);
+  }
   checkMode(config, c);
   checkProbes(config, facts, c);
   checkTransfer(config, facts, c);
@@ -147,7 +152,8 @@ function checkData(config: DistillConfig, facts: DataFacts | undefined, c: Check
     });
   }
   if (trainPool === undefined) return;
-  const val = data.validationSize;
+  // The default validation split always fits (it takes no more than trainSize leaves).
+  const val = data.validationSize ?? 0;
   if (data.trainSize !== undefined) {
     if (data.trainSize + val > trainPool) {
       c.report({
@@ -387,6 +393,33 @@ function checkSchedule(training: TrainingConfig, path: JsonPath, c: CheckContext
   });
 }
 
+/** `keep: "best"` and early stopping choose on the validation split: there must be one. */
+function checkSelection(training: TrainingConfig, path: JsonPath, validation: number | undefined, c: CheckContext) {
+  const choices = [
+    ...(training.keep === 'best' && c.ok([...path, 'keep']) ? [{ field: 'keep', what: 'the best epoch' }] : []),
+    ...(training.earlyStopping && c.ok([...path, 'earlyStopping']) ? [{ field: 'earlyStopping', what: 'when to stop' }] : []),
+  ];
+  for (const { field, what } of choices) {
+    if (validation !== 0) continue;
+    const p = [...path, field];
+    c.report({
+      path: p,
+      code: 'needs-validation',
+      message: `${formatPath(p)}: ${what} is chosen on the validation split, but there is none (data.validationSize is 0 or trainSize leaves no examples for it); give data.validationSize — never choose on the test set`,
+    });
+  }
+  const stop = training.earlyStopping;
+  if (stop && c.ok([...path, 'earlyStopping']) && c.ok([...path, 'epochs']) && stop.patience >= training.epochs) {
+    const p = [...path, 'earlyStopping', 'patience'];
+    c.report({
+      path: p,
+      code: 'patience-beyond-epochs',
+      severity: 'warning',
+      message: `${formatPath(p)}: a patience of ${stop.patience} is not less than the ${training.epochs} epochs, so training never stops early`,
+    });
+  }
+}
+
 function checkProbes(config: DistillConfig, facts: DataFacts | undefined, c: CheckContext) {
   if (!c.ok(['probes']) || !c.ok(['data'])) return;
   const tests = testCount(config.data, facts);
@@ -409,12 +442,27 @@ function checkProbes(config: DistillConfig, facts: DataFacts | undefined, c: Che
 
 // ---- the transfer set (distillation.transfer) -----------------------------------------------
 
+/** Examples in the training pool (before the validation split), if known. */
+function trainPoolCount(config: DistillConfig, facts: DataFacts | undefined): number | undefined {
+  const data = config.data;
+  return data.dataset === 'mnist' ? MNIST_TOTAL - mnistTestCount(data) : facts?.trainAvailable;
+}
+
+/** Examples in the validation split, if known. */
+function validationCount(config: DistillConfig, facts: DataFacts | undefined, c: CheckContext): number | undefined {
+  if (!c.ok(['data'])) return undefined;
+  const data = config.data;
+  if (data.validationSize !== undefined) return data.validationSize;
+  const pool = trainPoolCount(config, facts);
+  return pool === undefined ? undefined : defaultValidationSize(pool, data.trainSize);
+}
+
 /** Examples in the training split, if known. */
 function trainSplitCount(config: DistillConfig, facts: DataFacts | undefined, c: CheckContext): number | undefined {
   if (!c.ok(['data'])) return undefined;
-  const data = config.data;
-  const pool = data.dataset === 'mnist' ? MNIST_TOTAL - mnistTestCount(data) : facts?.trainAvailable;
-  return data.trainSize ?? (pool === undefined ? undefined : pool - data.validationSize);
+  const pool = trainPoolCount(config, facts);
+  const validation = validationCount(config, facts, c);
+  return config.data.trainSize ?? (pool === undefined || validation === undefined ? undefined : pool - validation);
 }
 
 /** Examples the student learns on (the transfer set's), if known: what indexes a memory bank (CRD). */
@@ -474,7 +522,7 @@ function checkTransfer(config: DistillConfig, facts: DataFacts | undefined, c: C
     const p = [...base, 'biasCorrection'];
     if (!omit.length) {
       c.report({ path: p, code: 'bad-transfer', message: `${formatPath(p)}: the bias is added to the omitted classes, but distillation.transfer.omitClasses lists none` });
-    } else if (c.ok(['data']) && config.data.validationSize === 0 && transfer.size === undefined) {
+    } else if (validationCount(config, facts, c) === 0 && transfer.size === undefined) {
       c.report({
         path: p,
         code: 'bad-transfer',

@@ -49,6 +49,8 @@ export const PROBLEM_CODES = [
   'model-too-large',
   'milestone-beyond-epochs',
   'milestones-unsorted',
+  'needs-validation',
+  'patience-beyond-epochs',
   'probes-exceed-test',
   'ignored-property',
   'mode-needs-teacher',

@@ -18,7 +18,12 @@ export const MAX_GROUP_SEEDS = 20;
 
 const sizes = {
   trainSize: opt(int('Training examples to use (taken after a seeded shuffle). Default: all that remain after validation.', { minimum: 1 })),
-  validationSize: opt(int('Examples held out from the training pool for validation.', { minimum: 0, default: 0 })),
+  validationSize: opt(
+    int(
+      'Examples held out from the training pool for validation: the per-epoch curves, and everything a run chooses (the best epoch, early stopping, the bias correction) — never the test set. Default: 10 % of the training pool, at most 5,000, and no more than trainSize leaves; 0 for none.',
+      { minimum: 0 },
+    ),
+  ),
   testSize: opt(int('Test examples to use. Default: the whole test split.', { minimum: 1 })),
   normalize: opt(
     oneOf('Pixel/feature scaling: `unit` divides by 255 (images), `standard` uses the training mean and std, `none` leaves values as they are.', ['unit', 'standard', 'none'], {
@@ -130,6 +135,18 @@ export const trainingSchema = obj('How a network is trained.', {
   optimizer: req(optimizerSchema),
   schedule: opt(withDefault(scheduleSchema, { type: 'constant' })),
   jitter: opt(int('Random shift of each input image by up to this many pixels (Hinton\'s teacher: 2).', { minimum: 0, maximum: 8, default: 0 })),
+  keep: opt(
+    oneOf(
+      'Which weights a network ends its training with: the `last` epoch\'s, or the `best` epoch\'s: the one with the fewest validation errors (needs a validation split; a stage that trains several networks together counts their errors together).',
+      ['last', 'best'],
+      { default: 'last' },
+    ),
+  ),
+  earlyStopping: opt(
+    obj('Stop training when the validation errors have not improved for `patience` epochs (needs a validation split). With `keep: "best"` the network then ends with its best epoch\'s weights.', {
+      patience: req(int('Epochs without a new fewest validation errors before training stops.', { minimum: 1, maximum: 100_000 })),
+    }),
+  ),
 });
 
 // ---- teacher and student --------------------------------------------------------------------
@@ -225,6 +242,15 @@ export const probesSchema = obj('What to record for the result views.', {
   topK: opt(int('k of the top-k channel reduction of conv feature maps: at each position, the mean of the k largest channel values (capped at the channel count). The channel mean and max are recorded too.', { minimum: 1, default: 4 })),
 });
 
+export const evaluationSchema = obj('How the networks are evaluated.', {
+  testEveryEpoch: opt(
+    bool(
+      'Also evaluate the test set after every epoch, for curves only (labelled as test curves; nothing is chosen on them). Default: the test set is evaluated once, when each network has finished training; the per-epoch curves are the validation split\'s.',
+      { default: false },
+    ),
+  ),
+});
+
 export const configSchema = obj('A Distill Lab experiment.', {
   $schema: opt(str('JSON Schema reference for the editor.')),
   name: req(str('Experiment name, used in run ids and views.', { minLength: 1 })),
@@ -245,6 +271,7 @@ export const configSchema = obj('A Distill Lab experiment.', {
   training: req(trainingSchema),
   baseline: opt(bool('Also train the student alone, with the same seed and data order: the control every KD result needs.', { default: true })),
   probes: opt(withDefault(probesSchema, {})),
+  evaluation: opt(withDefault(evaluationSchema, {})),
 });
 
 export type DistillConfig = Infer<typeof configSchema>;

@@ -10,6 +10,8 @@
 //   training source; train = the next trainSize (default: all the rest).
 // - One pool (mnist): test = the first testSize of the shuffled pool (default round(testFraction · N));
 //   validation = the next validationSize; train = the next trainSize (default: all the rest).
+// - validationSize defaults to 10 % of the training pool (at most 5,000; no more than trainSize
+//   leaves), so that what a run chooses is chosen on held-out examples, never on the test set.
 // - A size larger than what is available throws; nothing is silently truncated.
 import { createRng, deriveSeed, permutation } from '../random';
 import type { NormalizeMethod, Normalization, Split } from './types';
@@ -42,8 +44,14 @@ export interface SplitSizes {
   test: number;
 }
 
+/** The validation split when validationSize is not given: 10 % of the training pool, at most 5,000, and no more than trainSize leaves. */
+export function defaultValidationSize(pool: number, trainSize: number | undefined): number {
+  const tenth = Math.min(Math.round(pool / 10), 5_000);
+  return Math.max(0, trainSize === undefined ? tenth : Math.min(tenth, pool - trainSize));
+}
+
 function carveSizes(available: number, sizes: SizeConfig, what: string): { train: number; validation: number } {
-  const validation = sizes.validationSize ?? 0;
+  const validation = sizes.validationSize ?? defaultValidationSize(available, sizes.trainSize);
   checkSize('validationSize', validation, available, `examples are available for validation (${what})`);
   const rest = available - validation;
   const minus = validation ? `, minus validationSize ${fmt(validation)}` : '';

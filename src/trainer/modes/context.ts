@@ -5,12 +5,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DistillConfig, EnsembleMemberConfig, LossTerm, ModelSpec, TrainingConfig } from '../../core/config/schema';
 import { termPairs } from '../../core/losses';
-import type { ModelResult, RunResults, StageName, StartRequest } from '../../core/protocol';
+import type { ModelResult, RunResults, StageName, StartRequest, TrainingOutcome } from '../../core/protocol';
 import { listRuns, MODELS } from '../../core/runStore';
 import type { Dataset } from '../data';
 import { buildTransferSet, type TransferSet } from '../data/transfer';
 import { type TransferResultsContext, withTransferResults } from '../transferResults';
-import { transferText } from '../../core/resultFormat';
+import { epochHeldOutText, trainingOutcomeText, transferText } from '../../core/resultFormat';
 import { ensembleModel } from '../ensemble';
 import { resultOf } from '../evaluate';
 import type { ExperimentIO } from '../experiment';
@@ -22,8 +22,6 @@ import type { RunRecorder } from '../runRecorder';
 import { type Learner, trainStage } from '../train';
 
 export const CE_ONLY: LossTerm[] = [{ type: 'ce', weight: 1 }];
-
-type TestResult = { accuracy: number; errors: number; count: number };
 
 export interface RunContextInit {
   config: DistillConfig;
@@ -45,8 +43,8 @@ export class RunContext {
   readonly rec: RunRecorder;
   private readonly transfer: TransferSet;
   private readonly init: RunContextInit;
-  /** Each trained model's last test evaluation: the weights `finish` reports on (no second pass). */
-  private readonly lastTest = new Map<StageName, TestResult>();
+  /** How each trained model's training ended, when it chose on the validation split: reported with its result. */
+  private readonly outcomes = new Map<StageName, TrainingOutcome>();
   /** Networks and term states to free when the run ends, whatever the mode. */
   private readonly owned: { dispose(): void }[] = [];
 
@@ -123,7 +121,27 @@ export class RunContext {
     this.init.io.emit({ type: 'stage', stage, epochs: training.epochs, stepsPerEpoch: steps });
     rec.log('info', `stage ${stage}${learners.length > 1 ? ` (${learners.map((l) => l.id).join(', ')})` : ''}: ${training.epochs} epochs × ${steps} steps`);
     const usesTeacher = learners.some((l) => !l.peers && l.terms.some((t) => t.def.uses.teacher));
-    await trainStage(
+    const probed = new Set<string>();
+    const probe = async (learner: Learner, epoch: number, withImages: boolean) => {
+      probed.add(`${learner.id}@${epoch}`);
+      rec.probe(
+        await collectProbe({
+          stage: learner.id,
+          epoch,
+          net: learner.net,
+          teacher: learner.peers ? undefined : opts.teacher,
+          terms: learner.terms,
+          temperature: config.distillation.temperature,
+          samples: { indices: this.init.probes.samples, split: data.test },
+          ckaIndices: this.init.probes.cka,
+          inputShape: data.inputShape,
+          mapSize: config.probes.mapSize,
+          topK: config.probes.topK,
+          withImages,
+        }),
+      );
+    };
+    const outcome = await trainStage(
       {
         stage,
         learners,
@@ -133,6 +151,7 @@ export class RunContext {
         labels: opts.asTeacher || this.labels,
         seed: config.seed,
         data,
+        testEveryEpoch: config.evaluation.testEveryEpoch,
       },
       {
         isCancelled: this.init.io.isCancelled,
@@ -140,33 +159,23 @@ export class RunContext {
         onStep: (records, stepsPerEpoch) => records.forEach((r, i) => rec.step(r, stepsPerEpoch, training.epochs, i === 0 ? stage : undefined)),
         onEpoch: async (r, learner) => {
           rec.epoch(r);
-          this.lastTest.set(learner.id, { accuracy: r.testAccuracy, errors: r.testErrors, count: data.test.count });
           rec.log(
             'info',
             `${learner.id} epoch ${r.epoch}/${training.epochs}: loss ${r.total.toFixed(4)}, train acc ${(100 * r.trainAccuracy).toFixed(2)}%, ` +
-              `test errors ${r.testErrors}/${data.test.count} (${r.seconds.toFixed(1)} s, ${Math.round(r.examplesPerSecond)} ex/s)`,
+              `${epochHeldOutText(r)} (${r.seconds.toFixed(1)} s, ${Math.round(r.examplesPerSecond)} ex/s)`,
           );
-          if (r.epoch % config.probes.every === 0 || r.epoch === training.epochs) {
-            rec.probe(
-              await collectProbe({
-                stage: learner.id,
-                epoch: r.epoch,
-                net: learner.net,
-                teacher: learner.peers ? undefined : opts.teacher,
-                terms: learner.terms,
-                temperature: config.distillation.temperature,
-                samples: { indices: this.init.probes.samples, split: data.test },
-                ckaIndices: this.init.probes.cka,
-                inputShape: data.inputShape,
-                mapSize: config.probes.mapSize,
-                topK: config.probes.topK,
-                withImages: r.epoch === 1 || r.epoch === training.epochs,
-              }),
-            );
-          }
+          if (r.epoch % config.probes.every === 0 || r.epoch === training.epochs) await probe(learner, r.epoch, r.epoch === 1 || r.epoch === training.epochs);
         },
       },
     );
+    if (training.keep === 'best' || training.earlyStopping) {
+      rec.log('info', `${stage}: ${trainingOutcomeText(outcome)}`);
+      // The panels' last probe shows the weights the model ends with: the kept epoch's (after early stopping it may not have been probed yet).
+      for (const l of learners) {
+        this.outcomes.set(l.id, outcome);
+        if (!probed.has(`${l.id}@${outcome.keptEpoch}`)) await probe(l, outcome.keptEpoch, true);
+      }
+    }
   }
 
   /**
@@ -199,7 +208,9 @@ export class RunContext {
           temperature: this.config.distillation.temperature,
           teacher,
           variables: [...(hook.student ? variablesUpTo(student, termPairs(a.term).map((p) => p.student)) : []), ...hook.variables(a.state)],
-          training: { ...this.config.training, epochs, schedule: { type: 'constant' } },
+          // Nothing is chosen here: the stage runs its epochs and is not evaluated.
+          training: { ...this.config.training, epochs, schedule: { type: 'constant' }, keep: 'last', earlyStopping: undefined },
+          validate: false,
           labels: this.labels,
           seed: this.config.seed,
           data: this.studentData,
@@ -223,7 +234,8 @@ export class RunContext {
     if (opts.save !== false) await this.rec.saveModel(id, (to) => saveLayersModel(net.logitsModel, to));
     // The losses' own modules (connectors, embeddings) train with the student but are not exported with it.
     const lossParams = opts.lossTerms ? lossModuleParams(opts.lossTerms) : 0;
-    const measured: ModelResult = { ...(await resultOf(net, this.data, this.lastTest.get(id))), ...(lossParams ? { lossParams } : {}) };
+    const outcome = this.outcomes.get(id);
+    const measured: ModelResult = { ...(await resultOf(net, this.data)), ...(lossParams ? { lossParams } : {}), ...(outcome ? { training: outcome } : {}) };
     // With omitted classes: each model's accuracy on them; the distilled student's with the bias correction too.
     const result = await withTransferResults(net, measured, this.transferResults, opts.headline === 'student');
     const results = this.results;

@@ -145,3 +145,33 @@ test('run: a born-again run lists the teacher ensemble and its members, each gen
   // The gap line speaks of the last generation against the baseline.
   assert.match(r.stdout, /\n(generation 2 closed -?\d+% of the baseline student → ensemble of 2 teachers \(generation 0\) error gap|distillation did not help here: generation 2 made .* baseline student)\n/);
 });
+
+test('run: epochs show validation errors, not test errors; keep "best" and early stopping are reported with the model', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-cli-'));
+  const config = { ...tinyConfig({}), training: { epochs: 8, batchSize: 64, optimizer: { type: 'sgd', lr: 0.3, momentum: 0.9 }, keep: 'best', earlyStopping: { patience: 2 } } };
+  config.data = { ...config.data, validationSize: 200 } as typeof config.data;
+  fs.writeFileSync(path.join(dir, 'pick.distill.json'), JSON.stringify(config));
+  const r = distill(['run', 'pick.distill.json'], dir);
+  assert.equal(r.status, 0, r.stderr);
+  const epochLines = r.stdout.split('\n').filter((l) => /^\S+ +epoch +\d+  loss/.test(l));
+  assert.ok(epochLines.length >= 2 + 3 + 3, epochLines.join('\n'));
+  for (const l of epochLines) {
+    assert.match(l, /validation errors \d+/);
+    assert.doesNotMatch(l, /test errors/, 'the test set is not evaluated during training');
+  }
+  const [id] = fs.readdirSync(path.join(dir, '.distill', 'runs'));
+  const runDir = path.join(dir, '.distill', 'runs', id);
+  const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8'));
+  const epochs = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((m) => m.kind === 'epoch');
+  assert.equal(manifest.results.models.teacher.training, undefined, 'the teacher chose nothing');
+  for (const model of ['baseline', 'student']) {
+    const errors: number[] = epochs.filter((e) => e.stage === model).map((e) => e.validationErrors);
+    const best = Math.min(...errors);
+    const keptEpoch = errors.indexOf(best) + 1;
+    const outcome = manifest.results.models[model].training;
+    assert.deepEqual(outcome, { epochs: errors.length, keptEpoch, stoppedEarly: errors.length < 8, validationErrors: best, validationCount: 200 }, model);
+    const line = `${model}: kept epoch ${keptEpoch} of ${errors.length}${keptEpoch !== errors.length ? ` (fewest validation errors: ${best} of 200)` : ''}${errors.length < 8 ? ', stopped early' : ''}`;
+    assert.ok(r.stdout.includes(line), `${line}\nin\n${r.stdout}`);
+  }
+  assert.match(fs.readFileSync(path.join(runDir, 'trainer.log'), 'utf8'), /data mnist: 600 train \/ 200 validation \/ 300 test/);
+});

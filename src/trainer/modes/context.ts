@@ -23,8 +23,6 @@ import { type Learner, trainStage } from '../train';
 
 export const CE_ONLY: LossTerm[] = [{ type: 'ce', weight: 1 }];
 
-type TestResult = { accuracy: number; errors: number; count: number };
-
 export interface RunContextInit {
   config: DistillConfig;
   configPath: string;
@@ -45,8 +43,6 @@ export class RunContext {
   readonly rec: RunRecorder;
   private readonly transfer: TransferSet;
   private readonly init: RunContextInit;
-  /** Each trained model's last test evaluation: the weights `finish` reports on (no second pass). */
-  private readonly lastTest = new Map<StageName, TestResult>();
   /** Networks and term states to free when the run ends, whatever the mode. */
   private readonly owned: { dispose(): void }[] = [];
 
@@ -140,7 +136,6 @@ export class RunContext {
         onStep: (records, stepsPerEpoch) => records.forEach((r, i) => rec.step(r, stepsPerEpoch, training.epochs, i === 0 ? stage : undefined)),
         onEpoch: async (r, learner) => {
           rec.epoch(r);
-          this.lastTest.set(learner.id, { accuracy: r.testAccuracy, errors: r.testErrors, count: data.test.count });
           rec.log(
             'info',
             `${learner.id} epoch ${r.epoch}/${training.epochs}: loss ${r.total.toFixed(4)}, train acc ${(100 * r.trainAccuracy).toFixed(2)}%, ` +
@@ -216,19 +211,23 @@ export class RunContext {
   /**
    * Records a finished model: saved under models/<id> (unless `save` is false: an ensemble), its
    * test result and cost under results.models[id], and under the headline field `headline`
-   * (teacher, baseline, student) when given.
+   * (teacher, baseline, student) when given; its predicted class per test example in
+   * test-predictions.json (from the same evaluation as the result).
    */
   async finish(id: StageName, net: TappedModel, opts: { save?: boolean; headline?: 'teacher' | 'baseline' | 'student'; lossTerms?: ActiveTerm[] } = {}): Promise<ModelResult> {
     // Saved as a plain classifier (input → logits); wrapLoadedModel recovers every layer's tap from it.
     if (opts.save !== false) await this.rec.saveModel(id, (to) => saveLayersModel(net.logitsModel, to));
     // The losses' own modules (connectors, embeddings) train with the student but are not exported with it.
     const lossParams = opts.lossTerms ? lossModuleParams(opts.lossTerms) : 0;
-    const measured: ModelResult = { ...(await resultOf(net, this.data, this.lastTest.get(id))), ...(lossParams ? { lossParams } : {}) };
+    const { result: tested, predicted } = await resultOf(net, this.data);
+    const measured: ModelResult = { ...tested, ...(lossParams ? { lossParams } : {}) };
     // With omitted classes: each model's accuracy on them; the distilled student's with the bias correction too.
     const result = await withTransferResults(net, measured, this.transferResults, opts.headline === 'student');
     const results = this.results;
     results.models = { ...results.models, [id]: result };
     if (opts.headline) results[opts.headline] = result;
+    // Before the manifest: a reader that sees the model in the results finds its predictions too.
+    this.rec.testPredictions(id, { labels: this.data.test.y, classes: this.data.numClasses }, predicted);
     this.rec.saveManifest();
     return result;
   }

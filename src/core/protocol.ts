@@ -139,6 +139,21 @@ export interface RunResults {
 }
 
 /**
+ * `test-predictions.json` in a run folder: every finished model's predicted class (the argmax of
+ * its logits) for each test example, in the test split's order, beside the true labels. Rewritten
+ * (atomically) after each model is recorded, so it holds exactly the models `results.models` has;
+ * the Logits panel's agreement matrix over the whole test set is computed from it.
+ */
+export interface TestPredictions {
+  /** The test split's true labels, in split order. */
+  labels: number[];
+  /** Classes the models choose among (every label and prediction is below it). */
+  classes: number;
+  /** Per model id: its predicted class for each test example (as long as `labels`). */
+  models: Record<StageName, number[]>;
+}
+
+/**
  * A run's place in its seed group (a config with `seeds` or `repeats`, src/trainer/seedGroup.ts):
  * every run of the group has the same id and the group's seeds; `index` is this run's seed's.
  */

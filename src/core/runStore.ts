@@ -3,6 +3,7 @@
 //   config.json     the resolved config as run, with its hash          (written once)
 //   metrics.jsonl   one MetricRecord per line                          (appended)
 //   probes/<stage>-epoch-NNNN.json                                      (written atomically)
+//   test-predictions.json  each finished model's predicted class per test example (rewritten atomically)
 //   models/{teacher,baseline,student}/model.json + weights.bin
 //   trainer.log
 // JSON files are written to a temp file and renamed, so a crash never leaves half a file (a failed
@@ -13,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isProcessRunning } from './processIdentity';
 import { isClassicRun, runMode, summaryRows } from './modelRows';
-import { CLASSIC_STAGES, type Manifest, type MetricRecord, type ProbeRecord, type StageName } from './protocol';
+import { CLASSIC_STAGES, type Manifest, type MetricRecord, type ProbeRecord, type StageName, type TestPredictions } from './protocol';
 
 export const MANIFEST = 'manifest.json';
 export const CONFIG = 'config.json';
@@ -21,6 +22,7 @@ export const METRICS = 'metrics.jsonl';
 export const PROBES = 'probes';
 export const MODELS = 'models';
 export const LOG = 'trainer.log';
+export const TEST_PREDICTIONS = 'test-predictions.json';
 
 /** Temp files of atomic writes: `<file>.<pid>.<hex>.tmp` here, `.<file>.<pid>.<rand>.tmp` in modelIO. */
 const TEMP_FILE = /\.(\d+)\.[0-9a-z]+\.tmp$/;
@@ -190,6 +192,38 @@ export function readProbes(runDir: string, stage?: StageName): ProbeRecord[] {
     return [];
   }
   return files.sort().map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as ProbeRecord);
+}
+
+const isClassIndex = (v: unknown, classes: number): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) < classes;
+
+/**
+ * Whether a parsed test-predictions.json has the shape every reader relies on: labels and each
+ * model's predictions as long as one another, every entry a class index below `classes`.
+ */
+export function isTestPredictions(v: unknown): v is TestPredictions {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const r = v as Record<string, unknown>;
+  const classes = r.classes;
+  if (!Number.isInteger(classes) || (classes as number) < 1) return false;
+  const column = (a: unknown): boolean => Array.isArray(a) && a.every((x) => isClassIndex(x, classes as number));
+  if (!column(r.labels)) return false;
+  const n = (r.labels as unknown[]).length;
+  const models = r.models;
+  if (typeof models !== 'object' || models === null || Array.isArray(models)) return false;
+  return Object.values(models).every((p) => column(p) && (p as unknown[]).length === n);
+}
+
+/**
+ * A run's test-predictions.json, or undefined when it has none (an older run, none finished yet)
+ * or the file is damaged: a reader never throws over it, the views fall back to the probe set.
+ */
+export function readTestPredictions(runDir: string): TestPredictions | undefined {
+  try {
+    const value: unknown = JSON.parse(fs.readFileSync(path.join(runDir, TEST_PREDICTIONS), 'utf8'));
+    return isTestPredictions(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether the trainer a manifest names still runs: its pid, with its start time and boot where recorded. */

@@ -3,11 +3,11 @@
 // vscode-dvc's webview contract. Pure TypeScript (no vscode, no DOM): imported by both sides.
 //
 // Sequence (docs/architecture.md §4): the webview posts `ready` first; the host answers with the panel's
-// `target` and then the data (`run`, `metrics`, `probeIndex`, `layers` or `compare`); live
+// `target` and then the data (`run`, `metrics`, `probeIndex`, `testPredictions`, `layers` or `compare`); live
 // changes follow as the same messages (metrics with `reset: false` append), at most ~10 Hz.
 // Requests from the webview carry a `requestId` that the answer repeats.
 import type { LayerInfo } from './models';
-import type { MetricRecord, ProbeRecord, RunGroup, RunModel, RunResults, RunStatus, StageName } from './protocol';
+import type { MetricRecord, ProbeRecord, RunGroup, RunModel, RunResults, RunStatus, StageName, TestPredictions } from './protocol';
 
 // ---- panels ---------------------------------------------------------------------------------
 
@@ -201,6 +201,11 @@ export type HostToWebview =
   | { type: 'metrics'; runDir: string; reset: boolean; epochs: EpochMetric[]; steps: StepSeries[] }
   | { type: 'probeIndex'; index: ProbeIndex }
   | { type: 'probes'; requestId: number; runDir: string; epoch: number; records: Partial<Record<StageName, ProbeRecord>> }
+  /**
+   * The run's test-predictions.json (Logits: the agreement over the whole test set); absent while
+   * no model has finished, in runs recorded before it, or when the file is damaged.
+   */
+  | { type: 'testPredictions'; runDir: string; predictions?: TestPredictions }
   | { type: 'layers'; layers: LayersPayload }
   | { type: 'compare'; runs: CompareRun[] }
   | { type: 'exported'; requestId: number; path?: string; error?: string };
@@ -258,7 +263,7 @@ export function isWebviewMessage<T extends WebviewToHostType>(m: unknown, type: 
   return isWebviewToHost(m) && m.type === type;
 }
 
-const HOST_TYPES: readonly HostToWebviewType[] = ['target', 'run', 'metrics', 'probeIndex', 'probes', 'layers', 'compare', 'exported'];
+const HOST_TYPES: readonly HostToWebviewType[] = ['target', 'run', 'metrics', 'probeIndex', 'probes', 'testPredictions', 'layers', 'compare', 'exported'];
 
 /** The webview's guard for what arrives on `window.message` (other frames may post too). */
 export function isHostToWebview(m: unknown): m is HostToWebview {

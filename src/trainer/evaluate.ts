@@ -35,11 +35,32 @@ export function countCorrect(logits: Float32Array, labels: ArrayLike<number>, cl
   return correct;
 }
 
-export async function evaluate(net: TappedModel, split: Split, inputShape: number[]): Promise<{ accuracy: number; errors: number; count: number }> {
+/** One split's evaluation: accuracy and errors, and each example's predicted class in split order. */
+export interface Evaluation {
+  accuracy: number;
+  errors: number;
+  count: number;
+  predicted: Int32Array;
+}
+
+/** Each example's predicted class: the argmax of its logits, the first maximum on ties (as countCorrect). */
+export function predictedClasses(logits: Float32Array, classes: number): Int32Array {
+  const out = new Int32Array(logits.length / classes);
+  for (let i = 0; i < out.length; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
+    out[i] = best;
+  }
+  return out;
+}
+
+export async function evaluate(net: TappedModel, split: Split, inputShape: number[]): Promise<Evaluation> {
   const logits = await predictLogits(net, split, inputShape);
   checkOutputsFinite(logits, net.numClasses); // argmax of NaN would still count as an answer
-  const correct = countCorrect(logits, split.y, net.numClasses);
-  return { accuracy: split.count ? correct / split.count : 0, errors: split.count - correct, count: split.count };
+  const predicted = predictedClasses(logits, net.numClasses);
+  let correct = 0;
+  for (let i = 0; i < split.count; i++) if (predicted[i] === split.y[i]) correct++;
+  return { accuracy: split.count ? correct / split.count : 0, errors: split.count - correct, count: split.count, predicted };
 }
 
 /** Median single-example inference latency in ms (until the logits are read back), after warm-up. */
@@ -60,17 +81,22 @@ export async function measureLatency(net: TappedModel, inputShape: number[], run
 
 /**
  * A finished network's test result and cost: the one evaluation of the test set its weights get.
- * Params and FLOPs are those the model was built or loaded with.
+ * Params and FLOPs are those the model was built or loaded with. `predicted`: that evaluation's
+ * class per test example (test-predictions.json), so the run folder's predictions are those the
+ * result counts.
  */
-export async function resultOf(net: TappedModel, data: Dataset): Promise<ModelResult> {
+export async function resultOf(net: TappedModel, data: Dataset): Promise<{ result: ModelResult; predicted: Int32Array }> {
   const test = await evaluate(net, data.test, data.inputShape);
   return {
-    testAccuracy: test.accuracy,
-    testErrors: test.errors,
-    testCount: test.count,
-    params: net.paramCount,
-    flops: net.flops,
-    latencyMs: await measureLatency(net, data.inputShape),
+    result: {
+      testAccuracy: test.accuracy,
+      testErrors: test.errors,
+      testCount: test.count,
+      params: net.paramCount,
+      flops: net.flops,
+      latencyMs: await measureLatency(net, data.inputShape),
+    },
+    predicted: test.predicted,
   };
 }
 

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { processIdentity } from '../core/processIdentity';
-import type { Manifest, MetricRecord, ProbeRecord, RunStatus, TrainerToHost } from '../core/protocol';
+import type { Manifest, MetricRecord, ProbeRecord, RunStatus, StageName, TestPredictions, TrainerToHost } from '../core/protocol';
 import {
   appendMetrics,
   describeWriteError,
@@ -17,6 +17,7 @@ import {
   PROBES,
   probeFileName,
   removeStaleTempFiles,
+  TEST_PREDICTIONS,
   writeFinalManifest,
   writeJsonAtomic,
 } from '../core/runStore';
@@ -40,6 +41,8 @@ export class RunRecorder {
   private readonly logFd: number;
   /** The run folder's inode: tells the folder this run made from one re-created or moved in its place. */
   private readonly folderIno: number;
+  /** What test-predictions.json holds: the models recorded so far (the file is rewritten whole). */
+  private predictions?: TestPredictions;
 
   constructor(
     readonly dir: string,
@@ -130,6 +133,17 @@ export class RunRecorder {
     // Compact: indentation tripled a probe file's size (maps are long number arrays).
     this.write(name, () => writeJsonAtomic(path.join(this.dir, name), record, true));
     this.io.emit({ type: 'probe', record });
+  }
+
+  /**
+   * Records a finished model's predicted class per test example in test-predictions.json, beside
+   * the test labels, and rewrites the file (atomically, compact: it is long arrays of small ints).
+   */
+  testPredictions(id: StageName, test: { labels: ArrayLike<number>; classes: number }, predicted: ArrayLike<number>): void {
+    this.predictions ??= { labels: Array.from(test.labels), classes: test.classes, models: {} };
+    this.predictions.models[id] = Array.from(predicted);
+    const value = this.predictions;
+    this.write(TEST_PREDICTIONS, () => writeJsonAtomic(path.join(this.dir, TEST_PREDICTIONS), value, true));
   }
 
   flush(): void {

@@ -84,6 +84,29 @@ function tableRows(stdout: string): Map<string, { errors: number; count: number;
   return rows;
 }
 
+/**
+ * The run's test-predictions.json against what else the run recorded: one label per test example
+ * (`testCount`), labels in split order (the probe files name test indices with their labels), and
+ * for every model with a result, predictions whose mismatches with the labels are its test errors.
+ */
+function assertTestPredictions(runDir: string, results: { models: Record<string, { testErrors: number; testCount: number }> }, testCount: number): void {
+  const file = JSON.parse(fs.readFileSync(path.join(runDir, 'test-predictions.json'), 'utf8'));
+  assert.equal(file.labels.length, testCount);
+  assert.deepEqual(Object.keys(file.models).sort(), Object.keys(results.models).sort(), 'every recorded model, nothing else');
+  for (const name of fs.readdirSync(path.join(runDir, 'probes'))) {
+    const probe = JSON.parse(fs.readFileSync(path.join(runDir, 'probes', name), 'utf8'));
+    probe.samples.forEach((testIndex: number, k: number) => assert.equal(file.labels[testIndex], probe.labels[k], `${name}: label of test example ${testIndex}`));
+  }
+  for (const [model, r] of Object.entries(results.models)) {
+    const predicted: number[] = file.models[model];
+    assert.equal(predicted.length, testCount, model);
+    let wrong = 0;
+    for (let i = 0; i < testCount; i++) if (predicted[i] !== file.labels[i]) wrong++;
+    assert.equal(wrong, r.testErrors, `${model}: mismatches with the labels are its test errors`);
+    assert.equal(r.testCount, testCount);
+  }
+}
+
 test('run: an online run of 3 peers lists each peer against itself trained alone; export takes any model id', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-cli-'));
   const config = tinyConfig({ mode: 'online', peers: [{ model: { type: 'mlp', hidden: [16] } }] });
@@ -125,7 +148,7 @@ test('run: an online run of 3 peers lists each peer against itself trained alone
   assert.match(escape.stderr, /--model takes a model id/);
 });
 
-test('run: a born-again run lists the teacher ensemble and its members, each generation and the generations\' ensemble', () => {
+test('run: a born-again run lists the teacher ensemble and its members, each generation and the generations\' ensemble, and writes each one\'s test predictions', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-cli-'));
   const member = (hidden: number[]) => ({ model: { type: 'mlp', hidden }, training: { epochs: 2, optimizer: { type: 'sgd', lr: 0.05 } } });
   const config = tinyConfig({ mode: 'born-again', generations: 2 }, { source: 'ensemble', members: [member([64]), member([48])] });
@@ -144,6 +167,8 @@ test('run: a born-again run lists the teacher ensemble and its members, each gen
   assert.match(r.stdout, /ensemble of 2 teachers \(generation 0\) ÷ generation 2: /);
   // The gap line speaks of the last generation against the baseline.
   assert.match(r.stdout, /\n(generation 2 closed -?\d+% of the baseline student → ensemble of 2 teachers \(generation 0\) error gap|distillation did not help here: generation 2 made .* baseline student)\n/);
+  // The ensembles (teacher, ensemble) are never saved as models, but are recorded like any other.
+  assertTestPredictions(path.join(dir, '.distill', 'runs', id), results, 300);
 });
 
 test('run: epochs show validation errors, not test errors; keep "best" and early stopping are reported with the model', () => {
@@ -153,7 +178,7 @@ test('run: epochs show validation errors, not test errors; keep "best" and early
   fs.writeFileSync(path.join(dir, 'pick.distill.json'), JSON.stringify(config));
   const r = distill(['run', 'pick.distill.json'], dir);
   assert.equal(r.status, 0, r.stderr);
-  const epochLines = r.stdout.split('\n').filter((l) => /^\S+ +epoch +\d+  loss/.test(l));
+  const epochLines = r.stdout.split('\n').filter((l) => /^\S+ +epoch +\d+ {2}loss/.test(l));
   assert.ok(epochLines.length >= 2 + 3 + 3, epochLines.join('\n'));
   for (const l of epochLines) {
     assert.match(l, /validation errors \d+/);

@@ -188,7 +188,7 @@ test('the teacher side is detached: with the deepest exit\'s own loss at weight 
   }
 });
 
-test('a real CLI run of mode self reports every exit with its own cost and saves each as a classifier', () => {
+test('a real CLI run of mode self reports every exit with its own cost, saves each as a classifier and records its test predictions', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-self-'));
   const config = {
     name: 'byot-tiny',
@@ -223,6 +223,11 @@ test('a real CLI run of mode self reports every exit with its own cost and saves
     assert.ok(fs.existsSync(path.join(runDir, 'models', id, 'model.json')), `${id} saved`);
     assert.match(r.stdout, new RegExp(`^${id}\\s+${models[id].testErrors} / 200`, 'm'));
   }
+  // Each exit's predicted classes are in test-predictions.json: their mismatches with the labels are its errors.
+  const predictions = JSON.parse(fs.readFileSync(path.join(runDir, 'test-predictions.json'), 'utf8'));
+  assert.equal(predictions.labels.length, 200);
+  assert.deepEqual(Object.keys(predictions.models), ids);
+  for (const id of ids) assert.equal(predictions.models[id].filter((c: number, i: number) => c !== predictions.labels[i]).length, models[id].testErrors, id);
   // the saved exit is a plain classifier: one input, ten logits
   const saved = JSON.parse(fs.readFileSync(path.join(runDir, 'models', 'exit-pool1', 'model.json'), 'utf8'));
   assert.deepEqual(saved.modelTopology.config.output_layers, [['exit_pool1_logits', 0, 0]]);

@@ -221,9 +221,12 @@ describe('Distill Lab: result panels on a real run (packaged extension)', functi
     assertClose(await column('.probs-teacher'), expected, 1e-5, `teacher softmax(z/${T})`);
     const h = Number(await frame.locator('#entropy').getAttribute('data-entropy'));
     assert.ok(Math.abs(h - entropy(expected)) < 1e-9, `entropy ${h} vs ${entropy(expected)}`);
-    // The agreement matrix counts the probe samples.
-    const agreement = await tableNumbers(frame, '.agreement');
-    assert.equal(agreement.flat().reduce((a, b) => a + b, 0), student.samples.length);
+    // The run is finished: the agreement matrix counts the whole test set, from its test predictions.
+    const predictions = JSON.parse(fs.readFileSync(path.join(firstRun, 'test-predictions.json'), 'utf8')) as { labels: number[]; models: Record<string, number[]> };
+    await frame.locator('#agreement-title', { hasText: `over the ${predictions.labels.length.toLocaleString('en-US')} test examples` }).waitFor();
+    const counts = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
+    predictions.models.teacher.forEach((t, i) => counts[t][predictions.models.student[i]]++);
+    assert.deepEqual(await tableNumbers(frame, '.agreement'), counts);
     await screenshot(page, 'panels-logits');
   });
 

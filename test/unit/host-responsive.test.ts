@@ -44,7 +44,7 @@ test('affectsListing: manifests and run folders coming or going, not metrics app
   assert.ok(affectsListing(`${runs}/r2`, [runs]), 'a new run folder');
   assert.ok(affectsListing(runs, [runs]), 'the runs folder itself');
   assert.ok(affectsListing('/ws/.distill', [runs]), 'a folder above it (created in one go)');
-  for (const quiet of ['metrics.jsonl', 'trainer.log', 'probes', 'probes/student-epoch-0001.json', 'manifest.json.123.ab12cd34.tmp', 'config.json']) {
+  for (const quiet of ['metrics.jsonl', 'trainer.log', 'probes', 'probes/student-epoch-0001.json', 'manifest.json.123.ab12cd34.tmp', 'config.json', 'test-predictions.json']) {
     assert.equal(affectsListing(`${runs}/r1/${quiet}`, [runs]), false, quiet);
   }
   assert.equal(affectsListing('/ws/other/file.txt', [runs]), false);

@@ -13,6 +13,7 @@ import {
   markRunEnded,
   readManifest,
   readMetrics,
+  readTestPredictions,
   summarizeResults,
   writeJsonAtomic,
 } from '../../src/core/runStore';
@@ -119,4 +120,31 @@ test('config hash ignores key order and the summary line reads like the tree des
     results: { models: Object.fromEntries(peers.map((p, i) => [p.id, { ...r, testErrors: errors[i] }])) },
   });
   assert.equal(summarizeResults(online), 'online: peer1 1.9% · peer2 1.8% · peer3 2.4% err');
+});
+
+test('readTestPredictions: the file as written; missing, damaged or mis-shaped → undefined, never a throw', () => {
+  const dir = tmp();
+  const file = path.join(dir, 'test-predictions.json');
+  assert.equal(readTestPredictions(dir), undefined, 'no file (an older run, nothing finished yet)');
+  const good = { labels: [0, 2, 1], classes: 3, models: { teacher: [0, 2, 2], 'exit-conv1': [1, 2, 1] } };
+  fs.writeFileSync(file, JSON.stringify(good));
+  assert.deepEqual(readTestPredictions(dir), good);
+  const damaged: [string, string][] = [
+    ['cut short (a copy interrupted)', JSON.stringify(good).slice(0, 30)],
+    ['empty', ''],
+    ['an array', '[1, 2]'],
+    ['no labels', JSON.stringify({ classes: 3, models: {} })],
+    ['a model with fewer predictions than labels', JSON.stringify({ ...good, models: { teacher: [0, 2] } })],
+    ['a class beyond `classes`', JSON.stringify({ ...good, models: { teacher: [0, 3, 1] } })],
+    ['a label that is not a class index', JSON.stringify({ ...good, labels: [0, 1.5, 1] })],
+    ['models not an object', JSON.stringify({ ...good, models: [[0, 2, 2]] })],
+    ['no class count', JSON.stringify({ labels: good.labels, models: good.models })],
+  ];
+  for (const [what, text] of damaged) {
+    fs.writeFileSync(file, text);
+    assert.equal(readTestPredictions(dir), undefined, what);
+  }
+  fs.rmSync(file);
+  fs.mkdirSync(file); // a folder where the file should be: unreadable, still no throw
+  assert.equal(readTestPredictions(dir), undefined, 'a folder of that name');
 });

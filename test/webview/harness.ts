@@ -176,6 +176,7 @@ export function runHost(kind: PanelKind, runDir = FIXTURE_RUN): (m: WebviewToHos
       await p.send({ type: 'run', run });
       if (kind === 'lossSplit' || kind === 'featureMaps') await p.send({ type: 'metrics', runDir, reset: true, ...reader.readMetrics(true) });
       if (kind === 'logits' || kind === 'featureMaps' || kind === 'relations') await p.send({ type: 'probeIndex', index: reader.probeIndex()! });
+      if (kind === 'logits') await p.send({ type: 'testPredictions', runDir, predictions: reader.testPredictions() });
     } else if (m.type === 'getProbes') {
       await p.send({ type: 'probes', requestId: m.requestId, runDir: m.runDir, epoch: m.epoch, records: reader.probes(m.epoch, m.stages) });
     }

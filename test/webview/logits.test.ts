@@ -3,10 +3,11 @@
 // agreement matrix, the epoch scrubber, keyboard use, saved state, CSP and typed messages.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import type { ProbeRecord } from '../../src/core/protocol';
+import type { ProbeRecord, TestPredictions } from '../../src/core/protocol';
 import { RunReader } from '../../src/host/panels/runData';
 import { FIXTURE_RUN, launchBrowser, openPanel, type Panel, pixel, runHost, startServer, until } from './harness';
 
@@ -179,6 +180,62 @@ describe('logits panel', () => {
     assert.deepEqual(bottom.slice(0, 3), [0x44, 0x01, 0x54]);
     const agree = counts.reduce((a, row, i) => a + row[i], 0);
     assert.match((await panel.page.textContent('#agreement-rate'))!, new RegExp(`${agree} of ${t.length}`));
+    // The recorded run has no test-predictions.json (recorded before it existed): the probe set it is, said so.
+    assert.equal(await panel.page.textContent('#agreement-title'), `Agreement over the ${t.length} probe samples of epoch 4`);
+    assert.equal(await panel.page.isHidden('#agreement-correctness'), true);
+  });
+
+  it('shows the agreement over the whole test set when both models have test predictions, the probe set while one has none', async () => {
+    // A copy of the recorded run with a test-predictions.json made here: 500 test examples (as the
+    // run's results count), the teacher wrong on 24 and the student on 37 of them.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-logits-'));
+    fs.cpSync(FIXTURE_RUN, dir, { recursive: true });
+    const n = 500;
+    const labels = Array.from({ length: n }, (_, i) => (i * 7) % 10);
+    const teacher = labels.map((y, i) => (i % 21 === 0 ? (y + 1) % 10 : y));
+    const student = labels.map((y, i) => (i % 13 === 5 && i < 13 * 37 ? (y + 1 + (i % 2)) % 10 : y));
+    const baseline = labels.map((y, i) => (i % 15 === 7 && i < 15 * 33 ? (y + 3) % 10 : y));
+    const predictions: TestPredictions = { labels, classes: 10, models: { teacher, baseline, student } };
+    fs.writeFileSync(path.join(dir, 'test-predictions.json'), JSON.stringify(predictions));
+    const counts = Array.from({ length: 10 }, () => new Array(10).fill(0));
+    const right = { both: 0, teacher: 0, student: 0, neither: 0 };
+    for (let i = 0; i < n; i++) {
+      counts[teacher[i]][student[i]]++;
+      const t = teacher[i] === labels[i];
+      const s = student[i] === labels[i];
+      right[t && s ? 'both' : t ? 'teacher' : s ? 'student' : 'neither']++;
+    }
+    const agree = counts.reduce((a, row, i) => a + row[i], 0);
+    assert.deepEqual([right.student + right.neither, right.teacher + right.neither], [24, 37], 'the teacher wrong on 24, the student on 37');
+
+    const whole = await openPanel(browser, server.origin, 'logits', { host: runHost('logits', dir) });
+    const title = () => whole.page.textContent('#agreement-title');
+    await until(whole.page, () => document.querySelector('#agreement-title')?.textContent?.includes('test examples'));
+    assert.equal(await title(), 'Agreement over the 500 test examples');
+    assert.equal(await whole.page.textContent('#agreement-rate'), `The distilled student predicts the teacher’s class for ${agree} of 500 test examples (${((100 * agree) / n).toFixed(1)}%).`);
+    assert.equal(
+      await whole.page.textContent('#agreement-correctness'),
+      `Both right: ${right.both} · only the teacher right: ${right.teacher} · only the distilled student right: ${right.student} · both wrong: ${right.neither}.`,
+    );
+    const rows = await whole.page.$$eval('.agreement tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => Number(td.textContent || 0))));
+    assert.deepEqual(rows, counts);
+
+    // A live run before the student is finished: the probe set of the shown epoch, saying what it waits for.
+    const run = new RunReader(dir).runInfo()!;
+    await whole.send({ type: 'run', run: { ...run, status: 'running' } });
+    await whole.send({ type: 'testPredictions', runDir: dir, predictions: { ...predictions, models: { teacher } } });
+    await until(whole.page, () => document.querySelector('#agreement-title')?.textContent?.includes('probe samples'));
+    assert.equal(await title(), `Agreement over the ${last.student.samples.length} probe samples of epoch 4`);
+    assert.match((await whole.page.textContent('#agreement-rate'))!, /appears once the distilled student is finished\.$/);
+    assert.equal(await whole.page.isHidden('#agreement-correctness'), true);
+    // Finished: the whole test set again.
+    await whole.send({ type: 'run', run });
+    await whole.send({ type: 'testPredictions', runDir: dir, predictions });
+    await until(whole.page, () => document.querySelector('#agreement-title')?.textContent?.includes('test examples'));
+    assert.deepEqual(whole.malformed, []);
+    assert.deepEqual(whole.errors, []);
+    await whole.screenshot('logits-test-agreement');
+    await whole.close();
   });
 
   it('moves through epochs with the scrubber, asking the host for that epoch’s probes', async () => {

@@ -11,6 +11,7 @@ import { decimateSteps, isPanelState, isWebviewToHost, type StepSeries } from '.
 import { contentSecurityPolicy, renderPanelHtml } from '../../src/host/panels/html';
 import { layersPayload } from '../../src/host/panels/layerView';
 import { RunReader, STEP_BUDGET } from '../../src/host/panels/runData';
+import { classAgreementMatrix, correctness } from '../../webview/shared/agreement';
 import { diffConfigs, flatten } from '../../webview/shared/configDiff';
 import { agreementMatrix, agreementRate, argmax, entropy, klDivergence, normalizedEntropy, softmax } from '../../webview/shared/softmax';
 import { FIXTURE_CONFIG, FIXTURE_RUN, FIXTURE_RUN_BORN_AGAIN, FIXTURE_RUN_BORN_AGAIN_RELATIONS, FIXTURE_RUN_ONLINE } from './harness';
@@ -70,6 +71,28 @@ describe('softmax at temperature T', () => {
     ]);
     close(agreementRate(agreementMatrix(teacher, student, 3)), 0.75);
     assert.equal(argmax([1, 3, 3]), 1);
+  });
+
+  it('agreement of predicted classes (the whole test set): the matrix and who is right, counted by hand', () => {
+    // Eight examples, three classes.
+    const labels = [0, 0, 1, 1, 2, 2, 2, 1];
+    const teacher = [0, 0, 1, 2, 2, 2, 1, 0];
+    const student = [0, 1, 1, 2, 2, 0, 2, 0];
+    // (teacher, student) per example: (0,0) (0,1) (1,1) (2,2) (2,2) (2,0) (1,2) (0,0); rows teacher, columns student.
+    assert.deepEqual(classAgreementMatrix(teacher, student, 3), [
+      [2, 1, 0],
+      [0, 1, 1],
+      [1, 0, 2],
+    ]);
+    close(agreementRate(classAgreementMatrix(teacher, student, 3)), 5 / 8);
+    // Right: teacher at 0,1,2,4,5; student at 0,2,4,6. Both: 0,2,4; teacher only: 1,5; student only: 6; neither: 3,7.
+    assert.deepEqual(correctness(teacher, student, labels), { bothRight: 3, onlyFirstRight: 2, onlySecondRight: 1, bothWrong: 2 });
+    // A class outside the matrix is not counted; lists of unequal length pair up to the shorter.
+    assert.deepEqual(classAgreementMatrix([0, 5, 1], [0, 1], 2), [
+      [1, 0],
+      [0, 0],
+    ]);
+    assert.deepEqual(correctness([1], [0, 1], [1, 1]), { bothRight: 0, onlyFirstRight: 1, onlySecondRight: 0, bothWrong: 0 });
   });
 });
 
@@ -158,6 +181,26 @@ describe('run reader (host side of the panels)', () => {
     assert.equal(info.terms[1].temperature, 4);
     assert.deepEqual(info.epochs, { teacher: 4, baseline: 4, student: 4 });
     assert.equal(info.classNames?.length, 10);
+  });
+
+  it('reads the test predictions: none without the file; the same object until the file changes; none when it is damaged', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-reader-'));
+    fs.copyFileSync(path.join(FIXTURE_RUN, 'manifest.json'), path.join(dir, 'manifest.json'));
+    const r = new RunReader(dir);
+    assert.equal(r.testPredictions(), undefined);
+    const file = path.join(dir, 'test-predictions.json');
+    const one = { labels: [1, 0, 2], classes: 3, models: { teacher: [1, 0, 0] } };
+    fs.writeFileSync(file, JSON.stringify(one));
+    const first = r.testPredictions();
+    assert.deepEqual(first, one);
+    assert.equal(r.testPredictions(), first, 'unchanged: not read again');
+    const two = { ...one, models: { ...one.models, student: [1, 1, 2] } };
+    fs.writeFileSync(file, JSON.stringify(two));
+    fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    assert.deepEqual(r.testPredictions(), two);
+    fs.writeFileSync(file, '{"labels": [1, 0');
+    fs.utimesSync(file, new Date(), new Date(Date.now() + 10000));
+    assert.equal(r.testPredictions(), undefined);
   });
 
   it('reads metrics in full, then only what was appended (a partial line waits)', () => {

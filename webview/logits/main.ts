@@ -3,10 +3,11 @@
 // self-distilled network's deepest and a shallow exit), plus the second one's alone-trained baseline,
 // with their probabilities at temperature T (the T slider recomputes softmax(z/T) here, so "dark
 // knowledge" appears as T grows); the first model's soft-target entropy; an epoch scrubber; the
-// agreement matrix of the two over the probe set.
+// agreement matrix of the two over the whole test set once both are finished (the run's
+// test-predictions.json), over the probe samples of the shown epoch until then.
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
-import type { StageName } from '../../src/core/protocol';
+import type { StageName, TestPredictions } from '../../src/core/protocol';
 import type { ProbeIndex, RunInfo } from '../../src/core/webviewProtocol';
 import { saveUi, uiState } from '../shared/api';
 import { BarChart } from '../shared/barChart';
@@ -16,6 +17,7 @@ import { HeatmapView } from '../shared/heatmap';
 import { type EpochProbes, ProbeStore, stagesAt } from '../shared/probeStore';
 import { epochScrubber } from '../shared/epochScrubber';
 import { startShell } from '../shared/shell';
+import { classAgreementMatrix, correctness } from '../shared/agreement';
 import { agreementMatrix, agreementRate, argmax, entropy, normalizedEntropy, softmax } from '../shared/softmax';
 import { inPlanOrder, modelColors, modelLabel, modelOf } from '../shared/models';
 import { palette } from '../shared/theme';
@@ -40,6 +42,8 @@ const ui = {
 let tTouched = uiState<number | undefined>('T', undefined) !== undefined;
 
 const store = new ProbeStore(() => schedule());
+/** The shown run's test-predictions.json as the host last sent it (undefined: none, or another run's). */
+let testPredictions: { runDir: string; predictions?: TestPredictions } | undefined;
 const schedule = frameScheduler(render);
 const scrubber = epochScrubber(ui, scrubEpochs, () => schedule());
 
@@ -56,6 +60,9 @@ const shell = startShell({
       schedule();
     } else if (m.type === 'probes') {
       store.handle(m);
+    } else if (m.type === 'testPredictions') {
+      testPredictions = { runDir: m.runDir, predictions: m.predictions };
+      schedule();
     } else if (m.type === 'run') {
       // The class names come with the run, which may arrive after the probe index: caption again.
       if (store.index && (m.run.classNames ?? []).join() !== (galleryNames ?? []).join()) buildGallery(store.index);
@@ -65,6 +72,7 @@ const shell = startShell({
       schedule();
     } else if (m.type === 'target') {
       if (m.empty || (store.index && m.target.runDir && store.index.runDir !== m.target.runDir)) store.index = undefined;
+      if (m.empty || testPredictions?.runDir !== m.target.runDir) testPredictions = undefined;
       schedule();
     }
   },
@@ -123,7 +131,10 @@ function columnFor(m: StageName): Column {
   return c;
 }
 const agreement = new HeatmapView('agreement');
+const agreementTitle = h('h2', { id: 'agreement-title' }, 'Agreement');
 const agreementLine = h('p', { id: 'agreement-rate' });
+/** Over the whole test set: both right, only one right, both wrong. */
+const correctnessLine = h('p', { id: 'agreement-correctness' });
 const waiting = h('p', { class: 'note', id: 'waiting' }, 'No probes recorded yet: the trainer writes them after each epoch.');
 shell.main.append(
   waiting,
@@ -132,8 +143,9 @@ shell.main.append(
   h(
     'section',
     { class: 'agreement-section', 'aria-labelledby': 'agreement-title' },
-    h('div', { class: 'section-head' }, h('h2', { id: 'agreement-title' }, 'Agreement over the probe set')),
+    h('div', { class: 'section-head' }, agreementTitle),
     agreementLine,
+    correctnessLine,
     agreement.el,
   ),
 );
@@ -356,29 +368,63 @@ function renderDetail(): void {
   }
 }
 
+/** 1234 → "1,234". */
+const grouped = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * The two compared models' agreement: over the whole test set when both have test predictions
+ * (finished models of a run that records them), else over the probe samples of the shown epoch.
+ */
 function renderAgreement(): void {
   const idx = store.index;
   if (!idx) return;
-  const L = logitsAt(store.get(ui.epoch));
   const [a, b] = shownModels();
+  const whole = testPredictions?.runDir === idx.runDir ? testPredictions.predictions : undefined;
+  const pa = a ? whole?.models[a] : undefined;
+  const pb = b ? whole?.models[b] : undefined;
+  if (whole && a && b && pa && pb) return renderTestAgreement(a, b, pa, pb, whole);
+  correctnessLine.hidden = true;
+  const L = logitsAt(store.get(ui.epoch));
   const za = a ? L.get(a) : undefined;
   const zb = b ? L.get(b) : undefined;
   if (!za || !zb || !a || !b) {
+    agreementTitle.textContent = `Agreement over the probe samples of epoch ${ui.epoch}`;
     agreement.el.hidden = true;
     agreementLine.textContent = b ? '' : 'The agreement matrix appears once a second model has probes.';
     return;
   }
-  agreement.el.hidden = false;
-  const m = agreementMatrix(za, zb, idx.classes);
-  const rate = agreementRate(m);
-  const agree = m.reduce((acc, row, i) => acc + row[i], 0);
   const n = Math.min(za.length, zb.length);
-  agreementLine.textContent = `At epoch ${ui.epoch} ${the(b)} predicts ${the(a)}’s class for ${agree} of ${n} samples (${pct(rate, 0)}).`;
-  const labels = classLabels(idx.classes);
+  agreementTitle.textContent = `Agreement over the ${grouped(n)} probe samples of epoch ${ui.epoch}`;
+  const m = agreementMatrix(za, zb, idx.classes);
+  const agree = m.reduce((acc, row, i) => acc + row[i], 0);
+  // In a live run, say what the whole test set's matrix waits for, so its appearance later is no surprise.
+  const waitingFor = [a, b].filter((x) => !whole?.models[x]).map(the);
+  const why = shell.run?.status === 'running' ? ` The agreement over the whole test set appears once ${waitingFor.join(' and ')} ${waitingFor.length > 1 ? 'are' : 'is'} finished.` : '';
+  agreementLine.textContent = `At epoch ${ui.epoch} ${the(b)} predicts ${the(a)}’s class for ${agree} of ${n} samples (${pct(agreementRate(m), 0)}).${why}`;
+  drawAgreement(a, b, m, idx.classes, 22);
+}
+
+/** The C×C matrix over every test example, the share where B predicts A's class, and who is right where. */
+function renderTestAgreement(a: StageName, b: StageName, pa: number[], pb: number[], whole: TestPredictions): void {
+  const n = whole.labels.length;
+  agreementTitle.textContent = `Agreement over the ${grouped(n)} test examples`;
+  const m = classAgreementMatrix(pa, pb, whole.classes);
+  const agree = m.reduce((acc, row, i) => acc + row[i], 0);
+  agreementLine.textContent = `${capitalize(the(b))} predicts ${the(a)}’s class for ${grouped(agree)} of ${grouped(n)} test examples (${pct(n ? agree / n : NaN, 1)}).`;
+  const c = correctness(pa, pb, whole.labels);
+  correctnessLine.hidden = false;
+  correctnessLine.textContent = `Both right: ${grouped(c.bothRight)} · only ${the(a)} right: ${grouped(c.onlyFirstRight)} · only ${the(b)} right: ${grouped(c.onlySecondRight)} · both wrong: ${grouped(c.bothWrong)}.`;
+  // Larger cells: counts over thousands of examples run to four digits.
+  drawAgreement(a, b, m, whole.classes, 30);
+}
+
+function drawAgreement(a: StageName, b: StageName, m: number[][], classes: number, cellSize: number): void {
+  agreement.el.hidden = false;
+  const labels = classLabels(classes);
   agreement.render({
     title: `${title(a)} (rows) vs ${lower(b)} (columns): predicted classes`,
-    rows: idx.classes,
-    cols: idx.classes,
+    rows: classes,
+    cols: classes,
     values: m.flat(),
     colormap: 'viridis',
     domain: [0, Math.max(1, ...m.flat())],
@@ -387,7 +433,7 @@ function renderAgreement(): void {
     rowTitle: lower(a),
     colTitle: lower(b),
     annotate: (v) => (v ? String(v) : ''),
-    size: 22 * idx.classes,
+    size: cellSize * classes,
     table: true,
   });
 }

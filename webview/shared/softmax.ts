@@ -1,6 +1,7 @@
-// The numbers behind the logits view, pure and unit tested (test/webview/softmax.test.ts): the
+// The numbers behind the logits view, pure and unit tested (test/webview/units.test.ts): the
 // tempered softmax that turns logits into soft targets, their entropy, and the teacher-vs-student
 // agreement matrix. No DOM.
+import { classAgreementMatrix } from './agreement';
 
 /** softmax(z / T), computed stably (the largest logit is subtracted before exp). */
 export function softmax(z: readonly number[], T = 1): number[] {
@@ -49,17 +50,10 @@ export function argmax(a: readonly number[]): number {
 
 /**
  * counts[i][j] = how many samples the first model (rows, e.g. the teacher) puts in class i and the
- * second (columns, e.g. the student) in class j. The diagonal is where they agree.
+ * second (columns, e.g. the student) in class j, by the argmax of their logits. The diagonal is where they agree.
  */
 export function agreementMatrix(rowsLogits: readonly (readonly number[])[], colsLogits: readonly (readonly number[])[], classes: number): number[][] {
-  const m = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
-  const n = Math.min(rowsLogits.length, colsLogits.length);
-  for (let s = 0; s < n; s++) {
-    const i = argmax(rowsLogits[s]);
-    const j = argmax(colsLogits[s]);
-    if (i >= 0 && j >= 0 && i < classes && j < classes) m[i][j]++;
-  }
-  return m;
+  return classAgreementMatrix(rowsLogits.map(argmax), colsLogits.map(argmax), classes);
 }
 
 /** Share of samples on the diagonal of an agreement matrix (NaN when empty). */

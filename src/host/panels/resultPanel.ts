@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import type { ValidationEnv } from '../../core/config/parse';
+import type { TestPredictions } from '../../core/protocol';
 import { listRuns, type RunEntry } from '../../core/runStore';
 import {
   type CompareRun,
@@ -34,6 +35,7 @@ import type { ResultSurface } from './surface';
 /** The panels that show probe files (per-epoch maps, logits, relations) and metrics (curves). */
 const READS_PROBES = new Set<PanelKind>(['logits', 'featureMaps', 'relations']);
 const READS_METRICS = new Set<PanelKind>(['lossSplit', 'featureMaps']);
+const READS_TEST_PREDICTIONS = new Set<PanelKind>(['logits']);
 
 export interface PanelDeps {
   extensionUri: vscode.Uri;
@@ -78,6 +80,8 @@ export class ResultPanel extends Disposable {
   private ready = false;
   /** The webview has the metrics snapshot of the current reader: appends may follow. */
   private metricsSent = false;
+  /** What the webview was last sent as the current reader's test predictions (undefined: nothing sent yet). */
+  private predictionsSent?: { value?: TestPredictions };
   private stamp = '';
   private runsListing = '';
   private lastPush = 0;
@@ -235,8 +239,19 @@ export class ResultPanel extends Disposable {
       const index = this.reader.probeIndex();
       if (index) this.post({ type: 'probeIndex', index });
     }
+    this.predictionsSent = undefined;
+    this.sendTestPredictions(this.reader);
     this.stamp = this.reader.stamp();
     if (READS_METRICS.has(this.kind)) void this.sendMetricsSnapshot(this.reader);
+  }
+
+  /** Sends the run's test predictions (Logits only: the numbers are long) when they are new to the webview. */
+  private sendTestPredictions(r: RunReader): void {
+    if (!READS_TEST_PREDICTIONS.has(this.kind)) return;
+    const predictions = r.testPredictions();
+    if (this.predictionsSent && this.predictionsSent.value === predictions) return;
+    this.predictionsSent = { value: predictions };
+    this.post({ type: 'testPredictions', runDir: r.dir, predictions });
   }
 
   /** The whole metrics history (parsed in slices the first time: a long run has ~200k records). */
@@ -271,6 +286,8 @@ export class ResultPanel extends Disposable {
       const run = r.runInfo();
       if (run) this.post({ type: 'run', run });
       this.updateTitle();
+      // The trainer writes a finished model's predictions just before the manifest that records it.
+      this.sendTestPredictions(r);
     }
     if (metrics !== m1 && this.metricsSent && READS_METRICS.has(this.kind)) {
       const m = r.readMetrics(false);

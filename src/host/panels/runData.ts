@@ -5,9 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DistillConfig } from '../../core/config/schema';
-import { CLASSIC_STAGES, type MetricRecord, type ProbeRecord, type StageName } from '../../core/protocol';
+import { CLASSIC_STAGES, type MetricRecord, type ProbeRecord, type StageName, type TestPredictions } from '../../core/protocol';
 import { lossDefinition, termId } from '../../core/losses';
-import { CONFIG, MANIFEST, METRICS, PROBES, readManifest } from '../../core/runStore';
+import { CONFIG, MANIFEST, METRICS, PROBES, readManifest, readTestPredictions, TEST_PREDICTIONS } from '../../core/runStore';
 import { decimateSteps, type EpochMetric, isStage, type ProbeIndex, type RunInfo, type StepSeries, type TermInfo } from '../../core/webviewProtocol';
 import { runModels } from '../../core/modes';
 import { BUILTINS } from '../../core/data/builtins';
@@ -36,6 +36,8 @@ export class RunReader {
   /** Per model with probes: whether they record maps (pairs, relations or CKA). */
   private readonly mapModels = new Map<StageName, boolean>();
   private readonly cache = new Map<string, ProbeRecord>();
+  /** test-predictions.json as last read, with the size and mtime it was read at. */
+  private predictions?: { stamp: string; value?: TestPredictions };
 
   constructor(readonly dir: string) {}
 
@@ -101,6 +103,22 @@ export class RunReader {
       seed: m.seed,
       ...(m.group ? { group: m.group } : {}),
     };
+  }
+
+  /**
+   * The run's test predictions (undefined: none yet, an older run, a damaged file), re-read only
+   * when the file changed: the same object comes back until then, so a caller can tell news by identity.
+   */
+  testPredictions(): TestPredictions | undefined {
+    let stamp = '-';
+    try {
+      const s = fs.statSync(path.join(this.dir, TEST_PREDICTIONS));
+      stamp = `${s.size}:${s.mtimeMs}`;
+    } catch {
+      /* none yet */
+    }
+    if (this.predictions?.stamp !== stamp) this.predictions = { stamp, value: stamp === '-' ? undefined : readTestPredictions(this.dir) };
+    return this.predictions.value;
   }
 
   /**

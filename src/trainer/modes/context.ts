@@ -227,7 +227,8 @@ export class RunContext {
   /**
    * Records a finished model: saved under models/<id> (unless `save` is false: an ensemble), its
    * test result and cost under results.models[id], and under the headline field `headline`
-   * (teacher, baseline, student) when given.
+   * (teacher, baseline, student) when given; its predicted class per test example in
+   * test-predictions.json (from the same evaluation as the result).
    */
   async finish(id: StageName, net: TappedModel, opts: { save?: boolean; headline?: 'teacher' | 'baseline' | 'student'; lossTerms?: ActiveTerm[] } = {}): Promise<ModelResult> {
     // Saved as a plain classifier (input → logits); wrapLoadedModel recovers every layer's tap from it.
@@ -235,12 +236,15 @@ export class RunContext {
     // The losses' own modules (connectors, embeddings) train with the student but are not exported with it.
     const lossParams = opts.lossTerms ? lossModuleParams(opts.lossTerms) : 0;
     const outcome = this.outcomes.get(id);
-    const measured: ModelResult = { ...(await resultOf(net, this.data)), ...(lossParams ? { lossParams } : {}), ...(outcome ? { training: outcome } : {}) };
+    const { result: tested, predicted } = await resultOf(net, this.data);
+    const measured: ModelResult = { ...tested, ...(lossParams ? { lossParams } : {}), ...(outcome ? { training: outcome } : {}) };
     // With omitted classes: each model's accuracy on them; the distilled student's with the bias correction too.
     const result = await withTransferResults(net, measured, this.transferResults, opts.headline === 'student');
     const results = this.results;
     results.models = { ...results.models, [id]: result };
     if (opts.headline) results[opts.headline] = result;
+    // Before the manifest: a reader that sees the model in the results finds its predictions too.
+    this.rec.testPredictions(id, { labels: this.data.test.y, classes: this.data.numClasses }, predicted);
     this.rec.saveManifest();
     return result;
   }

@@ -197,6 +197,36 @@ describe('loss split panel', () => {
     assert.match((await panel.page.textContent('#run-status'))!, /running · student/);
   });
 
+  it('shows validation curves, and the opt-in every-epoch test curves dashed and labelled, for a run with both', async () => {
+    const honestRun = path.join(FIXTURE_RUN, '..', 'honest');
+    const honest = fs
+      .readFileSync(path.join(honestRun, 'metrics.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as MetricRecord)
+      .filter((r): r is EpochMetric => r.kind === 'epoch');
+    const p = await openPanel(browser, server.origin, 'lossSplit', { host: runHost('lossSplit', honestRun) });
+    await until(p.page, () => (document.getElementById('accuracy-chart') as unknown as { __uplot?: { data: number[][] } })?.__uplot?.data.length === 7);
+    assert.equal(await p.page.textContent('#accuracy-chart-caption'), 'Validation accuracy');
+    const c = await chart(p.page, 'accuracy-chart');
+    const models = ['teacher', 'baseline student', 'distilled student'];
+    assert.deepEqual(c.labels.slice(1), [...models, ...models.map((m) => `${m} · test (every epoch)`)]);
+    const epochsOf = (stage: string) => honest.filter((r) => r.stage === stage);
+    for (const [i, stage] of (['teacher', 'baseline', 'student'] as const).entries()) {
+      const at = epochsOf(stage).map((r) => c.data[0].indexOf(r.epoch));
+      assert.deepEqual(at.map((k) => c.data[i + 1][k]), epochsOf(stage).map((r) => r.validationAccuracy), `${stage} validation`);
+      assert.deepEqual(at.map((k) => c.data[i + 4][k]), epochsOf(stage).map((r) => r.testAccuracy), `${stage} test (every epoch)`);
+    }
+    const dashed = await p.page.evaluate(() => (document.getElementById('accuracy-chart') as unknown as { __uplot: { series: { dash?: number[] }[] } }).__uplot.series.map((s) => !!s.dash?.length));
+    assert.deepEqual(dashed, [false, false, false, false, true, true, true]);
+    await p.page.click('#show-errors');
+    await until(p.page, () => document.querySelector('#accuracy-chart-caption')?.textContent === 'Validation errors');
+    const e = await chart(p.page, 'accuracy-chart');
+    assert.deepEqual(e.data[3].filter((v) => v !== null), epochsOf('student').map((r) => r.validationErrors));
+    await p.page.click('#show-errors');
+    await p.close();
+  });
+
   it('violates no CSP rule, posts only typed messages, and saves light and dark screenshots', async () => {
     assert.deepEqual(await panel.csp(), []);
     assert.deepEqual(panel.errors, []);

@@ -4,6 +4,7 @@
 //   npm run build
 //   node dist/cli.js run test/fixtures/run/cnn-hints.distill.json --runs-dir /tmp/fixture-runs
 //   node dist/cli.js run examples/quick-mnist.distill.json --runs-dir /tmp/fixture-runs
+//   node dist/cli.js run test/fixtures/run/honest.distill.json --runs-dir /tmp/fixture-runs
 //   node --import tsx test/webview/makeFixture.ts /tmp/fixture-runs/<id> cnn-hints [--no-probes]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,3 +30,6 @@ if (!flags.includes('--no-probes')) {
     fs.writeFileSync(path.join(dest, 'probes', f), JSON.stringify(rec, round(4)));
   }
 }
+// The finished models' test predictions (the agreement matrix over the whole test set), when the run has them.
+const predictions = path.join(src, 'test-predictions.json');
+if (fs.existsSync(predictions)) fs.copyFileSync(predictions, path.join(dest, 'test-predictions.json'));

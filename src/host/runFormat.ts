@@ -1,7 +1,7 @@
 // How a run reads in the tree, the CodeLens, the status bar and notifications. Pure: unit tested.
 import { trainingStages } from '../core/modes';
 import type { Manifest, ModelResult, ModelRole, RunModel, StageName } from '../core/protocol';
-import { gapClosedPercent, omittedClassLines, transferText } from '../core/resultFormat';
+import { gapClosedPercent, omittedClassLines, trainingOutcomeText, transferText } from '../core/resultFormat';
 import { comparisonText, hasGapLine, type ModelRow, headlineNames, isClassicRun, modelRows, recordsModels, runMode, shortModelResults } from '../core/modelRows';
 import { percentError } from '../core/runStore';
 import { formatGapSpread, formatSeeds, formatSpread, type SeedGroupSummary } from '../core/seedGroups';
@@ -126,8 +126,10 @@ export function runDuration(m: Manifest, now = Date.now()): string | undefined {
   return Number.isFinite(start) && Number.isFinite(end) ? formatDuration(end - start) : undefined;
 }
 
+/** "student: 3.3% error (65/2000), 1,276,810 params, 0.59 ms", and which epoch it kept when it chose on the validation split. */
 export function modelLine(name: string, r: ModelResult): string {
-  return `${name}: ${percentError(r)} error (${r.testErrors}/${r.testCount}), ${r.params.toLocaleString('en-US')} params, ${r.latencyMs.toFixed(2)} ms`;
+  const kept = r.training ? `; ${trainingOutcomeText(r.training)}` : '';
+  return `${name}: ${percentError(r)} error (${r.testErrors}/${r.testCount}), ${r.params.toLocaleString('en-US')} params, ${r.latencyMs.toFixed(2)} ms${kept}`;
 }
 
 /** Markdown for a run's hover: id, status, timing, every result, the error. */

@@ -58,6 +58,10 @@ test('runDescription: a short result, progress, error, cancellation', () => {
   assert.match(tip, /student: 1\.9% error \(19\/1000\)/);
   assert.match(tip, /closed 64% of the baseline → teacher error gap/);
   assert.match(tip, /1 min 5 s/);
+  // A model that chose on the validation split says which epoch it kept, and on what.
+  const student = { ...manifest().results.student!, training: { epochs: 9, keptEpoch: 6, stoppedEarly: true, validationErrors: 31, validationCount: 800 } };
+  const chose = runTooltip(manifest({ results: { ...manifest().results, student, models: { ...manifest().results.models, student } } }));
+  assert.match(chose, /student: 1\.9% error \(19\/1000\), .* ms; kept epoch 6 of 9 \(fewest validation errors: 31 of 800\), stopped early/);
 });
 
 function hints(config: object, file = path.join(os.tmpdir(), 'h.distill.json')) {

@@ -16,6 +16,8 @@ export function methodTemplates(): Template[] {
       base.name = `${base.name as string}-${d.type}`;
       base.description = `${d.title} (${d.paper}), as ${d.reference}, with hard-label CE.`;
       base.distillation.losses = [{ type: 'ce', weight: 1 }, d.example];
+      // Methods are compared as their references run them: the student learns on the whole training split.
+      delete (base.distillation as { transfer?: unknown }).transfer;
       if (d.templateStudent) base.student = { model: d.templateStudent };
       return {
         id: `method-${d.type}`,

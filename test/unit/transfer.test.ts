@@ -123,7 +123,7 @@ test('omitted classes out of range, listed twice or all of them; a size beyond t
   assert.deepEqual(problems(config('{ "size": 7500 }')), []);
   assert.match(problems(config('{ "biasCorrection": true }'))[0], /transfer\.biasCorrection: the bias is added to the omitted classes, but distillation\.transfer\.omitClasses lists none/);
   // No validation split and no size: the left-out examples are only 3s.
-  const noVal = '{ "dataset": "mnist", "testSize": 2000 }';
+  const noVal = '{ "dataset": "mnist", "testSize": 2000, "validationSize": 0 }';
   assert.match(problems(config('{ "omitClasses": [3], "biasCorrection": true }', undefined, noVal))[0], /nothing to choose the bias on/);
   assert.deepEqual(problems(config('{ "omitClasses": [3], "biasCorrection": true, "size": 5000 }', undefined, noVal)), []);
   assert.deepEqual(problems(config('{ "omitClasses": [3], "biasCorrection": true }')), []);

@@ -395,6 +395,7 @@ function checkSchedule(training: TrainingConfig, path: JsonPath, c: CheckContext
 
 /** `keep: "best"` and early stopping choose on the validation split: there must be one. */
 function checkSelection(training: TrainingConfig, path: JsonPath, validation: number | undefined, c: CheckContext) {
+  if (!c.ok(path)) return;
   const choices = [
     ...(training.keep === 'best' && c.ok([...path, 'keep']) ? [{ field: 'keep', what: 'the best epoch' }] : []),
     ...(training.earlyStopping && c.ok([...path, 'earlyStopping']) ? [{ field: 'earlyStopping', what: 'when to stop' }] : []),

@@ -1,5 +1,6 @@
 // distill_blas: the system BLAS's cblas_sgemm for the trainer's wasm kernels (docs/architecture.md §5):
-// OpenBLAS on Linux, Accelerate on macOS (binding.gyp chooses).
+// OpenBLAS on Linux, Accelerate on macOS (binding.gyp chooses); and two one-pass loops of a
+// training step that tfjs runs as several kernels (the momentum update, dropout masks).
 //
 // Why: the wasm backend's matmuls reach ~25 GFLOPS at best; OpenBLAS reaches 5–10× that at the
 // trainer's shapes. The wasm module's memory is an ordinary ArrayBuffer, so a kernel can hand
@@ -121,6 +122,69 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// momentum(value, accumulation, gradient, lr, momentum, nesterov): one step of SGD with momentum,
+// in place, for one variable: a ← m·a + g; w ← w + (−lr)·a (Nesterov: w ← w + (−lr)·(g + m·a)).
+// Why: tfjs's MomentumOptimizer runs four to six elementwise kernels per variable, each a pass
+// over memory and a fresh tensor; this is one pass. Each operation is rounded to float in
+// tfjs's order (ISO C: no FMA contraction), so the weights are bit for bit tfjs's.
+static napi_value Momentum(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 6) FAIL(env, "momentum: expected 6 arguments");
+  float *w, *acc, *g;
+  size_t wlen, alen, glen;
+  double lr, mom;
+  bool nesterov;
+  if (!get_f32(env, argv[0], &w, &wlen) || !get_f32(env, argv[1], &acc, &alen) || !get_f32(env, argv[2], &g, &glen))
+    FAIL(env, "momentum: value, accumulation and gradient must be attached Float32Arrays");
+  if (wlen != alen || wlen != glen) FAIL(env, "momentum: value, accumulation and gradient must have the same length");
+  if (napi_get_value_double(env, argv[3], &lr) != napi_ok || napi_get_value_double(env, argv[4], &mom) != napi_ok || !get_bool(env, argv[5], &nesterov))
+    FAIL(env, "momentum: lr and momentum must be numbers, nesterov a boolean");
+  const float c = (float)-lr, m = (float)mom;
+  if (nesterov) {
+    for (size_t i = 0; i < wlen; i++) {
+      const float a = acc[i] * m + g[i];
+      acc[i] = a;
+      w[i] = w[i] + c * (g[i] + a * m);
+    }
+  } else {
+    for (size_t i = 0; i < wlen; i++) {
+      const float a = acc[i] * m + g[i];
+      acc[i] = a;
+      w[i] = w[i] + c * a;
+    }
+  }
+  return NULL;
+}
+
+// dropoutMask(out, rate, seed): out[i] = 1/(1 − rate) with probability 1 − rate, else 0, from the
+// mulberry32 stream seeded with `seed` — the same numbers as dropoutMask() in src/trainer/models.ts,
+// written straight into the tensor's memory (the Hinton teacher draws 0.4 M of them a step).
+static napi_value DropoutMask(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3) FAIL(env, "dropoutMask: expected 3 arguments");
+  float* out;
+  size_t n;
+  double rate, seed;
+  if (!get_f32(env, argv[0], &out, &n)) FAIL(env, "dropoutMask: out must be an attached Float32Array");
+  if (napi_get_value_double(env, argv[1], &rate) != napi_ok || !(rate > 0 && rate < 1)) FAIL(env, "dropoutMask: rate must be in (0, 1)");
+  if (napi_get_value_double(env, argv[2], &seed) != napi_ok || !(seed >= 0 && seed < 4294967296.0)) FAIL(env, "dropoutMask: seed must be in [0, 2^32)");
+  const float scale = (float)(1.0 / (1.0 - rate));
+  // Kept ⇔ u / 2^32 ≥ rate ⇔ u ≥ rate·2^32 (exact in a double for a 32-bit u).
+  const double threshold = rate * 4294967296.0;
+  uint32_t s = (uint32_t)seed;
+  for (size_t i = 0; i < n; i++) {
+    s += 0x6d2b79f5u;
+    uint32_t t = (s ^ (s >> 15)) * (1u | s);
+    t = (t + ((t ^ (t >> 7)) * (61u | t))) ^ t;
+    out[i] = (double)(t ^ (t >> 14)) >= threshold ? scale : 0.0f;
+  }
+  return NULL;
+}
+
 static bool set_string(napi_env env, napi_value obj, const char* key, const char* value) {
   napi_value v;
   return napi_create_string_utf8(env, value ? value : "", NAPI_AUTO_LENGTH, &v) == napi_ok &&
@@ -169,6 +233,8 @@ NAPI_MODULE_INIT() {
       {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, Info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"momentum", NULL, Momentum, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dropoutMask", NULL, DropoutMask, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;

@@ -5,6 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../core/config/schema';
 import { describeModel, type LayerInfo, type LayerKind } from '../core/models';
+import { dropoutMaskTensor } from './kernels/fused';
+
+export { dropoutMask } from './kernels/fused';
 
 export interface TapInfo {
   name: string;
@@ -159,24 +162,7 @@ interface SeededDropout {
 }
 
 /**
- * A dropout keep-mask of n values: 1/(1 − rate) with probability 1 − rate, else 0, drawn from a
- * mulberry32 stream seeded with `seed` (reproducible, one pass, no allocation but the output).
- */
-export function dropoutMask(n: number, rate: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  const scale = 1 / (1 - rate);
-  let s = Math.floor(seed) % 4294967296 | 0;
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 >= rate ? scale : 0;
-  }
-  return out;
-}
-
-/**
- * Makes a tfjs Dropout layer draw its training-mode mask with dropoutMask() from its `seed`.
+ * Makes a tfjs Dropout layer draw its training-mode mask with dropoutMask() (kernels/fused.ts) from its `seed`.
  * Why: tfjs draws the mask with tf.randomUniform — one seedrandom call per element in JS — and
  * then runs three more ops to turn it into a mask; in the Hinton teacher (dropout on 784 + 2×1200
  * units) that was ~7 % of a training step. Same semantics as tfjs's (keep with probability
@@ -189,7 +175,7 @@ function useFastMask(layer: SeededDropout): void {
     const rate = layer.rate;
     if (!kwargs?.training || !(rate > 0 && rate < 1) || layer.noiseShape != null) return tfjsCall(inputs, kwargs);
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    return tf.tidy(() => tf.mul(x, tf.tensor(dropoutMask(x.size, rate, layer.seed ?? 0), x.shape)));
+    return tf.tidy(() => tf.mul(x, dropoutMaskTensor(x.shape, rate, layer.seed ?? 0)));
   };
 }
 

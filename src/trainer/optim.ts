@@ -1,10 +1,15 @@
 // Optimisers and learning-rate schedules from the config.
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig, ScheduleConfig } from '../core/config/schema';
+import { wasmKernelsBlas } from './kernels';
+import { FusedMomentum } from './kernels/fused';
 
+/** The configured optimiser; SGD with momentum runs fused (same numbers) when the wasm kernels have the native addon. */
 export function createOptimizer(cfg: OptimizerConfig): tf.Optimizer {
   if (cfg.type === 'adam') return tf.train.adam(cfg.lr);
-  return cfg.momentum > 0 ? tf.train.momentum(cfg.lr, cfg.momentum, cfg.nesterov) : tf.train.sgd(cfg.lr);
+  if (!(cfg.momentum > 0)) return tf.train.sgd(cfg.lr);
+  const blas = tf.getBackend() === 'wasm' ? wasmKernelsBlas() : undefined;
+  return blas ? new FusedMomentum(blas, cfg.lr, cfg.momentum, cfg.nesterov) : tf.train.momentum(cfg.lr, cfg.momentum, cfg.nesterov);
 }
 
 /**

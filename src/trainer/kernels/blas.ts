@@ -30,6 +30,13 @@ export interface NativeBlas {
   ): void;
   info(): { config: string; corename: string; threads: number; procs: number };
   setThreads(n: number): void;
+  /**
+   * One SGD-with-momentum step for one variable, in place: a ← m·a + g; w ← w − lr·a (Nesterov:
+   * w ← w − lr·(g + m·a)), each operation rounded to float in tfjs's order. Same lengths.
+   */
+  momentum(value: Float32Array, accumulation: Float32Array, gradient: Float32Array, lr: number, momentum: number, nesterov: boolean): void;
+  /** Fills `out` with dropoutMask()'s values for (rate, seed), seed in [0, 2^32). */
+  dropoutMask(out: Float32Array, rate: number, seed: number): void;
 }
 
 export interface BlasLoad {
@@ -63,6 +70,7 @@ export function loadNativeBlas(candidates: string[] = addonCandidates(), env: No
   const coretype = chooseCoretype(env, readCpuinfo);
   try {
     const blas = dynamicRequire(file) as NativeBlas;
+    if (typeof blas.momentum !== 'function' || typeof blas.dropoutMask !== 'function') return { detail: `${file} is older than its sources (npm run build rebuilds it)` };
     // One tiny product checks the binding end to end before any kernel relies on it.
     const c = new Float32Array(1);
     blas.sgemm(false, false, 1, 1, 1, 1, new Float32Array([2]), 1, new Float32Array([3]), 1, 0, c, 1);

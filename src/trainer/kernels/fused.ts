@@ -1,0 +1,138 @@
+// Two parts of a training step that tfjs runs as several kernels, each a pass over memory and a
+// fresh tensor, done in one pass on the wasm heap (docs/architecture.md §5):
+//
+//   dropoutMaskTensor   the dropout mask written straight into a wasm tensor (no JS array, no
+//                       copy), by the native addon when it is loaded, else in JS;
+//   FusedMomentum       SGD with momentum updating each variable and its accumulation in place,
+//                       by the native addon.
+//
+// Both give exactly the numbers of the path they replace: the same mask stream, and the momentum
+// update rounded to float after each operation in tfjs's order. Elsewhere (other backends, no
+// addon, a tensor whose memory is shared) they fall back to plain tfjs.
+import * as tf from '@tensorflow/tfjs';
+import type { NativeBlas } from './blas';
+import { wasmKernelsBlas } from './index';
+import { type BackendWasm, f32 } from './wasm';
+
+const wasmBackend = (): BackendWasm | undefined => (tf.getBackend() === 'wasm' ? (tf.backend() as unknown as BackendWasm) : undefined);
+
+/**
+ * A dropout keep-mask of n values: 1/(1 − rate) with probability 1 − rate, else 0, drawn from a
+ * mulberry32 stream seeded with `seed` (reproducible, one pass, no allocation but the output).
+ * The native addon's dropoutMask computes the same numbers.
+ */
+export function dropoutMask(n: number, rate: number, seed: number): Float32Array {
+  return fillDropoutMask(new Float32Array(n), rate, seed);
+}
+
+export function fillDropoutMask(out: Float32Array, rate: number, seed: number): Float32Array {
+  const scale = 1 / (1 - rate);
+  // Kept ⇔ u / 2^32 ≥ rate ⇔ u ≥ rate·2^32 (both exact in a double); compared as int32 (u − 2^31
+  // against ⌈rate·2^32⌉ − 2^31), which keeps the loop in integers: 3× faster than the division.
+  const threshold = Math.ceil(rate * 4294967296) - 2147483648;
+  let s = Math.floor(seed) % 4294967296 | 0;
+  for (let i = 0; i < out.length; i++) {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[i] = (t ^ (t >>> 14) ^ -2147483648) >= threshold ? scale : 0;
+  }
+  return out;
+}
+
+/** A dropout keep-mask tensor of `shape`: dropoutMask()'s values, written into the tensor's memory on wasm. */
+export function dropoutMaskTensor(shape: number[], rate: number, seed: number): tf.Tensor {
+  const backend = wasmBackend();
+  if (!backend) return tf.tensor(fillDropoutMask(new Float32Array(tf.util.sizeFromShape(shape)), rate, seed), shape);
+  const info = backend.makeOutput(shape, 'float32');
+  const out = f32(backend, info);
+  const blas = wasmKernelsBlas();
+  if (blas) blas.dropoutMask(out, rate, Math.floor(seed) % 4294967296);
+  else fillDropoutMask(out, rate, seed);
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/** The memory of `t` when `t` alone uses it: only then may it be written in place. */
+function ownHeap(backend: BackendWasm, t: tf.Tensor): Float32Array | undefined {
+  return t.dtype === 'float32' && backend.refCount(t.dataId) === 1 ? f32(backend, t) : undefined;
+}
+
+type NamedTensor = { name: string; tensor: tf.Tensor };
+
+/**
+ * SGD with momentum as tfjs's MomentumOptimizer computes it (same update, same rounding), run in
+ * one native pass per variable instead of four to six tfjs kernels — for the Hinton teacher's
+ * 2.4 M weights about 3.6 → 1 ms a step. Only for the wasm backend with the native addon (see
+ * createOptimizer); a variable whose memory is shared is updated with tfjs ops instead.
+ */
+export class FusedMomentum extends tf.Optimizer {
+  static readonly className = 'FusedMomentum';
+  private readonly accumulations = new Map<string, tf.Variable>();
+
+  constructor(
+    private readonly blas: NativeBlas,
+    public learningRate: number,
+    private readonly momentum: number,
+    private readonly nesterov = false,
+  ) {
+    super();
+  }
+
+  setLearningRate(lr: number): void {
+    this.learningRate = lr;
+  }
+
+  applyGradients(grads: tf.NamedTensorMap | NamedTensor[]): void {
+    const backend = wasmBackend();
+    const list: NamedTensor[] = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
+    for (const { name, tensor: gradient } of list) {
+      const value = tf.engine().registeredVariables[name];
+      if (value == null) throw new Error(`FusedMomentum: no variable ${name}`);
+      let acc = this.accumulations.get(name);
+      if (!acc) {
+        acc = tf.tidy(() => tf.variable(tf.zerosLike(value), false));
+        this.accumulations.set(name, acc);
+      }
+      // Views taken after every allocation above (an allocation may grow the heap and detach them).
+      const w = backend && ownHeap(backend, value);
+      const a = backend && ownHeap(backend, acc);
+      const g = backend && gradient.dtype === 'float32' ? f32(backend, gradient) : undefined;
+      if (w && a && g) {
+        this.blas.momentum(w, a, g, this.learningRate, this.momentum, this.nesterov);
+        continue;
+      }
+      // tfjs's own arithmetic (MomentumOptimizer.applyGradients).
+      tf.tidy(() => {
+        const m = tf.scalar(this.momentum);
+        const c = tf.scalar(-this.learningRate);
+        const next = tf.add(tf.mul(acc!, m), gradient);
+        acc!.assign(next);
+        value.assign(this.nesterov ? tf.add(tf.mul(c, tf.add(gradient, tf.mul(next, m))), value) : tf.add(tf.mul(c, next), value));
+      });
+    }
+    this.incrementIterations();
+  }
+
+  override async getWeights(): Promise<NamedTensor[]> {
+    return [await this.saveIterations(), ...[...this.accumulations].map(([name, tensor]) => ({ name: `${name}/momentum`, tensor }))];
+  }
+
+  override async setWeights(weights: NamedTensor[]): Promise<void> {
+    const rest = await this.extractIterations(weights);
+    for (const { name, tensor } of rest) {
+      const variable = name.replace(/\/momentum$/, '');
+      this.accumulations.get(variable)?.dispose();
+      this.accumulations.set(variable, tf.variable(tensor, false));
+    }
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { learningRate: this.learningRate, momentum: this.momentum, useNesterov: this.nesterov };
+  }
+
+  override dispose(): void {
+    super.dispose();
+    for (const a of this.accumulations.values()) a.dispose();
+    this.accumulations.clear();
+  }
+}

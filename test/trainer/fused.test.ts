@@ -1,0 +1,125 @@
+// The one-pass parts of a training step on wasm (src/trainer/kernels/fused.ts) and the shared-memory
+// Identity kernel: each must give exactly the numbers of the tfjs path it replaces, and never
+// write into memory another tensor still reads.
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/trainer/backend';
+import { installWasmKernels, uninstallWasmKernels, WASM_KERNELS } from '../../src/trainer/kernels';
+import { nativeBlas } from '../../src/trainer/kernels/blas';
+import { dropoutMask, dropoutMaskTensor, FusedMomentum } from '../../src/trainer/kernels/fused';
+import type { BackendWasm } from '../../src/trainer/kernels/wasm';
+
+const native = nativeBlas();
+const needsAddon = native.blas ? {} : { skip: `native addon unavailable: ${native.detail}` };
+
+/** mulberry32 as its author writes it, with the keep test as a division: the mask's definition. */
+function referenceMask(n: number, rate: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = Math.floor(seed) % 4294967296 | 0;
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 >= rate ? 1 / (1 - rate) : 0;
+  }
+  return out;
+}
+
+const CASES: [number, number][] = [
+  [0.2, 0],
+  [0.5, 1],
+  [0.37, 2 ** 31 + 5],
+  [0.9, 2 ** 32 - 1],
+  [0.5, 7_919_000_131], // the trainer's reseeded masks pass 2^32
+];
+
+before(async () => {
+  assert.equal(await initBackend('wasm'), 'wasm');
+});
+
+describe('dropout masks', () => {
+  test('dropoutMask() is the definition: mulberry32, kept when u / 2^32 ≥ rate', () => {
+    for (const [rate, seed] of CASES) assert.deepEqual(dropoutMask(10_007, rate, seed), referenceMask(10_007, rate, seed), `rate ${rate}, seed ${seed}`);
+  });
+
+  test('the native addon draws the same masks', needsAddon, () => {
+    for (const [rate, seed] of CASES) {
+      const out = new Float32Array(10_007);
+      native.blas!.dropoutMask(out, rate, Math.floor(seed) % 4294967296);
+      assert.deepEqual(out, referenceMask(10_007, rate, seed), `rate ${rate}, seed ${seed}`);
+    }
+  });
+
+  test('a mask tensor written into wasm memory has the same values, with and without the addon', () => {
+    for (const blas of [native.blas ?? null, null]) {
+      uninstallWasmKernels();
+      installWasmKernels(WASM_KERNELS, blas);
+      for (const [rate, seed] of CASES) {
+        const t = dropoutMaskTensor([31, 17], rate, seed);
+        assert.deepEqual(t.shape, [31, 17]);
+        assert.deepEqual(t.dataSync(), referenceMask(31 * 17, rate, seed), `${blas ? 'addon' : 'JS'}: rate ${rate}, seed ${seed}`);
+        t.dispose();
+      }
+    }
+    uninstallWasmKernels();
+    installWasmKernels();
+  });
+});
+
+describe('FusedMomentum', () => {
+  const shapes = [[37, 23], [23], [23, 5]];
+  let seed = 12345;
+  const values = (shape: number[], scale: number) =>
+    Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * scale);
+  const start = shapes.map((s) => values(s, 1));
+  const gradients = Array.from({ length: 6 }, () => shapes.map((s) => values(s, 0.2)));
+
+  /** Six steps of `opt` from `start`, the learning rate changed after the third; the weights after each step. */
+  function train(opt: tf.Optimizer & { setLearningRate(lr: number): void }, prefix: string, hold?: (vars: tf.Variable[]) => tf.Tensor[]) {
+    // Made inside tidy, so each variable alone holds its memory, as a layer's weights do.
+    const vars = shapes.map((s, k) => tf.tidy(() => tf.variable(tf.tensor(start[k], s), true, `${prefix}-${k}-${Date.now()}`)));
+    const history: Float32Array[][] = [];
+    const held: tf.Tensor[] = [];
+    for (const [step, grads] of gradients.entries()) {
+      if (step === 3) opt.setLearningRate(0.02);
+      // Tensors that share a variable's memory while it is updated (clones on the gradient tape, a probe).
+      if (hold) held.push(...hold(vars));
+      tf.tidy(() => opt.applyGradients(Object.fromEntries(vars.map((v, k) => [v.name, tf.tensor(grads[k], shapes[k])]))));
+      history.push(vars.map((v) => v.dataSync().slice() as Float32Array));
+    }
+    return { vars, history, held };
+  }
+
+  for (const nesterov of [false, true]) {
+    test(`bit for bit tfjs's MomentumOptimizer (nesterov ${nesterov})`, needsAddon, () => {
+      const reference = train(tf.train.momentum(0.1, 0.9, nesterov), `ref${nesterov}`);
+      const fused = train(new FusedMomentum(native.blas!, 0.1, 0.9, nesterov), `fused${nesterov}`);
+      fused.history.forEach((step, i) => step.forEach((w, k) => assert.deepEqual(w, reference.history[i][k], `step ${i + 1}, variable ${k}`)));
+      tf.dispose([...reference.vars, ...fused.vars]);
+    });
+  }
+
+  test('a variable whose memory another tensor shares is updated with tfjs ops: the other tensor keeps its values', needsAddon, () => {
+    let calls = 0;
+    const counting = { ...native.blas!, momentum: (...args: Parameters<typeof native.blas.momentum>) => (calls++, native.blas!.momentum(...args)) };
+    const reference = train(tf.train.momentum(0.1, 0.9), 'ref-shared');
+    const fused = train(new FusedMomentum(counting, 0.1, 0.9), 'fused-shared', (vars) => [vars[0].clone()]);
+    fused.history.forEach((step, i) => step.forEach((w, k) => assert.deepEqual(w, reference.history[i][k], `step ${i + 1}, variable ${k}`)));
+    // Each held clone still reads the weights of the step it was taken at (the start, then each step's).
+    fused.held.forEach((t, i) => assert.deepEqual(t.dataSync(), i === 0 ? start[0] : fused.history[i - 1][0], `clone ${i}`));
+    assert.equal(calls, 6 * 2, 'the other two variables were updated in place');
+    tf.dispose([...reference.vars, ...fused.vars, ...fused.held]);
+  });
+});
+
+test('Identity on wasm shares memory by reference count, as on cpu; the clone outlives the original', () => {
+  const backend = tf.backend() as unknown as BackendWasm;
+  const x = tf.tensor([1, 2, 3]);
+  const y = x.clone();
+  assert.equal(y.dataId, x.dataId);
+  assert.equal(backend.refCount(x.dataId), 2);
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3]);
+  y.dispose();
+});

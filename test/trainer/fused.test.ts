@@ -6,7 +6,7 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/trainer/backend';
 import { installWasmKernels, uninstallWasmKernels, WASM_KERNELS } from '../../src/trainer/kernels';
-import { nativeBlas } from '../../src/trainer/kernels/blas';
+import { type NativeBlas, nativeBlas } from '../../src/trainer/kernels/blas';
 import { dropoutMask, dropoutMaskTensor, FusedMomentum } from '../../src/trainer/kernels/fused';
 import type { BackendWasm } from '../../src/trainer/kernels/wasm';
 
@@ -102,7 +102,7 @@ describe('FusedMomentum', () => {
 
   test('a variable whose memory another tensor shares is updated with tfjs ops: the other tensor keeps its values', needsAddon, () => {
     let calls = 0;
-    const counting = { ...native.blas!, momentum: (...args: Parameters<typeof native.blas.momentum>) => (calls++, native.blas!.momentum(...args)) };
+    const counting = { ...native.blas!, momentum: (...args: Parameters<NativeBlas["momentum"]>) => (calls++, native.blas!.momentum(...args)) };
     const reference = train(tf.train.momentum(0.1, 0.9), 'ref-shared');
     const fused = train(new FusedMomentum(counting, 0.1, 0.9), 'fused-shared', (vars) => [vars[0].clone()]);
     fused.history.forEach((step, i) => step.forEach((w, k) => assert.deepEqual(w, reference.history[i][k], `step ${i + 1}, variable ${k}`)));

@@ -19,7 +19,7 @@
           # Debian's libopenblas-dev: cblas.h sits on the multiarch include path gcc already
           # searches (/usr/include/x86_64-linux-gnu); a few distributions use /usr/include/openblas.
           "include_dirs": ["/usr/include/openblas"],
-          "libraries": ["-lopenblas"]
+          "libraries": ["-lopenblas", "-lm"]
         }]
       ]
     }

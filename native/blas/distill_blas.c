@@ -1,6 +1,6 @@
 // distill_blas: the system BLAS's cblas_sgemm for the trainer's wasm kernels (docs/architecture.md §5):
 // OpenBLAS on Linux, Accelerate on macOS (binding.gyp chooses); and two one-pass loops of a
-// training step that tfjs runs as several kernels (the momentum update, dropout masks).
+// training step that tfjs runs as several kernels (the momentum update, dropout masks, max-norm).
 //
 // Why: the wasm backend's matmuls reach ~25 GFLOPS at best; OpenBLAS reaches 5–10× that at the
 // trainer's shapes. The wasm module's memory is an ordinary ArrayBuffer, so a kernel can hand
@@ -20,10 +20,12 @@
 #include <cblas.h>
 #endif
 #include <limits.h>
+#include <math.h>
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 // On a failed napi call: throw (unless an exception is already pending) and return NULL.
 #define NAPI_OK(env, call)                                                    \
@@ -185,6 +187,52 @@ static napi_value DropoutMask(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// maxNorm(w, rows, cols, maxValue, epsilon): the max-norm constraint on a row-major rows×cols
+// kernel, in place, as tfjs-layers' MaxNorm computes it for a leading-axes norm (a dense kernel's
+// inputs, a conv kernel's window and input channels): n = √(Σ_rows w²) per column, by the same
+// sgemm (ones·w²) the trainer's Sum kernel runs; w ← w · (clip(n, 0, max) / (ε + n)). One pass
+// for the squares and one for the scaling instead of tfjs's five kernels and their tensors.
+static napi_value MaxNorm(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 5) FAIL(env, "maxNorm: expected 5 arguments");
+  float* w;
+  size_t len;
+  int64_t rows, cols;
+  double max_value, eps;
+  if (!get_f32(env, argv[0], &w, &len)) FAIL(env, "maxNorm: w must be an attached Float32Array");
+  if (!get_dim(env, argv[1], &rows) || !get_dim(env, argv[2], &cols) || rows < 1 || cols < 1) FAIL(env, "maxNorm: rows and cols must be integers ≥ 1");
+  if ((int64_t)len != rows * cols) FAIL(env, "maxNorm: w must hold rows × cols floats");
+  if (napi_get_value_double(env, argv[3], &max_value) != napi_ok || napi_get_value_double(env, argv[4], &eps) != napi_ok) FAIL(env, "maxNorm: maxValue and epsilon must be numbers");
+  float* squares = malloc(sizeof(float) * (size_t)len);
+  float* ones = malloc(sizeof(float) * (size_t)rows);
+  float* factor = malloc(sizeof(float) * (size_t)cols);
+  if (!squares || !ones || !factor) {
+    free(squares);
+    free(ones);
+    free(factor);
+    FAIL(env, "maxNorm: out of memory");
+  }
+  for (size_t i = 0; i < len; i++) squares[i] = w[i] * w[i];
+  for (int64_t r = 0; r < rows; r++) ones[r] = 1.0f;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, (int)cols, (int)rows, 1.0f, ones, (int)rows, squares, (int)cols, 0.0f, factor, (int)cols);
+  const float hi = (float)max_value, e = (float)eps;
+  for (int64_t c = 0; c < cols; c++) {
+    const float n = sqrtf(factor[c]);
+    const float desired = n < 0.0f ? 0.0f : (n > hi ? hi : n);
+    factor[c] = desired / (e + n);
+  }
+  for (int64_t r = 0; r < rows; r++) {
+    float* row = w + r * cols;
+    for (int64_t c = 0; c < cols; c++) row[c] = row[c] * factor[c];
+  }
+  free(squares);
+  free(ones);
+  free(factor);
+  return NULL;
+}
+
 static bool set_string(napi_env env, napi_value obj, const char* key, const char* value) {
   napi_value v;
   return napi_create_string_utf8(env, value ? value : "", NAPI_AUTO_LENGTH, &v) == napi_ok &&
@@ -235,6 +283,7 @@ NAPI_MODULE_INIT() {
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"momentum", NULL, Momentum, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dropoutMask", NULL, DropoutMask, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"maxNorm", NULL, MaxNorm, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;

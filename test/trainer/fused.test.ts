@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/trainer/backend';
 import { installWasmKernels, uninstallWasmKernels, WASM_KERNELS } from '../../src/trainer/kernels';
 import { type NativeBlas, nativeBlas } from '../../src/trainer/kernels/blas';
-import { dropoutMask, dropoutMaskTensor, FusedMomentum } from '../../src/trainer/kernels/fused';
+import { dropoutMask, dropoutMaskTensor, FusedMomentum, maxNormInPlace } from '../../src/trainer/kernels/fused';
 import type { BackendWasm } from '../../src/trainer/kernels/wasm';
 
 const native = nativeBlas();
@@ -110,6 +110,43 @@ describe('FusedMomentum', () => {
     fused.held.forEach((t, i) => assert.deepEqual(t.dataSync(), i === 0 ? start[0] : fused.history[i - 1][0], `clone ${i}`));
     assert.equal(calls, 6 * 2, 'the other two variables were updated in place');
     tf.dispose([...reference.vars, ...fused.vars, ...fused.held]);
+  });
+});
+
+describe('max-norm in place', () => {
+  // Kernels whose columns straddle the bound: some norms above 1.5, some below.
+  const kernels: [number[], number | number[]][] = [
+    [[97, 53], 0],
+    [[784, 40], 0],
+    [[3, 3, 4, 6], [0, 1, 2]],
+  ];
+  for (const [shape, axis] of kernels) {
+    test(`bit for bit tfjs-layers' MaxNorm: kernel ${shape.join('×')}, axis ${axis}`, needsAddon, () => {
+      let seed = 7;
+      const cols = shape[shape.length - 1];
+      const rows = tf.util.sizeFromShape(shape) / cols;
+      // Uniform in ±0.5 (std 0.29): even columns' norms near 3, odd columns' near 0.7.
+      const scale = (c: number) => (c % 2 ? 0.7 : 3) / (0.29 * Math.sqrt(rows));
+      const data = Float32Array.from({ length: rows * cols }, (_, i) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * scale(i % cols));
+      const constraint = tf.constraints.maxNorm({ maxValue: 1.5, axis: axis as number });
+      const expected = tf.tidy(() => constraint.apply(tf.tensor(data, shape)).dataSync());
+      const v = tf.tidy(() => tf.variable(tf.tensor(data, shape)));
+      assert.equal(maxNormInPlace(v, constraint), true);
+      assert.deepEqual(v.dataSync(), expected);
+      // The case is worth testing: some columns are above the bound (scaled to it), some below.
+      const norms = Array.from({ length: cols }, (_, c) => Math.sqrt(data.filter((_, i) => i % cols === c).reduce((sum, x) => sum + x * x, 0)));
+      assert.ok(norms.some((n) => n > 1.6) && norms.some((n) => n < 1.4), `column norms ${norms.map((n) => n.toFixed(2)).join(' ')}`);
+      v.dispose();
+    });
+  }
+
+  test('leaves to tfjs what it does not do: another axis, shared memory', needsAddon, () => {
+    const v = tf.tidy(() => tf.variable(tf.ones([4, 3])));
+    assert.equal(maxNormInPlace(v, tf.constraints.maxNorm({ maxValue: 1, axis: 1 })), false);
+    const shared = v.clone();
+    assert.equal(maxNormInPlace(v, tf.constraints.maxNorm({ maxValue: 1, axis: 0 })), false);
+    assert.deepEqual(Array.from(shared.dataSync()), new Array(12).fill(1));
+    tf.dispose([v, shared]);
   });
 });
 

@@ -37,6 +37,8 @@ export interface NativeBlas {
   momentum(value: Float32Array, accumulation: Float32Array, gradient: Float32Array, lr: number, momentum: number, nesterov: boolean): void;
   /** Fills `out` with dropoutMask()'s values for (rate, seed), seed in [0, 2^32). */
   dropoutMask(out: Float32Array, rate: number, seed: number): void;
+  /** tfjs-layers' MaxNorm over the leading axes of a row-major rows×cols kernel, in place, with tfjs's numbers. */
+  maxNorm(w: Float32Array, rows: number, cols: number, maxValue: number, epsilon: number): void;
 }
 
 export interface BlasLoad {
@@ -70,7 +72,7 @@ export function loadNativeBlas(candidates: string[] = addonCandidates(), env: No
   const coretype = chooseCoretype(env, readCpuinfo);
   try {
     const blas = dynamicRequire(file) as NativeBlas;
-    if (typeof blas.momentum !== 'function' || typeof blas.dropoutMask !== 'function') return { detail: `${file} is older than its sources (npm run build rebuilds it)` };
+    if ([blas.momentum, blas.dropoutMask, blas.maxNorm].some((f) => typeof f !== 'function')) return { detail: `${file} is older than its sources (npm run build rebuilds it)` };
     // One tiny product checks the binding end to end before any kernel relies on it.
     const c = new Float32Array(1);
     blas.sgemm(false, false, 1, 1, 1, 1, new Float32Array([2]), 1, new Float32Array([3]), 1, 0, c, 1);

@@ -1,14 +1,15 @@
-// Two parts of a training step that tfjs runs as several kernels, each a pass over memory and a
-// fresh tensor, done in one pass on the wasm heap (docs/architecture.md §5):
+// Parts of a training step that tfjs runs as several kernels, each a pass over memory and a fresh
+// tensor, done in one pass on the wasm heap (docs/architecture.md §5):
 //
 //   dropoutMaskTensor   the dropout mask written straight into a wasm tensor (no JS array, no
 //                       copy), by the native addon when it is loaded, else in JS;
 //   FusedMomentum       SGD with momentum updating each variable and its accumulation in place,
-//                       by the native addon.
+//                       by the native addon;
+//   maxNormInPlace      the max-norm constraint scaling a kernel in place, by the native addon.
 //
-// Both give exactly the numbers of the path they replace: the same mask stream, and the momentum
-// update rounded to float after each operation in tfjs's order. Elsewhere (other backends, no
-// addon, a tensor whose memory is shared) they fall back to plain tfjs.
+// Each gives exactly the numbers of the path it replaces: the same mask stream, each operation
+// rounded to float in tfjs's order, the norms' sums by the same sgemm as the Sum kernel. Elsewhere
+// (other backends, no addon, a tensor whose memory is shared) they leave the work to tfjs.
 import * as tf from '@tensorflow/tfjs';
 import type { NativeBlas } from './blas';
 import { wasmKernelsBlas } from './index';
@@ -135,4 +136,23 @@ export class FusedMomentum extends tf.Optimizer {
     for (const a of this.accumulations.values()) a.dispose();
     this.accumulations.clear();
   }
+}
+
+/**
+ * Applies a tfjs-layers MaxNorm constraint over a kernel's leading axes (a dense kernel's inputs, a
+ * conv kernel's window and input channels) to `v` in place, when the native addon can; false
+ * when tfjs must (another constraint or axis, another backend, shared memory).
+ */
+export function maxNormInPlace(v: tf.Variable, constraint: ReturnType<typeof tf.constraints.maxNorm>): boolean {
+  const backend = wasmBackend();
+  const blas = backend && wasmKernelsBlas();
+  if (!backend || !blas || constraint.getClassName() !== 'MaxNorm') return false;
+  const { maxValue, axis } = constraint.getConfig() as { maxValue: number; axis: number | number[] };
+  const axes = tf.util.parseAxisParam(axis, v.shape).sort((a, b) => a - b);
+  if (!(axes.length === v.rank - 1 && axes.every((a, i) => a === i))) return false;
+  const w = ownHeap(backend, v);
+  if (!w) return false;
+  const cols = v.shape[v.rank - 1];
+  blas.maxNorm(w, w.length / cols, cols, maxValue, backend.epsilon());
+  return true;
 }

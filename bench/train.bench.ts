@@ -3,7 +3,7 @@
 //   node --import tsx bench/train.bench.ts [--epochs N] [--no-full | --full-on blas,wasm] [--variants blas,wasm,...] [--out FILE]
 //
 // What it runs: trainStage() — the loop the trainer runs, with its batching, jitter, dropout,
-// max-norm, teacher taps, logging and per-epoch evaluation — on examples/hinton-mnist.distill.json
+// max-norm, teacher taps, logging and per-epoch validation (none for this example) — on examples/hinton-mnist.distill.json
 // (8,000 MNIST training examples, batch 128), for the teacher, the baseline and the distilled
 // student, `--epochs` epochs each (default 3; the minimum epoch time is reported, so the first
 // epoch's warm-up does not count). Then, unless --no-full, the whole Hinton experiment

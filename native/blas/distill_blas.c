@@ -161,7 +161,7 @@ static napi_value Momentum(napi_env env, napi_callback_info info) {
 }
 
 // dropoutMask(out, rate, seed): out[i] = 1/(1 − rate) with probability 1 − rate, else 0, from the
-// mulberry32 stream seeded with `seed` — the same numbers as dropoutMask() in src/trainer/models.ts,
+// mulberry32 stream seeded with `seed` — the same numbers as dropoutMask() in src/trainer/kernels/fused.ts,
 // written straight into the tensor's memory (the Hinton teacher draws 0.4 M of them a step).
 static napi_value DropoutMask(napi_env env, napi_callback_info info) {
   size_t argc = 3;

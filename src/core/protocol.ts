@@ -84,7 +84,7 @@ export interface TrainingOutcome {
   /** The epoch whose weights it ends with: the last, or (`keep: "best"`) the one with the fewest validation errors. */
   keptEpoch: number;
   stoppedEarly: boolean;
-  /** When it chose on the validation split: the chosen epoch's validation errors (a joint stage's, summed over its networks) and the split's size. */
+  /** When it chose on the validation split: the fewest validation errors of any epoch (the best epoch's; a joint stage's summed over its networks) and the split's size. */
   validationErrors?: number;
   validationCount?: number;
 }

@@ -126,7 +126,7 @@ describe('Distill Lab: panels on an online run of three peers (packaged extensio
     assert.deepEqual(await options(frame, 'stage'), plan.map((m) => [m.id, m.label]));
     const acc = (await chartData(frame, 'accuracy-chart'))!;
     assert.deepEqual(acc.labels.slice(1), ['peer 1 (teacher)', 'peer 2 (student)', 'peer 3']);
-    PEERS.forEach((id, i) => assert.deepEqual(acc.data[i + 1], epochs.filter((r) => r.stage === id).map((r) => r.testAccuracy), `${id} accuracy`));
+    PEERS.forEach((id, i) => assert.deepEqual(acc.data[i + 1], epochs.filter((r) => r.stage === id).map((r) => r.validationAccuracy), `${id} validation accuracy`));
     // Peer 3's own terms: cross-entropy and the KL towards the other two peers.
     await frame.evaluate(() => {
       const el = document.getElementById('stage') as HTMLElement & { value: string };

@@ -26,6 +26,7 @@ export function dropoutMask(n: number, rate: number, seed: number): Float32Array
   return fillDropoutMask(new Float32Array(n), rate, seed);
 }
 
+/** dropoutMask() into `out` (any length): for a mask written into memory it did not allocate. */
 export function fillDropoutMask(out: Float32Array, rate: number, seed: number): Float32Array {
   const scale = 1 / (1 - rate);
   // Kept ⇔ u / 2^32 ≥ rate ⇔ u ≥ rate·2^32 (both exact in a double); compared as int32 (u − 2^31
@@ -63,7 +64,7 @@ type NamedTensor = { name: string; tensor: tf.Tensor };
 /**
  * SGD with momentum as tfjs's MomentumOptimizer computes it (same update, same rounding), run in
  * one native pass per variable instead of four to six tfjs kernels — for the Hinton teacher's
- * 2.4 M weights about 3.6 → 1 ms a step. Only for the wasm backend with the native addon (see
+ * 2.4 M weights about 3.6 → 1.7 ms a step. Only for the wasm backend with the native addon (see
  * createOptimizer); a variable whose memory is shared is updated with tfjs ops instead.
  */
 export class FusedMomentum extends tf.Optimizer {

@@ -68,7 +68,7 @@ describe('dropout masks', () => {
 });
 
 describe('FusedMomentum', () => {
-  const shapes = [[37, 23], [23], [23, 5]];
+  const shapes = [[300, 300], [23], [300, 5]];
   let seed = 12345;
   const values = (shape: number[], scale: number) =>
     Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * scale);
@@ -117,7 +117,7 @@ describe('max-norm in place', () => {
   // Kernels whose columns straddle the bound: some norms above 1.5, some below.
   const kernels: [number[], number | number[]][] = [
     [[97, 53], 0],
-    [[784, 40], 0],
+    [[784, 100], 0],
     [[3, 3, 4, 6], [0, 1, 2]],
   ];
   for (const [shape, axis] of kernels) {

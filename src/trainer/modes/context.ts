@@ -170,7 +170,7 @@ export class RunContext {
     );
     if (training.keep === 'best' || training.earlyStopping) {
       rec.log('info', `${stage}: ${trainingOutcomeText(outcome)}`);
-      // The panels' last probe shows the weights the model ends with: the kept epoch's (after early stopping it may not have been probed yet).
+      // The weights the model ends with (the kept epoch's) always have a probe: with `probes.every` > 1 or after early stopping they may not have one yet.
       for (const l of learners) {
         this.outcomes.set(l.id, outcome);
         if (!probed.has(`${l.id}@${outcome.keptEpoch}`)) await probe(l, outcome.keptEpoch, true);

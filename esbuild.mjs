@@ -25,11 +25,14 @@ const node = {
   external: ['vscode', '@tensorflow/tfjs-node'],
 };
 
-// The wasm binaries src/trainer/backend.ts loads from next to the bundle: the SIMD build and the
-// plain one (engines without SIMD). The threaded build cannot start in Node, so it is not shipped.
+// The wasm binaries src/trainer/backend.ts loads from next to the bundle: the SIMD build, the plain
+// one (engines without SIMD) and the threaded SIMD build (started through src/trainer/wasmThreads.ts
+// where the native addon is missing).
 const wasmDist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
 mkdirSync('dist', { recursive: true });
-for (const f of ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm']) copyFileSync(join(wasmDist, f), join('dist', f));
+for (const f of ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) copyFileSync(join(wasmDist, f), join('dist', f));
+// The threaded build's glue, which its workers load by path (src/trainer/wasmThreads.ts).
+for (const f of ['tfjs-backend-wasm-threaded-simd.js', 'tfjs-backend-wasm-threaded-simd.worker.js']) copyFileSync(join(wasmDist, '..', 'wasm-out', f), join('dist', f));
 
 // Dawn's Node bindings for the webgpu backend (src/trainer/webgpu.ts): the build machine's
 // platform folder (dawn.node, plus the shader-compiler DLLs on Windows), 20–40 MB, so one

@@ -7,24 +7,26 @@
 // registers the wasm backend at a higher priority than cpu: call initBackend() before any tf op.
 //
 // Packaging: esbuild bundles @tensorflow/tfjs-backend-wasm into dist/trainer.js and dist/cli.js
-// and copies the non-threaded .wasm binaries next to them (esbuild.mjs), because the .vsix ships
-// dist/ without node_modules. When running from TypeScript sources (tests, tsx) the binaries are
+// and copies the .wasm binaries and the threaded build's glue next to them (esbuild.mjs), because
+// the .vsix ships dist/ without node_modules. When running from TypeScript sources (tests, tsx) the binaries are
 // read from the package folder instead.
 
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { Backend, BackendPreference } from '../core/protocol';
 import { installWasmKernels, wasmKernelsBlas, wasmKernelsInstalled } from './kernels';
 import { blasDescription, nativeBlas } from './kernels/blas';
 import { activeAdapter, adapterLabel, startWebgpu } from './webgpu';
+import { prepareThreadedWasm } from './wasmThreads';
 
 /**
- * The SIMD, single-threaded build: the one that starts in Node (the threaded one hands its
- * workers a blob: URL). tfjs falls back to the plain `tfjs-backend-wasm.wasm`, also shipped, on
- * engines without wasm SIMD.
+ * The SIMD build, single-threaded: the one found next to the bundle marks where the binaries are.
+ * tfjs falls back to the plain `tfjs-backend-wasm.wasm`, also shipped, on engines without wasm
+ * SIMD; the threaded SIMD build starts through ./wasmThreads.ts.
  */
 export const WASM_BINARY = 'tfjs-backend-wasm-simd.wasm';
 
@@ -50,6 +52,8 @@ export function wasmDir(): string {
 }
 
 let wasmPathsSet = false;
+/** The priority tfjs-backend-wasm registers itself with (its WASM_PRIORITY). */
+const WASM_PRIORITY = 2;
 
 async function tryTensorflow(): Promise<boolean> {
   try {
@@ -64,22 +68,52 @@ async function tryTensorflow(): Promise<boolean> {
   return tf.setBackend('tensorflow');
 }
 
-async function tryWasm(): Promise<boolean> {
-  if (!wasmPathsSet) {
-    // Node has no SharedArrayBuffer-backed worker path that tfjs can use: force the
-    // non-threaded loader (SIMD build when the engine validates SIMD, plain build otherwise).
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    setWasmPaths(wasmDir());
-    wasmPathsSet = true;
-  }
+/**
+ * Threads for the wasm build: every core when the native addon is missing (XNNPACK computes the
+ * products), one otherwise (sgemm runs on OpenBLAS's threads, whose workers spin between
+ * products: more threads would compete with them). DISTILL_WASM_THREADS overrides.
+ */
+function wasmThreads(): number {
+  const asked = Number(process.env.DISTILL_WASM_THREADS);
+  if (Number.isInteger(asked) && asked >= 1) return Math.min(asked, 8);
+  return nativeBlas().blas ? 1 : Math.min(os.cpus().length, 8);
+}
+
+/** Starts the wasm backend (the threaded build with `threads` > 1); false if it did not start. */
+async function startWasm(threads: number): Promise<boolean> {
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  const restore = threads > 1 ? prepareThreadedWasm(threads) : undefined;
   const before = processHandlers();
   try {
     const ok = await tf.setBackend('wasm');
-    if (!ok) return false;
-    await tf.ready();
+    if (ok) await tf.ready();
+    return ok;
   } finally {
+    restore?.();
     dropHandlersAddedSince(before);
   }
+}
+
+async function tryWasm(): Promise<boolean> {
+  if (!wasmPathsSet) {
+    setWasmPaths(wasmDir());
+    wasmPathsSet = true;
+  }
+  const threads = wasmThreads();
+  const factory = tf.findBackendFactory('wasm');
+  let ok = false;
+  try {
+    ok = await startWasm(threads);
+  } catch (e) {
+    if (threads === 1 || !factory) throw e;
+  }
+  if (!ok && threads > 1 && factory) {
+    // The threaded build did not start: the plain build, registered afresh (tfjs keeps a failed start).
+    tf.removeBackend('wasm');
+    tf.registerBackend('wasm', factory, WASM_PRIORITY);
+    ok = await startWasm(1);
+  }
+  if (!ok) return false;
   installWasmKernels();
   return true;
 }
@@ -161,5 +195,6 @@ export function backendDetails(): string {
   const blas = wasmKernelsBlas();
   if (blas) return `wasm + ${blasDescription(blas)}`;
   const load = nativeBlas();
-  return `wasm + XNNPACK kernels (native BLAS off: ${load.blas ? 'not used by the installed kernels' : load.detail})`;
+  const threads = getThreadsCount();
+  return `wasm + XNNPACK kernels, ${threads} thread${threads === 1 ? '' : 's'} (native BLAS off: ${load.blas ? 'not used by the installed kernels' : load.detail})`;
 }

@@ -21,7 +21,7 @@ import type { Backend, BackendPreference } from '../core/protocol';
 import { installWasmKernels, wasmKernelsBlas, wasmKernelsInstalled } from './kernels';
 import { blasDescription, nativeBlas } from './kernels/blas';
 import { activeAdapter, adapterLabel, startWebgpu } from './webgpu';
-import { prepareThreadedWasm } from './wasmThreads';
+import { prepareThreadedWasm, unrefWasmWorkers } from './wasmThreads';
 
 /**
  * The SIMD build, single-threaded: the one found next to the bundle marks where the binaries are.
@@ -87,6 +87,7 @@ async function startWasm(threads: number): Promise<boolean> {
   try {
     const ok = await tf.setBackend('wasm');
     if (ok) await tf.ready();
+    if (ok && threads > 1) unrefWasmWorkers();
     return ok;
   } finally {
     restore?.();

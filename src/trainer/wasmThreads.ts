@@ -35,6 +35,15 @@ function glueFile(name: string): string | undefined {
 }
 
 /**
+ * Lets the process end while the pool's workers wait for work, as it does without them: the glue
+ * keeps them referenced, so a program that does not call process.exit would never finish.
+ */
+export function unrefWasmWorkers(): void {
+  const wasm = (tf.backend() as unknown as { wasm?: { PThread?: { unusedWorkers: { unref(): void }[]; runningWorkers: { unref(): void }[] } } }).wasm;
+  for (const w of [...(wasm?.PThread?.unusedWorkers ?? []), ...(wasm?.PThread?.runningWorkers ?? [])]) w.unref();
+}
+
+/**
  * Prepares the next tf.setBackend('wasm') to start the threaded build with `threads` threads;
  * returns the function that puts everything back once it has started (or failed), or undefined
  * when the glue files are missing (the plain build then starts as usual).

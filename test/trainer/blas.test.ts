@@ -146,7 +146,7 @@ describe('without the addon the trainer keeps the XNNPACK kernels', () => {
     });
     const r = JSON.parse(out.trim().split('\n').pop()!);
     assert.deepEqual(r, {
-      name: 'wasm', details: 'wasm + XNNPACK kernels (native BLAS off: disabled by DISTILL_NATIVE=0)',
+      name: 'wasm', details: `wasm + XNNPACK kernels, ${Math.min(os.cpus().length, 8)} thread${os.cpus().length === 1 ? '' : 's'} (native BLAS off: disabled by DISTILL_NATIVE=0)`,
       installed: true, blas: false, y: [[26, 30], [38, 44]],
     });
   });
@@ -155,7 +155,7 @@ describe('without the addon the trainer keeps the XNNPACK kernels', () => {
     const { initBackend, backendDetails } = await import('../../src/trainer/backend');
     assert.equal(await initBackend('wasm'), 'wasm');
     if (!blas) {
-      assert.match(backendDetails(), /^wasm \+ XNNPACK kernels \(native BLAS off: /);
+      assert.match(backendDetails(), /^wasm \+ XNNPACK kernels, \d+ threads? \(native BLAS off: /);
       return t.skip(unavailable);
     }
     assert.match(backendDetails(), process.platform === 'darwin' ? /^wasm \+ Accelerate sgemm/ : /^wasm \+ OpenBLAS \S+ sgemm \(\d+ threads?/);

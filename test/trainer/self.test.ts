@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LossTerm, ModelSpec, TrainingConfig } from '../../src/core/config/schema';
 import type { Dataset } from '../../src/core/data/types';
 import { describeModel } from '../../src/core/models';
-import { createRng } from '../../src/core/random';
+import { tinyImageData } from './tinyImages';
 import { buildExits } from '../../src/trainer/exits';
 import { activateTerms } from '../../src/trainer/losses';
 import { buildModel, type TappedModel } from '../../src/trainer/models';
@@ -118,28 +118,7 @@ test('exits share the backbone: same prefix activations, and in training the sam
   x.dispose();
 });
 
-/** 4 classes of 8×8 images: where the bright square is. */
-function tinyImages(count: number, seed: number): Dataset['train'] {
-  const rng = createRng(seed);
-  const x = new Float32Array(count * 64);
-  const y = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    y[i] = Math.floor(rng() * 4);
-    const [r0, c0] = [(y[i] >> 1) * 4, (y[i] & 1) * 4];
-    for (let p = 0; p < 64; p++) x[i * 64 + p] = 0.2 * rng() + ((p >> 3) >= r0 && (p >> 3) < r0 + 4 && (p & 7) >= c0 && (p & 7) < c0 + 4 ? 0.8 : 0);
-  }
-  return { x, y, count };
-}
-
-const DATA: Dataset = {
-  name: 'tiny',
-  inputShape: [8, 8, 1],
-  numClasses: 4,
-  train: tinyImages(32, 1),
-  validation: { x: new Float32Array(0), y: new Uint8Array(0), count: 0 },
-  test: tinyImages(8, 2),
-  normalization: { method: 'none', mean: 0, std: 1 },
-};
+const DATA: Dataset = tinyImageData(32, 8);
 
 /** One SGD step of the stage on all 32 examples; each variable's change, by layer name. */
 async function oneStep(losses: LossTerm[], featureWeight: number): Promise<{ changed: Map<string, boolean>; learners: ReturnType<typeof exitLearners> }> {

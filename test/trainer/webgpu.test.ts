@@ -18,6 +18,7 @@ import type { LossTerm, TrainingConfig } from '../../src/core/config/schema';
 import type { Dataset } from '../../src/core/data/types';
 import type { TrainerToHost } from '../../src/core/protocol';
 import { createRng } from '../../src/core/random';
+import { tinyImageData } from './tinyImages';
 import { readManifest, readMetrics, readProbes } from '../../src/core/runStore';
 import { startTrainer } from '../../src/core/trainerClient';
 import { backendDetails, initBackend } from '../../src/trainer/backend';
@@ -191,31 +192,7 @@ async function kernelsOf(f: () => Promise<unknown>): Promise<Set<string>> {
 
 // ── a real training stage ────────────────────────────────────────────────────────────────────
 
-/** A tiny image dataset: 8×8 grey "digits" whose class is where the bright square is. */
-function tinyImages(count: number, seed: number): Dataset['train'] {
-  const rng = createRng(seed);
-  const x = new Float32Array(count * 64);
-  const y = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    y[i] = Math.floor(rng() * 4);
-    const [r0, c0] = [(y[i] >> 1) * 4, (y[i] & 1) * 4];
-    for (let p = 0; p < 64; p++) {
-      const [r, c] = [p >> 3, p & 7];
-      x[i * 64 + p] = 0.2 * rng() + (r >= r0 && r < r0 + 4 && c >= c0 && c < c0 + 4 ? 0.8 : 0);
-    }
-  }
-  return { x, y, count };
-}
-
-const DATA: Dataset = {
-  name: 'tiny',
-  inputShape: [8, 8, 1],
-  numClasses: 4,
-  train: tinyImages(48, 1),
-  validation: { x: new Float32Array(0), y: new Uint8Array(0), count: 0 },
-  test: tinyImages(16, 2),
-  normalization: { method: 'none', mean: 0, std: 1 },
-};
+const DATA: Dataset = tinyImageData(48, 16);
 
 const TRAINING = (optimizer: TrainingConfig['optimizer']): TrainingConfig =>
   ({ epochs: 1, batchSize: 16, optimizer, schedule: { type: 'constant' }, jitter: 1 }) as TrainingConfig;

@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { renderPanelHtml } from '../../src/host/panels/html';
 import { RunReader } from '../../src/host/panels/runData';
-import { type HostToWebview, isWebviewToHost, PANEL_APPS, PANEL_TITLES, type PanelKind, type PanelState, type WebviewToHost } from '../../src/core/webviewProtocol';
+import { type EpochMetric, type HostToWebview, isWebviewToHost, PANEL_APPS, PANEL_TITLES, type PanelKind, type PanelState, type WebviewToHost } from '../../src/core/webviewProtocol';
+import type { MetricRecord } from '../../src/core/protocol';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const OUTPUT = path.join(ROOT, 'test-output', 'webview');
@@ -202,4 +203,30 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function until<T>(page: Page, fn: () => T, timeout = 15_000): Promise<T> {
   const h = await page.waitForFunction(fn, undefined, { timeout, polling: 20 });
   return (await h.jsonValue()) as T;
+}
+
+/** Sets a vscode-single-select's value as a user's pick does: the value, then a change event. */
+export async function selectValue(page: Page, id: string, value: string): Promise<void> {
+  await page.evaluate(
+    ({ id, value }) => {
+      const el = document.getElementById(id) as HTMLElement & { value: string };
+      el.value = value;
+      el.dispatchEvent(new Event('change'));
+    },
+    { id, value },
+  );
+}
+
+/** Every record of a run folder's metrics.jsonl. */
+export function metricRecords(runDir: string): MetricRecord[] {
+  return fs
+    .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as MetricRecord);
+}
+
+/** A run folder's epoch records. */
+export function epochRecords(runDir: string): EpochMetric[] {
+  return metricRecords(runDir).filter((r): r is EpochMetric => r.kind === 'epoch');
 }

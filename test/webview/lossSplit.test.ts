@@ -2,20 +2,15 @@
 // logged values (checked in uPlot's data and on the canvas), weights, per-step view, accuracy,
 // toggles, CSV/PNG export messages, live appends, CSP, screenshots.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { MetricRecord } from '../../src/core/protocol';
 import type { EpochMetric } from '../../src/core/webviewProtocol';
 import { RunReader } from '../../src/host/panels/runData';
-import { FIXTURE_RUN, launchBrowser, openPanel, type Panel, runHost, startServer, until } from './harness';
+import { epochRecords, FIXTURE_RUN, launchBrowser, metricRecords, openPanel, type Panel, runHost, selectValue, startServer, until } from './harness';
 
-const records = fs
-  .readFileSync(path.join(FIXTURE_RUN, 'metrics.jsonl'), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((l) => JSON.parse(l) as MetricRecord);
+const records = metricRecords(FIXTURE_RUN);
 const epochs = records.filter((r): r is EpochMetric => r.kind === 'epoch');
 const student = epochs.filter((r) => r.stage === 'student');
 
@@ -45,17 +40,6 @@ async function drawnNear(page: Page, id: string, series: number, x: number, y: n
       return { found: false, stroke };
     },
     { id, series, x, y },
-  );
-}
-
-async function selectValue(page: Page, id: string, value: string): Promise<void> {
-  await page.evaluate(
-    ({ id, value }) => {
-      const el = document.getElementById(id) as HTMLElement & { value: string };
-      el.value = value;
-      el.dispatchEvent(new Event('change'));
-    },
-    { id, value },
   );
 }
 
@@ -199,12 +183,7 @@ describe('loss split panel', () => {
 
   it('shows validation curves, and the opt-in every-epoch test curves dashed and labelled, for a run with both', async () => {
     const honestRun = path.join(FIXTURE_RUN, '..', 'honest');
-    const honest = fs
-      .readFileSync(path.join(honestRun, 'metrics.jsonl'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as MetricRecord)
-      .filter((r): r is EpochMetric => r.kind === 'epoch');
+    const honest = epochRecords(honestRun);
     const p = await openPanel(browser, server.origin, 'lossSplit', { host: runHost('lossSplit', honestRun) });
     await until(p.page, () => (document.getElementById('accuracy-chart') as unknown as { __uplot?: { data: number[][] } })?.__uplot?.data.length === 7);
     assert.equal(await p.page.textContent('#accuracy-chart-caption'), 'Validation accuracy');

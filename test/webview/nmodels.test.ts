@@ -6,20 +6,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import type { MetricRecord, ModelResult, ProbeRecord, RunModel } from '../../src/core/protocol';
+import type { ModelResult, ProbeRecord, RunModel } from '../../src/core/protocol';
 import { RunReader } from '../../src/host/panels/runData';
-import { FIXTURE_RUN, FIXTURE_RUN_BORN_AGAIN, FIXTURE_RUN_BORN_AGAIN_RELATIONS, FIXTURE_RUN_ONLINE, launchBrowser, openPanel, runHost, startServer, until } from './harness';
+import { epochRecords, FIXTURE_RUN, FIXTURE_RUN_BORN_AGAIN, FIXTURE_RUN_BORN_AGAIN_RELATIONS, FIXTURE_RUN_ONLINE, launchBrowser, openPanel, runHost, selectValue, startServer, until } from './harness';
 
 const manifest = (dir: string): { models: RunModel[]; results: { models: Record<string, ModelResult> } } => JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
 const probe = (dir: string, id: string, epoch: number): ProbeRecord =>
   JSON.parse(fs.readFileSync(path.join(dir, 'probes', `${id}-epoch-${String(epoch).padStart(4, '0')}.json`), 'utf8'));
-const epochRecords = (dir: string) =>
-  fs
-    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as MetricRecord)
-    .filter((r): r is Extract<MetricRecord, { kind: 'epoch' }> => r.kind === 'epoch');
 const argmax = (a: number[]) => a.indexOf(Math.max(...a));
 
 type ChartData = { labels: string[]; data: (number | null)[][] };
@@ -33,17 +26,6 @@ async function chart(page: Page, id: string): Promise<ChartData> {
 /** The options of a vscode-single-select: [value, text]. */
 async function options(page: Page, id: string): Promise<[string, string][]> {
   return page.$$eval(`#${id} vscode-option`, (os) => os.map((o) => [o.getAttribute('value') ?? '', (o.textContent ?? '').trim()] as [string, string]));
-}
-
-async function selectValue(page: Page, id: string, value: string): Promise<void> {
-  await page.evaluate(
-    ({ id, value }) => {
-      const el = document.getElementById(id) as HTMLElement & { value: string };
-      el.value = value;
-      el.dispatchEvent(new Event('change'));
-    },
-    { id, value },
-  );
 }
 
 /** The accessible table of a bar chart: the values column as numbers. */

@@ -58,9 +58,11 @@ export function prepareThreadedWasm(threads: number): (() => void) | undefined {
   fs.writeFileSync(workerFile, `URL.createObjectURL = () => ${JSON.stringify(glue)};\nURL.revokeObjectURL = () => {};\n${wasmWorkerContents.replace(/\n/g, '\\n')}`);
   const createObjectURL = URL.createObjectURL;
   URL.createObjectURL = ((blob: Blob) => (blob.type === 'application/javascript' ? workerFile : createObjectURL(blob))) as typeof URL.createObjectURL;
+  // The module object the glue calls os.cpus() on (an ES namespace import is a read-only view of it).
   const osModule = dynamicRequire('os') as typeof os;
   const cpus = osModule.cpus;
-  osModule.cpus = () => Array.from({ length: 2 * threads }, () => cpus()[0]);
+  const cpu = cpus()[0];
+  osModule.cpus = () => Array.from({ length: 2 * threads }, () => cpu);
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   setThreadsCount(threads);
   // Workers the pool adds later read the file too: it goes when the process does.

@@ -400,8 +400,7 @@ function checkSelection(training: TrainingConfig, path: JsonPath, validation: nu
     ...(training.keep === 'best' && c.ok([...path, 'keep']) ? [{ field: 'keep', what: 'the best epoch' }] : []),
     ...(training.earlyStopping && c.ok([...path, 'earlyStopping']) ? [{ field: 'earlyStopping', what: 'when to stop' }] : []),
   ];
-  for (const { field, what } of choices) {
-    if (validation !== 0) continue;
+  for (const { field, what } of validation === 0 ? choices : []) {
     const p = [...path, field];
     c.report({
       path: p,

@@ -32,14 +32,16 @@ export function jitterImages(batch: Float32Array, h: number, w: number, c: numbe
     const dy = Math.floor(rng() * span) - maxShift;
     const dx = Math.floor(rng() * span) - maxShift;
     if (dx === 0 && dy === 0) continue;
-    const img = batch.subarray(n * row, (n + 1) * row);
-    copy.set(img);
-    img.fill(background);
+    const base = n * row;
+    copy.set(batch.subarray(base, base + row));
+    batch.fill(background, base, base + row);
+    // Index loops, not a subarray per image row: 3,500 fewer views a step for 28×28 images.
+    const x0 = Math.max(0, dx) * c;
+    const x1 = Math.min(w, w + dx) * c;
+    const shift = (dy * w + dx) * c;
     for (let yy = Math.max(0, dy); yy < Math.min(h, h + dy); yy++) {
-      const srcY = yy - dy;
-      const x0 = Math.max(0, dx);
-      const x1 = Math.min(w, w + dx);
-      img.set(copy.subarray((srcY * w + (x0 - dx)) * c, (srcY * w + (x1 - dx)) * c), (yy * w + x0) * c);
+      const to = base + yy * w * c;
+      for (let i = x0; i < x1; i++) batch[to + i] = copy[yy * w * c + i - shift];
     }
   }
 }

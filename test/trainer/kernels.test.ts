@@ -84,7 +84,7 @@ function convOutShape(c: ConvCase): number[] {
  */
 function productSuites(path: 'XNNPACK' | 'OpenBLAS'): void {
   describe('BatchMatMul on wasm', () => {
-    const sizes: [number, number, number][] = [[1, 1, 1], [5, 7, 3], [1, 9, 4], [33, 17, 65], [128, 31, 10]];
+    const sizes: [number, number, number][] = [[1, 1, 1], [5, 7, 3], [1, 9, 4], [33, 17, 65], [128, 31, 10], [4, 50, 60]];
     for (const [m, k, n] of sizes) {
       for (const tA of [false, true]) {
         for (const tB of [false, true]) {

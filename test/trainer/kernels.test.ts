@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/trainer/backend';
 import { installWasmKernels, setConvChunkFloats, uninstallWasmKernels, WASM_KERNELS, wasmKernelsBlas, wasmKernelsInstalled } from '../../src/trainer/kernels';
 import { type NativeBlas, nativeBlas } from '../../src/trainer/kernels/blas';
+import { type BackendWasm, f32, transposeLast2, wasmKernelFunc } from '../../src/trainer/kernels/wasm';
 
 type Spec = { shape: number[]; data: Float32Array };
 type Attrs = Record<string, unknown>;
@@ -84,7 +85,7 @@ function convOutShape(c: ConvCase): number[] {
  */
 function productSuites(path: 'XNNPACK' | 'OpenBLAS'): void {
   describe('BatchMatMul on wasm', () => {
-    const sizes: [number, number, number][] = [[1, 1, 1], [5, 7, 3], [1, 9, 4], [33, 17, 65], [128, 31, 10], [4, 50, 60]];
+    const sizes: [number, number, number][] = [[1, 1, 1], [5, 7, 3], [1, 9, 4], [33, 17, 65], [128, 31, 10], [4, 50, 60], [64, 300, 400]];
     for (const [m, k, n] of sizes) {
       for (const tA of [false, true]) {
         for (const tB of [false, true]) {
@@ -287,6 +288,31 @@ for (const path of ['XNNPACK', 'OpenBLAS'] as const) {
     }
   });
 }
+
+describe('transposes on wasm', () => {
+  // Row counts that are multiples of 64 take the blocked JS path, the rest the Transpose kernel.
+  for (const shape of [[64, 37], [2, 128, 33], [1, 192, 70], [31, 128], [3, 5, 7]]) {
+    test(`last two axes of ${shape}`, async () => {
+      const x = rand(shape);
+      await tf.setBackend('wasm');
+      const backend = tf.backend() as unknown as BackendWasm;
+      const got = tf.tidy(() => {
+        const t = tf.tensor(x.data, x.shape);
+        const out = transposeLast2({ dataId: t.dataId, shape: t.shape, dtype: 'float32' }, backend, wasmKernelFunc(tf.Transpose));
+        const values = { shape: out.shape, data: f32(backend, out).slice() };
+        backend.disposeData(out.dataId);
+        return values;
+      });
+      const [rows, cols] = shape.slice(-2);
+      const expected = new Float32Array(x.data.length);
+      for (let base = 0; base < x.data.length; base += rows * cols) {
+        for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) expected[base + j * rows + i] = x.data[base + i * cols + j];
+      }
+      assert.deepEqual(got.shape, [...shape.slice(0, -2), cols, rows]);
+      assert.deepEqual(got.data, expected);
+    });
+  }
+});
 
 describe('pooling gradients on wasm', () => {
   const pools: [number[], number, number, 'valid' | 'same'][] = [

@@ -23,13 +23,42 @@ export function wasmKernelFunc(name: string): (args: KernelArgs<unknown, unknown
 /**
  * A new wasm tensor holding `x` with its last two axes swapped. The caller disposes it with
  * `backend.disposeData(t.dataId)`.
+ *
+ * Matrices whose row count is a multiple of 64 — a batch of 128 examples, the usual `x` and `dy`
+ * of a training step — are transposed here in 32×32 blocks: the wasm Transpose kernel writes
+ * each input row down a column of the output, and with a stride of 64·k floats those writes
+ * collide in the same cache sets (measured 3.3–5.2 ns a float for 128, 256 and 512 rows, against
+ * 0.4–0.8 for 784, 800 or 1,200 rows; the blocks take 1.2 everywhere).
  */
 export function transposeLast2(x: tf.TensorInfo, backend: BackendWasm, transpose: ReturnType<typeof wasmKernelFunc>): tf.TensorInfo {
   const r = x.shape.length;
+  const [rows, cols] = x.shape.slice(-2);
+  if (x.dtype === 'float32' && rows % 64 === 0) {
+    const out = backend.makeOutput([...x.shape.slice(0, -2), cols, rows], 'float32');
+    const src = f32(backend, x);
+    const dst = f32(backend, out);
+    for (let base = 0; base < src.length; base += rows * cols) transposeBlocked(src, dst, base, rows, cols);
+    return out;
+  }
   const perm = [...Array(r).keys()];
   perm[r - 2] = r - 1;
   perm[r - 1] = r - 2;
   return transpose({ inputs: { x }, backend, attrs: { perm } });
+}
+
+/** dst[base + j·rows + i] = src[base + i·cols + j], in 32×32 blocks. */
+function transposeBlocked(src: Float32Array, dst: Float32Array, base: number, rows: number, cols: number): void {
+  const B = 32;
+  for (let i0 = 0; i0 < rows; i0 += B) {
+    const i1 = Math.min(rows, i0 + B);
+    for (let j0 = 0; j0 < cols; j0 += B) {
+      const j1 = Math.min(cols, j0 + B);
+      for (let i = i0; i < i1; i++) {
+        const from = base + i * cols;
+        for (let j = j0; j < j1; j++) dst[base + j * rows + i] = src[from + j];
+      }
+    }
+  }
 }
 
 /**

@@ -1,0 +1,93 @@
+// Where a training step's time goes, inside the real loop: trainStage() on the Hinton example's
+// teacher, baseline or distilled student, with every wasm kernel and every call into the native
+// addon timed. Prints ms and calls per step for each, over the second epoch, and the median step.
+//   npm run bench:profile -- [teacher|baseline|student] [--epochs N]
+//   DISTILL_NATIVE=0 npm run bench:profile -- teacher          (the wasm kernels alone)
+// Kernel times include the kernels they call (BatchMatMul's transposes appear under both), and
+// a native call made inside a kernel (sgemm) appears under both too. What no row covers is tfjs's
+// own bookkeeping, the batches and the loop itself.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { parseConfig } from '../src/core/config/parse';
+import { defaultNodeEnv } from '../src/core/config/nodeEnv';
+import { backendDetails, initBackend } from '../src/trainer/backend';
+import { describeDataSource, loadDataset } from '../src/trainer/data';
+import { defaultCacheDir } from '../src/trainer/experiment';
+import { installWasmKernels, uninstallWasmKernels, wasmKernelsBlas } from '../src/trainer/kernels';
+import type { NativeBlas } from '../src/trainer/kernels/blas';
+import { activateTerms } from '../src/trainer/losses';
+import { buildModel } from '../src/trainer/models';
+import { trainStage } from '../src/trainer/train';
+
+const EXAMPLE = path.join(__dirname, '..', 'examples', 'hinton-mnist.distill.json');
+const args = process.argv.slice(2);
+const stage = (['teacher', 'baseline', 'student'] as const).find((s) => args.includes(s)) ?? 'teacher';
+const epochs = Math.max(2, Number(args[args.indexOf('--epochs') + 1]) || 2);
+
+const times = new Map<string, { ms: number; calls: number }>();
+let recording = false;
+function timed<F extends (...a: never[]) => unknown>(name: string, f: F): F {
+  return ((...a: never[]) => {
+    const t0 = performance.now();
+    const out = f(...a);
+    if (recording) {
+      const e = times.get(name) ?? { ms: 0, calls: 0 };
+      e.ms += performance.now() - t0;
+      e.calls++;
+      times.set(name, e);
+    }
+    return out;
+  }) as F;
+}
+
+async function main(): Promise<void> {
+  await initBackend('wasm');
+  console.log(`${backendDetails()}; ${stage}, epoch 2 of ${epochs}`);
+  // The addon, each function timed: the kernels are installed again around the timed copy.
+  const blas = wasmKernelsBlas();
+  if (blas) {
+    const wrapped = Object.fromEntries(Object.entries(blas).map(([k, f]) => [k, timed(`native ${k}`, f as never)])) as unknown as NativeBlas;
+    uninstallWasmKernels();
+    installWasmKernels(undefined, wrapped);
+  }
+  for (const k of tf.getKernelsForBackend('wasm')) {
+    tf.unregisterKernel(k.kernelName, 'wasm');
+    tf.registerKernel({ ...k, kernelFunc: timed(k.kernelName, k.kernelFunc as never) });
+  }
+
+  const { config } = parseConfig(fs.readFileSync(EXAMPLE, 'utf8'), EXAMPLE, defaultNodeEnv({ describeData: describeDataSource }));
+  if (!config || config.teacher?.source !== 'train') throw new Error(`${EXAMPLE} does not parse`);
+  const data = await loadDataset(config.data, { configDir: path.dirname(EXAMPLE), seed: config.seed, cacheDir: defaultCacheDir(), log: () => {} });
+  const teacher = buildModel(config.teacher.model, data.inputShape, data.numClasses, config.seed);
+  const net = stage === 'teacher' ? teacher : buildModel(config.student.model, data.inputShape, data.numClasses, config.seed + 1);
+  const terms = activateTerms(stage === 'student' ? config.distillation.losses : [{ type: 'ce', weight: 1 }], {
+    studentLayers: net.taps, teacherLayers: teacher.taps, numClasses: data.numClasses, trainCount: data.train.count, seed: config.seed + 2,
+  });
+  const training = stage === 'teacher' ? config.teacher.training : config.training;
+  const steps: number[] = [];
+  let last = 0;
+  await trainStage(
+    { stage, learners: [{ id: stage, net, terms }], temperature: config.distillation.temperature, teacher: stage === 'student' ? teacher : undefined, training: { ...training, epochs }, seed: config.seed, data },
+    {
+      isCancelled: () => false,
+      // Steps 2 to the last of epoch 2 (not its evaluation): recording runs from one step's end to the next's.
+      onStep: ([r], perEpoch) => {
+        const now = performance.now();
+        if (r.epoch === 2 && r.step > 1) steps.push(now - last);
+        recording = r.epoch === 2 && r.step < perEpoch;
+        last = now;
+      },
+      onEpoch: () => {},
+    },
+  );
+  const n = steps.length;
+  for (const [name, { ms, calls }] of [...times].sort((a, b) => b[1].ms - a[1].ms)) {
+    if (ms / n >= 0.005) console.log(`${name.padEnd(24)} ${(ms / n).toFixed(3).padStart(8)} ms/step ${(calls / n).toFixed(1).padStart(6)} calls/step`);
+  }
+  steps.sort((a, b) => a - b);
+  console.log(`median step ${steps[n >> 1].toFixed(2)} ms over ${n} steps`);
+}
+
+void main();

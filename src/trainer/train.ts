@@ -149,6 +149,48 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<Tr
   let snapshot: Float32Array[] | undefined;
   let epochsRun = 0;
   let stoppedEarly = false;
+  // A step's values are read while the next step is already queued: on a GPU each read waits for
+  // the queue to drain, so reading a step before queueing the next left the GPU idle while the loop
+  // turned the values into records and queued the next step. On the CPU backends the read is done
+  // when readAll() is called; only the records come one step later. The records, checks and sums
+  // are those of the step read; the finite check fails one step later than the step it names.
+  type Pending = {
+    epoch: number;
+    step: number;
+    lr: number;
+    /** The epoch's running sums, which the step adds to. */
+    sums: { total: number; correct: number; parts: Record<string, number> }[];
+    yb: Int32Array;
+    kept: { total: tf.Scalar; parts: Record<string, tf.Scalar>; logits: tf.Tensor }[];
+    tensors: tf.Tensor[];
+    reads: Promise<Float32Array[]>;
+  };
+  let pending: Pending | undefined;
+  const settle = async ({ epoch, step, lr, sums, yb, kept, tensors, reads }: Pending): Promise<void> => {
+    let values: Float32Array[];
+    try {
+      values = await reads;
+    } finally {
+      tf.dispose(tensors);
+    }
+    let at = 0;
+    const records = kept.map((k, i): StepRecord => {
+      const totalValue = values[at++][0];
+      const logitsRead = values[at++];
+      const losses: Record<string, number> = Object.fromEntries(Object.keys(k.parts).map((id) => [id, values[at++][0]]));
+      const id = learners[i].id;
+      if (!Number.isFinite(totalValue) || Object.values(losses).some((v) => !Number.isFinite(v))) {
+        const bad = Object.entries(losses).map(([key, v]) => `${key}=${v}`).join(', ');
+        throw new Error(`${id}: the loss became ${totalValue} at epoch ${epoch}, step ${step + 1} (${bad}); lower the learning rate or check the data normalisation`);
+      }
+      const sum = sums[i];
+      sum.correct += countCorrect(logitsRead, yb, learners[i].net.numClasses);
+      sum.total += totalValue;
+      for (const [term, v] of Object.entries(losses)) sum.parts[term] = (sum.parts[term] ?? 0) + v;
+      return { kind: 'step', stage: id, epoch, step: step + 1, losses, total: totalValue, lr };
+    });
+    hooks.onStep(records, steps);
+  };
   try {
     for (let epoch = 1; epoch <= training.epochs; epoch++) {
       const started = performance.now();
@@ -201,27 +243,18 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<Tr
         });
         for (const l of learners) applyConstraints(l.net);
 
-        // One read for the step (on a GPU each read waits for its queue to drain).
+        // One read for the step, made now and used after the next step is queued (see settle).
         const tensors = kept.flatMap((k) => [k.total, k.logits, ...Object.values(k.parts)]);
-        const reads = await readAll(tensors);
-        tf.dispose(tensors);
-        let at = 0;
-        const records = kept.map((k, i): StepRecord => {
-          const totalValue = reads[at++][0];
-          const logitsRead = reads[at++];
-          const losses: Record<string, number> = Object.fromEntries(Object.keys(k.parts).map((id) => [id, reads[at++][0]]));
-          const id = learners[i].id;
-          if (!Number.isFinite(totalValue) || Object.values(losses).some((v) => !Number.isFinite(v))) {
-            const bad = Object.entries(losses).map(([key, v]) => `${key}=${v}`).join(', ');
-            throw new Error(`${id}: the loss became ${totalValue} at epoch ${epoch}, step ${step + 1} (${bad}); lower the learning rate or check the data normalisation`);
-          }
-          const sum = sums[i];
-          sum.correct += countCorrect(logitsRead, yb, learners[i].net.numClasses);
-          sum.total += totalValue;
-          for (const [term, v] of Object.entries(losses)) sum.parts[term] = (sum.parts[term] ?? 0) + v;
-          return { kind: 'step', stage: id, epoch, step: step + 1, losses, total: totalValue, lr };
-        });
-        hooks.onStep(records, steps);
+        const reads = readAll(tensors);
+        reads.catch(() => {}); // settled (and its error thrown) by settle()
+        const previous = pending;
+        pending = { epoch, step, lr, sums, yb, kept, tensors, reads };
+        if (previous) await settle(previous);
+      }
+      if (pending) {
+        const last = pending;
+        pending = undefined;
+        await settle(last);
       }
 
       const seconds = (performance.now() - started) / 1000;
@@ -276,6 +309,7 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<Tr
       ...(chooses ? { validationErrors: best.errors, validationCount: data.validation.count } : {}),
     };
   } finally {
+    if (pending) tf.dispose(pending.tensors);
     optimizer.dispose();
     releaseGpuMemory();
   }

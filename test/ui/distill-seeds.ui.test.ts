@@ -43,7 +43,10 @@ describe('Distill Lab: a seed group (packaged extension)', function () {
     this.timeout(180_000);
     fixture = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-ui-seeds-'));
     fs.writeFileSync(path.join(fixture, CONFIG), JSON.stringify(TINY, null, 2) + '\n');
-    wb = await startWorkbench({ fixture });
+    // Without the OpenBLAS addon (which the rest of this tier uses): the installed extension's
+    // trainer then starts tfjs's threaded wasm build from the packaged files, the path of a user
+    // without a system BLAS (src/trainer/wasmThreads.ts).
+    wb = await startWorkbench({ fixture, env: { DISTILL_NATIVE: '0' } });
   });
 
   screenshotFailures(() => wb);
@@ -69,6 +72,8 @@ describe('Distill Lab: a seed group (packaged extension)', function () {
     const manifests = groupManifests(wb.workspace);
     assert.equal(manifests.length, 2);
     assert.ok(manifests.every((m) => m.status === 'done' && m.group?.seeds.join() === '1,2'));
+    const threads = os.cpus().length > 1 ? /^wasm \+ XNNPACK kernels, \d+ threads \(native BLAS off: disabled by DISTILL_NATIVE=0\)/ : /^wasm \+ XNNPACK kernels/;
+    for (const m of manifests) assert.match(m.versions.backendDetails ?? '', threads);
     const g = summarizeSeedGroup(manifests);
     const expected = `S ${formatSpread(g.models.student.testErrors)} err${g.gapRecovered ? ` · gap ${formatGapSpread(g.gapRecovered)}` : ''}`;
     assert.match(expected, /^S \d+\.\d ± \d+\.\d err/);

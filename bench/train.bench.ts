@@ -1,5 +1,6 @@
 // Training speed of the real training loop, per backend, against the machine's sgemm roofline.
 //   npm run bench:train                      (builds first; writes docs/bench-train.md)
+//   npm run bench:train -- --backend webgpu  (the GPU; writes docs/bench-train-webgpu.md)
 //   node --import tsx bench/train.bench.ts [--epochs N] [--no-full | --full-on blas,wasm] [--variants blas,wasm,...] [--out FILE]
 //
 // What it runs: trainStage() — the loop the trainer runs, with its batching, jitter, dropout,
@@ -19,6 +20,10 @@
 // the FLOPs of its network's products divided by its measured step (or epoch) time, over that.
 // The distilled student's % counts only its own network's products (not the frozen teacher's
 // forward pass, which the teacher cache removes when it applies).
+//
+// On webgpu (only when asked: `--backend webgpu` or `--variants webgpu`; a software adapter such as
+// Mesa's llvmpipe takes minutes) the roofline is the same products through tf.matMul on the GPU,
+// back to back, timed to the last one's completion: what the backend's own matmuls reach.
 
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -38,7 +43,7 @@ const EXAMPLE = path.join(root, 'examples', 'hinton-mnist.distill.json');
 interface Variant {
   id: string;
   label: string;
-  backend: 'wasm' | 'tensorflow' | 'cpu';
+  backend: 'wasm' | 'tensorflow' | 'cpu' | 'webgpu';
   env: Record<string, string | undefined>;
 }
 
@@ -51,7 +56,10 @@ const VARIANTS: Variant[] = [
   { id: 'blas', label: 'wasm + native BLAS (core type from the CPU flags)', backend: 'wasm', env: { OPENBLAS_CORETYPE: undefined } },
   { id: 'blas-detected', label: 'wasm + OpenBLAS, core type as OpenBLAS detects it', backend: 'wasm', env: { OPENBLAS_CORETYPE: undefined, DISTILL_CORETYPE: 'off' } },
   { id: 'wasm', label: 'wasm kernels only (no native BLAS)', backend: 'wasm', env: { DISTILL_NATIVE: '0' } },
+  { id: 'webgpu', label: 'webgpu (Dawn: Vulkan, Metal or Direct3D 12)', backend: 'webgpu', env: {} },
 ];
+/** What runs without --variants or --backend: every CPU backend (the GPU only when asked). */
+const DEFAULT_VARIANTS = VARIANTS.filter((v) => v.backend !== 'webgpu').map((v) => v.id);
 
 // ---------------------------------------------------------------------------------------------
 // Child: one variant.
@@ -71,7 +79,8 @@ interface StageTiming {
 interface ChildResult {
   variant: string;
   backendDetails: string;
-  roofline?: { gflops: number; stepMs: number; flops: number; cpuMs: number };
+  /** The products alone: through the native BLAS (cpuMs: its CPU time), or through tf.matMul on the GPU. */
+  roofline?: { gflops: number; stepMs: number; flops: number; cpuMs?: number; on: 'blas' | 'gpu' };
   stages: StageTiming[];
   full?: { seconds: number; errors: Record<string, number | undefined>; backendDetails: string };
   error?: string;
@@ -161,8 +170,9 @@ async function child(variantId: string): Promise<ChildResult> {
       }
     }
     const flops = productFlops(ps);
-    result.roofline = { gflops: flops / best / 1e6, stepMs: best, flops, cpuMs: bestCpu };
+    result.roofline = { gflops: flops / best / 1e6, stepMs: best, flops, cpuMs: bestCpu, on: 'blas' };
   }
+  if (variant.backend === 'webgpu') result.roofline = await measureGpuRoofline(tf, stepProducts(teacherWidths, batch));
 
   let teacher: ReturnType<typeof buildModel> | undefined;
   const stages: { stage: 'teacher' | 'baseline' | 'student'; widths: number[] }[] = [
@@ -213,6 +223,24 @@ async function child(variantId: string): Promise<ChildResult> {
   return result;
 }
 
+/** The products through tf.matMul on the active (GPU) backend, fastest of 30 rounds after 5, each timed to its last product's completion. */
+async function measureGpuRoofline(tf: typeof import('@tensorflow/tfjs'), ps: ReturnType<typeof stepProducts>): Promise<NonNullable<ChildResult['roofline']>> {
+  const operands = ps.map(([m, n, k, ta, tb]) => ({ a: tf.fill(ta ? [k, m] : [m, k], 0.5), b: tf.fill(tb ? [n, k] : [k, n], 0.25), ta, tb }));
+  let best = Infinity;
+  for (let round = 0; round < 35; round++) {
+    const t0 = performance.now();
+    const outs = operands.map(({ a, b, ta, tb }) => tf.matMul(a, b, ta, tb));
+    // The queue runs in order: one element of the last product is there when all are done.
+    await tf.slice(outs[outs.length - 1], [0, 0], [1, 1]).data();
+    const t = performance.now() - t0;
+    tf.dispose(outs);
+    if (round >= 5) best = Math.min(best, t);
+  }
+  tf.dispose(operands.flatMap(({ a, b }) => [a, b]));
+  const flops = productFlops(ps);
+  return { gflops: flops / best / 1e6, stepMs: best, flops, on: 'gpu' };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Parent: every variant, then the table.
 
@@ -243,7 +271,8 @@ const fmtS = (s: number) => (s < 10 ? s.toFixed(2) : s.toFixed(1));
 const pct = (x: number) => `${Math.round(100 * x)} %`;
 
 async function parent(): Promise<void> {
-  const wanted = option('--variants', VARIANTS.map((v) => v.id).join(',')).split(',');
+  const gpuOnly = option('--backend', '') === 'webgpu';
+  const wanted = gpuOnly ? ['webgpu'] : option('--variants', DEFAULT_VARIANTS.join(',')).split(',');
   const cpuLine = (fs.existsSync('/proc/cpuinfo') ? /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] : undefined) ?? os.cpus()[0]?.model ?? '?';
   const load0 = os.loadavg();
   const results: ChildResult[] = [];
@@ -254,7 +283,10 @@ async function parent(): Promise<void> {
     results.push(r);
   }
   const ok = results.filter((r) => !r.error);
-  const roofline = ok.find((r) => r.roofline)?.roofline;
+  // Each row against its own roofline (the GPU's), else the native BLAS one of this run.
+  const blasRoofline = ok.find((r) => r.roofline?.on === 'blas')?.roofline;
+  const gpuRoofline = ok.find((r) => r.roofline?.on === 'gpu')?.roofline;
+  const rooflineOf = (r: ChildResult) => r.roofline ?? blasRoofline;
   const epochOf = (r: ChildResult, stage: string) => Math.min(...(r.stages.find((s) => s.stage === stage)?.epochSeconds.slice(1) ?? [NaN]));
   // The whole experiment runs on the fastest variant (by teacher + baseline + student epoch), or
   // on those --full-on names.
@@ -282,11 +314,14 @@ async function parent(): Promise<void> {
   out(`Hinton MNIST (examples/hinton-mnist.distill.json): 8,000 training examples, batch 128, ${option('--epochs', '3')} epochs per stage`);
   out('in trainStage(); the minimum epoch after the first is shown, and the median step inside the loop.');
   out();
-  if (roofline) {
-    out(`Roofline: the teacher step's sgemm products alone through the native BLAS: ${roofline.gflops.toFixed(0)} GFLOPS (${roofline.stepMs.toFixed(2)} ms for ${(roofline.flops / 1e9).toFixed(2)} GFLOP).`);
-    out(`Its CPU time (all threads): ${roofline.cpuMs.toFixed(2)} ms. On a machine shared with other jobs wall times stretch with the load; CPU time per step much less,`);
+  if (blasRoofline) {
+    out(`Roofline: the teacher step's sgemm products alone through the native BLAS: ${blasRoofline.gflops.toFixed(0)} GFLOPS (${blasRoofline.stepMs.toFixed(2)} ms for ${(blasRoofline.flops / 1e9).toFixed(2)} GFLOP).`);
+    out(`Its CPU time (all threads): ${blasRoofline.cpuMs!.toFixed(2)} ms. On a machine shared with other jobs wall times stretch with the load; CPU time per step much less,`);
     out('so the "CPU" columns compare runs made at different loads: a step\'s CPU ms against the roofline\'s CPU ms (scaled to its FLOPs) is its efficiency.');
-  } else out('Roofline: not measured (no native BLAS addon in this build).');
+  } else if (!gpuRoofline) out('Roofline: not measured (no native BLAS addon in this build).');
+  if (gpuRoofline) {
+    out(`GPU roofline (the webgpu row's %): the teacher step's products alone through tf.matMul on the GPU: ${gpuRoofline.gflops.toFixed(0)} GFLOPS (${gpuRoofline.stepMs.toFixed(2)} ms for ${(gpuRoofline.flops / 1e9).toFixed(2)} GFLOP).`);
+  }
   out();
   out('| backend | details | teacher epoch | baseline epoch | student epoch | teacher step (% roofline) | baseline step (% roofline) | student step (% roofline) | step CPU ms: teacher / baseline / student (% of roofline CPU) |');
   out('|---|---|---|---|---|---|---|---|---|');
@@ -300,11 +335,13 @@ async function parent(): Promise<void> {
     const step = (st: string) => {
       const s = r.stages.find((x) => x.stage === st)!;
       const gflops = s.stepFlops / s.stepMs / 1e6;
+      const roofline = rooflineOf(r);
       return `${s.stepMs.toFixed(1)} ms, ${gflops.toFixed(0)} GFLOPS${roofline ? ` (${pct(gflops / roofline.gflops)})` : ''}`;
     };
     const cpu = (st: string) => {
       const s = r.stages.find((x) => x.stage === st)!;
-      return `${s.stepCpuMs.toFixed(1)}${roofline ? ` (${pct((roofline.cpuMs * s.stepFlops) / roofline.flops / s.stepCpuMs)})` : ''}`;
+      const cpuMs = rooflineOf(r)?.cpuMs;
+      return `${s.stepCpuMs.toFixed(1)}${cpuMs ? ` (${pct((cpuMs * s.stepFlops) / rooflineOf(r)!.flops / s.stepCpuMs)})` : ''}`;
     };
     out(`| ${v.label} | ${r.backendDetails} | ${cell('teacher')} | ${cell('baseline')} | ${cell('student')} | ${step('teacher')} | ${step('baseline')} | ${step('student')} | ${cpu('teacher')} / ${cpu('baseline')} / ${cpu('student')} |`);
   }
@@ -319,10 +356,11 @@ async function parent(): Promise<void> {
     out();
   }
   out("PyTorch's whole experiment on the table's Xeon: 74 s.");
+  if (gpuRoofline) out("PyTorch with CUDA, the whole experiment on an NVIDIA H200 (issue #11): 14–17 s; the target there is 20 s.");
   out();
   const text = lines.join('\n');
   console.log(text);
-  const file = path.resolve(root, option('--out', 'docs/bench-train.md'));
+  const file = path.resolve(root, option('--out', gpuOnly ? 'docs/bench-train-webgpu.md' : 'docs/bench-train.md'));
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
   process.stderr.write(`[bench:train] wrote ${path.relative(root, file)}\n`);

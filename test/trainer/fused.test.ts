@@ -160,3 +160,18 @@ test('Identity on wasm shares memory by reference count, as on cpu; the clone ou
   assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3]);
   y.dispose();
 });
+
+test('Cast to the same dtype on wasm shares memory too; a real cast still converts', () => {
+  const backend = tf.backend() as unknown as BackendWasm;
+  const x = tf.tensor([1.5, -2.5, 3]);
+  const same = tf.cast(x, 'float32');
+  assert.equal(same.dataId, x.dataId);
+  assert.equal(backend.refCount(x.dataId), 2);
+  const ints = tf.cast(x, 'int32');
+  assert.notEqual(ints.dataId, x.dataId);
+  assert.equal(ints.dtype, 'int32');
+  assert.deepEqual(Array.from(ints.dataSync()), [1, -2, 3]);
+  x.dispose();
+  assert.deepEqual(Array.from(same.dataSync()), [1.5, -2.5, 3]);
+  tf.dispose([same, ints]);
+});

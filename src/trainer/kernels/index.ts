@@ -11,6 +11,9 @@
 //   Identity                    shares the input's memory by reference count, as the cpu backend
 //                               does; the shipped kernel copies it. Every tensor the gradient tape
 //                               saves is an Identity: 2.6 M floats a Hinton teacher step (~1.6 ms).
+//   Cast                        the same for a cast to the tensor's own dtype, which tfjs's
+//                               ReLU and Multiply gradients do on every step (seven copies a
+//                               Hinton teacher step); other casts go to the shipped kernel.
 //
 // With the optional native addon (./blas.ts: OpenBLAS through Node-API) loaded, BatchMatMul,
 // _FusedMatMul and the two conv gradients compute their products with sgemm on the wasm heap
@@ -44,16 +47,26 @@ function replace(config: tf.KernelConfig): void {
 }
 
 /** The kernels this module replaces or adds on wasm. */
-export const WASM_KERNELS = [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.MaxPoolGrad, tf.Sum, tf.Identity] as const;
+export const WASM_KERNELS = [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.MaxPoolGrad, tf.Sum, tf.Identity, tf.Cast] as const;
+
+/** A tensor that shares `x`'s memory (one more reference to it), as the cpu backend's Identity does. */
+function shareMemory(x: tf.TensorInfo, backend: KernelArgs<unknown, unknown>['backend']): tf.TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
 
 const identityConfig: tf.KernelConfig = {
   kernelName: tf.Identity,
   backendName: BACKEND,
-  kernelFunc: (({ inputs: { x }, backend }: KernelArgs<{ x: tf.TensorInfo }, unknown>) => {
-    backend.incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-  }) as unknown as tf.KernelFunc,
+  kernelFunc: (({ inputs: { x }, backend }: KernelArgs<{ x: tf.TensorInfo }, unknown>) => shareMemory(x, backend)) as unknown as tf.KernelFunc,
 };
+
+function castConfig(original: tf.KernelConfig): tf.KernelConfig {
+  type Args = KernelArgs<{ x: tf.TensorInfo }, { dtype: tf.DataType }>;
+  const run = original.kernelFunc as unknown as (args: Args) => tf.TensorInfo;
+  const kernelFunc = (args: Args) => (args.attrs.dtype === args.inputs.x.dtype ? shareMemory(args.inputs.x, args.backend) : run(args));
+  return { ...original, kernelFunc: kernelFunc as unknown as tf.KernelFunc };
+}
 
 function shipped(name: string): tf.KernelConfig {
   const k = tf.getKernel(name, BACKEND);
@@ -82,12 +95,13 @@ export function installWasmKernels(only: readonly string[] = WASM_KERNELS, blas:
     [tf.MaxPoolGrad]: () => maxPoolGradConfig,
     [tf.Sum]: () => sumConfig(shipped(tf.Sum), native),
     [tf.Identity]: () => identityConfig,
+    [tf.Cast]: () => castConfig(shipped(tf.Cast)),
   };
   const configs = WASM_KERNELS.filter((name) => only.includes(name)).map((name) => make[name]());
   saved = new Map(WASM_KERNELS.map((name) => [name, tf.getKernel(name, BACKEND)]));
   for (const config of configs) replace(config);
-  // Every kernel but MaxPoolGrad and Identity uses the addon.
-  installedBlas = configs.some((c) => c.kernelName !== tf.MaxPoolGrad && c.kernelName !== tf.Identity) ? native : undefined;
+  // The products and sums use the addon; MaxPoolGrad, Identity and Cast do not.
+  installedBlas = configs.some((c) => ![tf.MaxPoolGrad, tf.Identity, tf.Cast].includes(c.kernelName as never)) ? native : undefined;
 }
 
 function blasOr(xnnpack: tf.KernelConfig, blas: NativeBlas | undefined): tf.KernelConfig {

@@ -1,11 +1,15 @@
 // Where a training step's time goes, inside the real loop: trainStage() on the Hinton example's
 // teacher, baseline or distilled student, with every wasm kernel and every call into the native
 // addon timed. Prints ms and calls per step for each, over the second epoch, and the median step.
-//   npm run bench:profile -- [teacher|baseline|student] [--epochs N]
+//   npm run bench:profile -- [teacher|baseline|student] [--epochs N] [--backend wasm|webgpu]
 //   DISTILL_NATIVE=0 npm run bench:profile -- teacher          (the wasm kernels alone)
 // Kernel times include the kernels they call (BatchMatMul's transposes appear under both), and
 // a native call made inside a kernel (sgemm) appears under both too. What no row covers is tfjs's
-// own bookkeeping, the batches and the loop itself.
+// own bookkeeping, the batches and the loop itself. On webgpu a kernel's time is what it costs the
+// JS thread to encode and dispatch it (the GPU runs it later): the per-kernel overhead that bounds
+// a GPU step when the GPU work itself is small; the median step includes the wait for each read.
+// On a software adapter (llvmpipe) the "GPU" runs inside each queue submission, which tfjs makes
+// every few dozen dispatches from within some kernel: that kernel's row then carries the work.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,6 +29,7 @@ const EXAMPLE = path.join(__dirname, '..', 'examples', 'hinton-mnist.distill.jso
 const args = process.argv.slice(2);
 const stage = (['teacher', 'baseline', 'student'] as const).find((s) => args.includes(s)) ?? 'teacher';
 const epochs = Math.max(2, Number(args[args.indexOf('--epochs') + 1]) || 2);
+const backendName = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : 'wasm';
 
 const times = new Map<string, { ms: number; calls: number }>();
 let recording = false;
@@ -43,7 +48,8 @@ function timed<F extends (...a: never[]) => unknown>(name: string, f: F): F {
 }
 
 async function main(): Promise<void> {
-  await initBackend('wasm');
+  if (backendName !== 'wasm' && backendName !== 'webgpu') throw new Error(`--backend ${backendName}: wasm or webgpu`);
+  await initBackend(backendName);
   console.log(`${backendDetails()}; ${stage}, epoch 2 of ${epochs}`);
   // The addon, each function timed: the kernels are installed again around the timed copy.
   const blas = wasmKernelsBlas();
@@ -52,8 +58,8 @@ async function main(): Promise<void> {
     uninstallWasmKernels();
     installWasmKernels(undefined, wrapped);
   }
-  for (const k of tf.getKernelsForBackend('wasm')) {
-    tf.unregisterKernel(k.kernelName, 'wasm');
+  for (const k of tf.getKernelsForBackend(backendName)) {
+    tf.unregisterKernel(k.kernelName, backendName);
     tf.registerKernel({ ...k, kernelFunc: timed(k.kernelName, k.kernelFunc as never) });
   }
 

@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as vm from 'node:vm';
 import * as tf from '@tensorflow/tfjs';
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 
@@ -46,12 +47,20 @@ export function unrefWasmWorkers(): void {
 /**
  * Prepares the next tf.setBackend('wasm') to start the threaded build with `threads` threads;
  * returns the function that puts everything back once it has started (or failed), or undefined
- * when the glue files are missing (the plain build then starts as usual).
+ * when the glue files are missing or do not parse (the plain build then starts as usual).
  */
 export function prepareThreadedWasm(threads: number): (() => void) | undefined {
   const glue = glueFile(THREADED_GLUE);
   const workerModule = glueFile(THREADED_WORKER);
   if (!glue || !workerModule) return undefined;
+  // A glue file that does not parse (truncated, corrupted) would end the process from inside a
+  // worker, past any fallback: it is compiled here first, and the plain build starts instead.
+  try {
+    new vm.Script(fs.readFileSync(glue, 'utf8'), { filename: glue });
+  } catch (e) {
+    console.error(`the threaded wasm build is unusable (${glue}: ${(e as Error).message}); training on one thread`);
+    return undefined;
+  }
   const { wasmWorkerContents } = dynamicRequire(workerModule) as { wasmWorkerContents: string };
   const workerFile = path.join(os.tmpdir(), `distill-wasm-worker-${process.pid}.js`);
   // The script is a string of JS source: its "\n" escapes must stay escapes (tfjs does the same before making its Blob).

@@ -21,10 +21,10 @@ const config = {
   probes: { samples: 4, cka: false },
 };
 
-function run(threads: number) {
+function run(threads: number, bundle = cli) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-threads-'));
   fs.writeFileSync(path.join(dir, 'threads.distill.json'), JSON.stringify(config));
-  const r = spawnSync(process.execPath, [cli, 'run', 'threads.distill.json', '--backend', 'wasm'], {
+  const r = spawnSync(process.execPath, [bundle, 'run', 'threads.distill.json', '--backend', 'wasm'], {
     cwd: dir,
     encoding: 'utf8',
     env: { ...process.env, DISTILL_NATIVE: '0', DISTILL_WASM_THREADS: String(threads) },
@@ -35,7 +35,7 @@ function run(threads: number) {
   const [id] = fs.readdirSync(runs);
   const manifest = JSON.parse(fs.readFileSync(path.join(runs, id, 'manifest.json'), 'utf8'));
   const metrics = fs.readFileSync(path.join(runs, id, 'metrics.jsonl'), 'utf8');
-  return { stdout: r.stdout, manifest, metrics };
+  return { stdout: r.stdout, stderr: r.stderr, manifest, metrics };
 }
 
 test('the threaded wasm build trains with the threads asked for, and gives the single-threaded numbers', () => {
@@ -48,4 +48,21 @@ test('the threaded wasm build trains with the threads asked for, and gives the s
   const records = (m: string) => m.trim().split('\n').map((l) => { const r = JSON.parse(l); delete r.seconds; delete r.examplesPerSecond; return r; });
   assert.deepEqual(records(two.metrics), records(one.metrics));
   for (const model of ['teacher', 'baseline', 'student']) assert.equal(two.manifest.results[model].testErrors, one.manifest.results[model].testErrors, model);
+});
+
+test('a threaded glue file that does not parse: one line says so, and the run trains on one thread', () => {
+  // The bundle and its wasm files copied, with the threaded glue cut in half (a broken download).
+  const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-dist-'));
+  for (const f of fs.readdirSync('dist')) {
+    if (/\.(js|wasm)$/.test(f) && !f.endsWith('.map')) fs.copyFileSync(path.join('dist', f), path.join(dist, f));
+  }
+  fs.symlinkSync(path.resolve('dist/data'), path.join(dist, 'data'));
+  const glue = path.join(dist, 'tfjs-backend-wasm-threaded-simd.js');
+  const text = fs.readFileSync(glue, 'utf8');
+  fs.writeFileSync(glue, text.slice(0, text.length >> 1));
+  const r = run(2, path.join(dist, 'cli.js'));
+  assert.match(r.stdout, /backend: wasm \+ XNNPACK kernels, 1 thread \(/);
+  assert.match(r.stderr + r.stdout, /the threaded wasm build is unusable \(.*tfjs-backend-wasm-threaded-simd\.js: .*\); training on one thread/);
+  assert.equal(r.manifest.status, 'done');
+  fs.rmSync(dist, { recursive: true, force: true });
 });

@@ -1,15 +1,20 @@
 // Optimisers and learning-rate schedules from the config.
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig, ScheduleConfig } from '../core/config/schema';
+import { gpuMomentumStep } from './gpuMomentum';
 import { wasmKernelsBlas } from './kernels';
-import { FusedMomentum } from './kernels/fused';
+import { FusedMomentum, type MomentumStep, nativeMomentumStep } from './kernels/fused';
 
-/** The configured optimiser; SGD with momentum runs fused (same numbers) when the wasm kernels have the native addon. */
+/**
+ * The configured optimiser. SGD with momentum runs fused where a backend has a fused step: the
+ * native addon on wasm (the same numbers as tfjs's), two GPU programs on webgpu.
+ */
 export function createOptimizer(cfg: OptimizerConfig): tf.Optimizer {
   if (cfg.type === 'adam') return tf.train.adam(cfg.lr);
   if (!(cfg.momentum > 0)) return tf.train.sgd(cfg.lr);
   const blas = tf.getBackend() === 'wasm' ? wasmKernelsBlas() : undefined;
-  return blas ? new FusedMomentum(blas, cfg.lr, cfg.momentum, cfg.nesterov) : tf.train.momentum(cfg.lr, cfg.momentum, cfg.nesterov);
+  const step: MomentumStep | undefined = blas ? nativeMomentumStep(blas) : tf.getBackend() === 'webgpu' ? gpuMomentumStep : undefined;
+  return step ? new FusedMomentum(step, cfg.lr, cfg.momentum, cfg.nesterov) : tf.train.momentum(cfg.lr, cfg.momentum, cfg.nesterov);
 }
 
 /**

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/trainer/backend';
 import { installWasmKernels, uninstallWasmKernels, WASM_KERNELS } from '../../src/trainer/kernels';
 import { type NativeBlas, nativeBlas } from '../../src/trainer/kernels/blas';
-import { dropoutMask, dropoutMaskTensor, FusedMomentum, maxNormInPlace } from '../../src/trainer/kernels/fused';
+import { dropoutMask, dropoutMaskTensor, FusedMomentum, maxNormInPlace, nativeMomentumStep } from '../../src/trainer/kernels/fused';
 import type { BackendWasm } from '../../src/trainer/kernels/wasm';
 
 const native = nativeBlas();
@@ -94,7 +94,7 @@ describe('FusedMomentum', () => {
   for (const nesterov of [false, true]) {
     test(`bit for bit tfjs's MomentumOptimizer (nesterov ${nesterov})`, needsAddon, () => {
       const reference = train(tf.train.momentum(0.1, 0.9, nesterov), `ref${nesterov}`);
-      const fused = train(new FusedMomentum(native.blas!, 0.1, 0.9, nesterov), `fused${nesterov}`);
+      const fused = train(new FusedMomentum(nativeMomentumStep(native.blas!), 0.1, 0.9, nesterov), `fused${nesterov}`);
       fused.history.forEach((step, i) => step.forEach((w, k) => assert.deepEqual(w, reference.history[i][k], `step ${i + 1}, variable ${k}`)));
       tf.dispose([...reference.vars, ...fused.vars]);
     });
@@ -104,7 +104,7 @@ describe('FusedMomentum', () => {
     let calls = 0;
     const counting = { ...native.blas!, momentum: (...args: Parameters<NativeBlas["momentum"]>) => (calls++, native.blas!.momentum(...args)) };
     const reference = train(tf.train.momentum(0.1, 0.9), 'ref-shared');
-    const fused = train(new FusedMomentum(counting, 0.1, 0.9), 'fused-shared', (vars) => [vars[0].clone()]);
+    const fused = train(new FusedMomentum(nativeMomentumStep(counting), 0.1, 0.9), 'fused-shared', (vars) => [vars[0].clone()]);
     fused.history.forEach((step, i) => step.forEach((w, k) => assert.deepEqual(w, reference.history[i][k], `step ${i + 1}, variable ${k}`)));
     // Each held clone still reads the weights of the step it was taken at (the start, then each step's).
     fused.held.forEach((t, i) => assert.deepEqual(t.dataSync(), i === 0 ? start[0] : fused.history[i - 1][0], `clone ${i}`));

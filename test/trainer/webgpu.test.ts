@@ -23,7 +23,9 @@ import { readManifest, readMetrics, readProbes } from '../../src/core/runStore';
 import { startTrainer } from '../../src/core/trainerClient';
 import { backendDetails, initBackend } from '../../src/trainer/backend';
 import { type ActiveTerm, activateTerms, disposeTerms } from '../../src/trainer/losses';
+import { FusedMomentum } from '../../src/trainer/kernels/fused';
 import { buildModel, type TappedModel } from '../../src/trainer/models';
+import { createOptimizer } from '../../src/trainer/optim';
 import { readAll } from '../../src/trainer/reads';
 import { trainStage } from '../../src/trainer/train';
 import { gpuMemory, releaseGpuMemory } from '../../src/trainer/webgpu';
@@ -285,11 +287,40 @@ describe('webgpu backend vs cpu', () => {
     }
   });
 
+  test('momentum on the GPU (two programs per variable) is tfjs\'s update, plain and Nesterov', async (t) => {
+    if (unavailable) return t.skip(unavailable);
+    assert.equal(await initBackend('webgpu'), 'webgpu');
+    const [n, lr, m] = [1000, 0.05, 0.9];
+    for (const nesterov of [false, true]) {
+      const w0 = values(n, 1), g1 = values(n, 2), g2 = values(n, 3);
+      const value = tf.variable(tf.tensor1d(w0), true, `gpu-momentum-${nesterov}`);
+      const optimizer = createOptimizer({ type: 'sgd', lr, momentum: m, nesterov, weightDecay: 0 });
+      assert.ok(optimizer instanceof FusedMomentum);
+      // Two steps, so the accumulation carries over; the expectation from the formulas, in doubles.
+      const w = Float64Array.from(w0), a = new Float64Array(n);
+      for (const g of [g1, g2]) {
+        const gt = tf.tensor1d(g);
+        optimizer.applyGradients({ [value.name]: gt });
+        gt.dispose();
+        for (let i = 0; i < n; i++) {
+          a[i] = a[i] * m + g[i];
+          w[i] -= lr * (nesterov ? g[i] + m * a[i] : a[i]);
+        }
+      }
+      const [got] = await readAll([value]);
+      assert.ok(relativeError(got, Float32Array.from(w)) < 1e-6, `nesterov=${nesterov}: ${relativeError(got, Float32Array.from(w))}`);
+      optimizer.dispose();
+      value.dispose();
+    }
+  });
+
   test('no GPU memory grows over 100 training steps, and a stage gives the pool back', async (t) => {
     if (unavailable) return t.skip(unavailable);
     assert.equal(await initBackend('webgpu'), 'webgpu');
     const net = buildModel({ type: 'mlp', hidden: [32], activation: 'relu', inputDropout: 0, dropout: 0.2 } as never, [64], 4, 9);
-    const optimizer: tf.Optimizer = tf.train.momentum(0.05, 0.9);
+    // The optimiser the trainer makes (on webgpu: the fused GPU momentum step).
+    const optimizer = createOptimizer({ type: 'sgd', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 0 });
+    assert.ok(optimizer instanceof FusedMomentum);
     const x = tf.tensor2d(DATA.train.x.subarray(0, 16 * 64), [16, 64]);
     const y = tf.oneHot(tf.tensor1d(Array.from(DATA.train.y.subarray(0, 16)), 'int32'), 4).asType('float32');
     const step = async () => {

@@ -4,7 +4,7 @@
 //   dropoutMaskTensor   the dropout mask written straight into a wasm tensor (no JS array, no
 //                       copy), by the native addon when it is loaded, else in JS;
 //   FusedMomentum       SGD with momentum updating each variable and its accumulation in place,
-//                       by the native addon;
+//                       by the native addon (on webgpu, by two GPU programs: ../gpuMomentum.ts);
 //   maxNormInPlace      the max-norm constraint scaling a kernel in place, by the native addon.
 //
 // Each gives exactly the numbers of the path it replaces: the same mask stream, each operation
@@ -62,17 +62,40 @@ function ownHeap(backend: BackendWasm, t: tf.Tensor): Float32Array | undefined {
 type NamedTensor = { name: string; tensor: tf.Tensor };
 
 /**
- * SGD with momentum as tfjs's MomentumOptimizer computes it (same update, same rounding), run in
- * one native pass per variable instead of four to six tfjs kernels — for the Hinton teacher's
- * 2.4 M weights about 3.6 → 1.7 ms a step. Only for the wasm backend with the native addon (see
- * createOptimizer); a variable whose memory is shared is updated with tfjs ops instead.
+ * One SGD-with-momentum step for one variable, done by a backend's own fused code; false when it
+ * does not apply to these tensors (FusedMomentum then runs tfjs's ops).
+ */
+export type MomentumStep = (value: tf.Variable, accumulation: tf.Variable, gradient: tf.Tensor, lr: number, momentum: number, nesterov: boolean) => boolean;
+
+/**
+ * The native addon's momentum step: one pass updating the variable and its accumulation in place,
+ * with tfjs's rounding — for the Hinton teacher's 2.4 M weights about 3.6 → 1.7 ms a step. Only
+ * where both own their wasm memory (reference count 1).
+ */
+export function nativeMomentumStep(blas: NativeBlas): MomentumStep {
+  return (value, accumulation, gradient, lr, momentum, nesterov) => {
+    const backend = wasmBackend();
+    // Views taken after every allocation (an allocation may grow the heap and detach them).
+    const w = backend && ownHeap(backend, value);
+    const a = backend && ownHeap(backend, accumulation);
+    const g = backend && gradient.dtype === 'float32' ? f32(backend, gradient) : undefined;
+    if (!(w && a && g)) return false;
+    blas.momentum(w, a, g, lr, momentum, nesterov);
+    return true;
+  };
+}
+
+/**
+ * SGD with momentum as tfjs's MomentumOptimizer computes it (same update), each variable updated
+ * by a backend's fused step (nativeMomentumStep on wasm with the addon, gpuMomentumStep on webgpu)
+ * instead of four to six tfjs kernels; where the step does not apply, by tfjs's own ops.
  */
 export class FusedMomentum extends tf.Optimizer {
   static readonly className = 'FusedMomentum';
   private readonly accumulations = new Map<string, tf.Variable>();
 
   constructor(
-    private readonly blas: NativeBlas,
+    private readonly step: MomentumStep,
     public learningRate: number,
     private readonly momentum: number,
     private readonly nesterov = false,
@@ -85,7 +108,6 @@ export class FusedMomentum extends tf.Optimizer {
   }
 
   applyGradients(grads: tf.NamedTensorMap | NamedTensor[]): void {
-    const backend = wasmBackend();
     const list: NamedTensor[] = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
     for (const { name, tensor: gradient } of list) {
       const value = tf.engine().registeredVariables[name];
@@ -95,14 +117,7 @@ export class FusedMomentum extends tf.Optimizer {
         acc = tf.tidy(() => tf.variable(tf.zerosLike(value), false));
         this.accumulations.set(name, acc);
       }
-      // Views taken after every allocation above (an allocation may grow the heap and detach them).
-      const w = backend && ownHeap(backend, value);
-      const a = backend && ownHeap(backend, acc);
-      const g = backend && gradient.dtype === 'float32' ? f32(backend, gradient) : undefined;
-      if (w && a && g) {
-        this.blas.momentum(w, a, g, this.learningRate, this.momentum, this.nesterov);
-        continue;
-      }
+      if (this.step(value, acc, gradient, this.learningRate, this.momentum, this.nesterov)) continue;
       // tfjs's own arithmetic (MomentumOptimizer.applyGradients).
       tf.tidy(() => {
         const m = tf.scalar(this.momentum);

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../core/config/schema';
 import { describeModel, type LayerInfo, type LayerKind } from '../core/models';
+import { gpuMaxNorm } from './gpuFused';
 import { dropoutMaskTensor, maxNormInPlace } from './kernels/fused';
 
 export { dropoutMask } from './kernels/fused';
@@ -252,7 +253,7 @@ export function applyConstraints(net: tf.LayersModel | TappedModel): void {
     for (const w of model.trainableWeights) {
       if (w.constraint == null) continue;
       const v = w.read() as tf.Variable;
-      if (!maxNormInPlace(v, w.constraint)) v.assign(w.constraint.apply(v));
+      if (!maxNormInPlace(v, w.constraint) && !gpuMaxNorm(v, w.constraint)) v.assign(w.constraint.apply(v));
     }
   });
 }

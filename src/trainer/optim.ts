@@ -1,7 +1,7 @@
 // Optimisers and learning-rate schedules from the config.
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig, ScheduleConfig } from '../core/config/schema';
-import { gpuMomentumStep } from './gpuMomentum';
+import { gpuMomentumStep } from './gpuFused';
 import { wasmKernelsBlas } from './kernels';
 import { FusedMomentum, type MomentumStep, nativeMomentumStep } from './kernels/fused';
 

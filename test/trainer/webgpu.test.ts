@@ -23,6 +23,7 @@ import { readManifest, readMetrics, readProbes } from '../../src/core/runStore';
 import { startTrainer } from '../../src/core/trainerClient';
 import { backendDetails, initBackend } from '../../src/trainer/backend';
 import { type ActiveTerm, activateTerms, disposeTerms } from '../../src/trainer/losses';
+import { gpuMaxNorm } from '../../src/trainer/gpuFused';
 import { FusedMomentum } from '../../src/trainer/kernels/fused';
 import { buildModel, type TappedModel } from '../../src/trainer/models';
 import { createOptimizer } from '../../src/trainer/optim';
@@ -311,6 +312,33 @@ describe('webgpu backend vs cpu', () => {
       assert.ok(relativeError(got, Float32Array.from(w)) < 1e-6, `nesterov=${nesterov}: ${relativeError(got, Float32Array.from(w))}`);
       optimizer.dispose();
       value.dispose();
+    }
+  });
+
+  test('max-norm on the GPU (two programs per kernel) is tfjs-layers\' MaxNorm, dense and conv', async (t) => {
+    if (unavailable) return t.skip(unavailable);
+    assert.equal(await initBackend('webgpu'), 'webgpu');
+    const maxValue = 2;
+    for (const shape of [[37, 6], [3, 3, 2, 5]]) {
+      const cols = shape[shape.length - 1];
+      const rows = shape.reduce((a, b) => a * b, 1) / cols;
+      // Column c scaled by c: norms from 0 to well past the bound.
+      const w0 = values(rows * cols, 7).map((x, i) => x * (i % cols));
+      const v = tf.variable(tf.tensor(w0, shape), true, `gpu-max-norm-${shape.length}`);
+      // Every axis but the last (tfjs types `axis` as one number; its MaxNorm takes a list).
+      const axis = shape.map((_, i) => i).slice(0, -1) as unknown as number;
+      assert.ok(gpuMaxNorm(v, tf.constraints.maxNorm({ maxValue, axis })));
+      const eps = tf.backend().epsilon();
+      const want = new Float32Array(w0.length);
+      for (let c = 0; c < cols; c++) {
+        let s = 0;
+        for (let r = 0; r < rows; r++) s += w0[r * cols + c] ** 2;
+        const n = Math.sqrt(s);
+        for (let r = 0; r < rows; r++) want[r * cols + c] = (w0[r * cols + c] * Math.min(Math.max(n, 0), maxValue)) / (eps + n);
+      }
+      const [got] = await readAll([v]);
+      assert.ok(relativeError(got, want) < 1e-6, `${shape}: ${relativeError(got, want)}`);
+      v.dispose();
     }
   });
 

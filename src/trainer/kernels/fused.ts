@@ -4,7 +4,7 @@
 //   dropoutMaskTensor   the dropout mask written straight into a wasm tensor (no JS array, no
 //                       copy), by the native addon when it is loaded, else in JS;
 //   FusedMomentum       SGD with momentum updating each variable and its accumulation in place,
-//                       by the native addon (on webgpu, by two GPU programs: ../gpuMomentum.ts);
+//                       by the native addon (on webgpu, by two GPU programs: ../gpuFused.ts);
 //   maxNormInPlace      the max-norm constraint scaling a kernel in place, by the native addon.
 //
 // Each gives exactly the numbers of the path it replaces: the same mask stream, each operation
@@ -155,20 +155,29 @@ export class FusedMomentum extends tf.Optimizer {
 }
 
 /**
- * Applies a tfjs-layers MaxNorm constraint over a kernel's leading axes (a dense kernel's inputs, a
- * conv kernel's window and input channels) to `v` in place, when the native addon can; false
- * when tfjs must (another constraint or axis, another backend, shared memory).
+ * A tfjs-layers MaxNorm constraint over a kernel's leading axes (a dense kernel's inputs, a conv
+ * kernel's window and input channels), as the kernel's rows × columns: what the fused max-norms
+ * (here and ../gpuFused.ts) compute; undefined for another constraint or axis.
+ */
+export function leadingMaxNorm(v: tf.Tensor, constraint: ReturnType<typeof tf.constraints.maxNorm>): { maxValue: number; rows: number; cols: number } | undefined {
+  if (constraint.getClassName() !== 'MaxNorm' || v.rank < 2) return undefined;
+  const { maxValue, axis } = constraint.getConfig() as { maxValue: number; axis: number | number[] };
+  const axes = tf.util.parseAxisParam(axis, v.shape).sort((a, b) => a - b);
+  if (!(axes.length === v.rank - 1 && axes.every((a, i) => a === i))) return undefined;
+  const cols = v.shape[v.rank - 1];
+  return { maxValue, rows: v.size / cols, cols };
+}
+
+/**
+ * Applies a tfjs-layers MaxNorm constraint over a kernel's leading axes to `v` in place, when the
+ * native addon can; false when tfjs must (another constraint or axis, another backend, shared memory).
  */
 export function maxNormInPlace(v: tf.Variable, constraint: ReturnType<typeof tf.constraints.maxNorm>): boolean {
   const backend = wasmBackend();
   const blas = backend && wasmKernelsBlas();
-  if (!backend || !blas || constraint.getClassName() !== 'MaxNorm') return false;
-  const { maxValue, axis } = constraint.getConfig() as { maxValue: number; axis: number | number[] };
-  const axes = tf.util.parseAxisParam(axis, v.shape).sort((a, b) => a - b);
-  if (!(axes.length === v.rank - 1 && axes.every((a, i) => a === i))) return false;
-  const w = ownHeap(backend, v);
-  if (!w) return false;
-  const cols = v.shape[v.rank - 1];
-  blas.maxNorm(w, w.length / cols, cols, maxValue, backend.epsilon());
+  const norm = blas ? leadingMaxNorm(v, constraint) : undefined;
+  const w = norm && ownHeap(backend!, v);
+  if (!norm || !w) return false;
+  blas!.maxNorm(w, norm.rows, norm.cols, norm.maxValue, backend!.epsilon());
   return true;
 }

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../core/config/schema';
 import { describeModel, type LayerInfo, type LayerKind } from '../core/models';
-import { gpuMaxNorm } from './gpuFused';
+import { gpuDropoutMask, gpuMaxNorm } from './gpuFused';
 import { dropoutMaskTensor, maxNormInPlace } from './kernels/fused';
 
 export { dropoutMask } from './kernels/fused';
@@ -176,7 +176,8 @@ function useFastMask(layer: SeededDropout): void {
     const rate = layer.rate;
     if (!kwargs?.training || !(rate > 0 && rate < 1) || layer.noiseShape != null) return tfjsCall(inputs, kwargs);
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    return tf.tidy(() => tf.mul(x, dropoutMaskTensor(x.shape, rate, layer.seed ?? 0)));
+    const seed = layer.seed ?? 0;
+    return tf.tidy(() => tf.mul(x, gpuDropoutMask(x.shape, rate, seed) ?? dropoutMaskTensor(x.shape, rate, seed)));
   };
 }
 

@@ -23,8 +23,8 @@ import { readManifest, readMetrics, readProbes } from '../../src/core/runStore';
 import { startTrainer } from '../../src/core/trainerClient';
 import { backendDetails, initBackend } from '../../src/trainer/backend';
 import { type ActiveTerm, activateTerms, disposeTerms } from '../../src/trainer/losses';
-import { gpuMaxNorm } from '../../src/trainer/gpuFused';
-import { FusedMomentum } from '../../src/trainer/kernels/fused';
+import { gpuDropoutMask, gpuMaxNorm } from '../../src/trainer/gpuFused';
+import { dropoutMask, FusedMomentum } from '../../src/trainer/kernels/fused';
 import { buildModel, type TappedModel } from '../../src/trainer/models';
 import { createOptimizer } from '../../src/trainer/optim';
 import { readAll } from '../../src/trainer/reads';
@@ -339,6 +339,17 @@ describe('webgpu backend vs cpu', () => {
       const [got] = await readAll([v]);
       assert.ok(relativeError(got, want) < 1e-6, `${shape}: ${relativeError(got, want)}`);
       v.dispose();
+    }
+  });
+
+  test('dropout masks drawn on the GPU are dropoutMask()\'s, bit for bit', async (t) => {
+    if (unavailable) return t.skip(unavailable);
+    assert.equal(await initBackend('webgpu'), 'webgpu');
+    for (const [n, rate, seed] of [[1000, 0.5, 0], [12_345, 0.2, 123_456_789], [777, 0.8, 4_000_000_000]]) {
+      const mask = gpuDropoutMask([n], rate, seed)!;
+      const [got] = await readAll([mask]);
+      mask.dispose();
+      assert.deepEqual(got, dropoutMask(n, rate, seed), `n=${n} rate=${rate} seed=${seed}`);
     }
   });
 

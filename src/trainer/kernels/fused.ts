@@ -4,7 +4,8 @@
 //   dropoutMaskTensor   the dropout mask written straight into a wasm tensor (no JS array, no
 //                       copy), by the native addon when it is loaded, else in JS;
 //   FusedMomentum       SGD with momentum updating each variable and its accumulation in place,
-//                       by the native addon (on webgpu, by two GPU programs: ../gpuFused.ts);
+//                       by the native addon (on webgpu the same class runs ../gpuFused.ts's
+//                       programs, equal to tfjs's within float tolerance rather than bit for bit);
 //   maxNormInPlace      the max-norm constraint scaling a kernel in place, by the native addon.
 //
 // Each gives exactly the numbers of the path it replaces: the same mask stream, each operation

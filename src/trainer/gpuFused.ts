@@ -17,7 +17,7 @@
 // with the formulas and a training stage with the cpu backend's, within float tolerance.
 import * as tf from '@tensorflow/tfjs';
 import { type WebGPUBackend, type WebGPUProgram, webgpu_util } from '@tensorflow/tfjs-backend-webgpu';
-import { leadingMaxNorm } from './kernels/fused';
+import type { LeadingMaxNorm } from './kernels/fused';
 
 type Uniform = { name: string; type: 'f32' | 'i32' | 'u32'; value: number };
 
@@ -79,11 +79,10 @@ export function gpuMomentumStep(value: tf.Variable, accumulation: tf.Variable, g
 
 /**
  * tfjs-layers' MaxNorm over a kernel's leading axes on the webgpu backend:
- * w · clip(n, 0, max) / (ε + n), n each column's L2 norm. False where it does not apply.
+ * w · clip(n, 0, max) / (ε + n), n each column's L2 norm. False off the webgpu backend.
  */
-export function gpuMaxNorm(v: tf.Variable, constraint: ReturnType<typeof tf.constraints.maxNorm>): boolean {
-  const norm = onGpu(v) ? leadingMaxNorm(v, constraint) : undefined;
-  if (!norm) return false;
+export function gpuMaxNorm(v: tf.Variable, norm: LeadingMaxNorm): boolean {
+  if (!onGpu(v)) return false;
   const rows = { name: 'rows', type: 'i32', value: norm.rows } as const;
   const cols = { name: 'cols', type: 'i32', value: norm.cols } as const;
   const squares = run('column_squares', [v], [rows, cols], `

@@ -5,8 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../core/config/schema';
 import { describeModel, type LayerInfo, type LayerKind } from '../core/models';
-import { gpuDropoutMask, gpuMaxNorm } from './gpuFused';
-import { dropoutMaskTensor, maxNormInPlace } from './kernels/fused';
+import { dropoutMaskTensor, fusedMaxNorm } from './kernels/fused';
 
 export { dropoutMask } from './kernels/fused';
 
@@ -176,8 +175,7 @@ function useFastMask(layer: SeededDropout): void {
     const rate = layer.rate;
     if (!kwargs?.training || !(rate > 0 && rate < 1) || layer.noiseShape != null) return tfjsCall(inputs, kwargs);
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    const seed = layer.seed ?? 0;
-    return tf.tidy(() => tf.mul(x, gpuDropoutMask(x.shape, rate, seed) ?? dropoutMaskTensor(x.shape, rate, seed)));
+    return tf.tidy(() => tf.mul(x, dropoutMaskTensor(x.shape, rate, layer.seed ?? 0)));
   };
 }
 
@@ -254,7 +252,7 @@ export function applyConstraints(net: tf.LayersModel | TappedModel): void {
     for (const w of model.trainableWeights) {
       if (w.constraint == null) continue;
       const v = w.read() as tf.Variable;
-      if (!maxNormInPlace(v, w.constraint) && !gpuMaxNorm(v, w.constraint)) v.assign(w.constraint.apply(v));
+      if (!fusedMaxNorm(v, w.constraint)) v.assign(w.constraint.apply(v));
     }
   });
 }

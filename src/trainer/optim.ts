@@ -1,9 +1,7 @@
 // Optimisers and learning-rate schedules from the config.
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig, ScheduleConfig } from '../core/config/schema';
-import { gpuMomentumStep } from './gpuFused';
-import { wasmKernelsBlas } from './kernels';
-import { FusedMomentum, type MomentumStep, nativeMomentumStep } from './kernels/fused';
+import { FusedMomentum, fusedMomentumStep } from './kernels/fused';
 
 /**
  * The configured optimiser. SGD with momentum runs fused where a backend has a fused step: the
@@ -12,8 +10,7 @@ import { FusedMomentum, type MomentumStep, nativeMomentumStep } from './kernels/
 export function createOptimizer(cfg: OptimizerConfig): tf.Optimizer {
   if (cfg.type === 'adam') return tf.train.adam(cfg.lr);
   if (!(cfg.momentum > 0)) return tf.train.sgd(cfg.lr);
-  const blas = tf.getBackend() === 'wasm' ? wasmKernelsBlas() : undefined;
-  const step: MomentumStep | undefined = blas ? nativeMomentumStep(blas) : tf.getBackend() === 'webgpu' ? gpuMomentumStep : undefined;
+  const step = fusedMomentumStep();
   return step ? new FusedMomentum(step, cfg.lr, cfg.momentum, cfg.nesterov) : tf.train.momentum(cfg.lr, cfg.momentum, cfg.nesterov);
 }
 

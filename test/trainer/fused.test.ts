@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/trainer/backend';
 import { installWasmKernels, uninstallWasmKernels, WASM_KERNELS } from '../../src/trainer/kernels';
 import { type NativeBlas, nativeBlas } from '../../src/trainer/kernels/blas';
-import { dropoutMask, dropoutMaskTensor, FusedMomentum, maxNormInPlace, nativeMomentumStep } from '../../src/trainer/kernels/fused';
+import { dropoutMask, dropoutMaskTensor, FusedMomentum, fusedMaxNorm, nativeMomentumStep } from '../../src/trainer/kernels/fused';
 import type { BackendWasm } from '../../src/trainer/kernels/wasm';
 
 const native = nativeBlas();
@@ -131,7 +131,7 @@ describe('max-norm in place', () => {
       const constraint = tf.constraints.maxNorm({ maxValue: 1.5, axis: axis as number });
       const expected = tf.tidy(() => constraint.apply(tf.tensor(data, shape)).dataSync());
       const v = tf.tidy(() => tf.variable(tf.tensor(data, shape)));
-      assert.equal(maxNormInPlace(v, constraint), true);
+      assert.equal(fusedMaxNorm(v, constraint), true);
       assert.deepEqual(v.dataSync(), expected);
       // The case is worth testing: some columns are above the bound (scaled to it), some below.
       const norms = Array.from({ length: cols }, (_, c) => Math.sqrt(data.filter((_, i) => i % cols === c).reduce((sum, x) => sum + x * x, 0)));
@@ -142,9 +142,9 @@ describe('max-norm in place', () => {
 
   test('leaves to tfjs what it does not do: another axis, shared memory', needsAddon, () => {
     const v = tf.tidy(() => tf.variable(tf.ones([4, 3])));
-    assert.equal(maxNormInPlace(v, tf.constraints.maxNorm({ maxValue: 1, axis: 1 })), false);
+    assert.equal(fusedMaxNorm(v, tf.constraints.maxNorm({ maxValue: 1, axis: 1 })), false);
     const shared = v.clone();
-    assert.equal(maxNormInPlace(v, tf.constraints.maxNorm({ maxValue: 1, axis: 0 })), false);
+    assert.equal(fusedMaxNorm(v, tf.constraints.maxNorm({ maxValue: 1, axis: 0 })), false);
     assert.deepEqual(Array.from(shared.dataSync()), new Array(12).fill(1));
     tf.dispose([v, shared]);
   });

@@ -23,8 +23,8 @@ import { readManifest, readMetrics, readProbes } from '../../src/core/runStore';
 import { startTrainer } from '../../src/core/trainerClient';
 import { backendDetails, initBackend } from '../../src/trainer/backend';
 import { type ActiveTerm, activateTerms, disposeTerms } from '../../src/trainer/losses';
-import { gpuDropoutMask, gpuMaxNorm } from '../../src/trainer/gpuFused';
-import { dropoutMask, FusedMomentum } from '../../src/trainer/kernels/fused';
+import { gpuDropoutMask } from '../../src/trainer/gpuFused';
+import { dropoutMask, FusedMomentum, fusedMaxNorm } from '../../src/trainer/kernels/fused';
 import { buildModel, type TappedModel } from '../../src/trainer/models';
 import { createOptimizer } from '../../src/trainer/optim';
 import { readAll } from '../../src/trainer/reads';
@@ -327,7 +327,7 @@ describe('webgpu backend vs cpu', () => {
       const v = tf.variable(tf.tensor(w0, shape), true, `gpu-max-norm-${shape.length}`);
       // Every axis but the last (tfjs types `axis` as one number; its MaxNorm takes a list).
       const axis = shape.map((_, i) => i).slice(0, -1) as unknown as number;
-      assert.ok(gpuMaxNorm(v, tf.constraints.maxNorm({ maxValue, axis })));
+      assert.ok(fusedMaxNorm(v, tf.constraints.maxNorm({ maxValue, axis })));
       const eps = tf.backend().epsilon();
       const want = new Float32Array(w0.length);
       for (let c = 0; c < cols; c++) {

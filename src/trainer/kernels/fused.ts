@@ -1,17 +1,21 @@
 // Parts of a training step that tfjs runs as several kernels, each a pass over memory and a fresh
-// tensor, done in one pass on the wasm heap (docs/architecture.md §5):
+// tensor, done in one pass on the wasm heap (docs/architecture.md §5), and on webgpu in fewer GPU
+// programs (../gpuFused.ts). Each picks the active backend's way here:
 //
 //   dropoutMaskTensor   the dropout mask written straight into a wasm tensor (no JS array, no
-//                       copy), by the native addon when it is loaded, else in JS;
-//   FusedMomentum       SGD with momentum updating each variable and its accumulation in place,
-//                       by the native addon (on webgpu the same class runs ../gpuFused.ts's
-//                       programs, equal to tfjs's within float tolerance rather than bit for bit);
-//   maxNormInPlace      the max-norm constraint scaling a kernel in place, by the native addon.
+//                       copy), by the native addon when it is loaded, else in JS; drawn on the GPU
+//                       on webgpu;
+//   FusedMomentum       SGD with momentum updating each variable and its accumulation with
+//                       fusedMomentumStep(): in place by the native addon, or two GPU programs;
+//   fusedMaxNorm        the max-norm constraint: in place by the native addon, or two GPU programs.
 //
-// Each gives exactly the numbers of the path it replaces: the same mask stream, each operation
-// rounded to float in tfjs's order, the norms' sums by the same sgemm as the Sum kernel. Elsewhere
-// (other backends, no addon, a tensor whose memory is shared) they leave the work to tfjs.
+// On wasm each gives exactly the numbers of the path it replaces: the same mask stream, each
+// operation rounded to float in tfjs's order, the norms' sums by the same sgemm as the Sum kernel.
+// On webgpu the masks are the same too; momentum and max-norm agree with tfjs's within float
+// tolerance. Elsewhere (other backends, no addon, a tensor whose memory is shared) they leave the
+// work to tfjs.
 import * as tf from '@tensorflow/tfjs';
+import { gpuDropoutMask, gpuMaxNorm, gpuMomentumStep } from '../gpuFused';
 import type { NativeBlas } from './blas';
 import { wasmKernelsBlas } from './index';
 import { type BackendWasm, f32 } from './wasm';
@@ -43,10 +47,12 @@ export function fillDropoutMask(out: Float32Array, rate: number, seed: number): 
   return out;
 }
 
-/** A dropout keep-mask tensor of `shape`: dropoutMask()'s values, written into the tensor's memory on wasm. */
+/** A dropout keep-mask tensor of `shape`: dropoutMask()'s values, written into the tensor's memory on wasm, drawn on the GPU on webgpu. */
 export function dropoutMaskTensor(shape: number[], rate: number, seed: number): tf.Tensor {
+  const gpu = gpuDropoutMask(shape, rate, seed);
+  if (gpu) return gpu;
   const backend = wasmBackend();
-  if (!backend) return tf.tensor(fillDropoutMask(new Float32Array(tf.util.sizeFromShape(shape)), rate, seed), shape);
+  if (!backend) return tf.tensor(dropoutMask(tf.util.sizeFromShape(shape), rate, seed), shape);
   const info = backend.makeOutput(shape, 'float32');
   const out = f32(backend, info);
   const blas = wasmKernelsBlas();
@@ -86,10 +92,17 @@ export function nativeMomentumStep(blas: NativeBlas): MomentumStep {
   };
 }
 
+/** The active backend's fused momentum step: the native addon's on wasm, two GPU programs on webgpu; undefined elsewhere. */
+export function fusedMomentumStep(): MomentumStep | undefined {
+  const blas = wasmBackend() && wasmKernelsBlas();
+  if (blas) return nativeMomentumStep(blas);
+  return tf.getBackend() === 'webgpu' ? gpuMomentumStep : undefined;
+}
+
 /**
  * SGD with momentum as tfjs's MomentumOptimizer computes it (same update), each variable updated
- * by a backend's fused step (nativeMomentumStep on wasm with the addon, gpuMomentumStep on webgpu)
- * instead of four to six tfjs kernels; where the step does not apply, by tfjs's own ops.
+ * by a backend's fused step (fusedMomentumStep()) instead of four to six tfjs kernels; where the
+ * step does not apply, by tfjs's own ops.
  */
 export class FusedMomentum extends tf.Optimizer {
   static readonly className = 'FusedMomentum';
@@ -155,12 +168,19 @@ export class FusedMomentum extends tf.Optimizer {
   }
 }
 
+/** A max-norm over a kernel's leading axes, as the kernel's rows × columns. */
+export interface LeadingMaxNorm {
+  maxValue: number;
+  rows: number;
+  cols: number;
+}
+
 /**
  * A tfjs-layers MaxNorm constraint over a kernel's leading axes (a dense kernel's inputs, a conv
- * kernel's window and input channels), as the kernel's rows × columns: what the fused max-norms
- * (here and ../gpuFused.ts) compute; undefined for another constraint or axis.
+ * kernel's window and input channels): what the fused max-norms compute; undefined for another
+ * constraint or axis.
  */
-export function leadingMaxNorm(v: tf.Tensor, constraint: ReturnType<typeof tf.constraints.maxNorm>): { maxValue: number; rows: number; cols: number } | undefined {
+function leadingMaxNorm(v: tf.Tensor, constraint: ReturnType<typeof tf.constraints.maxNorm>): LeadingMaxNorm | undefined {
   if (constraint.getClassName() !== 'MaxNorm' || v.rank < 2) return undefined;
   const { maxValue, axis } = constraint.getConfig() as { maxValue: number; axis: number | number[] };
   const axes = tf.util.parseAxisParam(axis, v.shape).sort((a, b) => a - b);
@@ -170,15 +190,20 @@ export function leadingMaxNorm(v: tf.Tensor, constraint: ReturnType<typeof tf.co
 }
 
 /**
- * Applies a tfjs-layers MaxNorm constraint over a kernel's leading axes to `v` in place, when the
- * native addon can; false when tfjs must (another constraint or axis, another backend, shared memory).
+ * Applies a tfjs-layers MaxNorm constraint over a kernel's leading axes to `v`: in place by the
+ * native addon on wasm, as two GPU programs on webgpu. False when tfjs must (another constraint or
+ * axis, another backend, no addon, shared memory).
  */
-export function maxNormInPlace(v: tf.Variable, constraint: ReturnType<typeof tf.constraints.maxNorm>): boolean {
+export function fusedMaxNorm(v: tf.Variable, constraint: ReturnType<typeof tf.constraints.maxNorm>): boolean {
+  const norm = leadingMaxNorm(v, constraint);
+  return norm !== undefined && (maxNormInPlace(v, norm) || gpuMaxNorm(v, norm));
+}
+
+function maxNormInPlace(v: tf.Variable, norm: LeadingMaxNorm): boolean {
   const backend = wasmBackend();
   const blas = backend && wasmKernelsBlas();
-  const norm = blas ? leadingMaxNorm(v, constraint) : undefined;
-  const w = norm && ownHeap(backend!, v);
-  if (!norm || !w) return false;
-  blas!.maxNorm(w, norm.rows, norm.cols, norm.maxValue, backend!.epsilon());
+  const w = blas && ownHeap(backend, v);
+  if (!w) return false;
+  blas.maxNorm(w, norm.rows, norm.cols, norm.maxValue, backend.epsilon());
   return true;
 }

@@ -31,7 +31,7 @@ import { type NativeBlas, nativeBlas } from './blas';
 import { withBlas, withXnnpackOnly } from './matmul';
 import { maxPoolGradConfig } from './max_pool_grad';
 import { sumConfig } from './sum';
-import type { KernelArgs, MatMulFunc } from './wasm';
+import type { BackendWasm, KernelArgs, MatMulFunc } from './wasm';
 
 export { setConvChunkFloats } from './wasm';
 
@@ -50,7 +50,7 @@ function replace(config: tf.KernelConfig): void {
 export const WASM_KERNELS = [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.MaxPoolGrad, tf.Sum, tf.Identity, tf.Cast] as const;
 
 /** A tensor that shares `x`'s memory (one more reference to it), as the cpu backend's Identity does. */
-function shareMemory(x: tf.TensorInfo, backend: KernelArgs<unknown, unknown>['backend']): tf.TensorInfo {
+function shareMemory(x: tf.TensorInfo, backend: BackendWasm): tf.TensorInfo {
   backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }

@@ -24,12 +24,19 @@ type MatMulAttrs = { transposeA: boolean; transposeB: boolean } & Record<string,
 type Args = KernelArgs<MatMulInputs, MatMulAttrs>;
 type Run = (args: Args) => tf.TensorInfo;
 
+/** The product's sizes: op(A) is m×k and op(B) is kB×n (a valid product has kB = k). */
+function productDims({ inputs: { a, b }, attrs: { transposeA: tA, transposeB: tB } }: Args): { m: number; k: number; kB: number; n: number } {
+  const [aRows, aCols] = a.shape.slice(-2);
+  const [bRows, bCols] = b.shape.slice(-2);
+  return { m: tA ? aCols : aRows, k: tA ? aRows : aCols, kB: tB ? bCols : bRows, n: tB ? bRows : bCols };
+}
+
 /** Wraps the shipped BatchMatMul or _FusedMatMul kernel of wasm as described above. */
 export function withXnnpackOnly(original: tf.KernelConfig): tf.KernelConfig {
   const run = original.kernelFunc as unknown as Run;
   const kernelFunc = (args: Args): tf.TensorInfo => {
     const { a, b, bias, preluActivationWeights: prelu } = args.inputs;
-    const n = args.attrs.transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+    const { n } = productDims(args);
     const perColumn = (t?: tf.TensorInfo) => t == null || tf.util.sizeFromShape(t.shape) === n;
     // XNNPACK reads exactly n bias values (the shipped kernel does the same untransposed).
     if (!perColumn(bias)) throw new Error(`_FusedMatMul on wasm: bias of shape ${bias!.shape} for ${n} columns`);
@@ -124,14 +131,13 @@ const metAsWeights = new WeakSet<object>();
  * at PACK_COST (nothing for a `b` XNNPACK keeps). Only unfused products swap: a bias or an
  * activation applies to the plain output's columns.
  */
-function orientation({ inputs: { a, b, bias, preluActivationWeights }, attrs }: Args): 'plain' | 'swapped' {
+function orientation(args: Args): 'plain' | 'swapped' {
+  const { inputs: { b, bias, preluActivationWeights }, attrs } = args;
   const { transposeA: tA, transposeB: tB } = attrs;
   const kept = !tB && metAsWeights.has(b.dataId);
   if (!tB) metAsWeights.add(b.dataId);
   if (bias != null || preluActivationWeights != null || ((attrs.activation as string | undefined) ?? 'linear') !== 'linear') return 'plain';
-  const [aRows, aCols] = a.shape.slice(-2);
-  const [m, k] = tA ? [aCols, aRows] : [aRows, aCols];
-  const n = tB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+  const { m, k, n } = productDims(args);
   const plain = (tA ? TRANSPOSE_COST * m * k : 0) + (tB ? TRANSPOSE_COST * k * n : 0) + (kept ? 0 : PACK_COST * k * n);
   const swapped = (tB ? 0 : TRANSPOSE_COST * k * n) + (tA ? 0 : TRANSPOSE_COST * m * k) + PACK_COST * m * k + TRANSPOSE_COST * m * n;
   return swapped < plain ? 'swapped' : 'plain';
@@ -142,8 +148,7 @@ function perBatch(run: Run, args: Args, plan: BatchPlan): tf.TensorInfo {
   const { inputs, backend, attrs } = args;
   const aRows = inputs.a.shape.slice(-2);
   const bRows = inputs.b.shape.slice(-2);
-  const m = attrs.transposeA ? aRows[1] : aRows[0];
-  const n = attrs.transposeB ? bRows[0] : bRows[1];
+  const { m, n } = productDims(args);
   const out = backend.makeOutput([...plan.outOuter, m, n], 'float32');
   // Every operand is its own rank-3 tensor (the fused kernel reads shapes as rank 3). A shared,
   // unbatched `b` is copied once, so XNNPACK packs it once for the whole loop.
@@ -188,12 +193,10 @@ export function withBlas(fallback: tf.KernelConfig, blas: NativeBlas): tf.Kernel
     const { inputs: { a, b, bias, preluActivationWeights: prelu }, backend, attrs } = args;
     const { transposeA: tA, transposeB: tB } = attrs;
     const activation = (attrs.activation as string | undefined) ?? 'linear';
-    const [aRows, aCols] = a.shape.slice(-2);
-    const [bRows, bCols] = b.shape.slice(-2);
-    const [m, k, n] = [tA ? aCols : aRows, tA ? aRows : aCols, tB ? bRows : bCols];
+    const { m, k, kB, n } = productDims(args);
     const perColumn = (t?: tf.TensorInfo) => t == null || [1, n].includes(tf.util.sizeFromShape(t.shape));
     const plan = batchPlan(a.shape, b.shape);
-    if (plan === null || a.dtype !== 'float32' || b.dtype !== 'float32' || (tB ? bCols : bRows) !== k
+    if (plan === null || a.dtype !== 'float32' || b.dtype !== 'float32' || kB !== k
       || !perColumn(bias) || !perColumn(prelu) || !Object.hasOwn(ACTIVATIONS, activation)
       || (activation === 'prelu' && prelu == null)) return slow(args);
 

@@ -8,13 +8,13 @@
       "target_name": "distill_blas",
       "sources": ["distill_blas.c"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags": ["-O2", "-std=c11", "-Wall"],
+      "cflags": ["-O3", "-std=c11", "-Wall"],
       "conditions": [
         # macOS: every Mac has Accelerate's cblas_sgemm; nothing to install.
         ["OS=='mac'", {
           "defines": ["DISTILL_ACCELERATE"],
           "libraries": ["-framework Accelerate"],
-          "xcode_settings": { "OTHER_CFLAGS": ["-O2", "-std=c11"] }
+          "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-std=c11"] }
         }, {
           # Debian's libopenblas-dev: cblas.h sits on the multiarch include path gcc already
           # searches (/usr/include/x86_64-linux-gnu); a few distributions use /usr/include/openblas.

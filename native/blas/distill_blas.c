@@ -160,6 +160,21 @@ static napi_value Momentum(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// The dropout keep-mask loop: each value a function of its index alone (mulberry32 hashes a counter),
+// compared as an integer, so it vectorises; on x86-64 Linux one copy per instruction set, chosen
+// when the library loads. 0.5 → 0.06 ms for the Hinton teacher's 0.4 M values a step.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void fill_dropout_mask(float* out, size_t n, float scale, uint32_t threshold, uint32_t seed) {
+  for (size_t i = 0; i < n; i++) {
+    const uint32_t s = seed + (uint32_t)(i + 1) * 0x6d2b79f5u;
+    uint32_t t = (s ^ (s >> 15)) * (1u | s);
+    t = (t + ((t ^ (t >> 7)) * (61u | t))) ^ t;
+    out[i] = (t ^ (t >> 14)) >= threshold ? scale : 0.0f;
+  }
+}
+
 // dropoutMask(out, rate, seed): out[i] = 1/(1 − rate) with probability 1 − rate, else 0, from the
 // mulberry32 stream seeded with `seed` — the same numbers as dropoutMask() in src/trainer/kernels/fused.ts,
 // written straight into the tensor's memory (the Hinton teacher draws 0.4 M of them a step).
@@ -174,16 +189,14 @@ static napi_value DropoutMask(napi_env env, napi_callback_info info) {
   if (!get_f32(env, argv[0], &out, &n)) FAIL(env, "dropoutMask: out must be an attached Float32Array");
   if (napi_get_value_double(env, argv[1], &rate) != napi_ok || !(rate > 0 && rate < 1)) FAIL(env, "dropoutMask: rate must be in (0, 1)");
   if (napi_get_value_double(env, argv[2], &seed) != napi_ok || !(seed >= 0 && seed < 4294967296.0)) FAIL(env, "dropoutMask: seed must be in [0, 2^32)");
-  const float scale = (float)(1.0 / (1.0 - rate));
-  // Kept ⇔ u / 2^32 ≥ rate ⇔ u ≥ rate·2^32 (exact in a double for a 32-bit u).
-  const double threshold = rate * 4294967296.0;
-  uint32_t s = (uint32_t)seed;
-  for (size_t i = 0; i < n; i++) {
-    s += 0x6d2b79f5u;
-    uint32_t t = (s ^ (s >> 15)) * (1u | s);
-    t = (t + ((t ^ (t >> 7)) * (61u | t))) ^ t;
-    out[i] = (double)(t ^ (t >> 14)) >= threshold ? scale : 0.0f;
+  // Kept ⇔ u / 2^32 ≥ rate ⇔ u ≥ ⌈rate·2^32⌉ for an integer u (rate·2^32 is exact in a double).
+  // A threshold of 2^32 (rate within 2^-32 of 1) keeps nothing.
+  const double threshold = ceil(rate * 4294967296.0);
+  if (threshold >= 4294967296.0) {
+    for (size_t i = 0; i < n; i++) out[i] = 0.0f;
+    return NULL;
   }
+  fill_dropout_mask(out, n, (float)(1.0 / (1.0 - rate)), (uint32_t)threshold, (uint32_t)seed);
   return NULL;
 }
 

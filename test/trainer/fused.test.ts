@@ -32,6 +32,8 @@ const CASES: [number, number][] = [
   [0.37, 2 ** 31 + 5],
   [0.9, 2 ** 32 - 1],
   [0.5, 7_919_000_131], // the trainer's reseeded masks pass 2^32
+  [0.999, 11], // a few kept
+  [1 - 2 ** -33, 3], // ⌈rate·2^32⌉ = 2^32: nothing kept
 ];
 
 before(async () => {

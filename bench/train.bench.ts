@@ -8,8 +8,14 @@
 // (8,000 MNIST training examples, batch 128), for the teacher, the baseline and the distilled
 // student, `--epochs` epochs each (default 3; the minimum epoch time is reported, so the first
 // epoch's warm-up does not count). Then, unless --no-full, the whole Hinton experiment
-// (runExperiment, 30 + 30 + 30 epochs, as `npm run demo` runs it) on the fastest variant (or on
-// those --full-on names).
+// (runExperiment, 30 + 30 + 30 epochs, as `npm run demo` runs it) on the fastest variant and on
+// PyTorch (or on those --full-on names).
+//
+// PyTorch, side by side: the `pytorch` variant trains the same recipe in plain PyTorch
+// (bench/pytorch_hinton.py) on the same split, in the same run, and by default its whole
+// experiment too; its % is against its own roofline (torch.mm at the same shapes). It needs a
+// python3 with torch (Debian: apt-get install python3-torch; PYTHON names another interpreter)
+// and is shown as unavailable otherwise.
 //
 // Each variant runs in its own child process, because the backend and OpenBLAS's core type are
 // chosen once per process (OPENBLAS_CORETYPE is read when the library loads).
@@ -43,7 +49,7 @@ const EXAMPLE = path.join(root, 'examples', 'hinton-mnist.distill.json');
 interface Variant {
   id: string;
   label: string;
-  backend: 'wasm' | 'tensorflow' | 'cpu' | 'webgpu';
+  backend: 'wasm' | 'tensorflow' | 'cpu' | 'webgpu' | 'pytorch';
   env: Record<string, string | undefined>;
 }
 
@@ -57,6 +63,9 @@ const VARIANTS: Variant[] = [
   { id: 'blas-detected', label: 'wasm + OpenBLAS, core type as OpenBLAS detects it', backend: 'wasm', env: { OPENBLAS_CORETYPE: undefined, DISTILL_CORETYPE: 'off' } },
   { id: 'wasm', label: 'wasm kernels only (no native BLAS)', backend: 'wasm', env: { DISTILL_NATIVE: '0' } },
   { id: 'webgpu', label: 'webgpu (Dawn: Vulkan, Metal or Direct3D 12)', backend: 'webgpu', env: {} },
+  // The same recipe in plain PyTorch (bench/pytorch_hinton.py) on the same split, cores and run:
+  // the issue's comparison made on this machine. Unavailable without python3 and torch.
+  { id: 'pytorch', label: 'PyTorch (bench/pytorch_hinton.py), same data and cores', backend: 'pytorch', env: { OPENBLAS_CORETYPE: undefined } },
 ];
 /** What runs without --variants or --backend: every CPU backend (the GPU only when asked). */
 const DEFAULT_VARIANTS = VARIANTS.filter((v) => v.backend !== 'webgpu').map((v) => v.id);
@@ -80,7 +89,7 @@ interface ChildResult {
   variant: string;
   backendDetails: string;
   /** The products alone: through the native BLAS (cpuMs: its CPU time), or through tf.matMul on the GPU. */
-  roofline?: { gflops: number; stepMs: number; flops: number; cpuMs?: number; on: 'blas' | 'gpu' };
+  roofline?: { gflops: number; stepMs: number; flops: number; cpuMs?: number; on: 'blas' | 'gpu' | 'torch' };
   stages: StageTiming[];
   full?: { seconds: number; errors: Record<string, number | undefined>; backendDetails: string };
   error?: string;
@@ -109,6 +118,7 @@ async function child(variantId: string): Promise<ChildResult> {
   const variant = VARIANTS.find((v) => v.id === variantId)!;
   const epochs = Number(option('--epochs', '3'));
   const full = flag('--full');
+  if (variant.backend === 'pytorch') return pytorchChild(variant, epochs, full);
   const tf = await import('@tensorflow/tfjs');
   const { initBackend, backendDetails } = await import('../src/trainer/backend');
   const { nativeBlas } = await import('../src/trainer/kernels/blas');
@@ -223,6 +233,51 @@ async function child(variantId: string): Promise<ChildResult> {
   return result;
 }
 
+/**
+ * The `pytorch` variant: our loader's split written to a file, bench/pytorch_hinton.py run on it
+ * (its own roofline is torch.mm at the teacher step's shapes). OpenBLAS, if torch's BLAS is the
+ * system's, gets the core type ours gets (from the CPU flags), so both sides use the same kernels.
+ */
+async function pytorchChild(variant: Variant, epochs: number, full: boolean): Promise<ChildResult> {
+  const { parseConfig } = await import('../src/core/config/parse');
+  const { defaultNodeEnv } = await import('../src/core/config/nodeEnv');
+  const { describeDataSource, loadDataset } = await import('../src/trainer/data');
+  const { defaultCacheDir } = await import('../src/trainer/experiment');
+  const { chooseCoretype } = await import('../src/trainer/kernels/coretype');
+  const { config } = parseConfig(fs.readFileSync(EXAMPLE, 'utf8'), EXAMPLE, defaultNodeEnv({ describeData: describeDataSource }));
+  if (!config) throw new Error(`${EXAMPLE} does not parse`);
+  const data = await loadDataset(config.data, { configDir: path.dirname(EXAMPLE), seed: config.seed, cacheDir: defaultCacheDir(), log: () => {} });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-bench-torch-'));
+  const file = path.join(dir, 'hinton.bin');
+  const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  fs.writeFileSync(file, Buffer.concat([bytes(data.train.x), bytes(data.test.x), bytes(Int32Array.from(data.train.y)), bytes(Int32Array.from(data.test.y))]));
+  // OpenMP's threads spin between parallel regions by default, and on two cores they then fight
+  // OpenBLAS's own threads: measured here 1.2–2× slower per epoch than with passive waiting.
+  const env = { OMP_WAIT_POLICY: 'PASSIVE', ...process.env };
+  const coretype = chooseCoretype(env, () => fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  const script = path.join(root, 'bench', 'pytorch_hinton.py');
+  // The first Python that has torch (a pyenv shim's python3 may not; Debian's python3-torch is in /usr/bin's).
+  const python = [process.env.PYTHON, 'python3', '/usr/bin/python3'].find((p) => p && spawnSync(p, ['-c', 'import torch']).status === 0);
+  if (!python) throw new Error('no python3 with torch (Debian: apt-get install python3-torch; or set PYTHON)');
+  const r = spawnSync(python, [script, '--data', file, '--train', String(data.train.count), '--test', String(data.test.count), '--epochs', String(epochs), ...(full ? ['--full'] : [])], {
+    env,
+    encoding: 'utf8',
+  });
+  fs.rmSync(dir, { recursive: true, force: true });
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) throw new Error((r.stderr || r.error?.message || `python3 exited ${r.status}`).trim().split('\n').pop());
+  const out = JSON.parse(line) as Omit<ChildResult, 'variant'> & { roofline?: { gflops: number; stepMs: number; flops: number } };
+  const kernels = `, OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY}${coretype.coretype ? `, OPENBLAS_CORETYPE=${coretype.coretype}` : ''}`;
+  const details = `${out.backendDetails ?? out.full?.backendDetails}${kernels}`;
+  return {
+    variant: variant.id,
+    backendDetails: details,
+    stages: out.stages ?? [],
+    roofline: out.roofline && { ...out.roofline, on: 'torch' },
+    full: out.full && { ...out.full, backendDetails: details },
+  };
+}
+
 /** The products through tf.matMul on the active (GPU) backend, fastest of 30 rounds after 5, each timed to its last product's completion. */
 async function measureGpuRoofline(tf: typeof import('@tensorflow/tfjs'), ps: ReturnType<typeof stepProducts>): Promise<NonNullable<ChildResult['roofline']>> {
   const operands = ps.map(([m, n, k, ta, tb]) => ({ a: tf.fill(ta ? [k, m] : [m, k], 0.5), b: tf.fill(tb ? [n, k] : [k, n], 0.25), ta, tb }));
@@ -286,12 +341,14 @@ async function parent(): Promise<void> {
   // Each row against its own roofline (the GPU's), else the native BLAS one of this run.
   const blasRoofline = ok.find((r) => r.roofline?.on === 'blas')?.roofline;
   const gpuRoofline = ok.find((r) => r.roofline?.on === 'gpu')?.roofline;
+  const torchRoofline = ok.find((r) => r.roofline?.on === 'torch')?.roofline;
   const rooflineOf = (r: ChildResult) => r.roofline ?? blasRoofline;
   const epochOf = (r: ChildResult, stage: string) => Math.min(...(r.stages.find((s) => s.stage === stage)?.epochSeconds.slice(1) ?? [NaN]));
   // The whole experiment runs on the fastest variant (by teacher + baseline + student epoch), or
   // on those --full-on names.
-  const fastest = [...ok].sort((a, b) => ['teacher', 'baseline', 'student'].reduce((s, st) => s + epochOf(a, st) - epochOf(b, st), 0))[0];
-  const fullOn = flag('--no-full') ? [] : option('--full-on', fastest?.variant ?? '').split(',').filter(Boolean);
+  const fastest = ok.filter((r) => r.variant !== 'pytorch').sort((a, b) => ['teacher', 'baseline', 'student'].reduce((s, st) => s + epochOf(a, st) - epochOf(b, st), 0))[0];
+  const byDefault = [fastest?.variant, ok.some((r) => r.variant === 'pytorch') ? 'pytorch' : undefined].filter(Boolean).join(',');
+  const fullOn = flag('--no-full') ? [] : option('--full-on', byDefault).split(',').filter(Boolean);
   const fulls: ChildResult[] = [];
   for (const id of fullOn) {
     const v = VARIANTS.find((x) => x.id === id);
@@ -322,6 +379,9 @@ async function parent(): Promise<void> {
   if (gpuRoofline) {
     out(`GPU roofline (the webgpu row's %): the teacher step's products alone through tf.matMul on the GPU: ${gpuRoofline.gflops.toFixed(0)} GFLOPS (${gpuRoofline.stepMs.toFixed(2)} ms for ${(gpuRoofline.flops / 1e9).toFixed(2)} GFLOP).`);
   }
+  if (torchRoofline) {
+    out(`PyTorch's roofline (its row's %): the same products through torch.mm: ${torchRoofline.gflops.toFixed(0)} GFLOPS (${torchRoofline.stepMs.toFixed(2)} ms).`);
+  }
   out();
   out('| backend | details | teacher epoch | baseline epoch | student epoch | teacher step (% roofline) | baseline step (% roofline) | student step (% roofline) | step CPU ms: teacher / baseline / student (% of roofline CPU) |');
   out('|---|---|---|---|---|---|---|---|---|');
@@ -345,7 +405,7 @@ async function parent(): Promise<void> {
     };
     out(`| ${v.label} | ${r.backendDetails} | ${cell('teacher')} | ${cell('baseline')} | ${cell('student')} | ${step('teacher')} | ${step('baseline')} | ${step('student')} | ${cpu('teacher')} / ${cpu('baseline')} / ${cpu('student')} |`);
   }
-  out('| *PyTorch 2.11, 2 threads (measured on a Xeon pinned to 2 cores, issue #10; not here)* | | *1.49 s* | *0.33 s* | *0.65 s* | | | | |');
+  out('| *PyTorch 2.11, 2 threads (measured on a Xeon pinned to 2 cores, issue #10; not here)* | | *1.49 s* | *0.33 s* | *0.65 s* | *62 % of its roofline* | | | |');
   out();
   for (const full of fulls) {
     if (full.full) {

@@ -35,6 +35,32 @@ export function meanStd(values: number[]): Spread | undefined {
   return { mean, std: Math.sqrt(ss / (n - 1)), n };
 }
 
+/** Several runs' curves at each x: the mean, and the mean ± one sample std as a band's edges. */
+export interface SpreadCurve {
+  mean: (number | null)[];
+  lower: (number | null)[];
+  upper: (number | null)[];
+  /** How many runs have a value at each x (a run that stopped early has none past its end). */
+  count: number[];
+}
+
+/**
+ * The mean ± std curve of several runs' curves on one x axis (a column per run, null where a run
+ * has no value). Where one run has a value the band is that value; where none has, all null.
+ */
+export function spreadCurve(columns: (number | null)[][]): SpreadCurve {
+  const length = Math.max(0, ...columns.map((c) => c.length));
+  const out: SpreadCurve = { mean: [], lower: [], upper: [], count: [] };
+  for (let i = 0; i < length; i++) {
+    const s = meanStd(columns.map((c) => c[i]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)));
+    out.mean.push(s ? s.mean : null);
+    out.lower.push(s ? s.mean - (s.std ?? 0) : null);
+    out.upper.push(s ? s.mean + (s.std ?? 0) : null);
+    out.count.push(s ? s.n : 0);
+  }
+  return out;
+}
+
 export interface GroupModelSummary {
   testErrors: Spread;
   testAccuracy: Spread;

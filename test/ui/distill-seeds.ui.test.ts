@@ -3,7 +3,8 @@
 // `seeds: [1, 2]` run from the editor's Run lens; the Experiments view shows one group row with
 // the student's test errors and the gap closed as mean ± std, a row per seed under it, and Compare
 // (from the group's context menu) shows the group as one row of mean ± std that expands to its
-// seeds. Every number is checked against the run folders' manifests.
+// seeds, and its curve as the mean in a ± std band, one curve per seed once expanded. Every number
+// is checked against the run folders' manifests (the mean curve against the seeds' curves).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -116,6 +117,14 @@ describe('Distill Lab: a seed group (packaged extension)', function () {
       return `${formatSpread(m.testErrors)} (${formatSpread({ ...m.testAccuracy, mean: 1 - m.testAccuracy.mean }, 1, 100)}%)`;
     };
     assert.deepEqual(cells.slice(0, 5), ['done', rate('teacher'), rate('baseline'), rate('student'), g.gapRecovered ? formatGapSpread(g.gapRecovered) : '–']);
+    // The chart: the collapsed group is one mean curve with its band's two edges.
+    const curves = () =>
+      frame.evaluate(() => {
+        const u = (document.getElementById('compare-chart') as unknown as { __uplot?: { series: { label?: string }[]; data: (number | null)[][] } }).__uplot;
+        return u ? { labels: u.series.map((x) => String(x.label ?? '')), data: u.data.map((c) => Array.from(c)) } : undefined;
+      });
+    const collapsed = (await curves())!;
+    assert.deepEqual(collapsed.labels.slice(1).map((l) => l.replace(/^.*· 2 seeds/, '')), [', mean ± std', ' + std', ' − std']);
     await row.locator('.group-toggle').click();
     const seedRows = frame.locator('#runs tr.seed-row');
     await seedRows.nth(1).waitFor({ timeout: 10_000 });
@@ -123,6 +132,10 @@ describe('Distill Lab: a seed group (packaged extension)', function () {
       (await seedRows.locator('th').allTextContents()).map((t) => t.trim()),
       manifests.map((m) => `seed ${m.seed} · ${m.id}`),
     );
+    // Expanded: one curve per seed, whose average is the mean curve shown before.
+    const expanded = (await curves())!;
+    assert.deepEqual(expanded.labels.slice(1), manifests.map((m) => m.id));
+    collapsed.data[1].forEach((mean, i) => assert.ok(Math.abs(mean! - (expanded.data[1][i]! + expanded.data[2][i]!) / 2) < 1e-12, `mean at epoch ${collapsed.data[0][i]}`));
     await screenshot(page, 'seeds-compare');
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { formatProblem, parseConfig, type ValidationEnv } from '../../src/core/config/parse';
 import type { Manifest, ModelResult, RunStatus } from '../../src/core/protocol';
 import { manifestProblem } from '../../src/core/runStore';
-import { configForSeed, formatGapSpread, formatSpread, groupEntries, groupSeeds, meanStd, summarizeGroupLine, summarizeSeedGroup } from '../../src/core/seedGroups';
+import { configForSeed, formatGapSpread, formatSpread, groupEntries, groupSeeds, meanStd, spreadCurve, summarizeGroupLine, summarizeSeedGroup } from '../../src/core/seedGroups';
 
 const FILE = '/cfg/x.distill.json';
 const anyFile: ValidationEnv = { fileExists: () => true };
@@ -151,4 +151,20 @@ test('a manifest whose group is malformed is damaged, with the reason; a well-fo
   for (const group of ['g', null, { id: 1, index: 0, seeds: [1] }, { id: 'g', index: 0.5, seeds: [1] }, { id: 'g', index: 0, seeds: '1,2' }, { id: 'g', index: 0, seeds: [1, 'x'] }]) {
     assert.equal(manifestProblem({ ...run(0, 'done'), group }), 'manifest.json: group is not { id, index, seeds }', JSON.stringify(group));
   }
+});
+
+test('spreadCurve: per x the mean and mean ± sample std over the runs that have a value', () => {
+  // x0: 0.90, 0.92, 0.97 → mean 0.93, std √((0.03² + 0.01² + 0.04²)/2) = √0.0013; x1: one run left; x2: none.
+  const c = spreadCurve([
+    [0.9, null, null],
+    [0.92, 0.5],
+    [0.97, NaN],
+  ]);
+  const std = Math.sqrt((0.03 ** 2 + 0.01 ** 2 + 0.04 ** 2) / 2);
+  assert.equal(c.count.join(), '3,1,0');
+  assert.ok(Math.abs(c.mean[0]! - 0.93) < 1e-12);
+  assert.ok(Math.abs(c.lower[0]! - (0.93 - std)) < 1e-12 && Math.abs(c.upper[0]! - (0.93 + std)) < 1e-12);
+  assert.deepEqual([c.mean[1], c.lower[1], c.upper[1]], [0.5, 0.5, 0.5]);
+  assert.deepEqual([c.mean[2], c.lower[2], c.upper[2]], [null, null, null]);
+  assert.deepEqual(spreadCurve([]), { mean: [], lower: [], upper: [], count: [] });
 });

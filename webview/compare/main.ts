@@ -1,14 +1,15 @@
 // Compare panel: two or more runs' curves overlaid (any logged metric of any model the runs
 // train) and their configs diffed, with each run's results side by side: the headline teacher,
 // baseline and student, and a "models" cell with the run's other models (peers, generations, …);
-// a seed group's runs as one row of mean ± std (src/core/seedGroups.ts), expandable to its seeds.
+// a seed group's runs as one row of mean ± std (src/core/seedGroups.ts), expandable to its seeds,
+// and on the chart as one mean curve in a ± std band, or one curve per seed when expanded.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import { CLASSIC_STAGES, type StageName } from '../../src/core/protocol';
 import { gapClosedPercent } from '../../src/core/resultFormat';
-import { formatGapSpread, formatSpread, type GroupModelSummary, groupEntries, summarizeSeedGroup } from '../../src/core/seedGroups';
+import { formatGapSpread, formatSpread, type GroupModelSummary, groupEntries, spreadCurve, summarizeSeedGroup } from '../../src/core/seedGroups';
 import type { CompareRun, EpochMetric } from '../../src/core/webviewProtocol';
 import { inPlanOrder, modelLabel } from '../shared/models';
 import { post, saveUi, uiState } from '../shared/api';
@@ -16,7 +17,7 @@ import { hasEveryEpochTest } from '../shared/heldOut';
 import { diffConfigs } from '../shared/configDiff';
 import { frameScheduler, h } from '../shared/dom';
 import { exportCsv, exportPng } from '../shared/exporter';
-import { LineChart } from '../shared/lineChart';
+import { type Column, LineChart, type LineSeries } from '../shared/lineChart';
 import { seriesToggles, startShell } from '../shared/shell';
 import { palette } from '../shared/theme';
 
@@ -174,7 +175,7 @@ function groupErr(m: GroupModelSummary | undefined): string {
 function toggleGroup(id: string): void {
   ui.expanded = ui.expanded.includes(id) ? ui.expanded.filter((g) => g !== id) : [...ui.expanded, id];
   saveUi({ expandedGroups: ui.expanded });
-  renderRuns();
+  schedule();
 }
 
 function renderRuns(): void {
@@ -253,24 +254,52 @@ function modelCells(items: string[]): (Node | string)[] {
   return items.flatMap((t, i) => [...(i ? [' · '] : []), h('span', { class: 'model-result' }, t)]);
 }
 
+/**
+ * The chart's curves: one per run, and a seed group's as its mean with a band of ± one sample std
+ * while its row is collapsed (one curve per seed when expanded, as in the table). The group's
+ * colour is its first seed's.
+ */
 function renderChart(options: [string, string][]): void {
   const epochs = [...new Set(runs.flatMap((r) => r.epochs.filter((e) => e.stage === ui.stage).map((e) => e.epoch)))].sort((a, b) => a - b);
   const pos = new Map(epochs.map((e, i) => [e, i]));
-  const ys = runs.map((r) => {
+  const columnOf = (r: CompareRun) => {
     const col = new Array<number | null>(epochs.length).fill(null);
     for (const e of r.epochs) if (e.stage === ui.stage) col[pos.get(e.epoch)!] = valueOf(e, ui.metric);
     return col;
-  });
+  };
   const label = options.find((o) => o[0] === ui.metric)?.[1] ?? ui.metric;
+  const points = epochs.length < 40;
+  const series: LineSeries[] = [];
+  const ys: Column[] = [];
+  const addRun = (r: CompareRun) => {
+    series.push({ key: r.run.dir, label: r.run.id, color: runColor(runs.indexOf(r)), points });
+    ys.push(columnOf(r));
+  };
+  for (const e of groupEntries(runs, (r) => r.run)) {
+    if (e.kind === 'run' || ui.expanded.includes(e.id)) {
+      (e.kind === 'run' ? [e.entry] : e.entries).forEach(addRun);
+      continue;
+    }
+    const curve = spreadCurve(e.entries.map(columnOf));
+    const key = `group:${e.id}`;
+    const name = `${e.entries[0].run.id} · ${e.entries.length} seeds`;
+    const color = runColor(runs.indexOf(e.entries[0]));
+    series.push(
+      { key, label: `${name}, mean ± std`, csvLabel: `${name} (mean)`, color, width: 2, points },
+      { key: `${key}:upper`, label: `${name} + std`, color, band: { of: key, edge: 'upper' } },
+      { key: `${key}:lower`, label: `${name} − std`, color, band: { of: key, edge: 'lower' } },
+    );
+    ys.push(curve.mean, curve.upper, curve.lower);
+  }
   chart.setTitle(`${label} · ${stageLabel(ui.stage)}`);
-  const series = runs.map(({ run }, i) => ({ key: run.dir, label: run.id, color: runColor(i), points: epochs.length < 40 }));
   const key = `${ui.stage}|${ui.metric}|${series.map((s) => s.key + s.color).join(',')}`;
   if (key !== chartKey) {
     chartKey = key;
     chart.setAxisLabels('epoch', label);
     chart.setSeries(series, epochs, ys);
     toggles.textContent = '';
-    toggles.append(seriesToggles('compare-toggles', 'Show', series.map((s) => ({ ...s, checked: true })), (k, on) => chart.setShow(k, on)));
+    const curves = series.filter((s) => !s.band);
+    toggles.append(seriesToggles('compare-toggles', 'Show', curves.map((s) => ({ ...s, checked: chart.isShown(s.key) })), (k, on) => chart.setShow(k, on)));
   } else chart.setData(epochs, ys);
 }
 

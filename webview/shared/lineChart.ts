@@ -4,7 +4,7 @@
 // `__uplot` so tests can map values to pixels.
 import uPlot from 'uplot';
 import { h } from './dom';
-import { palette } from './theme';
+import { palette, translucent } from './theme';
 
 export interface LineSeries {
   key: string;
@@ -17,6 +17,12 @@ export interface LineSeries {
   points?: boolean;
   /** The CSV column header when the legend's label (with its symbols) is not a plain header. */
   csvLabel?: string;
+  /**
+   * An edge of the shaded band around the series keyed `of` (a seed group's mean ± std): drawn
+   * only as the fill between its `upper` and `lower` edges, shown and hidden with that series,
+   * left out of the legend and the PNG's, kept in the CSV.
+   */
+  band?: { of: string; edge: 'upper' | 'lower' };
 }
 
 export interface LineChartOptions {
@@ -98,11 +104,13 @@ export class LineChart {
     this.u.setData([x, ...ys] as uPlot.AlignedData);
   }
 
+  /** Shows or hides a series, and its band with it. */
   setShow(key: string, show: boolean): void {
-    const i = this.series.findIndex((s) => s.key === key);
-    if (i < 0) return;
-    this.series[i].show = show;
-    this.u?.setSeries(i + 1, { show });
+    this.series.forEach((s, i) => {
+      if (s.key !== key && s.band?.of !== key) return;
+      s.show = show;
+      this.u?.setSeries(i + 1, { show });
+    });
   }
 
   isShown(key: string): boolean {
@@ -146,20 +154,33 @@ export class LineChart {
         ...this.series.map(
           (s): uPlot.Series => ({
             label: s.label,
-            stroke: s.color,
-            width: s.width ?? 1.5,
+            stroke: s.band ? 'transparent' : s.color,
+            width: s.band ? 0 : s.width ?? 1.5,
             dash: s.dash,
             show: s.show !== false,
             spanGaps: true,
-            points: { show: s.points ?? false, size: 5, fill: s.color },
+            points: { show: !s.band && (s.points ?? false), size: 5, fill: s.color },
           }),
         ),
       ],
+      bands: this.bands(),
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false } },
     };
     this.u = new uPlot(opts, [this.x, ...this.ys] as uPlot.AlignedData, this.plotEl);
+    // A band's edges are not curves of their own: no legend rows (the mean's row stands for them).
+    const rows = this.u.root.querySelectorAll<HTMLElement>('.u-legend .u-series');
+    this.series.forEach((s, i) => s.band && rows[i + 1] && (rows[i + 1].style.display = 'none'));
     (this.el as unknown as { __uplot?: uPlot }).__uplot = this.u;
+  }
+
+  /** uPlot's bands: each series' upper and lower edges (uPlot indices, x being 0), filled faintly in its colour. */
+  private bands(): uPlot.Band[] {
+    const index = (of: string, edge: 'upper' | 'lower') => this.series.findIndex((s) => s.band?.of === of && s.band.edge === edge) + 1;
+    return this.series.flatMap((s) => {
+      const [upper, lower] = [index(s.key, 'upper'), index(s.key, 'lower')];
+      return !s.band && upper > 0 && lower > 0 ? [{ series: [upper, lower] as uPlot.Band.Bounds, fill: translucent(s.color, 0.22) }] : [];
+    });
   }
 
   /** The visible series as CSV (x first), one row per x. */
@@ -178,7 +199,7 @@ export class LineChart {
     const p = palette();
     const src = u.ctx.canvas;
     const dpr = src.width / u.width || 1;
-    const shown = this.series.filter((s) => s.show !== false);
+    const shown = this.series.filter((s) => s.show !== false && !s.band);
     const titleH = 24 * dpr;
     const legendH = 20 * dpr;
     const out = document.createElement('canvas');

@@ -113,6 +113,7 @@ export async function runExperiment(req: StartRequest, backend: Backend, io: Exp
     rec.saveManifest();
     io.emit({ type: 'plan', models: rec.manifest.models });
     try {
+      await ctx.loadStudentInit();
       await MODE_RUNNERS[modeOf(config)](ctx);
     } finally {
       ctx.dispose();

@@ -541,3 +541,21 @@ test('loadConfigFile reads through the env; defaultNodeEnv checks paths relative
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('student.init from a file: its weights must add up to the student\'s parameters, reported on its path', () => {
+  const line = '  "student": { "model": { "type": "mlp", "hidden": [800, 800] }, "init": { "source": "file", "path": "pre/model.json" } },';
+  const text = hinton('  "student": { "model": { "type": "mlp", "hidden": [800, 800] } },', line);
+  const col = line.indexOf('"pre/model.json"') + 1;
+  const modelJson = (shapes: number[][]) => JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['weights.bin'], weights: shapes.map((shape, i) => ({ name: `w${i}`, shape, dtype: 'float32' })) }] });
+  const env = (json: string): ValidationEnv => ({ fileExists: () => true, readText: (p) => (p === '/cfg/pre/model.json' ? json : undefined) });
+  // 784·800 + 800 + 800·800 + 800 + 800·10 + 10 = 1,276,810: the student's own shapes fit.
+  assert.deepEqual(printed(text, env(modelJson([[784, 800], [800], [800, 800], [800], [800, 10], [10]]))), []);
+  // A 784-300-10 net's 238,510 do not.
+  assert.deepEqual(printed(text, env(modelJson([[784, 300], [300], [300, 10], [10]]))), [
+    `/cfg/x.distill.json:9:${col}: error: student.init.path: pre/model.json holds 238,510 parameters, the student 1,276,810: the weights must be of the student's architecture (student.model)`,
+  ]);
+  assert.deepEqual(printed(text, env('{"format": "something else"}')), [`/cfg/x.distill.json:9:${col}: error: student.init.path: pre/model.json is not a tfjs model.json with a weightsManifest`]);
+  assert.deepEqual(printed(text, { fileExists: () => false }), [`/cfg/x.distill.json:9:${col}: error: student.init.path: file not found: pre/model.json (looked for /cfg/pre/model.json)`]);
+  // From an earlier run: found (and checked) when the run starts.
+  assert.deepEqual(printed(hinton('  "student": { "model": { "type": "mlp", "hidden": [800, 800] } },', '  "student": { "model": { "type": "mlp", "hidden": [800, 800] }, "init": { "source": "run", "run": "latest" } },')), []);
+});

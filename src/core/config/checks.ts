@@ -2,6 +2,7 @@
 // up to nothing, layer names that do not exist, shapes no connector can bridge, sizes beyond the
 // data). Each check runs only on sections that are structurally valid, so several problems in
 // different sections are all reported at once.
+import * as nodePath from 'path';
 import { lossDefinition, termId, termPairFields, usesTeacher } from '../losses';
 import { describeModel } from '../models';
 import { defaultValidationSize } from '../data/split';
@@ -57,6 +58,7 @@ export function checkMeaning(config: DistillConfig, c: CheckContext): void {
   checkProbes(config, facts, c);
   checkTransfer(config, facts, c);
   checkSeeds(config, c);
+  checkStudentInit(config, facts, c);
 }
 
 /** The data's facts, if the data section is valid, its files exist and the facts are known. */
@@ -563,6 +565,55 @@ function checkSeeds(config: DistillConfig, c: CheckContext) {
       path: ['repeats'],
       code: 'out-of-range',
       message: `repeats: seeds ${config.seed} … ${config.seed + config.repeats - 1} go past the largest seed, ${MAX_SEED}; use a smaller seed`,
+    });
+  }
+}
+
+// ---- the student's initial weights ------------------------------------------------------------
+
+/**
+ * Parameters stored in a tfjs model.json (the sum of its weightsManifest's shapes); undefined when
+ * the text is not such a file.
+ */
+export function modelJsonParams(text: string): number | undefined {
+  try {
+    const manifest = (JSON.parse(text) as { weightsManifest?: { weights?: { shape?: unknown }[] }[] }).weightsManifest;
+    if (!Array.isArray(manifest)) return undefined;
+    let n = 0;
+    for (const group of manifest) for (const w of group.weights ?? []) n += Array.isArray(w.shape) ? w.shape.reduce((a: number, d) => a * Number(d), 1) : NaN;
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * student.init from a file must hold weights of the student's architecture: its parameter count is
+ * checked here, against the student the data's facts give (each weight's shape when it loads).
+ */
+function checkStudentInit(config: DistillConfig, facts: DataFacts | undefined, c: CheckContext) {
+  const at: JsonPath = ['student', 'init', 'path'];
+  if (!facts || !c.ok(['student']) || !c.ok(['data']) || c.has(at, 'missing-file')) return;
+  const init = config.student.init;
+  if (init?.source !== 'file') return;
+  const text = c.env.readText?.(nodePath.resolve(c.configDir, init.path));
+  if (text === undefined) return;
+  const saved = modelJsonParams(text);
+  if (saved === undefined) {
+    c.report({ path: at, code: 'init-mismatch', message: `student.init.path: ${init.path} is not a tfjs model.json with a weightsManifest` });
+    return;
+  }
+  let student: number;
+  try {
+    student = describeModel(config.student.model, inputShapeOf(config.data, facts), facts.numClasses).params;
+  } catch {
+    return; // the model's own problem is reported at student.model
+  }
+  if (saved !== student) {
+    c.report({
+      path: at,
+      code: 'init-mismatch',
+      message: `student.init.path: ${init.path} holds ${count(saved)} parameters, the student ${count(student)}: the weights must be of the student's architecture (student.model)`,
     });
   }
 }

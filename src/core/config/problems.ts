@@ -60,6 +60,7 @@ export const PROBLEM_CODES = [
   'bad-transfer',
   'duplicate-seed',
   'conflicting-properties',
+  'init-mismatch',
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

@@ -187,6 +187,20 @@ export const teacherSchema = tagged(
 
 export const studentSchema = obj('The student network.', {
   model: req(modelSchema),
+  init: opt(
+    tagged(
+      'Start from saved weights instead of random ones (fine-tuning a pretrained student). Every network of the student\'s architecture the run trains starts from them: the student and its baseline (so the comparison stays fair), born-again generations, the self-distilled backbone, online peer 2 and its alone-trained twin. The weights must be of the student\'s architecture.',
+      'source',
+      {
+        file: obj('Weights from a tfjs LayersModel (model.json + weights) of the student\'s architecture, e.g. a run\'s models/student/model.json.', {
+          path: req(path('Path to model.json.')),
+        }),
+        run: obj('The student an earlier run of this workspace saved (models/student).', {
+          run: req(str('Run id (a folder name in the runs folder), or `latest` for the newest finished run of this config that saved a student.', { minLength: 1 })),
+        }),
+      },
+    ),
+  ),
 });
 
 // ---- distillation ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 // metrics, probes and progress), a loss's own pre-training stage, and record a finished model.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import type { DistillConfig, EnsembleMemberConfig, LossTerm, ModelSpec, TrainingConfig } from '../../core/config/schema';
 import { termPairs } from '../../core/losses';
 import type { ModelResult, RunResults, StageName, StartRequest, TrainingOutcome } from '../../core/protocol';
@@ -83,9 +84,40 @@ export class RunContext {
     return this.rec.manifest.results;
   }
 
-  /** A new network of `spec`, freed when the run ends. Seeds: teacher +0, student +1 (same initial weights as its baseline). */
+  /**
+   * A new network of `spec`, freed when the run ends. Seeds: teacher +0, student +1 (same initial
+   * weights as its baseline). A network of the student's spec (the config's own object: the
+   * student, its baseline, generations, online peer 2) starts from `student.init`'s weights
+   * instead, when the config has them (loadStudentInit).
+   */
   build(spec: ModelSpec, seedOffset: number): TappedModel {
-    return this.own(buildModel(spec, this.data.inputShape, this.data.numClasses, this.config.seed + seedOffset));
+    const net = this.own(buildModel(spec, this.data.inputShape, this.data.numClasses, this.config.seed + seedOffset));
+    if (spec === this.config.student.model && this.studentInit) {
+      const { weights, file } = this.studentInit;
+      const own = net.logitsModel.weights.map((w) => w.shape as number[]);
+      if (own.length !== weights.length || own.some((shape, i) => !tf.util.arraysEqual(shape, weights[i].shape))) {
+        const shapes = (ss: number[][]) => ss.map((sh) => `[${sh.join(', ')}]`).join(' ');
+        throw new Error(`student.init: ${file} holds weights ${shapes(weights.map((w) => w.shape))}; the student (student.model) has ${shapes(own)}`);
+      }
+      net.logitsModel.setWeights(weights);
+    }
+    return net;
+  }
+
+  /** student.init's weights, loaded once before the run's stages (build() copies them into each network of the student's spec). */
+  private studentInit?: { weights: tf.Tensor[]; file: string };
+
+  async loadStudentInit(): Promise<void> {
+    const init = this.config.student.init;
+    if (!init) return;
+    const { configPath, req } = this.init;
+    const file =
+      init.source === 'file' ? path.resolve(path.dirname(configPath), init.path) : path.join(findRunWithModel(req.runsDir, this.config, configPath, init.run, 'student'), MODELS, 'student', 'model.json');
+    const model = await loadLayersModel(file);
+    const weights = model.getWeights().map((w) => this.own(w.clone()));
+    model.dispose();
+    this.studentInit = { weights, file };
+    this.rec.log('info', `student.init: the student's architecture starts from the weights in ${file}`);
   }
 
   own<T extends { dispose(): void }>(x: T): T {
@@ -283,7 +315,7 @@ export class RunContext {
     }
     const { configPath, req } = this.init;
     const file =
-      t.source === 'file' ? path.resolve(path.dirname(configPath), t.path) : path.join(findTeacherRun(req.runsDir, this.config, configPath, t.run), MODELS, 'teacher', 'model.json');
+      t.source === 'file' ? path.resolve(path.dirname(configPath), t.path) : path.join(findRunWithModel(req.runsDir, this.config, configPath, t.run, 'teacher'), MODELS, 'teacher', 'model.json');
     const net = this.own(wrapLoadedModel(await loadLayersModel(file)));
     this.rec.log('info', `${id} loaded from ${file}`);
     return net;
@@ -302,16 +334,16 @@ export class RunContext {
 /** Trainable parameters of the loss terms' own modules (connectors, embeddings). */
 export const lossModuleParams = (terms: ActiveTerm[]): number => termVariables(terms).reduce((n, v) => n + v.size, 0);
 
-function findTeacherRun(runsDir: string, config: DistillConfig, configPath: string, run: string): string {
+/** The run folder holding a saved `model` (teacher or student): run `run`, or with `latest` this config's newest finished run that saved one. */
+function findRunWithModel(runsDir: string, config: DistillConfig, configPath: string, run: string, model: 'teacher' | 'student'): string {
+  const saved = (dir: string) => fs.existsSync(path.join(dir, MODELS, model, 'model.json'));
   if (run !== 'latest') {
     const dir = path.join(runsDir, run);
-    if (!fs.existsSync(path.join(dir, MODELS, 'teacher', 'model.json'))) throw new Error(`run ${run} has no saved teacher (${dir})`);
+    if (!saved(dir)) throw new Error(`run ${run} has no saved ${model} (${dir})`);
     return dir;
   }
-  const found = listRuns(runsDir).find(
-    (r) => r.manifest.configPath === configPath && r.manifest.status === 'done' && fs.existsSync(path.join(r.dir, MODELS, 'teacher', 'model.json')),
-  );
-  if (!found) throw new Error(`no finished run of ${config.name} with a saved teacher in ${runsDir}`);
+  const found = listRuns(runsDir).find((r) => r.manifest.configPath === configPath && r.manifest.status === 'done' && saved(r.dir));
+  if (!found) throw new Error(`no finished run of ${config.name} with a saved ${model} in ${runsDir}`);
   return found.dir;
 }
 

@@ -40,23 +40,21 @@ export interface SpreadCurve {
   mean: (number | null)[];
   lower: (number | null)[];
   upper: (number | null)[];
-  /** How many runs have a value at each x (a run that stopped early has none past its end). */
-  count: number[];
 }
 
 /**
  * The mean ± std curve of several runs' curves on one x axis (a column per run, null where a run
- * has no value). Where one run has a value the band is that value; where none has, all null.
+ * has no value: one that stopped early has none past its end). Where one run has a value the band
+ * is that value; where none has, all null.
  */
 export function spreadCurve(columns: (number | null)[][]): SpreadCurve {
   const length = Math.max(0, ...columns.map((c) => c.length));
-  const out: SpreadCurve = { mean: [], lower: [], upper: [], count: [] };
+  const out: SpreadCurve = { mean: [], lower: [], upper: [] };
   for (let i = 0; i < length; i++) {
     const s = meanStd(columns.map((c) => c[i]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)));
     out.mean.push(s ? s.mean : null);
     out.lower.push(s ? s.mean - (s.std ?? 0) : null);
     out.upper.push(s ? s.mean + (s.std ?? 0) : null);
-    out.count.push(s ? s.n : 0);
   }
   return out;
 }

@@ -34,11 +34,21 @@ export function learnerLosses(
   teacherTaps: Map<string, tf.Tensor> | undefined,
   shared: Omit<LossInputs, 'student' | 'teacher'>,
 ): { total: tf.Scalar; parts: Record<string, tf.Scalar> }[] {
-  return learners.map((l, i) => {
-    if (!l.peers) return studentLoss(l.terms, { ...shared, student: taps[i], teacher: teacherTaps });
-    const byPeer = l.peers.map((p) => studentLoss(l.terms, { ...shared, student: taps[i], teacher: detachTaps(taps[learners.findIndex((o) => o.id === p)]) }));
-    return meanLoss(byPeer);
-  });
+  return learners.map((_, i) => learnerLoss(i, learners, taps, teacherTaps, shared));
+}
+
+/** Learner i's loss (see learnerLosses). */
+function learnerLoss(
+  i: number,
+  learners: Learner[],
+  taps: Map<string, tf.Tensor>[],
+  teacherTaps: Map<string, tf.Tensor> | undefined,
+  shared: Omit<LossInputs, 'student' | 'teacher'>,
+): { total: tf.Scalar; parts: Record<string, tf.Scalar> } {
+  const l = learners[i];
+  if (!l.peers) return studentLoss(l.terms, { ...shared, student: taps[i], teacher: teacherTaps });
+  const byPeer = l.peers.map((p) => studentLoss(l.terms, { ...shared, student: taps[i], teacher: detachTaps(taps[learners.findIndex((o) => o.id === p)]) }));
+  return meanLoss(byPeer);
 }
 
 /** The mean of several evaluations of the same terms (one per teaching peer), total and parts alike. */
@@ -75,8 +85,14 @@ export interface Learner {
 export interface StageSpec {
   /** The stage's name (a learner's id, or the name of a joint stage: `peers`, `exits`). */
   stage: string;
-  /** The networks trained together, on the same batches, by one optimiser over all their variables. */
+  /** The networks trained together, on the same batches, by one optimiser over all their variables (unless `inTurn`). */
   learners: Learner[];
+  /**
+   * Learners with peers update one after another within each step, each with its own optimiser,
+   * against the others' predictions recomputed after the updates before it (Deep Mutual Learning's
+   * Algorithm 1). Otherwise one step updates all on their summed losses.
+   */
+  inTurn?: boolean;
   temperature: number;
   /** Frozen teacher for learners without `peers`; its taps are computed without gradients. */
   teacher?: TappedModel;
@@ -129,9 +145,18 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<Tr
   // A black pixel after normalisation, for the border jitter uncovers (0 unless `standard`).
   const norm = data.normalization;
   const background = norm.method === 'standard' && typeof norm.mean === 'number' && typeof norm.std === 'number' ? -norm.mean / norm.std : 0;
-  const optimizer = createOptimizer(training.optimizer);
+  // In turn, each learner has its own optimiser (as DML's reference code): tfjs's Adam keeps its
+  // moments by position in the variable list it is given, so one Adam over changing subsets would mix them.
+  const optimizers = (spec.inTurn ? learners : [undefined]).map(() => createOptimizer(training.optimizer));
   const variables = spec.variables ?? stageVariables(learners);
   const decayed = training.optimizer.weightDecay > 0 ? variables.filter((v) => /kernel/.test(v.name)) : [];
+  // L2 on kernels: ½·wd·‖W‖² has gradient wd·W, PyTorch's weight_decay for SGD.
+  const withWeightDecay = (total: tf.Scalar, of: tf.Variable[]): tf.Scalar => {
+    const mine = decayed.filter((v) => of.includes(v));
+    if (!mine.length) return total;
+    const l2 = tf.addN(mine.map((v) => tf.sum(tf.square(v))));
+    return tf.add(total, tf.mul(0.5 * training.optimizer.weightDecay, l2)) as tf.Scalar;
+  };
   const n = data.train.count;
   const batchSize = Math.min(training.batchSize, n);
   const steps = Math.ceil(n / batchSize);
@@ -195,7 +220,7 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<Tr
     for (let epoch = 1; epoch <= training.epochs; epoch++) {
       const started = performance.now();
       const lr = learningRateAt(training.schedule, training.optimizer.lr, epoch, training.epochs);
-      setLearningRate(optimizer, lr);
+      for (const o of optimizers) setLearningRate(o, lr);
       shuffleInPlace(order, rng);
       const sums = learners.map(() => ({ total: 0, correct: 0, parts: {} as Record<string, number> }));
 
@@ -214,34 +239,41 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<Tr
           const labels = tf.tensor1d(yb, 'int32');
           const indices = tf.tensor1d(order.slice(start, end), 'int32');
           const teacherTaps = teacherCache ? teacherCache.taps(order, start, end) : spec.teacher?.forward(xs, false);
-          let out: { total: tf.Scalar; parts: Record<string, tf.Scalar>; logits: tf.Tensor }[] = [];
+          const shared = { tf, labels: spec.labels === false ? undefined : labels, indices, temperature: spec.temperature, epoch, epochs: training.epochs, training: true };
+          // variableGrads frees everything its callback made except the loss: keep what we log.
+          const keep = (loss: { total: tf.Scalar; parts: Record<string, tf.Scalar> }, taps: Map<string, tf.Tensor>) => ({
+            total: tf.keep(loss.total),
+            parts: Object.fromEntries(Object.entries(loss.parts).map(([k, v]) => [k, tf.keep(v)])),
+            logits: tf.keep(taps.get('logits')!),
+          });
+          if (spec.inTurn) {
+            // Learner i's step sees every peer as it is now: the ones before it already updated.
+            return learners.map((l, i) => {
+              const own = stageVariables([l]);
+              let out: ReturnType<typeof keep> | undefined;
+              const { grads } = tf.variableGrads(() => {
+                const taps = learners.map((m) => m.net.forward(xs, true));
+                const loss = learnerLoss(i, learners, taps, teacherTaps, shared);
+                out = keep(loss, taps[i]);
+                return withWeightDecay(loss.total, own);
+              }, own);
+              optimizers[i].applyGradients(grads);
+              applyConstraints(l.net);
+              return out!;
+            });
+          }
+          let out: ReturnType<typeof keep>[] = [];
           const { grads } = tf.variableGrads(() => {
             const taps = learners.map((l) => l.net.forward(xs, true));
-            const losses = learnerLosses(learners, taps, teacherTaps, {
-              tf,
-              labels: spec.labels === false ? undefined : labels,
-              indices,
-              temperature: spec.temperature,
-              epoch,
-              epochs: training.epochs,
-              training: true,
-            });
-            // variableGrads frees everything its callback made except the loss: keep what we log.
-            out = losses.map((loss, i) => ({
-              total: tf.keep(loss.total),
-              parts: Object.fromEntries(Object.entries(loss.parts).map(([k, v]) => [k, tf.keep(v)])),
-              logits: tf.keep(taps[i].get('logits')!),
-            }));
+            const losses = learnerLosses(learners, taps, teacherTaps, shared);
+            out = losses.map((loss, i) => keep(loss, taps[i]));
             const total = losses.length === 1 ? losses[0].total : (tf.addN(losses.map((l) => l.total)) as tf.Scalar);
-            if (!decayed.length) return total;
-            // L2 on kernels: ½·wd·‖W‖² has gradient wd·W, PyTorch's weight_decay for SGD.
-            const l2 = tf.addN(decayed.map((v) => tf.sum(tf.square(v))));
-            return tf.add(total, tf.mul(0.5 * training.optimizer.weightDecay, l2)) as tf.Scalar;
+            return withWeightDecay(total, variables);
           }, variables);
-          optimizer.applyGradients(grads);
+          optimizers[0].applyGradients(grads);
           return out;
         });
-        for (const l of learners) applyConstraints(l.net);
+        if (!spec.inTurn) for (const l of learners) applyConstraints(l.net);
 
         // One read for the step, made now and used after the next step is queued (see settle).
         const tensors = kept.flatMap((k) => [k.total, k.logits, ...Object.values(k.parts)]);
@@ -310,7 +342,7 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<Tr
     };
   } finally {
     if (pending) tf.dispose(pending.tensors);
-    optimizer.dispose();
+    for (const o of optimizers) o.dispose();
     releaseGpuMemory();
   }
 }

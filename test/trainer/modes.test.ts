@@ -16,7 +16,7 @@ import { ensembleModel } from '../../src/trainer/ensemble';
 import { activateTerms } from '../../src/trainer/losses';
 import { loadLayersModel } from '../../src/trainer/modelIO';
 import { buildModel, type TappedModel, wrapLoadedModel } from '../../src/trainer/models';
-import { type Learner, learnerLosses } from '../../src/trainer/train';
+import { type Learner, learnerLosses, trainStage } from '../../src/trainer/train';
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5) => {
   assert.equal(a.length, b.length);
@@ -89,6 +89,60 @@ test('online: each peer minimises CE + T²·KL(others ‖ itself) over the other
     for (const v of net.trainableVariables) close(joint.grads[v.name].dataSync(), own_.grads[v.name].dataSync(), 1e-4);
   }
   close([joint.value.dataSync()[0]], [expectedTotal], 1e-5);
+});
+
+test('online in turn (DML\'s Algorithm 1): peer 2 steps against peer 1\'s predictions after peer 1\'s step, each by its own loss', async () => {
+  await tf.setBackend('cpu');
+  const T = 2;
+  const lr = 0.5;
+  const spec = (h: number) => ({ type: 'mlp', hidden: [h], activation: 'tanh', inputDropout: 0, dropout: 0 }) as never;
+  const nets = [buildModel(spec(5), [4], 3, 1), buildModel(spec(4), [4], 3, 2)];
+  const losses = [
+    { type: 'ce', weight: 1 },
+    { type: 'kd', weight: 1 },
+  ] as never;
+  const xs = [0.1, -0.4, 0.8, 0.3, -0.9, 0.2, 0.5, -0.1, 0.7, 0.7, -0.3, -0.6, 0.05, 0.9, -0.2, 0.4];
+  const y = [2, 0, 1, 2];
+  const split = { x: Float32Array.from(xs), y: Uint8Array.from(y), count: 4 };
+  const data = { name: 'four', inputShape: [4], numClasses: 3, train: split, validation: { x: new Float32Array(0), y: new Uint8Array(0), count: 0 }, test: split, normalization: { method: 'none' } } as never;
+  const learners: Learner[] = nets.map((net, i) => ({
+    id: `peer${i + 1}`,
+    net,
+    terms: activateTerms(losses, { studentLayers: net.taps, numClasses: 3, trainCount: 4, seed: 1 }),
+    peers: [`peer${2 - i}`],
+  }));
+  const before = nets.map((n) => n.trainableVariables.map((v) => v.arraySync() as number[] | number[][]));
+
+  // One step (the whole batch) in turn, SGD without momentum.
+  const training = { epochs: 1, batchSize: 4, optimizer: { type: 'sgd', lr, momentum: 0, nesterov: false, weightDecay: 0 }, schedule: { type: 'constant' }, jitter: 0, keep: 'last' } as never;
+  await trainStage({ stage: 'peers', learners, inTurn: true, temperature: T, training, seed: 1, data, validate: false }, { isCancelled: () => false, onStep: () => {}, onEpoch: () => {} });
+  const after = nets.map((n) => n.trainableVariables.map((v) => Array.from(v.dataSync())));
+
+  // From the formulas: z = tanh(x·W1 + b1)·W2 + b2; L_i = CE(z_i, y) + T²·KL(softmax(z_j/T) ‖ softmax(z_i/T)), batch means.
+  const x = tf.tensor2d(xs, [4, 4]);
+  const onehot = tf.oneHot(tf.tensor1d(y, 'int32'), 3);
+  const logits = (w: tf.Tensor[]) => tf.add(tf.matMul(tf.tanh(tf.add(tf.matMul(x, w[0]), w[1])), w[2]), w[3]);
+  const loss = (w: tf.Tensor[], target: tf.Tensor) => {
+    const z = logits(w);
+    const ce = tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(z)), 1)));
+    const p = tf.softmax(tf.div(target, T));
+    const kl = tf.mul(T * T, tf.mean(tf.sum(tf.mul(p, tf.sub(tf.log(p), tf.logSoftmax(tf.div(z, T)))), 1)));
+    return tf.add(ce, kl) as tf.Scalar;
+  };
+  const step = (w: tf.Tensor[], target: tf.Tensor) => {
+    const g = tf.grads((...ws: tf.Tensor[]) => loss(ws, target))(w);
+    return w.map((wi, k) => tf.sub(wi, tf.mul(lr, g[k])));
+  };
+  const w1 = before[0].map((a) => tf.tensor(a));
+  const w2 = before[1].map((a) => tf.tensor(a));
+  const w1Next = step(w1, logits(w2));
+  const w2InTurn = step(w2, logits(w1Next)); // peer 1 already updated
+  const w2Together = step(w2, logits(w1)); // what one joint step would give
+  w1Next.forEach((w, k) => close(after[0][k], w.dataSync(), 1e-5));
+  w2InTurn.forEach((w, k) => close(after[1][k], w.dataSync(), 1e-5));
+  const apart = Math.max(...w2Together.map((w, k) => Math.max(...Array.from(w.dataSync()).map((v, j) => Math.abs(v - after[1][k][j])))));
+  assert.ok(apart > 1e-4, `the test tells in turn from together: peer 2 differs by ${apart}`);
+  nets.forEach((n) => n.dispose());
 });
 
 test('ensemble teacher: softmax(tap / T) is the members\' mean soft target; predictions average probabilities at T = 1, or logits', async () => {

@@ -559,3 +559,9 @@ test('student.init from a file: its weights must add up to the student\'s parame
   // From an earlier run: found (and checked) when the run starts.
   assert.deepEqual(printed(hinton('  "student": { "model": { "type": "mlp", "hidden": [800, 800] } },', '  "student": { "model": { "type": "mlp", "hidden": [800, 800] }, "init": { "source": "run", "run": "latest" } },')), []);
 });
+
+test('distillation.peerUpdates belongs to online runs: elsewhere it is reported as ignored', () => {
+  const line = '    "temperature": 20, "peerUpdates": "in-turn",';
+  const text = hinton('    "temperature": 20,', line);
+  assert.deepEqual(printed(text), [`/cfg/x.distill.json:11:${line.indexOf('"peerUpdates"') + 1}: error: distillation.peerUpdates is read only in mode "online" (this config's mode is "offline")`]);
+});

@@ -190,8 +190,9 @@ function trainedTeachers(config: DistillConfig, c: CheckContext): { model: Model
 // ---- the scheme (distillation.mode) and its own fields -----------------------------------------
 
 /** Fields of `distillation` that only one mode reads. */
-const MODE_FIELDS: { field: 'peers' | 'generations' | 'exits' | 'exitFeatureWeight'; mode: DistillMode }[] = [
+const MODE_FIELDS: { field: 'peers' | 'peerUpdates' | 'generations' | 'exits' | 'exitFeatureWeight'; mode: DistillMode }[] = [
   { field: 'peers', mode: 'online' },
+  { field: 'peerUpdates', mode: 'online' },
   { field: 'generations', mode: 'born-again' },
   { field: 'exits', mode: 'self' },
   { field: 'exitFeatureWeight', mode: 'self' },

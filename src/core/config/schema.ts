@@ -228,6 +228,12 @@ export const distillationSchema = obj('How the student learns from the teacher.'
     ),
   ),
   peers: opt(list('`online` only: more peers beyond the teacher and the student, each learning from all the others.', obj('A peer.', { model: req(modelSchema) }), { minItems: 1, maxItems: 8 })),
+  peerUpdates: opt(
+    oneOf(
+      '`online` only: how the peers step on each batch. `together` (when left out): one step for all, each peer\'s gradient that of its own loss (the others\' predictions fixed targets); symmetric, one forward pass per peer. `in-turn`: Deep Mutual Learning\'s Algorithm 1 and reference code: the peers update one after another, each against the others\' predictions recomputed after the updates before it, each with its own optimiser (K forward passes of every peer per step).',
+      ['together', 'in-turn'],
+    ),
+  ),
   generations: opt(int('`born-again` only: how many student generations to train, each taught by the previous one (default 2).', { minimum: 1, maximum: 10 })),
   exits: opt(
     list('`self` only: the student layers that get an early exit, shallowest first: a head of their own (Be Your Own Teacher\'s bottleneck to the size of the deepest features, then a classifier; docs/self-distillation.md). The deepest exit is the network\'s own logits.', str('A student layer name (conv1, fc1, …).', { minLength: 1 }), {

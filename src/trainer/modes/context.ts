@@ -139,11 +139,11 @@ export class RunContext {
   }
 
   /**
-   * Trains `learners` together as one stage for `training`'s epochs, `teacher` (frozen) teaching
-   * those without peers; records each learner's metrics and probes under its id. Students learn on
+   * Trains `learners` together as one stage for `training`'s epochs (`inTurn`: peers one after
+   * another within each step, see trainStage), `teacher` (frozen) teaching those without peers; records each learner's metrics and probes under its id. Students learn on
    * the transfer set; a teacher (`asTeacher`) on the whole training split.
    */
-  async train(stage: string, learners: Learner[], opts: { teacher?: TappedModel; training?: TrainingConfig; asTeacher?: boolean } = {}): Promise<void> {
+  async train(stage: string, learners: Learner[], opts: { teacher?: TappedModel; training?: TrainingConfig; asTeacher?: boolean; inTurn?: boolean } = {}): Promise<void> {
     const { config, rec } = this;
     const data = opts.asTeacher ? this.data : this.studentData;
     const training = opts.training ?? config.training;
@@ -177,6 +177,7 @@ export class RunContext {
       {
         stage,
         learners,
+        inTurn: opts.inTurn,
         temperature: config.distillation.temperature,
         teacher: usesTeacher ? opts.teacher : undefined,
         training,

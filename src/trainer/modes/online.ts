@@ -2,9 +2,11 @@
 // further peers train together from scratch on the same batches. Each peer minimises its terms
 // (CE, and KD towards a peer's predictions) averaged over the other peers, whose predictions are
 // fixed targets for it: L_i = CE_i + 1/(K−1) Σ_{j≠i} KL(p_j ‖ p_i) with losses [ce, kd] at T = 1.
-// One optimiser steps all peers at once (DML's reference code updates them in turn within a step;
-// at small learning rates the two agree, and the simultaneous step keeps peers symmetric). Each
-// peer is measured against itself trained alone, on the same seed and batches.
+// `peerUpdates`: `together` (the default) steps all peers at once; `in-turn` updates them one after
+// another within each step, each against the others' predictions after the updates before it, as
+// DML's Algorithm 1 and reference code do (at small learning rates the two agree; the simultaneous
+// step keeps the peers symmetric and costs one forward pass per peer instead of K). Each peer is
+// measured against itself trained alone, on the same seed and batches.
 import type { ModelSpec } from '../../core/config/schema';
 import type { TappedModel } from '../models';
 import type { Learner } from '../train';
@@ -29,6 +31,6 @@ export async function runOnline(ctx: RunContext): Promise<void> {
     terms: ctx.terms(config.distillation.losses, net),
     peers: ids.filter((_, j) => j !== i),
   }));
-  await ctx.train('peers', learners);
+  await ctx.train('peers', learners, { inTurn: config.distillation.peerUpdates === 'in-turn' });
   for (const [i, l] of learners.entries()) await ctx.finish(l.id, l.net, { headline: headline(i) });
 }

@@ -88,7 +88,7 @@ export interface StageSpec {
   /** The networks trained together, on the same batches, by one optimiser over all their variables (unless `inTurn`). */
   learners: Learner[];
   /**
-   * Learners with peers update one after another within each step, each with its own optimiser,
+   * The learners update one after another within each step, each with its own optimiser,
    * against the others' predictions recomputed after the updates before it (Deep Mutual Learning's
    * Algorithm 1). Otherwise one step updates all on their summed losses.
    */

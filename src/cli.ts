@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import { defaultNodeEnv } from './core/config/nodeEnv';
 import { formatProblem, parseConfig } from './core/config/parse';
 import { comparisonText, hasGapLine, headlineNames, isClassicRun, modelRows } from './core/modelRows';
-import { runModels, trainingStages } from './core/modes';
-import { BACKEND_PREFERENCES, CLASSIC_STAGES, type BackendPreference, type Manifest, type ModelResult, type RunGroup, type RunModel, type RunResults, type StageName, type TrainerToHost } from './core/protocol';
+import { modelResult, runModels, trainingStages } from './core/modes';
+import { BACKEND_PREFERENCES, CLASSIC_STAGES, type BackendPreference, type Manifest, type RunGroup, type RunModel, type RunResults, type StageName, type TrainerToHost } from './core/protocol';
 import { epochHeldOutText, gapClosedPercent, omittedClassLines, trainingOutcomeText, transferText } from './core/resultFormat';
 import { listRuns, MANIFEST, MODELS, percentError, readManifest, scanRuns, summarizeResults } from './core/runStore';
 import { formatGapSpread, formatSeeds, formatSpread, groupEntries, type SeedGroupSummary, summarizeGroupLine, summarizeSeedGroup } from './core/seedGroups';
@@ -159,12 +159,20 @@ function groupTable(g: SeedGroupSummary): string {
     `${'model'.padEnd(10)}${'test errors'.padStart(22)}${'error'.padStart(16)}${'params'.padStart(10)}${'FLOPs/ex'.padStart(10)}`,
   ];
   const last = g.runs.filter((m) => m.status === 'done').at(-1);
-  for (const name of Object.keys(g.models)) {
-    const m = g.models[name];
-    const r = last?.results[name as keyof RunResults] as ModelResult | undefined;
+  // The plan's models in training order, with their labels (peers, generations, exits), as the
+  // run's own table; a run without a plan has the headline three.
+  const planned = last ? modelRows(last).filter((r) => g.models[r.model.id]).map((r) => r.model) : [];
+  const rows = planned.length ? planned : Object.keys(g.models).map((id) => ({ id, label: id }));
+  const about = rows.some((m) => !(CLASSIC_STAGES as readonly string[]).includes(m.id));
+  const width = Math.max(10, ...rows.map((m) => m.id.length + 2));
+  for (const { id, label } of rows) {
+    const m = g.models[id];
+    const r = last && modelResult(last.results, id);
     const errors = `${formatSpread(m.testErrors)}${m.testCount !== undefined ? ` / ${m.testCount}` : ''}`;
     const rate = { mean: 1 - m.testAccuracy.mean, std: m.testAccuracy.std, n: m.testAccuracy.n };
-    lines.push(`${name.padEnd(10)}${errors.padStart(22)}${`${formatSpread(rate, 2, 100)}%`.padStart(16)}${(r ? fmtCount(r.params) : '').padStart(10)}${(r ? fmtCount(r.flops) : '').padStart(10)}`);
+    lines.push(
+      `${id.padEnd(width)}${errors.padStart(22)}${`${formatSpread(rate, 2, 100)}%`.padStart(16)}${(r ? fmtCount(r.params) : '').padStart(10)}${(r ? fmtCount(r.flops) : '').padStart(10)}${about ? `  ${label}` : ''}`,
+    );
   }
   if (g.gapRecovered) {
     const over = g.gapRecovered.n < g.finished ? ` (over the ${g.gapRecovered.n} seeds whose teacher beat the baseline)` : '';

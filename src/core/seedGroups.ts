@@ -94,7 +94,7 @@ export interface SeedGroupSummary<T extends GroupMember = Manifest> {
   startedAt: string;
   /** Runs that finished (done): the statistics are over these. */
   finished: number;
-  /** Per model (teacher, baseline, student, …): over the finished runs that have its result. */
+  /** Per model — the headline teacher, baseline and student, and each model of the plan by id (peer1, gen2, …) — over the finished runs that have its result. */
   models: Record<string, GroupModelSummary>;
   /** Share of the baseline → teacher error gap closed, over the finished runs whose teacher beat their baseline. */
   gapRecovered?: Spread;
@@ -111,9 +111,14 @@ export function summarizeSeedGroup<T extends GroupMember>(manifests: T[]): SeedG
   const seeds = runs.at(-1)?.group?.seeds ?? runs.map((m) => m.seed ?? 0);
   const finished = runs.filter((m) => m.status === 'done');
   const models: Record<string, GroupModelSummary> = {};
-  const names = [...new Set(finished.flatMap((m) => Object.keys(m.results).filter((k) => isModelResult(m.results[k as keyof typeof m.results]))))];
+  // The headline results (teacher, baseline, student) and every model of the plan by its id (peers, generations, exits).
+  const names = [...new Set(finished.flatMap((m) => [...Object.keys(m.results).filter((k) => isModelResult(m.results[k as keyof typeof m.results])), ...Object.keys(m.results.models ?? {})]))];
+  const resultOf = (m: T, name: string) => {
+    const headline = m.results[name as keyof typeof m.results];
+    return isModelResult(headline) ? headline : m.results.models?.[name];
+  };
   for (const name of names) {
-    const results = finished.map((m) => m.results[name as keyof typeof m.results]).filter(isModelResult);
+    const results = finished.map((m) => resultOf(m, name)).filter(isModelResult);
     const counts = new Set(results.map((r) => r.testCount));
     models[name] = {
       testErrors: meanStd(results.map((r) => r.testErrors))!,

@@ -145,3 +145,28 @@ test('distill run prints each seed and the mean ± std table; distill list shows
   assert.equal(withSeeds.length, 3);
   assert.match(withSeeds[2], new RegExp(`^  ${manifests[1].id}\\s+done\\s+seed 2: student `));
 });
+
+test('an online group\'s table lists every peer and its alone-trained twin by id and label, mean ± std from the manifests', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-group-online-'));
+  // group.distill.json with the online mode (the spread keeps every other field as writeConfig writes it).
+  const file = writeConfig(dir, { seeds: [1, 2] });
+  const config = JSON.parse(fs.readFileSync(file, 'utf8'));
+  config.distillation = { mode: 'online', temperature: 1, losses: [{ type: 'ce', weight: 1 }, { type: 'kd', weight: 1 }] };
+  fs.writeFileSync(file, JSON.stringify(config));
+  const r = spawnSync(process.execPath, [path.resolve('dist/cli.js'), 'run', 'group.distill.json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.equal(r.status, 0, r.stderr);
+  const runsDir = path.join(dir, '.distill', 'runs');
+  const manifests = fs.readdirSync(runsDir).sort().map((id) => readManifest(path.join(runsDir, id))!);
+  const table = r.stdout.slice(r.stdout.indexOf('over 2 of 2 seeds'));
+  const labels: Record<string, string> = { 'peer1-alone': 'peer 1 (teacher) alone', 'peer2-alone': 'peer 2 (student) alone', peer1: 'peer 1 (teacher)', peer2: 'peer 2 (student)' };
+  const rows = table.split('\n').filter((l) => /^peer/.test(l));
+  assert.deepEqual(rows.map((l) => l.split(/\s+/)[0]), Object.keys(labels), table);
+  for (const row of rows) {
+    const id = row.split(/\s+/)[0];
+    const [a, b] = manifests.map((m) => m.results.models![id].testErrors);
+    assert.ok(row.includes(`${((a + b) / 2).toFixed(1)} ± ${(Math.abs(a - b) / Math.SQRT2).toFixed(1)} / 200`), row);
+    assert.ok(row.endsWith(`  ${labels[id]}`), row);
+  }
+  assert.doesNotMatch(table, /no gap to close/, 'online peers have no baseline → teacher gap to speak of');
+  fs.rmSync(dir, { recursive: true, force: true });
+});

@@ -122,12 +122,9 @@ async function child(variantId: string): Promise<ChildResult> {
   const tf = await import('@tensorflow/tfjs');
   const { initBackend, backendDetails } = await import('../src/trainer/backend');
   const { nativeBlas } = await import('../src/trainer/kernels/blas');
-  const { parseConfig } = await import('../src/core/config/parse');
-  const { defaultNodeEnv } = await import('../src/core/config/nodeEnv');
-  const { describeDataSource, loadDataset } = await import('../src/trainer/data');
   const { buildModel } = await import('../src/trainer/models');
   const { trainStage } = await import('../src/trainer/train');
-  const { defaultCacheDir, runExperiment } = await import('../src/trainer/experiment');
+  const { runExperiment } = await import('../src/trainer/experiment');
 
   await initBackend(variant.backend);
   const result: ChildResult = { variant: variant.id, backendDetails: backendDetails(), stages: [] };
@@ -149,12 +146,9 @@ async function child(variantId: string): Promise<ChildResult> {
     return result;
   }
 
-  const { config } = parseConfig(fs.readFileSync(EXAMPLE, 'utf8'), EXAMPLE, defaultNodeEnv({ describeData: describeDataSource }));
-  if (!config || config.teacher?.source !== 'train') throw new Error(`${EXAMPLE} does not parse`);
-  const data = await loadDataset(config.data, { configDir: path.dirname(EXAMPLE), seed: config.seed, cacheDir: defaultCacheDir(), log: () => {} });
+  const { config, teacher: teacherConfig, data } = await loadExample();
   const batch = config.training.batchSize;
   const widthsOf = (hidden: number[]) => [784, ...hidden, data.numClasses];
-  const teacherConfig = config.teacher;
   const teacherWidths = widthsOf((teacherConfig.model as { hidden: number[] }).hidden);
   const studentWidths = widthsOf((config.student.model as { hidden: number[] }).hidden);
 
@@ -233,20 +227,26 @@ async function child(variantId: string): Promise<ChildResult> {
   return result;
 }
 
+/** The Hinton example's config (its teacher trained here) and its data as our loader splits it. */
+async function loadExample() {
+  const { parseConfig } = await import('../src/core/config/parse');
+  const { defaultNodeEnv } = await import('../src/core/config/nodeEnv');
+  const { describeDataSource, loadDataset } = await import('../src/trainer/data');
+  const { defaultCacheDir } = await import('../src/trainer/experiment');
+  const { config } = parseConfig(fs.readFileSync(EXAMPLE, 'utf8'), EXAMPLE, defaultNodeEnv({ describeData: describeDataSource }));
+  if (!config || config.teacher?.source !== 'train') throw new Error(`${EXAMPLE} does not parse`);
+  const data = await loadDataset(config.data, { configDir: path.dirname(EXAMPLE), seed: config.seed, cacheDir: defaultCacheDir(), log: () => {} });
+  return { config, teacher: config.teacher, data };
+}
+
 /**
  * The `pytorch` variant: our loader's split written to a file, bench/pytorch_hinton.py run on it
  * (its own roofline is torch.mm at the teacher step's shapes). OpenBLAS, if torch's BLAS is the
  * system's, gets the core type ours gets (from the CPU flags), so both sides use the same kernels.
  */
 async function pytorchChild(variant: Variant, epochs: number, full: boolean): Promise<ChildResult> {
-  const { parseConfig } = await import('../src/core/config/parse');
-  const { defaultNodeEnv } = await import('../src/core/config/nodeEnv');
-  const { describeDataSource, loadDataset } = await import('../src/trainer/data');
-  const { defaultCacheDir } = await import('../src/trainer/experiment');
   const { chooseCoretype } = await import('../src/trainer/kernels/coretype');
-  const { config } = parseConfig(fs.readFileSync(EXAMPLE, 'utf8'), EXAMPLE, defaultNodeEnv({ describeData: describeDataSource }));
-  if (!config) throw new Error(`${EXAMPLE} does not parse`);
-  const data = await loadDataset(config.data, { configDir: path.dirname(EXAMPLE), seed: config.seed, cacheDir: defaultCacheDir(), log: () => {} });
+  const { data } = await loadExample();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'distill-bench-torch-'));
   const file = path.join(dir, 'hinton.bin');
   const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);

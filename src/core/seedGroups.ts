@@ -4,6 +4,7 @@
 // and accuracy and of the gap closed — which the CLI, the Experiments tree and Compare all show.
 // Pure: no fs, no vscode (the webviews use it too).
 import type { DistillConfig } from './config/schema';
+import { modelResult } from './modes';
 import type { Manifest, ModelResult, RunGroup, RunResults, RunStatus } from './protocol';
 
 /** The seeds of a grouped config, in order; undefined when the config is one run (`seed` alone). */
@@ -113,12 +114,8 @@ export function summarizeSeedGroup<T extends GroupMember>(manifests: T[]): SeedG
   const models: Record<string, GroupModelSummary> = {};
   // The headline results (teacher, baseline, student) and every model of the plan by its id (peers, generations, exits).
   const names = [...new Set(finished.flatMap((m) => [...Object.keys(m.results).filter((k) => isModelResult(m.results[k as keyof typeof m.results])), ...Object.keys(m.results.models ?? {})]))];
-  const resultOf = (m: T, name: string) => {
-    const headline = m.results[name as keyof typeof m.results];
-    return isModelResult(headline) ? headline : m.results.models?.[name];
-  };
   for (const name of names) {
-    const results = finished.map((m) => resultOf(m, name)).filter(isModelResult);
+    const results = finished.map((m) => modelResult(m.results, name)).filter(isModelResult);
     const counts = new Set(results.map((r) => r.testCount));
     models[name] = {
       testErrors: meanStd(results.map((r) => r.testErrors))!,

@@ -147,7 +147,7 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<Tr
   const background = norm.method === 'standard' && typeof norm.mean === 'number' && typeof norm.std === 'number' ? -norm.mean / norm.std : 0;
   // In turn, each learner has its own optimiser (as DML's reference code): tfjs's Adam keeps its
   // moments by position in the variable list it is given, so one Adam over changing subsets would mix them.
-  const optimizers = (spec.inTurn ? learners : [undefined]).map(() => createOptimizer(training.optimizer));
+  const optimizers = Array.from({ length: spec.inTurn ? learners.length : 1 }, () => createOptimizer(training.optimizer));
   const variables = spec.variables ?? stageVariables(learners);
   const decayed = training.optimizer.weightDecay > 0 ? variables.filter((v) => /kernel/.test(v.name)) : [];
   // L2 on kernels: ½·wd·‖W‖² has gradient wd·W, PyTorch's weight_decay for SGD.

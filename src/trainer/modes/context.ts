@@ -140,8 +140,9 @@ export class RunContext {
 
   /**
    * Trains `learners` together as one stage for `training`'s epochs (`inTurn`: peers one after
-   * another within each step, see trainStage), `teacher` (frozen) teaching those without peers; records each learner's metrics and probes under its id. Students learn on
-   * the transfer set; a teacher (`asTeacher`) on the whole training split.
+   * another within each step, see trainStage), `teacher` (frozen) teaching those without peers;
+   * records each learner's metrics and probes under its id. Students learn on the transfer set; a
+   * teacher (`asTeacher`) on the whole training split.
    */
   async train(stage: string, learners: Learner[], opts: { teacher?: TappedModel; training?: TrainingConfig; asTeacher?: boolean; inTurn?: boolean } = {}): Promise<void> {
     const { config, rec } = this;

@@ -4,7 +4,7 @@
 // `__uplot` so tests can map values to pixels.
 import uPlot from 'uplot';
 import { h } from './dom';
-import { palette, translucent } from './theme';
+import { palette, withAlpha } from './theme';
 
 export interface LineSeries {
   key: string;
@@ -179,7 +179,7 @@ export class LineChart {
     const index = (of: string, edge: 'upper' | 'lower') => this.series.findIndex((s) => s.band?.of === of && s.band.edge === edge) + 1;
     return this.series.flatMap((s) => {
       const [upper, lower] = [index(s.key, 'upper'), index(s.key, 'lower')];
-      return !s.band && upper > 0 && lower > 0 ? [{ series: [upper, lower] as uPlot.Band.Bounds, fill: translucent(s.color, 0.22) }] : [];
+      return !s.band && upper > 0 && lower > 0 ? [{ series: [upper, lower] as uPlot.Band.Bounds, fill: withAlpha(s.color, 0.22) }] : [];
     });
   }
 

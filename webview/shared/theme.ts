@@ -87,17 +87,6 @@ function themeKey(): string {
   return `${document.body.className}|${cssVar('--vscode-editor-background')}|${cssVar('--vscode-foreground')}`;
 }
 
-/** `color` at `alpha` opacity (a band's fill under its curve): hex and rgb() colours; anything else a neutral grey. */
-export function translucent(color: string, alpha: number): string {
-  const c = color.trim();
-  let rgb: number[] | undefined;
-  const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})([0-9a-f]{2})?$/i.exec(c)?.[1];
-  if (hex) rgb = (hex.length === 3 ? [...hex].map((d) => d + d) : [hex.slice(0, 2), hex.slice(2, 4), hex.slice(4, 6)]).map((d) => parseInt(d, 16));
-  else rgb = /^rgba?\(\s*(\d+)[\s,]+(\d+)[\s,]+(\d+)/i.exec(c)?.slice(1, 4).map(Number);
-  const [r, g, b] = rgb ?? [128, 128, 128];
-  return `rgba(${r}, ${g}, ${b}, ${alpha})`;
-}
-
 // ---- colormaps ------------------------------------------------------------------------------
 
 export type ColormapName = 'viridis' | 'inferno';
@@ -130,11 +119,11 @@ export function textOn([r, g, b]: [number, number, number]): string {
   return 0.2126 * r + 0.7152 * g + 0.0722 * b > 140 ? '#000' : '#fff';
 }
 
-/** `#rrggbb` or `rgb(…)`/`rgba(…)` with an alpha applied. */
+/** `#rgb`, `#rrggbb` or `rgb(…)`/`rgba(…)` with an alpha applied (another form is returned as it is). */
 export function withAlpha(color: string, alpha: number): string {
-  const m = /^#([0-9a-f]{6})([0-9a-f]{2})?$/i.exec(color.trim());
+  const m = /^#([0-9a-f]{3}|[0-9a-f]{6})([0-9a-f]{2})?$/i.exec(color.trim());
   if (m) {
-    const n = parseInt(m[1], 16);
+    const n = parseInt(m[1].length === 3 ? [...m[1]].map((d) => d + d).join('') : m[1], 16);
     return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
   }
   const r = /^rgba?\(([^)]+)\)$/.exec(color.trim());

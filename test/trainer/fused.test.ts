@@ -1,13 +1,17 @@
-// The one-pass parts of a training step on wasm (src/trainer/kernels/fused.ts) and the shared-memory
+// The one-pass parts of a training step on wasm (src/trainer/kernels/fused.ts), by the native addon
+// and by the SIMD module (kernels/stepSimd.ts), and the shared-memory
 // Identity kernel: each must give exactly the numbers of the tfjs path it replaces, and never
 // write into memory another tensor still reads.
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/trainer/backend';
 import { installWasmKernels, uninstallWasmKernels, WASM_KERNELS } from '../../src/trainer/kernels';
-import { type NativeBlas, nativeBlas } from '../../src/trainer/kernels/blas';
-import { dropoutMask, dropoutMaskTensor, FusedMomentum, fusedMaxNorm, nativeMomentumStep } from '../../src/trainer/kernels/fused';
+import { nativeBlas } from '../../src/trainer/kernels/blas';
+import { dropoutMask, dropoutMaskTensor, FusedMomentum, fusedMaxNorm, wasmMomentumStep } from '../../src/trainer/kernels/fused';
+import { simdStepKernels, type StepKernels } from '../../src/trainer/kernels/stepSimd';
 import type { BackendWasm } from '../../src/trainer/kernels/wasm';
 
 const native = nativeBlas();
@@ -40,6 +44,11 @@ before(async () => {
   assert.equal(await initBackend('wasm'), 'wasm');
 });
 
+test('the committed SIMD module (kernels/stepWasm.ts) is what step.wat assembles to', () => {
+  const r = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'scripts', 'build-step-wasm.mjs'), '--check'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+});
+
 describe('dropout masks', () => {
   test('dropoutMask() is the definition: mulberry32, kept when u / 2^32 ≥ rate', () => {
     for (const [rate, seed] of CASES) assert.deepEqual(dropoutMask(10_007, rate, seed), referenceMask(10_007, rate, seed), `rate ${rate}, seed ${seed}`);
@@ -53,104 +62,173 @@ describe('dropout masks', () => {
     }
   });
 
-  test('a mask tensor written into wasm memory has the same values, with and without the addon', () => {
-    for (const blas of [native.blas ?? null, null]) {
-      uninstallWasmKernels();
-      installWasmKernels(WASM_KERNELS, blas);
+  test('the SIMD module draws the same masks, whole vectors and the one to three values after them', () => {
+    const simd = simdStepKernels(tf.backend() as unknown as BackendWasm)!;
+    assert.ok(simd, 'the wasm backend exposes its memory');
+    for (const n of [1, 2, 3, 4, 5, 7, 10_007]) {
       for (const [rate, seed] of CASES) {
-        const t = dropoutMaskTensor([31, 17], rate, seed);
-        assert.deepEqual(t.shape, [31, 17]);
-        assert.deepEqual(t.dataSync(), referenceMask(31 * 17, rate, seed), `${blas ? 'addon' : 'JS'}: rate ${rate}, seed ${seed}`);
+        const t = tf.zeros([n + 1]); // one value more than the mask: it must stay untouched
+        const heap = (tf.backend() as unknown as BackendWasm).typedArrayFromHeap(t) as Float32Array;
+        heap[n] = -1;
+        simd.dropoutMask(heap.subarray(0, n), rate, Math.floor(seed) % 4294967296);
+        const values = t.dataSync();
+        assert.deepEqual(values.subarray(0, n), referenceMask(n, rate, seed), `n ${n}, rate ${rate}, seed ${seed}`);
+        assert.equal(values[n], -1, `n ${n}: nothing written past the mask`);
         t.dispose();
       }
     }
-    uninstallWasmKernels();
-    installWasmKernels();
   });
 });
 
-describe('FusedMomentum', () => {
-  const shapes = [[300, 300], [23], [300, 5]];
-  let seed = 12345;
-  const values = (shape: number[], scale: number) =>
-    Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * scale);
-  const start = shapes.map((s) => values(s, 1));
-  const gradients = Array.from({ length: 6 }, () => shapes.map((s) => values(s, 0.2)));
+/**
+ * The two ways the wasm path does a step's passes in place: the native addon, and the SIMD module
+ * when the addon is missing. Each must match tfjs's own ops computed under the same kernels (the
+ * Sum kernel adds a max-norm's squares differently with and without the addon).
+ */
+const PATHS = [
+  { name: 'the native addon', blas: native.blas ?? null, skip: needsAddon, kernels: () => native.blas! as StepKernels },
+  { name: 'the SIMD module', blas: null, skip: {}, kernels: () => simdStepKernels(tf.backend() as unknown as BackendWasm)! },
+];
 
-  /** Six steps of `opt` from `start`, the learning rate changed after the third; the weights after each step. */
-  function train(opt: tf.Optimizer & { setLearningRate(lr: number): void }, prefix: string, hold?: (vars: tf.Variable[]) => tf.Tensor[]) {
-    // Made inside tidy, so each variable alone holds its memory, as a layer's weights do.
-    const vars = shapes.map((s, k) => tf.tidy(() => tf.variable(tf.tensor(start[k], s), true, `${prefix}-${k}-${Date.now()}`)));
-    const history: Float32Array[][] = [];
-    const held: tf.Tensor[] = [];
-    for (const [step, grads] of gradients.entries()) {
-      if (step === 3) opt.setLearningRate(0.02);
-      // Tensors that share a variable's memory while it is updated (clones on the gradient tape, a probe).
-      if (hold) held.push(...hold(vars));
-      tf.tidy(() => opt.applyGradients(Object.fromEntries(vars.map((v, k) => [v.name, tf.tensor(grads[k], shapes[k])]))));
-      history.push(vars.map((v) => v.dataSync().slice() as Float32Array));
-    }
-    return { vars, history, held };
-  }
-
-  for (const nesterov of [false, true]) {
-    test(`bit for bit tfjs's MomentumOptimizer (nesterov ${nesterov})`, needsAddon, () => {
-      const reference = train(tf.train.momentum(0.1, 0.9, nesterov), `ref${nesterov}`);
-      const fused = train(new FusedMomentum(nativeMomentumStep(native.blas!), 0.1, 0.9, nesterov), `fused${nesterov}`);
-      fused.history.forEach((step, i) => step.forEach((w, k) => assert.deepEqual(w, reference.history[i][k], `step ${i + 1}, variable ${k}`)));
-      tf.dispose([...reference.vars, ...fused.vars]);
+for (const path of PATHS) {
+  describe(`step passes in place, by ${path.name}`, () => {
+    before(() => {
+      uninstallWasmKernels();
+      installWasmKernels(WASM_KERNELS, path.blas);
     });
-  }
-
-  test('a variable whose memory another tensor shares is updated with tfjs ops: the other tensor keeps its values', needsAddon, () => {
-    let calls = 0;
-    const counting = { ...native.blas!, momentum: (...args: Parameters<NativeBlas["momentum"]>) => (calls++, native.blas!.momentum(...args)) };
-    const reference = train(tf.train.momentum(0.1, 0.9), 'ref-shared');
-    const fused = train(new FusedMomentum(nativeMomentumStep(counting), 0.1, 0.9), 'fused-shared', (vars) => [vars[0].clone()]);
-    fused.history.forEach((step, i) => step.forEach((w, k) => assert.deepEqual(w, reference.history[i][k], `step ${i + 1}, variable ${k}`)));
-    // Each held clone still reads the weights of the step it was taken at (the start, then each step's).
-    fused.held.forEach((t, i) => assert.deepEqual(t.dataSync(), i === 0 ? start[0] : fused.history[i - 1][0], `clone ${i}`));
-    assert.equal(calls, 6 * 2, 'the other two variables were updated in place');
-    tf.dispose([...reference.vars, ...fused.vars, ...fused.held]);
-  });
-});
-
-describe('max-norm in place', () => {
-  // Kernels whose columns straddle the bound: some norms above 1.5, some below.
-  const kernels: [number[], number | number[]][] = [
-    [[97, 53], 0],
-    [[784, 100], 0],
-    [[3, 3, 4, 6], [0, 1, 2]],
-  ];
-  for (const [shape, axis] of kernels) {
-    test(`bit for bit tfjs-layers' MaxNorm: kernel ${shape.join('×')}, axis ${axis}`, needsAddon, () => {
-      let seed = 7;
-      const cols = shape[shape.length - 1];
-      const rows = tf.util.sizeFromShape(shape) / cols;
-      // Uniform in ±0.5 (std 0.29): even columns' norms near 3, odd columns' near 0.7.
-      const scale = (c: number) => (c % 2 ? 0.7 : 3) / (0.29 * Math.sqrt(rows));
-      const data = Float32Array.from({ length: rows * cols }, (_, i) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * scale(i % cols));
-      const constraint = tf.constraints.maxNorm({ maxValue: 1.5, axis: axis as number });
-      const expected = tf.tidy(() => constraint.apply(tf.tensor(data, shape)).dataSync());
-      const v = tf.tidy(() => tf.variable(tf.tensor(data, shape)));
-      assert.equal(fusedMaxNorm(v, constraint), true);
-      assert.deepEqual(v.dataSync(), expected);
-      // The case is worth testing: some columns are above the bound (scaled to it), some below.
-      const norms = Array.from({ length: cols }, (_, c) => Math.sqrt(data.filter((_, i) => i % cols === c).reduce((sum, x) => sum + x * x, 0)));
-      assert.ok(norms.some((n) => n > 1.6) && norms.some((n) => n < 1.4), `column norms ${norms.map((n) => n.toFixed(2)).join(' ')}`);
-      v.dispose();
+    after(() => {
+      uninstallWasmKernels();
+      installWasmKernels();
     });
-  }
 
-  test('leaves to tfjs what it does not do: another axis, shared memory', needsAddon, () => {
-    const v = tf.tidy(() => tf.variable(tf.ones([4, 3])));
-    assert.equal(fusedMaxNorm(v, tf.constraints.maxNorm({ maxValue: 1, axis: 1 })), false);
-    const shared = v.clone();
-    assert.equal(fusedMaxNorm(v, tf.constraints.maxNorm({ maxValue: 1, axis: 0 })), false);
-    assert.deepEqual(Array.from(shared.dataSync()), new Array(12).fill(1));
-    tf.dispose([v, shared]);
+    test('a mask tensor written into wasm memory has the definition\'s values', path.skip, () => {
+      for (const shape of [[31, 17], [1], [2], [3], [4], [5]]) {
+        for (const [rate, seed] of CASES) {
+          const t = dropoutMaskTensor(shape, rate, seed);
+          assert.deepEqual(t.shape, shape);
+          assert.deepEqual(t.dataSync(), referenceMask(tf.util.sizeFromShape(shape), rate, seed), `${shape}: rate ${rate}, seed ${seed}`);
+          t.dispose();
+        }
+      }
+    });
+
+    test('a product after an in-place update multiplies with the new weights, not a packed copy of the old', path.skip, () => {
+      // x·W runs on XNNPACK without the addon, which packs W and keeps the packing by tensor id:
+      // met three times, W is packed and kept. Then W is changed in place (momentum, then max-norm).
+      const x = tf.randomUniform([128, 64], -1, 1, 'float32', 1);
+      const w = tf.tidy(() => tf.variable(tf.randomUniform([64, 96], -1, 1, 'float32', 2)));
+      const acc = tf.tidy(() => tf.variable(tf.zerosLike(w), false));
+      const product = () => tf.tidy(() => tf.matMul(x, w).dataSync().slice());
+      const fresh = () => tf.tidy(() => tf.matMul(x, tf.tensor(w.dataSync().slice(), w.shape)).dataSync().slice()); // a new tensor: nothing packed
+      for (let i = 0; i < 3; i++) product();
+      const gradient = tf.onesLike(w);
+      assert.equal(wasmMomentumStep(path.kernels())(w, acc, gradient, 0.5, 0.9, false), true);
+      assert.deepEqual(product(), fresh(), 'after the momentum step');
+      assert.equal(fusedMaxNorm(w, tf.constraints.maxNorm({ maxValue: 1, axis: 0 })), true);
+      assert.deepEqual(product(), fresh(), 'after max-norm');
+      tf.dispose([x, w, acc, gradient]);
+    });
+
+    test('a convolution after an in-place update uses the new filter, not a packed copy of the old', path.skip, () => {
+      // tfjs's Conv2D runs on XNNPACK on both paths, which packs the filter by tensor id.
+      const x = tf.randomUniform([8, 12, 12, 3], -1, 1, 'float32', 3);
+      const filter = tf.tidy(() => tf.variable(tf.randomUniform([3, 3, 3, 16], -1, 1, 'float32', 4)));
+      const acc = tf.tidy(() => tf.variable(tf.zerosLike(filter), false));
+      const conv = (f: tf.Tensor4D) => tf.tidy(() => tf.conv2d(x as tf.Tensor4D, f, 1, 'same').dataSync().slice());
+      const fresh = () => tf.tidy(() => conv(tf.tensor4d(filter.dataSync().slice(), filter.shape as [number, number, number, number])));
+      for (let i = 0; i < 2; i++) conv(filter as tf.Variable<tf.Rank.R4>);
+      const gradient = tf.onesLike(filter);
+      assert.equal(wasmMomentumStep(path.kernels())(filter, acc, gradient, 0.5, 0.9, false), true);
+      assert.deepEqual(conv(filter as tf.Variable<tf.Rank.R4>), fresh(), 'after the momentum step');
+      tf.dispose([x, filter, acc, gradient]);
+    });
+
+    describe('FusedMomentum', () => {
+      const shapes = [[300, 300], [23], [300, 5]];
+      let seed = 12345;
+      const values = (shape: number[], scale: number) =>
+        Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * scale);
+      const start = shapes.map((s) => values(s, 1));
+      const gradients = Array.from({ length: 6 }, () => shapes.map((s) => values(s, 0.2)));
+
+      /** Six steps of `opt` from `start`, the learning rate changed after the third; the weights after each step. */
+      function train(opt: tf.Optimizer & { setLearningRate(lr: number): void }, prefix: string, hold?: (vars: tf.Variable[]) => tf.Tensor[]) {
+        // Made inside tidy, so each variable alone holds its memory, as a layer's weights do.
+        const vars = shapes.map((s, k) => tf.tidy(() => tf.variable(tf.tensor(start[k], s), true, `${prefix}-${k}-${Date.now()}`)));
+        const history: Float32Array[][] = [];
+        const held: tf.Tensor[] = [];
+        for (const [step, grads] of gradients.entries()) {
+          if (step === 3) opt.setLearningRate(0.02);
+          // Tensors that share a variable's memory while it is updated (clones on the gradient tape, a probe).
+          if (hold) held.push(...hold(vars));
+          tf.tidy(() => opt.applyGradients(Object.fromEntries(vars.map((v, k) => [v.name, tf.tensor(grads[k], shapes[k])]))));
+          history.push(vars.map((v) => v.dataSync().slice() as Float32Array));
+        }
+        return { vars, history, held };
+      }
+
+      for (const nesterov of [false, true]) {
+        test(`bit for bit tfjs's MomentumOptimizer (nesterov ${nesterov})`, path.skip, () => {
+          const reference = train(tf.train.momentum(0.1, 0.9, nesterov), `ref${nesterov}`);
+          const fused = train(new FusedMomentum(wasmMomentumStep(path.kernels()), 0.1, 0.9, nesterov), `fused${nesterov}`);
+          fused.history.forEach((step, i) => step.forEach((w, k) => assert.deepEqual(w, reference.history[i][k], `step ${i + 1}, variable ${k}`)));
+          tf.dispose([...reference.vars, ...fused.vars]);
+        });
+      }
+
+      test('a variable whose memory another tensor shares is updated with tfjs ops: the other tensor keeps its values', path.skip, () => {
+        let calls = 0;
+        const kernels = path.kernels();
+        const counting = { ...kernels, momentum: (...args: Parameters<StepKernels['momentum']>) => (calls++, kernels.momentum(...args)) };
+        const reference = train(tf.train.momentum(0.1, 0.9), 'ref-shared');
+        const fused = train(new FusedMomentum(wasmMomentumStep(counting), 0.1, 0.9), 'fused-shared', (vars) => [vars[0].clone()]);
+        fused.history.forEach((step, i) => step.forEach((w, k) => assert.deepEqual(w, reference.history[i][k], `step ${i + 1}, variable ${k}`)));
+        // Each held clone still reads the weights of the step it was taken at (the start, then each step's).
+        fused.held.forEach((t, i) => assert.deepEqual(t.dataSync(), i === 0 ? start[0] : fused.history[i - 1][0], `clone ${i}`));
+        assert.equal(calls, 6 * 2, 'the other two variables were updated in place');
+        tf.dispose([...reference.vars, ...fused.vars, ...fused.held]);
+      });
+    });
+
+    describe('max-norm in place', () => {
+      // Kernels whose columns straddle the bound: some norms above 1.5, some below; 53 and 6
+      // columns leave one and two after the SIMD module's groups of four.
+      const kernels: [number[], number | number[]][] = [
+        [[97, 53], 0],
+        [[784, 100], 0],
+        [[3, 3, 4, 6], [0, 1, 2]],
+      ];
+      for (const [shape, axis] of kernels) {
+        test(`bit for bit tfjs-layers' MaxNorm: kernel ${shape.join('×')}, axis ${axis}`, path.skip, () => {
+          let seed = 7;
+          const cols = shape[shape.length - 1];
+          const rows = tf.util.sizeFromShape(shape) / cols;
+          // Uniform in ±0.5 (std 0.29): even columns' norms near 3, odd columns' near 0.7.
+          const scale = (c: number) => (c % 2 ? 0.7 : 3) / (0.29 * Math.sqrt(rows));
+          const data = Float32Array.from({ length: rows * cols }, (_, i) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff - 0.5) * scale(i % cols));
+          const constraint = tf.constraints.maxNorm({ maxValue: 1.5, axis: axis as number });
+          const expected = tf.tidy(() => constraint.apply(tf.tensor(data, shape)).dataSync());
+          const v = tf.tidy(() => tf.variable(tf.tensor(data, shape)));
+          assert.equal(fusedMaxNorm(v, constraint), true);
+          assert.deepEqual(v.dataSync(), expected);
+          // The case is worth testing: some columns are above the bound (scaled to it), some below.
+          const norms = Array.from({ length: cols }, (_, c) => Math.sqrt(data.filter((_, i) => i % cols === c).reduce((sum, x) => sum + x * x, 0)));
+          assert.ok(norms.some((n) => n > 1.6) && norms.some((n) => n < 1.4), `column norms ${norms.map((n) => n.toFixed(2)).join(' ')}`);
+          v.dispose();
+        });
+      }
+
+      test('leaves to tfjs what it does not do: another axis, shared memory', path.skip, () => {
+        const v = tf.tidy(() => tf.variable(tf.ones([4, 3])));
+        assert.equal(fusedMaxNorm(v, tf.constraints.maxNorm({ maxValue: 1, axis: 1 })), false);
+        const shared = v.clone();
+        assert.equal(fusedMaxNorm(v, tf.constraints.maxNorm({ maxValue: 1, axis: 0 })), false);
+        assert.deepEqual(Array.from(shared.dataSync()), new Array(12).fill(1));
+        tf.dispose([v, shared]);
+      });
+    });
   });
-});
+}
 
 test('Identity on wasm shares memory by reference count, as on cpu; the clone outlives the original', () => {
   const backend = tf.backend() as unknown as BackendWasm;

@@ -3,24 +3,28 @@
 // programs (../gpuFused.ts). Each picks the active backend's way here:
 //
 //   dropoutMaskTensor   the dropout mask written straight into a wasm tensor (no JS array, no
-//                       copy), by the native addon when it is loaded, else in JS; drawn on the GPU
-//                       on webgpu;
+//                       copy); drawn on the GPU on webgpu;
 //   FusedMomentum       SGD with momentum updating each variable and its accumulation with
-//                       fusedMomentumStep(): in place by the native addon, or two GPU programs;
-//   fusedMaxNorm        the max-norm constraint: in place by the native addon, or two GPU programs.
+//                       fusedMomentumStep(): in place on the wasm heap, or two GPU programs;
+//   fusedMaxNorm        the max-norm constraint: in place on the wasm heap, or two GPU programs.
 //
-// On wasm each gives exactly the numbers of the path it replaces: the same mask stream, each
-// operation rounded to float in tfjs's order, the norms' sums by the same sgemm as the Sum kernel.
-// On webgpu the masks are the same too; momentum and max-norm agree with tfjs's within float
-// tolerance. Elsewhere (other backends, no addon, a tensor whose memory is shared) they leave the
-// work to tfjs.
+// On wasm the passes are the native addon's when it is loaded, else the SIMD WebAssembly module's
+// (./stepSimd.ts), else (a wasm build that exposes no memory) JS's masks and tfjs's own ops. Each
+// gives exactly the numbers of the path it replaces: the same mask stream, each operation rounded
+// to float in tfjs's order, the norms' sums as the Sum kernel adds them. On webgpu the masks are
+// the same too; momentum and max-norm agree with tfjs's within float tolerance. Elsewhere (other
+// backends, a tensor whose memory is shared) they leave the work to tfjs.
 import * as tf from '@tensorflow/tfjs';
 import { gpuDropoutMask, gpuMaxNorm, gpuMomentumStep } from '../gpuFused';
-import type { NativeBlas } from './blas';
 import { wasmKernelsBlas } from './index';
+import { packedCopiesStale } from './matmul';
+import { type StepKernels, simdStepKernels } from './stepSimd';
 import { type BackendWasm, f32 } from './wasm';
 
 const wasmBackend = (): BackendWasm | undefined => (tf.getBackend() === 'wasm' ? (tf.backend() as unknown as BackendWasm) : undefined);
+
+/** The step passes on the wasm heap: the native addon's, else the SIMD module's. */
+const stepKernels = (backend: BackendWasm): StepKernels | undefined => wasmKernelsBlas() ?? simdStepKernels(backend);
 
 /**
  * A dropout keep-mask of n values: 1/(1 − rate) with probability 1 − rate, else 0, drawn from a
@@ -55,8 +59,8 @@ export function dropoutMaskTensor(shape: number[], rate: number, seed: number): 
   if (!backend) return tf.tensor(dropoutMask(tf.util.sizeFromShape(shape), rate, seed), shape);
   const info = backend.makeOutput(shape, 'float32');
   const out = f32(backend, info);
-  const blas = wasmKernelsBlas();
-  if (blas) blas.dropoutMask(out, rate, Math.floor(seed) % 4294967296);
+  const kernels = stepKernels(backend);
+  if (kernels) kernels.dropoutMask(out, rate, Math.floor(seed) % 4294967296);
   else fillDropoutMask(out, rate, seed);
   return tf.engine().makeTensorFromTensorInfo(info);
 }
@@ -75,11 +79,11 @@ type NamedTensor = { name: string; tensor: tf.Tensor };
 export type MomentumStep = (value: tf.Variable, accumulation: tf.Variable, gradient: tf.Tensor, lr: number, momentum: number, nesterov: boolean) => boolean;
 
 /**
- * The native addon's momentum step: one pass updating the variable and its accumulation in place,
- * with tfjs's rounding — for the Hinton teacher's 2.4 M weights about 3.6 → 1.7 ms a step. Only
- * where both own their wasm memory (reference count 1).
+ * The momentum step on the wasm heap: one pass updating the variable and its accumulation in place,
+ * with tfjs's rounding — for the Hinton teacher's 2.4 M weights about 3.6 → 1.7 ms a step with the
+ * addon. Only where both own their wasm memory (reference count 1).
  */
-export function nativeMomentumStep(blas: NativeBlas): MomentumStep {
+export function wasmMomentumStep(kernels: StepKernels): MomentumStep {
   return (value, accumulation, gradient, lr, momentum, nesterov) => {
     const backend = wasmBackend();
     // Views taken after every allocation (an allocation may grow the heap and detach them).
@@ -87,15 +91,17 @@ export function nativeMomentumStep(blas: NativeBlas): MomentumStep {
     const a = backend && ownHeap(backend, accumulation);
     const g = backend && gradient.dtype === 'float32' ? f32(backend, gradient) : undefined;
     if (!(w && a && g)) return false;
-    blas.momentum(w, a, g, lr, momentum, nesterov);
+    kernels.momentum(w, a, g, lr, momentum, nesterov);
+    packedCopiesStale(backend, value);
     return true;
   };
 }
 
-/** The active backend's fused momentum step: the native addon's on wasm, two GPU programs on webgpu; undefined elsewhere. */
+/** The active backend's fused momentum step: one pass on the wasm heap, two GPU programs on webgpu; undefined elsewhere. */
 export function fusedMomentumStep(): MomentumStep | undefined {
-  const blas = wasmBackend() && wasmKernelsBlas();
-  if (blas) return nativeMomentumStep(blas);
+  const backend = wasmBackend();
+  const kernels = backend && stepKernels(backend);
+  if (kernels) return wasmMomentumStep(kernels);
   return tf.getBackend() === 'webgpu' ? gpuMomentumStep : undefined;
 }
 
@@ -191,8 +197,8 @@ function leadingMaxNorm(v: tf.Tensor, constraint: ReturnType<typeof tf.constrain
 
 /**
  * Applies a tfjs-layers MaxNorm constraint over a kernel's leading axes to `v`: in place by the
- * native addon on wasm, as two GPU programs on webgpu. False when tfjs must (another constraint or
- * axis, another backend, no addon, shared memory).
+ * wasm heap, as two GPU programs on webgpu. False when tfjs must (another constraint or
+ * axis, another backend, a wasm build without the kernels, shared memory).
  */
 export function fusedMaxNorm(v: tf.Variable, constraint: ReturnType<typeof tf.constraints.maxNorm>): boolean {
   const norm = leadingMaxNorm(v, constraint);
@@ -201,9 +207,10 @@ export function fusedMaxNorm(v: tf.Variable, constraint: ReturnType<typeof tf.co
 
 function maxNormInPlace(v: tf.Variable, norm: LeadingMaxNorm): boolean {
   const backend = wasmBackend();
-  const blas = backend && wasmKernelsBlas();
-  const w = blas && ownHeap(backend, v);
+  const kernels = backend && stepKernels(backend);
+  const w = kernels && ownHeap(backend, v);
   if (!w) return false;
-  blas.maxNorm(w, norm.rows, norm.cols, norm.maxValue, backend.epsilon());
+  kernels.maxNorm(w, norm.rows, norm.cols, norm.maxValue, backend.epsilon());
+  packedCopiesStale(backend, v);
   return true;
 }

@@ -127,6 +127,25 @@ const PACK_COST = 3.6;
 const metAsWeights = new WeakSet<object>();
 
 /**
+ * Tells XNNPACK and orientation() that `t`'s memory was written in place (a fused momentum step or
+ * max-norm, kernels/fused.ts): XNNPACK keys its packed copy of a `b` by tensor id alone, so a
+ * tensor updated in place would go on multiplying with its old values. The backend's own
+ * dispose_data drops what XNNPACK packed from the id (and forgets its place in memory, which
+ * register_tensor gives back: the memory itself stays the tensor's).
+ */
+export function packedCopiesStale(backend: BackendWasm, t: tf.TensorInfo): void {
+  const internals = backend as unknown as {
+    dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } | undefined };
+    wasm: { tfjs: { disposeData(id: number): void; registerTensor(id: number, size: number, memoryOffset: number): void } };
+  };
+  const data = internals.dataIdMap.get(t.dataId);
+  if (!data) return;
+  internals.wasm.tfjs.disposeData(data.id);
+  internals.wasm.tfjs.registerTensor(data.id, tf.util.sizeFromShape(t.shape), data.memoryOffset);
+  metAsWeights.delete(t.dataId);
+}
+
+/**
  * Which form of untransposed() moves fewer floats, counting copies at TRANSPOSE_COST and packing
  * at PACK_COST (nothing for a `b` XNNPACK keeps). Only unfused products swap: a bias or an
  * activation applies to the plain output's columns.

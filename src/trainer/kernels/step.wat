@@ -1,0 +1,189 @@
+;; The per-step passes of a training step that tfjs runs as several kernels, as 128-bit SIMD
+;; WebAssembly working in place on the wasm backend's own memory: the path without the native addon
+;; (docs/architecture.md §5). Each computes the numbers tfjs's kernels compute, rounded the same way
+;; (IEEE float operations in tfjs's order), so a run's metrics do not change: only its speed.
+;; scripts/build-step-wasm.mjs assembles it twice into stepWasm.ts: once importing a shared memory
+;; (the threaded build of tfjs-backend-wasm) and once a plain one (its single-threaded build).
+;; Pointers are byte offsets in that memory; counts are elements.
+(module
+  (import "env" "memory" (memory 1 65536 shared))
+
+  ;; One step of SGD with momentum, as tfjs's MomentumOptimizer: a ← m·a + g; w ← w + c·a, c = −lr.
+  (func (export "momentum") (param $w i32) (param $a i32) (param $g i32) (param $n i32) (param $c f32) (param $m f32)
+    (local $i i32) (local $p i32) (local $vc v128) (local $vm v128) (local $acc v128) (local $s f32)
+    (local.set $vc (f32x4.splat (local.get $c)))
+    (local.set $vm (f32x4.splat (local.get $m)))
+    (block $tail
+      (loop $four
+        (br_if $tail (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+        (local.set $p (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $acc
+          (f32x4.add
+            (f32x4.mul (v128.load (i32.add (local.get $a) (local.get $p))) (local.get $vm))
+            (v128.load (i32.add (local.get $g) (local.get $p)))))
+        (v128.store (i32.add (local.get $a) (local.get $p)) (local.get $acc))
+        (v128.store (i32.add (local.get $w) (local.get $p))
+          (f32x4.add (v128.load (i32.add (local.get $w) (local.get $p))) (f32x4.mul (local.get $vc) (local.get $acc))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $four)))
+    (block $done
+      (loop $one
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $p (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $s
+          (f32.add
+            (f32.mul (f32.load (i32.add (local.get $a) (local.get $p))) (local.get $m))
+            (f32.load (i32.add (local.get $g) (local.get $p)))))
+        (f32.store (i32.add (local.get $a) (local.get $p)) (local.get $s))
+        (f32.store (i32.add (local.get $w) (local.get $p))
+          (f32.add (f32.load (i32.add (local.get $w) (local.get $p))) (f32.mul (local.get $c) (local.get $s))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $one))))
+
+  ;; Nesterov's momentum, as tfjs's: a ← m·a + g; w ← w + c·(g + m·a).
+  (func (export "momentumNesterov") (param $w i32) (param $a i32) (param $g i32) (param $n i32) (param $c f32) (param $m f32)
+    (local $i i32) (local $p i32) (local $vc v128) (local $vm v128) (local $acc v128) (local $grad v128) (local $s f32) (local $gs f32)
+    (local.set $vc (f32x4.splat (local.get $c)))
+    (local.set $vm (f32x4.splat (local.get $m)))
+    (block $tail
+      (loop $four
+        (br_if $tail (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+        (local.set $p (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $grad (v128.load (i32.add (local.get $g) (local.get $p))))
+        (local.set $acc (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $a) (local.get $p))) (local.get $vm)) (local.get $grad)))
+        (v128.store (i32.add (local.get $a) (local.get $p)) (local.get $acc))
+        (v128.store (i32.add (local.get $w) (local.get $p))
+          (f32x4.add
+            (v128.load (i32.add (local.get $w) (local.get $p)))
+            (f32x4.mul (local.get $vc) (f32x4.add (local.get $grad) (f32x4.mul (local.get $acc) (local.get $vm))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $four)))
+    (block $done
+      (loop $one
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $p (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $gs (f32.load (i32.add (local.get $g) (local.get $p))))
+        (local.set $s (f32.add (f32.mul (f32.load (i32.add (local.get $a) (local.get $p))) (local.get $m)) (local.get $gs)))
+        (f32.store (i32.add (local.get $a) (local.get $p)) (local.get $s))
+        (f32.store (i32.add (local.get $w) (local.get $p))
+          (f32.add
+            (f32.load (i32.add (local.get $w) (local.get $p)))
+            (f32.mul (local.get $c) (f32.add (local.get $gs) (f32.mul (local.get $s) (local.get $m))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $one))))
+
+  ;; mulberry32's output for counter value s (the dropout masks' hash, kernels/fused.ts), four lanes.
+  (func $hash4 (param $s v128) (result v128)
+    (local $t v128)
+    (local.set $t (i32x4.mul (v128.xor (local.get $s) (i32x4.shr_u (local.get $s) (i32.const 15)))
+                             (v128.or (local.get $s) (i32x4.splat (i32.const 1)))))
+    (local.set $t (v128.xor
+                    (i32x4.add (local.get $t)
+                               (i32x4.mul (v128.xor (local.get $t) (i32x4.shr_u (local.get $t) (i32.const 7)))
+                                          (v128.or (local.get $t) (i32x4.splat (i32.const 61)))))
+                    (local.get $t)))
+    (v128.xor (local.get $t) (i32x4.shr_u (local.get $t) (i32.const 14))))
+
+  ;; dropoutMask(): out[i] = scale where hash(seed + (i + 1)·0x6d2b79f5) ≥ threshold (unsigned), else 0.
+  (func (export "dropoutMask") (param $out i32) (param $n i32) (param $scale f32) (param $threshold i32) (param $seed i32)
+    (local $i i32) (local $s v128) (local $step v128) (local $vthreshold v128) (local $vscale v128) (local $lanes v128)
+    (local.set $s (i32x4.add (i32x4.splat (local.get $seed))
+                             (i32x4.mul (v128.const i32x4 1 2 3 4) (i32x4.splat (i32.const 0x6d2b79f5)))))
+    (local.set $step (i32x4.splat (i32.mul (i32.const 4) (i32.const 0x6d2b79f5))))
+    (local.set $vthreshold (i32x4.splat (local.get $threshold)))
+    (local.set $vscale (f32x4.splat (local.get $scale)))
+    ;; Whole vectors, then the last one to three values from the lanes of one more vector.
+    (block $tail
+      (loop $four
+        (br_if $tail (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+        (v128.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))
+          (v128.and (i32x4.ge_u (call $hash4 (local.get $s)) (local.get $vthreshold)) (local.get $vscale)))
+        (local.set $s (i32x4.add (local.get $s) (local.get $step)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $four)))
+    (local.set $lanes (v128.and (i32x4.ge_u (call $hash4 (local.get $s)) (local.get $vthreshold)) (local.get $vscale)))
+    (if (i32.lt_u (local.get $i) (local.get $n))
+      (then (f32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2))) (f32x4.extract_lane 0 (local.get $lanes)))))
+    (if (i32.lt_u (i32.add (local.get $i) (i32.const 1)) (local.get $n))
+      (then (f32.store offset=4 (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2))) (f32x4.extract_lane 1 (local.get $lanes)))))
+    (if (i32.lt_u (i32.add (local.get $i) (i32.const 2)) (local.get $n))
+      (then (f32.store offset=8 (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2))) (f32x4.extract_lane 2 (local.get $lanes))))))
+
+  ;; tfjs-layers' MaxNorm over the leading axes of a row-major rows×cols kernel w, in place:
+  ;; n = √(Σ_rows w²) per column, the squares rounded to float and added in row order in a double
+  ;; (as the trainer's Sum kernel, kernels/sum.ts), the sum rounded to float; then
+  ;; w ← w · (clip(n, 0, max) / (ε + n)). `scratch` holds cols doubles, then cols floats.
+  (func (export "maxNorm") (param $w i32) (param $rows i32) (param $cols i32) (param $max f32) (param $eps f32) (param $scratch i32)
+    (local $r i32) (local $c i32) (local $row i32) (local $sums i32) (local $factors i32) (local $p i32) (local $q i32)
+    (local $sq v128) (local $n f32)
+    (local.set $sums (local.get $scratch))
+    (local.set $factors (i32.add (local.get $scratch) (i32.shl (local.get $cols) (i32.const 3))))
+    (memory.fill (local.get $sums) (i32.const 0) (i32.shl (local.get $cols) (i32.const 3)))
+    ;; Σ w², row by row (each column's additions in row order).
+    (local.set $row (local.get $w))
+    (local.set $r (i32.const 0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $c (i32.const 0))
+        (block $tail
+          (loop $four
+            (br_if $tail (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $cols)))
+            (local.set $sq (v128.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2)))))
+            (local.set $sq (f32x4.mul (local.get $sq) (local.get $sq)))
+            (local.set $q (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 3))))
+            (v128.store (local.get $q) (f64x2.add (v128.load (local.get $q)) (f64x2.promote_low_f32x4 (local.get $sq))))
+            (v128.store offset=16 (local.get $q)
+              (f64x2.add (v128.load offset=16 (local.get $q))
+                         (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $sq) (local.get $sq)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br $four)))
+        (block $done
+          (loop $one
+            (br_if $done (i32.ge_u (local.get $c) (local.get $cols)))
+            (local.set $n (f32.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2)))))
+            (local.set $q (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 3))))
+            (f64.store (local.get $q) (f64.add (f64.load (local.get $q)) (f64.promote_f32 (f32.mul (local.get $n) (local.get $n)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $one)))
+        (local.set $row (i32.add (local.get $row) (i32.shl (local.get $cols) (i32.const 2))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows)))
+    ;; Each column's factor, in float as tfjs's Sqrt, ClipByValue, Add and RealDiv kernels.
+    (local.set $c (i32.const 0))
+    (block $factors_done
+      (loop $factor
+        (br_if $factors_done (i32.ge_u (local.get $c) (local.get $cols)))
+        (local.set $n (f32.sqrt (f32.demote_f64 (f64.load (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 3)))))))
+        (f32.store (i32.add (local.get $factors) (i32.shl (local.get $c) (i32.const 2)))
+          (f32.div (f32.min (f32.max (local.get $n) (f32.const 0)) (local.get $max))
+                   (f32.add (local.get $eps) (local.get $n))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $factor)))
+    ;; w ← w · factor, row by row.
+    (local.set $row (local.get $w))
+    (local.set $r (i32.const 0))
+    (block $scaled
+      (loop $scale_rows
+        (br_if $scaled (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $c (i32.const 0))
+        (block $tail
+          (loop $four
+            (br_if $tail (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $cols)))
+            (local.set $p (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2))))
+            (v128.store (local.get $p)
+              (f32x4.mul (v128.load (local.get $p)) (v128.load (i32.add (local.get $factors) (i32.shl (local.get $c) (i32.const 2))))))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br $four)))
+        (block $done
+          (loop $one
+            (br_if $done (i32.ge_u (local.get $c) (local.get $cols)))
+            (local.set $p (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2))))
+            (f32.store (local.get $p)
+              (f32.mul (f32.load (local.get $p)) (f32.load (i32.add (local.get $factors) (i32.shl (local.get $c) (i32.const 2))))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $one)))
+        (local.set $row (i32.add (local.get $row) (i32.shl (local.get $cols) (i32.const 2))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $scale_rows))))
+)

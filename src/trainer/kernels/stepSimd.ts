@@ -1,0 +1,89 @@
+// The per-step passes (momentum, dropout masks, max-norm) as SIMD WebAssembly on the wasm backend's
+// own memory, for the path without the native addon (docs/architecture.md §5): step.wat, assembled
+// into stepWasm.ts, instantiated against the memory of the running tfjs-backend-wasm module.
+//
+// Why: without the addon tfjs runs momentum as four kernels and max-norm as seven per variable,
+// each a pass over the weights and a fresh tensor, and the dropout masks are drawn in JS (V8 does
+// not vectorise it); one SIMD pass each is what the addon does natively. The numbers are the same
+// as the path it replaces, bit for bit (test/trainer/stepSimd.test.ts).
+
+import type { NativeBlas } from './blas';
+import { STEP_WASM_PLAIN, STEP_WASM_SHARED } from './stepWasm';
+import type { BackendWasm } from './wasm';
+
+/** The passes of a step that the native addon and the SIMD module both offer (same signatures). */
+export type StepKernels = Pick<NativeBlas, 'momentum' | 'dropoutMask' | 'maxNorm'>;
+
+interface StepExports {
+  momentum(w: number, a: number, g: number, n: number, c: number, m: number): void;
+  momentumNesterov(w: number, a: number, g: number, n: number, c: number, m: number): void;
+  dropoutMask(out: number, n: number, scale: number, threshold: number, seed: number): void;
+  maxNorm(w: number, rows: number, cols: number, maxValue: number, epsilon: number, scratch: number): void;
+}
+
+/** What the kernels need of the Emscripten module inside tfjs-backend-wasm. */
+interface EmscriptenModule {
+  wasmMemory?: WebAssembly.Memory; // the threaded build: the memory it shares with its workers
+  asm?: { memory?: WebAssembly.Memory }; // the single-threaded build: the memory it exports
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+}
+
+const byMemory = new WeakMap<WebAssembly.Memory, StepKernels>();
+
+/** The SIMD step kernels on `backend`'s memory (one instance per memory); undefined when its module exposes none. */
+export function simdStepKernels(backend: BackendWasm): StepKernels | undefined {
+  const module = (backend as unknown as { wasm: EmscriptenModule }).wasm;
+  const memory = module.wasmMemory instanceof WebAssembly.Memory ? module.wasmMemory : module.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) return undefined;
+  let kernels = byMemory.get(memory);
+  if (!kernels) {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const bytes = Buffer.from(shared ? STEP_WASM_SHARED : STEP_WASM_PLAIN, 'base64');
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    kernels = bindStepKernels(instance.exports as unknown as StepExports, memory, module);
+    byMemory.set(memory, kernels);
+  }
+  return kernels;
+}
+
+function bindStepKernels(wasm: StepExports, memory: WebAssembly.Memory, module: EmscriptenModule): StepKernels {
+  const heap = (): ArrayBufferLike => memory.buffer;
+  const shared = !(heap() instanceof ArrayBuffer);
+  /**
+   * The byte offset of a view of this memory. A shared memory's buffer is a new object after each
+   * growth while older ones still alias it (tfjs may hold one), so there only the bounds are checked.
+   */
+  const ptr = (view: Float32Array): number => {
+    const ok = shared ? view.buffer instanceof SharedArrayBuffer && view.byteOffset + view.byteLength <= heap().byteLength : view.buffer === heap();
+    if (!ok) throw new Error('step kernels: a Float32Array outside the wasm heap (or taken before it grew)');
+    return view.byteOffset;
+  };
+  // max-norm's per-column sums and factors: kept between calls, grown when a kernel is wider.
+  let scratch = 0;
+  let scratchBytes = 0;
+  return {
+    momentum(value, accumulation, gradient, lr, momentum, nesterov) {
+      if (value.length !== accumulation.length || value.length !== gradient.length) throw new Error('momentum: value, accumulation and gradient must have the same length');
+      (nesterov ? wasm.momentumNesterov : wasm.momentum)(ptr(value), ptr(accumulation), ptr(gradient), value.length, -lr, momentum);
+    },
+    dropoutMask(out, rate, seed) {
+      // As dropoutMask() in fused.ts: kept ⇔ u ≥ ⌈rate·2^32⌉ for the hash's unsigned u.
+      const threshold = Math.ceil(rate * 4294967296);
+      if (threshold >= 4294967296) out.fill(0);
+      else wasm.dropoutMask(ptr(out), out.length, 1 / (1 - rate), threshold | 0, Math.floor(seed) % 4294967296 | 0);
+    },
+    maxNorm(w, rows, cols, maxValue, epsilon) {
+      if (w.length !== rows * cols) throw new Error('maxNorm: w must hold rows × cols floats');
+      const at = ptr(w); // before any malloc: a heap that grows detaches w (the plain build)
+      const bytes = cols * 12;
+      if (scratchBytes < bytes) {
+        if (scratch) module._free(scratch);
+        scratch = module._malloc(bytes);
+        if (!scratch) throw new Error('maxNorm: out of wasm memory');
+        scratchBytes = bytes;
+      }
+      wasm.maxNorm(at, rows, cols, maxValue, epsilon, scratch);
+    },
+  };
+}

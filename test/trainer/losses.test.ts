@@ -288,7 +288,7 @@ describe('studentLoss', () => {
 
   test('conv1x1 connector maps channels and keeps the spatial size', () => {
     const c = createConnector(tf, 'conv1x1', [4, 4, 3], [4, 4, 5], 2);
-    const shape = tf.tidy(() => c.apply(tf.ones([2, 4, 4, 3])).shape);
+    const shape = tf.tidy(() => c.apply(tf.ones([2, 4, 4, 3]), true).shape);
     assert.deepEqual(shape, [2, 4, 4, 5]);
     assert.equal(c.variables.length, 2);
     c.dispose();

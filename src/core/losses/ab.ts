@@ -7,8 +7,9 @@
 // pushes each student neuron beyond the margin on the side of the teacher's activation boundary.
 //
 // The connector is RepDistiller's Connector: none when the shapes are equal, else a 1×1 conv (or
-// a linear map for dense layers); the reference's BatchNorm after it is omitted, and its strided
-// convs for unequal spatial sizes are not offered (conv1x1 needs equal sizes, as for hint).
+// a linear map for dense layers) and a batch norm (its ConvReg with use_relu=False; the norm's
+// running averages serve the probes); its strided convs for unequal spatial sizes are not offered
+// (conv1x1 needs equal sizes, as for hint).
 // RepDistiller reads pre-activation features (preact=True); our taps are after the activation.
 // The teacher's boundary [t > 0] is the same either way for ReLU; the student's negative side is
 // reached only through a connector.
@@ -28,14 +29,14 @@ interface AbState extends LossState {
 }
 
 const schema = obj(
-  'Activation-boundary transfer, as RepDistiller distiller_zoo/AB.py: a margin loss pushing each student neuron (through a trainable connector) to the teacher\'s side of the activation boundary. As RepDistiller, it trains the student and the connector alone for `initEpochs` first; weight 0 (the reference) then leaves the main stage to the other terms (CE/KD). The reference\'s BatchNorm after the connector is omitted.',
+  'Activation-boundary transfer, as RepDistiller distiller_zoo/AB.py: a margin loss pushing each student neuron (through a trainable connector) to the teacher\'s side of the activation boundary. As RepDistiller, it trains the student and the connector alone for `initEpochs` first; weight 0 (the reference) then leaves the main stage to the other terms (CE/KD).',
   {
     ...termFields,
     ...pairFields,
     margin: opt(num('Margin m around the boundary (ABLoss margin).', { minimum: 0, default: 1 })),
     connector: opt(
       oneOf(
-        'Maps the student layer to the teacher\'s shape (RepDistiller\'s Connector, without its BatchNorm): `auto` picks `none` when shapes match, else `linear` (dense) or `conv1x1` (conv); `none` requires equal shapes.',
+        'Maps the student layer to the teacher\'s shape (RepDistiller\'s Connector): `auto` picks `none` when shapes match, else `linear` (dense) or `conv1x1` (conv), each followed by a batch norm as the reference\'s ConvReg; `none` requires equal shapes.',
         ['auto', 'none', 'linear', 'conv1x1'],
         { default: 'auto' },
       ),
@@ -54,7 +55,7 @@ type Term = { student: string; teacher: string; margin: number };
 
 function pair(inputs: LossInputs, term: Term, state: AbState) {
   const { student, teacher } = pairTaps(inputs, term);
-  return { student: state.connector.apply(student), teacher: stopGradient(inputs.tf, teacher) };
+  return { student: state.connector.apply(student, inputs.training), teacher: stopGradient(inputs.tf, teacher) };
 }
 
 function abLoss(term: Term, inputs: LossInputs, state: AbState) {
@@ -82,7 +83,7 @@ export default defineLoss({
     return 'error' in r ? [{ field: term.connector === 'auto' ? 'teacher' : 'connector', message: r.error }] : [];
   },
   createState(term, { tf, pairs, seed }): AbState {
-    const connector = connectorForPair(tf, term.connector, pairs[0], seed);
+    const connector = connectorForPair(tf, term.connector, pairs[0], seed, true);
     return { connector, variables: connector.variables, dispose: () => connector.dispose() };
   },
   compute: (term, inputs, state) => abLoss(term, inputs, state),

@@ -4,17 +4,19 @@
 //   ⌊C·rate⌋) and a decoder of three (⌊C·rate⌋ → ⌊C·rate⌋ → C → C), LeakyReLU(0.1) after each.
 //   It is trained first, on the teacher alone, to reconstruct the layer (MSE; helper/pretrain.py,
 //   init_epochs 30), then frozen; its encoder's output is the teacher's factor.
-// - Translator on the student's layer: three 3×3 convs (Cs → Cs → ⌊C·rate⌋ → ⌊C·rate⌋) with
-//   LeakyReLU(0.1), trained with the student; its output is the student's factor.
+// - Translator on the student's layer: three 3×3 convs (Cs → Cs → ⌊C·rate⌋ → ⌊C·rate⌋), each
+//   followed by a batch norm (the reference's use_bn=True; running averages for the probes) and
+//   LeakyReLU(0.1), trained with the student; its output is the student's factor. The paraphraser
+//   has no batch norm, as the reference's default (use_bn=False).
 // - Loss, as factor_loss: the larger factor average-pooled to the smaller spatial size, each reduced
 //   to factor(f) = normalize(mean_c |f|^p1) over the positions (|f|^p1 is the reference's f.pow(p1)
 //   for even p1), then mean |factor(F_s) − factor(F_t)|^p2.
-// Deviations: the Translator's BatchNorm layers are omitted (no running statistics here); the
-// decoder's stride-1, padding-1 ConvTranspose2d layers are 3×3 'same' convolutions (the same
-// family of maps, up to a flip of each kernel). Dense layers use linear layers in place of the
-// convs, and as a vector has no positions to average over, factor(F) = F/‖F‖₂ (the paper's
-// normalised factor) with p1 unused.
+// Deviations: the decoder's stride-1, padding-1 ConvTranspose2d layers are 3×3 'same'
+// convolutions (the same family of maps, up to a flip of each kernel). Dense layers use linear
+// layers (and 1-d batch norms) in place of the convs, and as a vector has no positions to average
+// over, factor(F) = F/‖F‖₂ (the paper's normalised factor) with p1 unused.
 import { int, num, obj, opt } from '../schema/dsl';
+import { createBatchNorm } from './batchNorm';
 import { pairFields, termFields } from './fields';
 import { alignMaps, isConv } from './spatial';
 import { defineLoss, type Layer, type LossInputs, type LossState, type Tensor, type Tf, type Variable } from './types';
@@ -22,8 +24,10 @@ import { normalizeRows, pairTaps, stopGradient } from './util';
 
 /** Layers with LeakyReLU(0.1) after each: 3×3 'same' convs on maps, linear layers on vectors. */
 interface Stack {
-  apply(x: Tensor): Tensor;
+  /** `training` picks the batch norms' statistics (a stack without them ignores it). */
+  apply(x: Tensor, training: boolean): Tensor;
   variables: Variable[];
+  dispose(): void;
 }
 
 interface FtState extends LossState {
@@ -33,7 +37,7 @@ interface FtState extends LossState {
 }
 
 const schema = obj(
-  'Factor transfer, as RepDistiller distiller_zoo/FT.py: a paraphraser (conv autoencoder) is first trained on the teacher layer alone (`initEpochs`), and its code, the teacher\'s factor, is matched by a translator on the student layer: mean |factor(F_s) − factor(F_t)|^p2, each factor reduced to normalize(mean_c |F|^p1) over positions. Conv or dense layers (linear layers in place of the convs); the translator\'s BatchNorm is omitted.',
+  'Factor transfer, as RepDistiller distiller_zoo/FT.py: a paraphraser (conv autoencoder) is first trained on the teacher layer alone (`initEpochs`), and its code, the teacher\'s factor, is matched by a translator on the student layer: mean |factor(F_s) − factor(F_t)|^p2, each factor reduced to normalize(mean_c |F|^p1) over positions. Conv or dense layers (linear layers in place of the convs); batch norms in the translator, as the reference.',
   {
     ...termFields,
     ...pairFields,
@@ -55,22 +59,34 @@ const channels = (l: Layer) => l.shape[l.shape.length - 1];
 const factorChannels = (l: Layer, rate: number) => Math.floor(channels(l) * rate);
 const fmt = (l: Layer) => `${l.name} [${l.shape.join('×')}]`;
 
-/** `sizes` [in, out] per layer; kernels Glorot-uniform from `seed`, biases zero (torch's convs have biases). */
-function stack(tf: Tf, name: string, conv: boolean, sizes: number[][], seed: number): Stack {
+/**
+ * `sizes` [in, out] per layer; kernels Glorot-uniform from `seed`, biases zero (torch's convs have
+ * biases); with `batchNorm`, a batch norm between each layer and its LeakyReLU. Variables in layer
+ * order: kernel, bias (, gamma, beta).
+ */
+function stack(tf: Tf, name: string, conv: boolean, sizes: number[][], seed: number, batchNorm = false): Stack {
   const variables: Variable[] = [];
   const layers = sizes.map(([cin, cout], k) => {
     const shape = conv ? [3, 3, cin, cout] : [cin, cout];
     const kernel = tf.variable(tf.tidy(() => tf.initializers.glorotUniform({ seed: seed + k }).apply(shape)), true, `${name}/layer${k + 1}/kernel`);
     const bias = tf.variable(tf.zeros([cout]), true, `${name}/layer${k + 1}/bias`);
-    variables.push(kernel, bias);
-    return { kernel, bias };
+    const norm = batchNorm ? createBatchNorm(tf, `${name}/layer${k + 1}/bn`, cout) : undefined;
+    variables.push(kernel, bias, ...(norm?.variables ?? []));
+    return { kernel, bias, norm };
   });
-  const apply = (x: Tensor) =>
-    layers.reduce((h, { kernel, bias }) => {
-      const y = conv ? tf.conv2d(h as never, kernel as never, 1, 'same') : tf.matMul(h as never, kernel as never);
-      return tf.leakyRelu(tf.add(y, bias), 0.1);
+  const apply = (x: Tensor, training: boolean) =>
+    layers.reduce((h, { kernel, bias, norm }) => {
+      const y = tf.add(conv ? tf.conv2d(h as never, kernel as never, 1, 'same') : tf.matMul(h as never, kernel as never), bias);
+      return tf.leakyRelu(norm ? norm.apply(y, training) : y, 0.1);
     }, x);
-  return { apply, variables };
+  const dispose = () => {
+    for (const { kernel, bias, norm } of layers) {
+      kernel.dispose();
+      bias.dispose();
+      norm?.dispose();
+    }
+  };
+  return { apply, variables, dispose };
 }
 
 /** conv: normalize(mean_c |F|^p1) over the positions, [B, h·w]; dense: F/‖F‖₂. */
@@ -86,8 +102,8 @@ type Term = { student: string; teacher: string; p1: number; p2: number };
 function factors(term: Term, inputs: LossInputs, state: FtState) {
   const { tf } = inputs;
   const taps = pairTaps(inputs, term);
-  const teacher = stopGradient(tf, state.encoder.apply(stopGradient(tf, taps.teacher)));
-  const [student, t] = alignMaps(tf, state.translator.apply(taps.student), teacher);
+  const teacher = stopGradient(tf, state.encoder.apply(stopGradient(tf, taps.teacher), false));
+  const [student, t] = alignMaps(tf, state.translator.apply(taps.student, inputs.training), teacher);
   return { student, teacher: t };
 }
 
@@ -115,10 +131,9 @@ export default defineLoss({
     const [cs, c, k] = [channels(student), channels(teacher), factorChannels(teacher, term.rate)];
     const encoder = stack(tf, `ft${id}/paraphraser/encoder`, conv, [[c, c], [c, k], [k, k]], seed);
     const decoder = stack(tf, `ft${id}/paraphraser/decoder`, conv, [[k, k], [k, c], [c, c]], seed + 3);
-    const translator = stack(tf, `ft${id}/translator`, conv, [[cs, cs], [cs, k], [k, k]], seed + 6);
-    const all = [...translator.variables, ...encoder.variables, ...decoder.variables];
+    const translator = stack(tf, `ft${id}/translator`, conv, [[cs, cs], [cs, k], [k, k]], seed + 6, true);
     // Only the translator trains with the student; the paraphraser trains in the pre-training stage.
-    return { translator, encoder, decoder, variables: translator.variables, dispose: () => all.forEach((v) => v.dispose()) };
+    return { translator, encoder, decoder, variables: translator.variables, dispose: () => [translator, encoder, decoder].forEach((s) => s.dispose()) };
   },
   compute(term, inputs, state) {
     const { tf } = inputs;
@@ -135,7 +150,7 @@ export default defineLoss({
     compute(term, inputs, state) {
       const { tf } = inputs;
       const t = stopGradient(tf, pairTaps(inputs, term).teacher);
-      return tf.mean(tf.squaredDifference(state.decoder.apply(state.encoder.apply(t)), t));
+      return tf.mean(tf.squaredDifference(state.decoder.apply(state.encoder.apply(t, false), false), t));
     },
   },
 });

@@ -34,7 +34,7 @@ const schema = obj('FitNet hint (RepDistiller HintLoss): mean squared error betw
 
 function pair(inputs: LossInputs, term: { student: string; teacher: string }, state: HintState) {
   const { student, teacher } = pairTaps(inputs, term);
-  return { student: state.connector.apply(student), teacher: stopGradient(inputs.tf, teacher) };
+  return { student: state.connector.apply(student, inputs.training), teacher: stopGradient(inputs.tf, teacher) };
 }
 
 function mse(inputs: LossInputs, term: { student: string; teacher: string }, state: HintState) {

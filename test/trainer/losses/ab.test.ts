@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { lossDefinition } from '../../../src/core/losses';
 import { disposeTerms, termValue } from '../../../src/trainer/losses';
-import { cnnConfigProblems } from './featureRef';
+import { batchNormTrain, batchNormWith, channelMoments, cnnConfigProblems } from './featureRef';
 import { activate, type Case, close, gradientsOf, inputsOf, randArray, teacherUntouched, useCpu } from './harness';
 
 // RepDistiller AB.py criterion_alternative_l2, one layer (w = 1), then / bsz / 1000 · 3.
@@ -37,32 +37,61 @@ test('ab: golden value with equal shapes (no connector, as RepDistiller)', async
   }
 });
 
-test('ab: golden value through a 1×1-conv connector set to known weights', async () => {
+/** The 1×1-conv connector's output for student values `s` [B·4 positions × 3] with W [3×4] and bias. */
+function mapped(s: number[], W: number[], bias: number[]): number[] {
+  const out: number[] = [];
+  for (let p = 0; p < B * 4; p++) for (let j = 0; j < 4; j++) out.push(bias[j] + [0, 1, 2].reduce((a, i) => a + s[p * 3 + i] * W[i * 4 + j], 0));
+  return out;
+}
+
+test('ab: golden value through a 1×1-conv connector and its batch norm (training: the batch statistics), set to known weights', async () => {
   await useCpu();
   const c = make([2, 2, 3], [2, 2, 4]);
-  const W = randArray(12, 53, 2);
-  const bias = randArray(4, 54);
-  const s = c.student.s.values;
-  const mapped: number[] = [];
-  for (let p = 0; p < B * 4; p++) for (let j = 0; j < 4; j++) mapped.push(bias[j] + [0, 1, 2].reduce((a, i) => a + s[p * 3 + i] * W[i * 4 + j], 0));
+  const [W, bias, gamma, beta] = [randArray(12, 53, 2), randArray(4, 54), randArray(4, 55, 0.5).map((g) => 1 + g), randArray(4, 56)];
   const active = activate(c);
   try {
-    const [kernel, b] = active.state!.variables;
-    kernel.assign(tf.tensor4d(W, [1, 1, 3, 4]));
-    b.assign(tf.tensor1d(bias));
-    close(tf.tidy(() => termValue(active, inputsOf(c)).dataSync()[0]), expected(mapped, c.teacher!.t.values, B));
+    const vars = active.state!.variables;
+    assert.deepEqual(vars.map((v) => v.name.split('/').slice(1).join('/')), ['kernel', 'bias', 'bn/gamma', 'bn/beta']);
+    [tf.tensor4d(W, [1, 1, 3, 4]), tf.tensor1d(bias), tf.tensor1d(gamma), tf.tensor1d(beta)].forEach((t, i) => vars[i].assign(t));
+    const normed = batchNormTrain(mapped(c.student.s.values, W, bias), 4, gamma, beta);
+    close(tf.tidy(() => termValue(active, inputsOf(c)).dataSync()[0]), expected(normed, c.teacher!.t.values, B));
   } finally {
     disposeTerms([active]);
   }
 });
 
-test('ab: the student and the connector get gradients, the teacher none; the init stage trains both', async () => {
+test("ab: outside training (probes) the batch norm uses its running averages, moved by each training step as torch's (momentum 0.1, unbiased variance)", async () => {
+  await useCpu();
+  const c = make([2, 2, 3], [2, 2, 4]);
+  const active = activate(c);
+  try {
+    const [kernel, bias, gamma, beta] = active.state!.variables.map((v) => Array.from(v.dataSync()));
+    const y = mapped(c.student.s.values, kernel, bias);
+    const n = y.length / 4;
+    const { mean, variance } = channelMoments(y, 4);
+    // Two training steps on the same batch (weights unchanged): running = 0.19·batch + 0.81·start.
+    for (let i = 0; i < 2; i++) tf.tidy(() => termValue(active, inputsOf(c)));
+    const runningMean = mean.map((m) => 0.19 * m);
+    const runningVar = variance.map((v) => 0.81 + 0.19 * ((v * n) / (n - 1)));
+    const probe = { ...inputsOf(c), training: false };
+    const normed = batchNormWith(y, 4, runningMean, runningVar, gamma, beta);
+    close(tf.tidy(() => termValue(active, probe).dataSync()[0]), expected(normed, c.teacher!.t.values, B));
+    // A probe moves nothing: the same value again.
+    close(tf.tidy(() => termValue(active, probe).dataSync()[0]), expected(normed, c.teacher!.t.values, B));
+  } finally {
+    disposeTerms([active]);
+  }
+});
+
+test('ab: the student and the connector get gradients (its bias none: the batch norm takes out every constant), the teacher none; the init stage trains both', async () => {
   await useCpu();
   const c = make([2, 2, 3], [2, 2, 4]);
   const g = gradientsOf(c);
   assert.ok(g.student.s.some((x) => x !== 0));
-  assert.equal(g.state.length, 2);
-  for (const v of g.state) assert.ok(v.some((x) => x !== 0));
+  assert.equal(g.state.length, 4);
+  const [kernel, bias, gamma, beta] = g.state;
+  for (const v of [kernel, gamma, beta]) assert.ok(v.some((x) => x !== 0));
+  for (const x of bias) assert.ok(Math.abs(x) < 1e-6, `bias gradient ${x}`);
   assert.ok(teacherUntouched(g.teacher));
   const hook = lossDefinition('ab').pretrain!;
   assert.equal(hook.student, true);

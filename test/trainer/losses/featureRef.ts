@@ -30,6 +30,25 @@ export function normalize(a: number[]): number[] {
 }
 
 /** Problems of a CNN-on-mnist config whose losses are ce, kd and `term` (student conv 8, 16 channels; teacher 16, 32 unless given). */
+/** Per channel of a row-major [..., C] array: the mean and the biased variance over every other axis. */
+export function channelMoments(x: number[], C: number): { mean: number[]; variance: number[] } {
+  const n = x.length / C;
+  const mean = Array.from({ length: C }, (_, c) => x.filter((_, i) => i % C === c).reduce((a, v) => a + v, 0) / n);
+  const variance = Array.from({ length: C }, (_, c) => x.filter((_, i) => i % C === c).reduce((a, v) => a + (v - mean[c]) ** 2, 0) / n);
+  return { mean, variance };
+}
+
+/** torch's BatchNorm (eps 1e-5) over the last axis with the given statistics: (x − mean)/√(var + ε)·γ + β. */
+export function batchNormWith(x: number[], C: number, mean: number[], variance: number[], gamma: number[], beta: number[]): number[] {
+  return x.map((v, i) => ((v - mean[i % C]) / Math.sqrt(variance[i % C] + 1e-5)) * gamma[i % C] + beta[i % C]);
+}
+
+/** torch's BatchNorm in training mode: normalised by the batch's own per-channel mean and biased variance. */
+export function batchNormTrain(x: number[], C: number, gamma: number[], beta: number[]): number[] {
+  const { mean, variance } = channelMoments(x, C);
+  return batchNormWith(x, C, mean, variance, gamma, beta);
+}
+
 export function cnnConfigProblems(term: Record<string, unknown>, teacherFilters = [16, 32]): Problem[] {
   const sgd = { type: 'sgd', lr: 0.05 };
   const text = JSON.stringify({

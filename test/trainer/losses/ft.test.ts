@@ -3,19 +3,28 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { lossDefinition } from '../../../src/core/losses';
 import { type ActiveTerm, disposeTerms, termValue } from '../../../src/trainer/losses';
-import { cnnConfigProblems, normalize, pool } from './featureRef';
+import { batchNormTrain, cnnConfigProblems, normalize, pool } from './featureRef';
 import { activate, type Case, close, gradientsOf, inputsOf, randArray, teacherUntouched, useCpu } from './harness';
 
-// RepDistiller models/util.py Paraphraser/Translator (LeakyReLU(0.1) after every layer) and FT.py:
+// RepDistiller models/util.py Paraphraser/Translator (LeakyReLU(0.1) after every layer; the
+// Translator's layers each with a BatchNorm before it, the Paraphraser's without) and FT.py:
 // factor(f) = normalize(f.pow(p1).mean(1).view(B, -1)), loss = (factor(s) − factor(t)).abs().mean().
 const leaky = (x: number) => (x > 0 ? x : 0.1 * x);
 
-/** One layer on a row-major [B, H, W, cin] map (3×3 'same' conv, kernel HWIO) or [B, cin] batch, + bias, LeakyReLU. */
-function layer(x: number[], B: number, hw: number[] | null, cin: number, cout: number, K: number[], bias: number[]): number[] {
+/**
+ * One layer on a row-major [B, H, W, cin] map (3×3 'same' conv, kernel HWIO) or [B, cin] batch, +
+ * bias, then (with `norm`: γ, β) a training-mode batch norm, then LeakyReLU.
+ */
+function layer(x: number[], B: number, hw: number[] | null, cin: number, cout: number, K: number[], bias: number[], norm?: number[][]): number[] {
+  const pre = linear(x, B, hw, cin, cout, K, bias);
+  return (norm ? batchNormTrain(pre, cout, norm[0], norm[1]) : pre).map(leaky);
+}
+
+function linear(x: number[], B: number, hw: number[] | null, cin: number, cout: number, K: number[], bias: number[]): number[] {
   const out: number[] = [];
   if (!hw) {
     for (let b = 0; b < B; b++)
-      for (let j = 0; j < cout; j++) out.push(leaky(bias[j] + Array.from({ length: cin }, (_, i) => x[b * cin + i] * K[i * cout + j]).reduce((a, y) => a + y, 0)));
+      for (let j = 0; j < cout; j++) out.push(bias[j] + Array.from({ length: cin }, (_, i) => x[b * cin + i] * K[i * cout + j]).reduce((a, y) => a + y, 0));
     return out;
   }
   const [H, W] = hw;
@@ -30,15 +39,18 @@ function layer(x: number[], B: number, hw: number[] | null, cin: number, cout: n
               if (yy < 0 || yy >= H || xi < 0 || xi >= W) continue;
               for (let i = 0; i < cin; i++) s += x[((b * H + yy) * W + xi) * cin + i] * K[((dy * 3 + dx) * cin + i) * cout + j];
             }
-          out.push(leaky(s));
+          out.push(s);
         }
   return out;
 }
 
-/** Sets every variable of the term (translator, then paraphraser encoder and decoder) to known values; returns them flat. */
+/**
+ * Sets every variable of the term (the translator's kernel, bias, γ, β per layer, then the
+ * paraphraser's encoder and decoder, kernel and bias per layer) to known values; returns them flat.
+ */
 function setAll(active: ActiveTerm): number[][] {
   const vars = [...active.state!.variables, ...lossDefinition('ft').pretrain!.variables(active.state)];
-  assert.equal(vars.length, 18);
+  assert.equal(vars.length, 24);
   return vars.map((v, i) => {
     const values = randArray(v.shape.reduce((a, b) => a * b, 1), 60 + i, 0.8);
     v.assign(tf.tensor(values, v.shape));
@@ -46,9 +58,10 @@ function setAll(active: ActiveTerm): number[][] {
   });
 }
 
-/** Three layers [in, out] with their (kernel, bias) pairs from `vals`. */
-function run(x: number[], B: number, hw: number[] | null, sizes: number[][], vals: number[][]): number[] {
-  return sizes.reduce((h, [cin, cout], k) => layer(h, B, hw, cin, cout, vals[2 * k], vals[2 * k + 1]), x);
+/** Three layers [in, out] with their (kernel, bias) pairs from `vals`, or with batch norms (kernel, bias, γ, β). */
+function run(x: number[], B: number, hw: number[] | null, sizes: number[][], vals: number[][], withNorm = false): number[] {
+  const per = withNorm ? 4 : 2;
+  return sizes.reduce((h, [cin, cout], k) => layer(h, B, hw, cin, cout, vals[per * k], vals[per * k + 1], withNorm ? vals.slice(per * k + 2, per * k + 4) : undefined), x);
 }
 
 function reduce(f: number[], B: number, P: number, C: number, conv: boolean): number[][] {
@@ -75,8 +88,8 @@ function golden(c: Case) {
   const active = activate(c);
   try {
     const vals = setAll(active);
-    const fs = run(s.values, B, conv ? s.shape.slice(0, 2) : null, [[cs, cs], [cs, k], [k, k]], vals.slice(0, 6));
-    const ft = run(t.values, B, conv ? t.shape.slice(0, 2) : null, [[ct, ct], [ct, k], [k, k]], vals.slice(6, 12));
+    const fs = run(s.values, B, conv ? s.shape.slice(0, 2) : null, [[cs, cs], [cs, k], [k, k]], vals.slice(0, 12), true);
+    const ft = run(t.values, B, conv ? t.shape.slice(0, 2) : null, [[ct, ct], [ct, k], [k, k]], vals.slice(12, 18));
     const [h, w] = conv ? t.shape : [1, 1];
     const rs = reduce(conv ? pool(fs, B, [...s.shape.slice(0, 2), k], h, w) : fs, B, h * w, k, conv);
     const rt = reduce(ft, B, h * w, k, conv);
@@ -84,7 +97,7 @@ function golden(c: Case) {
     rs.forEach((row, b) => row.forEach((x, q) => (sum += Math.abs(x - rt[b][q]))));
     close(tf.tidy(() => termValue(active, inputsOf(c)).dataSync()[0]), sum / (B * rs[0].length));
     // The pre-training stage: the paraphraser's reconstruction MSE of the teacher layer.
-    const rec = run(ft, B, conv ? t.shape.slice(0, 2) : null, [[k, k], [k, ct], [ct, ct]], vals.slice(12));
+    const rec = run(ft, B, conv ? t.shape.slice(0, 2) : null, [[k, k], [k, ct], [ct, ct]], vals.slice(18));
     const mse = rec.reduce((a, x, i) => a + (x - t.values[i]) ** 2, 0) / rec.length;
     close(tf.tidy(() => lossDefinition('ft').pretrain!.compute(c.term, inputsOf(c), active.state).dataSync()[0]), mse);
   } finally {
@@ -107,11 +120,11 @@ test('ft: the student and the translator get gradients, the teacher and the para
   const c = make([3, 3, 2], [2, 2, 4]);
   const active = activate(c);
   const paraphraser = lossDefinition('ft').pretrain!.variables(active.state);
-  assert.equal(active.state!.variables.length, 6, 'only the translator trains with the student');
+  assert.equal(active.state!.variables.length, 12, 'only the translator (kernel, bias, γ, β per layer) trains with the student');
   assert.ok(paraphraser.every((p) => !active.state!.variables.includes(p)));
   const g = gradientsOf(c, active);
   assert.ok(g.student.s.some((x) => x !== 0));
-  for (const [i, v] of g.state.entries()) if (i % 2 === 0) assert.ok(v.some((x) => x !== 0), `translator kernel ${i / 2 + 1}`);
+  for (const [i, v] of g.state.entries()) if (i % 4 !== 1) assert.ok(v.some((x) => x !== 0), `translator variable ${i + 1}`);
   assert.ok(teacherUntouched(g.teacher));
 });
 

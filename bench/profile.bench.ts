@@ -4,7 +4,8 @@
 //   npm run bench:profile -- [teacher|baseline|student] [--epochs N] [--backend wasm|webgpu]
 //   DISTILL_NATIVE=0 npm run bench:profile -- teacher          (the wasm kernels alone)
 // Kernel times include the kernels they call (BatchMatMul's transposes appear under both), and
-// a native call made inside a kernel (sgemm) appears under both too. What no row covers is tfjs's
+// a native call made inside a kernel (sgemm) appears under both too; without the addon the SIMD
+// module's step passes are timed as `simd …`. What no row covers is tfjs's
 // own bookkeeping, the batches and the loop itself. On webgpu a kernel's time is what it costs the
 // JS thread to encode and dispatch it (the GPU runs it later): the per-kernel overhead that bounds
 // a GPU step when the GPU work itself is small; the median step includes the wait for each read.
@@ -21,6 +22,8 @@ import { describeDataSource, loadDataset } from '../src/trainer/data';
 import { defaultCacheDir } from '../src/trainer/experiment';
 import { installWasmKernels, uninstallWasmKernels, wasmKernelsBlas } from '../src/trainer/kernels';
 import type { NativeBlas } from '../src/trainer/kernels/blas';
+import { simdStepKernels } from '../src/trainer/kernels/stepSimd';
+import type { BackendWasm } from '../src/trainer/kernels/wasm';
 import { activateTerms } from '../src/trainer/losses';
 import { buildModel } from '../src/trainer/models';
 import { trainStage } from '../src/trainer/train';
@@ -58,6 +61,9 @@ async function main(): Promise<void> {
     uninstallWasmKernels();
     installWasmKernels(undefined, wrapped);
   }
+  // Without the addon, the SIMD module's step passes (one shared object per wasm memory), each timed.
+  const simd = backendName === 'wasm' && !blas ? simdStepKernels(tf.backend() as unknown as BackendWasm) : undefined;
+  if (simd) for (const name of ['momentum', 'dropoutMask', 'maxNorm'] as const) simd[name] = timed(`simd ${name}`, simd[name] as never);
   for (const k of tf.getKernelsForBackend(backendName)) {
     tf.unregisterKernel(k.kernelName, backendName);
     tf.registerKernel({ ...k, kernelFunc: timed(k.kernelName, k.kernelFunc as never) });

@@ -80,6 +80,34 @@ describe('dropout masks', () => {
   });
 });
 
+test("the SIMD module also runs on the single-threaded build's plain (unshared) memory", () => {
+  // Its own process: the backend starts once per process, here the threaded build.
+  const script = `
+    const tf = require('@tensorflow/tfjs');
+    const { initBackend } = require('./src/trainer/backend');
+    const { dropoutMask, dropoutMaskTensor, fusedMaxNorm } = require('./src/trainer/kernels/fused');
+    initBackend('wasm').then(() => {
+      const memory = tf.backend().wasm.asm.memory;
+      if (!(memory.buffer instanceof ArrayBuffer)) throw new Error('not the single-threaded build');
+      const t = dropoutMaskTensor([1001], 0.3, 9);
+      const same = Array.from(t.dataSync()).every((v, i) => v === dropoutMask(1001, 0.3, 9)[i]);
+      const constraint = tf.constraints.maxNorm({ maxValue: 1, axis: 0 });
+      const v = tf.tidy(() => tf.variable(tf.randomUniform([50, 7], -1, 1, 'float32', 5))); // its memory its own
+      const expected = constraint.apply(v).dataSync();
+      const fused = fusedMaxNorm(v, constraint);
+      const equal = Array.from(v.dataSync()).every((x, i) => x === expected[i]);
+      console.log(JSON.stringify({ same, fused, equal }));
+      process.exit(0);
+    });`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+    cwd: path.join(__dirname, '..', '..'),
+    env: { ...process.env, DISTILL_NATIVE: '0', DISTILL_WASM_THREADS: '1' },
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), { same: true, fused: true, equal: true });
+});
+
 /**
  * The two ways the wasm path does a step's passes in place: the native addon, and the SIMD module
  * when the addon is missing. Each must match tfjs's own ops computed under the same kernels (the

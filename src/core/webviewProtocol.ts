@@ -208,6 +208,12 @@ export type HostToWebview =
   | { type: 'testPredictions'; runDir: string; predictions?: TestPredictions }
   | { type: 'layers'; layers: LayersPayload }
   | { type: 'compare'; runs: CompareRun[] }
+  /**
+   * Loss Split: the shown run's seed group, every seed's run (the shown one included) with its
+   * epoch records, oldest seed first, for its mean ± std view; sent again as any of them changes.
+   * `members` is empty when the run is not one seed of a group.
+   */
+  | { type: 'group'; runDir: string; members: CompareRun[] }
   | { type: 'exported'; requestId: number; path?: string; error?: string };
 
 export type HostToWebviewType = HostToWebview['type'];
@@ -263,11 +269,23 @@ export function isWebviewMessage<T extends WebviewToHostType>(m: unknown, type: 
   return isWebviewToHost(m) && m.type === type;
 }
 
-const HOST_TYPES: readonly HostToWebviewType[] = ['target', 'run', 'metrics', 'probeIndex', 'probes', 'testPredictions', 'layers', 'compare', 'exported'];
+/** Every host message type (a record, so that a new type cannot be left out). */
+const HOST_TYPES: Record<HostToWebviewType, true> = {
+  target: true,
+  run: true,
+  metrics: true,
+  probeIndex: true,
+  probes: true,
+  testPredictions: true,
+  layers: true,
+  compare: true,
+  group: true,
+  exported: true,
+};
 
 /** The webview's guard for what arrives on `window.message` (other frames may post too). */
 export function isHostToWebview(m: unknown): m is HostToWebview {
-  return isObj(m) && HOST_TYPES.includes(m.type as HostToWebviewType);
+  return isObj(m) && isStr(m.type) && Object.prototype.hasOwnProperty.call(HOST_TYPES, m.type);
 }
 
 export function isHostMessageOf<T extends HostToWebviewType>(m: unknown, type: T): m is Extract<HostToWebview, { type: T }> {

@@ -3,8 +3,9 @@
 // `seeds: [1, 2]` run from the editor's Run lens; the Experiments view shows one group row with
 // the student's test errors and the gap closed as mean ± std, a row per seed under it, and Compare
 // (from the group's context menu) shows the group as one row of mean ± std that expands to its
-// seeds, and its curve as the mean in a ± std band, one curve per seed once expanded. Every number
-// is checked against the run folders' manifests (the mean curve against the seeds' curves).
+// seeds, and its curve as the mean in a ± std band, one curve per seed once expanded; Loss Split
+// on a seed offers the group's mean ± std. Every number is checked against the run folders'
+// manifests and metrics (the mean curve against the seeds' curves).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,7 +13,7 @@ import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import type { Manifest } from '../../src/core/protocol';
 import { formatGapSpread, formatSpread, summarizeSeedGroup } from '../../src/core/seedGroups';
-import { clickMenuItem, panelFrame, screenshot, screenshotFailures, startWorkbench, type Workbench } from './helpers';
+import { clickMenuItem, panelFrame, runCommand, screenshot, screenshotFailures, startWorkbench, type Workbench } from './helpers';
 
 const CONFIG = 'seeds.distill.json';
 const training = { epochs: 1, batchSize: 50, optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9 } };
@@ -137,5 +138,33 @@ describe('Distill Lab: a seed group (packaged extension)', function () {
     assert.deepEqual(expanded.labels.slice(1), manifests.map((m) => m.id));
     collapsed.data[1].forEach((mean, i) => assert.ok(Math.abs(mean! - (expanded.data[1][i]! + expanded.data[2][i]!) / 2) < 1e-12, `mean at epoch ${collapsed.data[0][i]}`));
     await screenshot(page, 'seeds-compare');
+  });
+
+  it('Loss Split on a seed of the group offers the group mean ± std, from the seeds’ own metrics', async function () {
+    this.timeout(120_000);
+    const page = wb.page;
+    await page.locator('.tabs-container .tab', { hasText: CONFIG }).click();
+    await page.locator('.tabs-container .tab.active', { hasText: CONFIG }).waitFor();
+    await runCommand(page, 'Distill Lab: Open Results');
+    const frame = await panelFrame(page, 'lossSplit');
+    const toggle = frame.locator('#group-mean');
+    await toggle.waitFor({ timeout: 30_000 });
+    assert.match((await toggle.getAttribute('label')) ?? '', /2 seeds/);
+    await toggle.click();
+    await frame.locator('#loss-chart', { hasText: 'mean ± std of 2 seeds' }).waitFor({ timeout: 10_000 });
+    // The total's mean over the seeds, from each run folder's metrics.jsonl (one epoch each).
+    const runs = path.join(wb.workspace, '.distill', 'runs');
+    const totals = fs.readdirSync(runs).map((id) => {
+      const records = fs.readFileSync(path.join(runs, id, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; stage: string; total: number });
+      return records.find((r) => r.kind === 'epoch' && r.stage === 'student')!.total;
+    });
+    const chart = await frame.evaluate(() => {
+      const u = (document.getElementById('loss-chart') as unknown as { __uplot: { series: { label?: string }[]; data: (number | null)[][] } }).__uplot;
+      return { labels: u.series.map((x) => String(x.label ?? '')), data: u.data.map((c) => Array.from(c)) };
+    });
+    const total = chart.labels.findIndex((l) => /^total .*mean ± std$/.test(l));
+    assert.ok(total > 0, chart.labels.join(' | '));
+    assert.ok(Math.abs(chart.data[total][0]! - (totals[0] + totals[1]) / 2) < 1e-9, `${chart.data[total][0]} vs ${totals}`);
+    await screenshot(page, 'seeds-loss-split');
   });
 });

@@ -2,13 +2,16 @@
 // factor, each feature term), with its weight and the weighted total; per step or per epoch; the
 // validation accuracy (or errors) of every model the run trains (teacher, baseline and student;
 // peers, generations, exits, ensemble members), and the test curves only where the run evaluated
-// the test set every epoch (heldOut.ts); toggles per series; CSV and PNG.
+// the test set every epoch (heldOut.ts); toggles per series; CSV and PNG. For one seed of a seed
+// group, per epoch, every curve can be the group's mean in a ± std band instead (the host sends
+// the group's epoch records: `group`).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { StageName } from '../../src/core/protocol';
-import { decimateSteps, type EpochMetric, type RunInfo, type StepSeries } from '../../src/core/webviewProtocol';
+import { spreadCurve } from '../../src/core/seedGroups';
+import { type CompareRun, decimateSteps, type EpochMetric, type RunInfo, type StepSeries } from '../../src/core/webviewProtocol';
 import { saveUi, uiState } from '../shared/api';
 import { curveTitle, curveValue, type EpochCurve, hasEveryEpochTest, primaryCurve } from '../shared/heldOut';
 import { fmt, frameScheduler, h } from '../shared/dom';
@@ -24,6 +27,9 @@ const data = {
   runDir: '',
   epochs: [] as EpochMetric[],
   steps: new Map<StageName, StepSeries>(),
+  /** The seed group of the run `groupRunDir` (every seed's run, this one included), or none. */
+  groupRunDir: '',
+  group: [] as CompareRun[],
 };
 
 const ui = {
@@ -32,6 +38,8 @@ const ui = {
   weighted: uiState('weighted', false),
   log: uiState('log', false),
   errors: uiState('errors', false),
+  /** Draw the seed group's mean ± std (per epoch) rather than this run's curves. */
+  groupMean: uiState('groupMean', false),
   hidden: new Set(uiState<string[]>('hidden', [])),
 };
 
@@ -52,6 +60,12 @@ const shell = startShell({
       }
       data.epochs.push(...m.epochs);
       for (const s of m.steps) appendSteps(s);
+      schedule();
+    } else if (m.type === 'group') {
+      data.groupRunDir = m.runDir;
+      data.group = m.members;
+      structureKey = '';
+      accKey = '';
       schedule();
     } else if (m.type === 'run') {
       schedule();
@@ -101,8 +115,10 @@ const button = (id: string, label: string, onClick: () => void) => {
 };
 
 const stageHolder = h('div', { class: 'field-holder' });
+const groupHolder = h('div', { class: 'field-holder', id: 'group-holder' });
 shell.toolbar.append(
   stageHolder,
+  groupHolder,
   select('per', 'Per', [['epoch', 'epoch'], ['step', 'step']], ui.per, (v) => {
     ui.per = v === 'step' ? 'step' : 'epoch';
     saveUi({ per: ui.per });
@@ -168,6 +184,38 @@ shell.main.append(
 );
 
 // ---- model ----------------------------------------------------------------------------------
+
+/** The shown run's seed group (two or more runs), or none. */
+function groupMembers(): CompareRun[] {
+  return data.groupRunDir === data.runDir && data.group.length >= 2 ? data.group : [];
+}
+
+/** Whether the curves are the group's mean ± std: asked for, and the run is one seed of a group. */
+function showingGroup(): boolean {
+  return ui.groupMean && groupMembers().length > 0;
+}
+
+/** The epochs any member recorded for `stages`, ascending. */
+function groupEpochs(members: CompareRun[], stages: StageName[]): number[] {
+  return [...new Set(members.flatMap((g) => g.epochs.filter((e) => stages.includes(e.stage)).map((e) => e.epoch)))].sort((a, b) => a - b);
+}
+
+/**
+ * A series drawn as the group's mean in a ± std band: the mean's series (keeping `base`'s key and
+ * toggle) and the band's two edges, with their columns: one column per member, aligned on `x`.
+ */
+function spreadSeries(base: LineSeries, columns: (number | null)[][]): { series: LineSeries[]; ys: Column[] } {
+  const curve = spreadCurve(columns);
+  const n = columns.length;
+  return {
+    series: [
+      { ...base, label: `${base.label} · mean ± std`, csvLabel: `${base.csvLabel ?? base.label} (mean of ${n} seeds)` },
+      { key: `${base.key}:upper`, label: `${base.label} + std`, csvLabel: `${base.csvLabel ?? base.label} (mean + std)`, color: base.color, band: { of: base.key, edge: 'upper' } },
+      { key: `${base.key}:lower`, label: `${base.label} − std`, csvLabel: `${base.csvLabel ?? base.label} (mean - std)`, color: base.color, band: { of: base.key, edge: 'lower' } },
+    ],
+    ys: [curve.mean, curve.upper, curve.lower],
+  };
+}
 
 /** The models with curves, in the run's plan order. */
 function stagesWithData(): StageName[] {
@@ -235,12 +283,35 @@ function render(): void {
   const run = shell.run;
   const stages = stagesWithData();
   renderStageSelect(stages);
+  renderGroupToggle();
   if (!stages.length) {
     weightsLine.textContent = 'No metrics recorded yet.';
     return;
   }
   renderLosses(currentStage(), run);
   renderAccuracy();
+}
+
+let groupToggleKey = '';
+function renderGroupToggle(): void {
+  const n = groupMembers().length;
+  const key = `${n}|${ui.groupMean}`;
+  if (key === groupToggleKey) return;
+  groupToggleKey = key;
+  groupHolder.replaceChildren(
+    ...(n
+      ? [
+          checkbox('group-mean', `Mean ± std of the seed group (${n} seeds, per epoch)`, ui.groupMean, (v) => {
+            ui.groupMean = v;
+            saveUi({ groupMean: v });
+            structureKey = '';
+            accKey = '';
+            groupToggleKey = '';
+            schedule();
+          }),
+        ]
+      : []),
+  );
 }
 
 let stageSelectKey = '';
@@ -276,7 +347,20 @@ function renderLosses(stage: StageName, run: RunInfo | undefined): void {
   ];
   let x: number[];
   let ys: Column[];
-  if (ui.per === 'epoch') {
+  const group = showingGroup();
+  if (group) {
+    // Per epoch whatever `per` says: the seeds' step records are not kept side by side.
+    const members = groupMembers();
+    x = groupEpochs(members, [stage]);
+    const column = (g: CompareRun, value: (r: EpochMetric) => number | null) => {
+      const byEpoch = new Map(g.epochs.filter((e) => e.stage === stage).map((e) => [e.epoch, e]));
+      return x.map((e) => (byEpoch.has(e) ? value(byEpoch.get(e)!) : null));
+    };
+    const values = [...terms.map((t) => (r: EpochMetric) => val(r.losses[t.id], ui.weighted ? t.weight : 1)), (r: EpochMetric) => val(r.total, 1)];
+    const spread = series.map((s, i) => spreadSeries(s, members.map((g) => column(g, values[i]))));
+    series.splice(0, series.length, ...spread.flatMap((p) => p.series));
+    ys = spread.flatMap((p) => p.ys);
+  } else if (ui.per === 'epoch') {
     const rows = data.epochs.filter((e) => e.stage === stage);
     x = rows.map((r) => r.epoch);
     ys = [...terms.map((t) => rows.map((r) => val(r.losses[t.id], ui.weighted ? t.weight : 1))), rows.map((r) => r.total)];
@@ -285,11 +369,16 @@ function renderLosses(stage: StageName, run: RunInfo | undefined): void {
     x = s?.x ?? [];
     ys = [...terms.map((t) => (s?.losses[t.id] ?? []).map((v) => val(v, ui.weighted ? t.weight : 1))), s?.total.map((v) => val(v, 1)) ?? []];
   }
-  const key = `${stage}|${ui.per}|${ui.weighted}|${series.map((s) => s.label + s.color).join(',')}`;
-  lossChart.setTitle(`${ui.weighted ? 'Weighted loss terms' : 'Loss terms (raw)'} · ${modelLabel(run, stage)} · per ${ui.per}`);
+  const per = group ? 'epoch' : ui.per;
+  // Dots on the epochs while they are few (as the accuracy chart): a one-epoch run's curve is a point.
+  const points = per === 'epoch' && x.length < 40;
+  for (const s of series) if (!s.band) s.points = points;
+  const key = `${stage}|${per}|${group}|${points}|${ui.weighted}|${series.map((s) => s.label + s.color).join(',')}`;
+  const over = group ? ` · mean ± std of ${groupMembers().length} seeds` : '';
+  lossChart.setTitle(`${ui.weighted ? 'Weighted loss terms' : 'Loss terms (raw)'} · ${modelLabel(run, stage)} · per ${per}${over}`);
   if (key !== structureKey) {
     structureKey = key;
-    lossChart.setAxisLabels(ui.per === 'epoch' ? 'epoch' : 'logged step', ui.weighted ? 'weight × loss' : 'loss');
+    lossChart.setAxisLabels(per === 'epoch' ? 'epoch' : 'logged step', ui.weighted ? 'weight × loss' : 'loss');
     lossChart.setSeries(series, x, ys);
     showToggles(lossToggles, 'loss-toggles', lossChart, series);
   } else {
@@ -301,8 +390,10 @@ function renderLosses(stage: StageName, run: RunInfo | undefined): void {
 
 /** Rebuilds a chart's Show checkboxes; a series the user hides stays hidden (saved in the webview state). */
 function showToggles(holder: HTMLElement, id: string, chart: LineChart, series: LineSeries[]): void {
+  // A band's edges go with their mean's toggle.
+  const curves = series.filter((s) => !s.band);
   holder.replaceChildren(
-    seriesToggles(id, 'Show', series.map((s) => ({ key: s.key, label: s.label, color: s.color, checked: s.show !== false })), (k, on) => {
+    seriesToggles(id, 'Show', curves.map((s) => ({ key: s.key, label: s.label, color: s.color, checked: s.show !== false })), (k, on) => {
       chart.setShow(k, on);
       if (on) ui.hidden.delete(k);
       else ui.hidden.add(k);
@@ -319,7 +410,9 @@ function renderAccuracy(): void {
   const p = palette();
   // One line per model with epoch records, in plan order; a dashed test line per model where the
   // run also evaluated the test set every epoch.
-  const stages = inPlanOrder(shell.run, data.epochs.map((e) => e.stage));
+  const group = showingGroup();
+  const members = groupMembers();
+  const stages = inPlanOrder(shell.run, (group ? members.flatMap((g) => g.epochs) : data.epochs).map((e) => e.stage));
   const epochs = [...new Set(data.epochs.map((e) => e.epoch))].sort((a, b) => a - b);
   const pos = new Map(epochs.map((e, i) => [e, i]));
   const color = modelColors(shell.run, stages, p);
@@ -332,20 +425,32 @@ function renderAccuracy(): void {
       return { key, label, color: color.get(s)!, dash: ci === 0 ? undefined : [6, 4], points: epochs.length < 40, show: !ui.hidden.has(key) };
     }),
   );
-  const ys: Column[] = series.map(() => new Array<number | null>(epochs.length).fill(null));
+  let ys: Column[] = series.map(() => new Array<number | null>(epochs.length).fill(null));
   for (const r of data.epochs) {
     const si = stages.indexOf(r.stage);
     curves.forEach((c, ci) => (ys[ci * stages.length + si][pos.get(r.epoch)!] = curveValue(r, c, ui.errors)));
   }
-  const title = curveTitle(curve, ui.errors);
+  let x = epochs;
+  if (group) {
+    // Each model's curve as the seeds' mean ± std, on the epochs any seed has recorded.
+    x = groupEpochs(members, stages);
+    const column = (g: CompareRun, stage: StageName, c: EpochCurve) => {
+      const byEpoch = new Map(g.epochs.filter((e) => e.stage === stage).map((e) => [e.epoch, e]));
+      return x.map((e) => (byEpoch.has(e) ? curveValue(byEpoch.get(e)!, c, ui.errors) : null));
+    };
+    const spread = series.map((s, i) => spreadSeries(s, members.map((g) => column(g, stages[i % stages.length], curves[Math.floor(i / stages.length)]))));
+    series.splice(0, series.length, ...spread.flatMap((p) => p.series));
+    ys = spread.flatMap((p) => p.ys);
+  }
+  const title = curveTitle(curve, ui.errors) + (group ? ` · mean ± std of ${members.length} seeds` : '');
   accChart.setTitle(title);
   const key = `${title}|${series.map((s) => s.label + s.color).join(',')}`;
   if (key !== accKey) {
     accKey = key;
-    accChart.setAxisLabels('epoch', title.replace(/ \(.*\)$/, '').toLowerCase());
-    accChart.setSeries(series, epochs, ys);
+    accChart.setAxisLabels('epoch', curveTitle(curve, ui.errors).replace(/ \(.*\)$/, '').toLowerCase());
+    accChart.setSeries(series, x, ys);
     showToggles(accToggles, 'accuracy-toggles', accChart, series);
   } else {
-    accChart.setData(epochs, ys);
+    accChart.setData(x, ys);
   }
 }

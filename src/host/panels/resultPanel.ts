@@ -77,6 +77,9 @@ export class ResultPanel extends Disposable {
   private target: PanelTarget;
   private reader?: RunReader;
   private compared: RunReader[] = [];
+  /** Loss Split: a reader per run of the shown run's seed group (its own, apart from `reader`'s stream). */
+  private groupReaders: RunReader[] = [];
+  private groupStamp = '';
   private ready = false;
   /** The webview has the metrics snapshot of the current reader: appends may follow. */
   private metricsSent = false;
@@ -243,6 +246,36 @@ export class ResultPanel extends Disposable {
     this.sendTestPredictions(this.reader);
     this.stamp = this.reader.stamp();
     if (READS_METRICS.has(this.kind)) void this.sendMetricsSnapshot(this.reader);
+    this.groupStamp = '';
+    void this.sendGroup();
+  }
+
+  /** The runs of the shown run's seed group (the shown one included), oldest seed first; none when it is not one seed of a group. */
+  private groupDirs(): string[] {
+    const group = this.reader?.runInfo()?.group;
+    if (!this.reader || !group) return [];
+    return this.runsIn(path.dirname(this.reader.dir))
+      .filter((r) => r.manifest.group?.id === group.id)
+      .sort((a, b) => a.manifest.group!.index - b.manifest.group!.index)
+      .map((r) => r.dir);
+  }
+
+  /** Loss Split: sends the seed group's epoch records when a member run was added or changed since the last send. */
+  private async sendGroup(): Promise<void> {
+    if (this.kind !== 'lossSplit' || !this.reader) return;
+    const dirs = this.groupDirs();
+    this.groupReaders = dirs.map((d) => this.groupReaders.find((r) => samePath(r.dir, d)) ?? new RunReader(d));
+    const stamp = `${this.reader.dir}#${this.groupReaders.map((r) => `${r.dir}|${r.stamp()}`).join('#')}`;
+    if (stamp === this.groupStamp) return;
+    this.groupStamp = stamp;
+    const runDir = this.reader.dir;
+    const members: CompareRun[] = [];
+    for (const r of this.groupReaders) {
+      await r.loadMetrics();
+      const run = r.runInfo();
+      if (run) members.push({ run, epochs: r.readMetrics(true).epochs });
+    }
+    if (this.reader && samePath(this.reader.dir, runDir)) this.post({ type: 'group', runDir, members });
   }
 
   /** Sends the run's test predictions (Logits only: the numbers are long) when they are new to the webview. */
@@ -277,6 +310,8 @@ export class ResultPanel extends Disposable {
     }
     const r = this.reader;
     if (!r) return;
+    // Another seed of the group may have started or moved on while this one is unchanged.
+    void this.sendGroup();
     const stamp = r.stamp();
     if (stamp === this.stamp) return;
     const [manifest, metrics, probes] = stamp.split('|');

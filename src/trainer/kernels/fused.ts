@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gpuDropoutMask, gpuMaxNorm, gpuMomentumStep } from '../gpuFused';
 import { wasmKernelsBlas } from './index';
-import { packedCopiesStale } from './matmul';
+import { dropPackedCopies } from './matmul';
 import { type StepKernels, simdStepKernels } from './stepSimd';
 import { type BackendWasm, f32 } from './wasm';
 
@@ -92,7 +92,7 @@ export function wasmMomentumStep(kernels: StepKernels): MomentumStep {
     const g = backend && gradient.dtype === 'float32' ? f32(backend, gradient) : undefined;
     if (!(w && a && g)) return false;
     kernels.momentum(w, a, g, lr, momentum, nesterov);
-    packedCopiesStale(backend, value);
+    dropPackedCopies(backend, value);
     return true;
   };
 }
@@ -196,7 +196,7 @@ function leadingMaxNorm(v: tf.Tensor, constraint: ReturnType<typeof tf.constrain
 }
 
 /**
- * Applies a tfjs-layers MaxNorm constraint over a kernel's leading axes to `v`: in place by the
+ * Applies a tfjs-layers MaxNorm constraint over a kernel's leading axes to `v`: in place on the
  * wasm heap, as two GPU programs on webgpu. False when tfjs must (another constraint or
  * axis, another backend, a wasm build without the kernels, shared memory).
  */
@@ -211,6 +211,6 @@ function maxNormInPlace(v: tf.Variable, norm: LeadingMaxNorm): boolean {
   const w = kernels && ownHeap(backend, v);
   if (!w) return false;
   kernels.maxNorm(w, norm.rows, norm.cols, norm.maxValue, backend.epsilon());
-  packedCopiesStale(backend, v);
+  dropPackedCopies(backend, v);
   return true;
 }

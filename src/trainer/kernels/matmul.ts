@@ -133,7 +133,7 @@ const metAsWeights = new WeakSet<object>();
  * dispose_data drops what XNNPACK packed from the id (and forgets its place in memory, which
  * register_tensor gives back: the memory itself stays the tensor's).
  */
-export function packedCopiesStale(backend: BackendWasm, t: tf.TensorInfo): void {
+export function dropPackedCopies(backend: BackendWasm, t: tf.TensorInfo): void {
   const internals = backend as unknown as {
     dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } | undefined };
     wasm: { tfjs: { disposeData(id: number): void; registerTensor(id: number, size: number, memoryOffset: number): void } };

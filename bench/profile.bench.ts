@@ -12,14 +12,8 @@
 // On a software adapter (llvmpipe) the "GPU" runs inside each queue submission, which tfjs makes
 // every few dozen dispatches from within some kernel: that kernel's row then carries the work.
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { parseConfig } from '../src/core/config/parse';
-import { defaultNodeEnv } from '../src/core/config/nodeEnv';
 import { backendDetails, initBackend } from '../src/trainer/backend';
-import { describeDataSource, loadDataset } from '../src/trainer/data';
-import { defaultCacheDir } from '../src/trainer/experiment';
 import { installWasmKernels, uninstallWasmKernels, wasmKernelsBlas } from '../src/trainer/kernels';
 import type { NativeBlas } from '../src/trainer/kernels/blas';
 import { simdStepKernels } from '../src/trainer/kernels/stepSimd';
@@ -27,8 +21,8 @@ import type { BackendWasm } from '../src/trainer/kernels/wasm';
 import { activateTerms } from '../src/trainer/losses';
 import { buildModel } from '../src/trainer/models';
 import { trainStage } from '../src/trainer/train';
+import { loadHintonExample } from './hintonExample';
 
-const EXAMPLE = path.join(__dirname, '..', 'examples', 'hinton-mnist.distill.json');
 const args = process.argv.slice(2);
 const stage = (['teacher', 'baseline', 'student'] as const).find((s) => args.includes(s)) ?? 'teacher';
 const epochs = Math.max(2, Number(args[args.indexOf('--epochs') + 1]) || 2);
@@ -69,15 +63,13 @@ async function main(): Promise<void> {
     tf.registerKernel({ ...k, kernelFunc: timed(k.kernelName, k.kernelFunc as never) });
   }
 
-  const { config } = parseConfig(fs.readFileSync(EXAMPLE, 'utf8'), EXAMPLE, defaultNodeEnv({ describeData: describeDataSource }));
-  if (!config || config.teacher?.source !== 'train') throw new Error(`${EXAMPLE} does not parse`);
-  const data = await loadDataset(config.data, { configDir: path.dirname(EXAMPLE), seed: config.seed, cacheDir: defaultCacheDir(), log: () => {} });
-  const teacher = buildModel(config.teacher.model, data.inputShape, data.numClasses, config.seed);
+  const { config, teacher: teacherConfig, data } = await loadHintonExample();
+  const teacher = buildModel(teacherConfig.model, data.inputShape, data.numClasses, config.seed);
   const net = stage === 'teacher' ? teacher : buildModel(config.student.model, data.inputShape, data.numClasses, config.seed + 1);
   const terms = activateTerms(stage === 'student' ? config.distillation.losses : [{ type: 'ce', weight: 1 }], {
     studentLayers: net.taps, teacherLayers: teacher.taps, numClasses: data.numClasses, trainCount: data.train.count, seed: config.seed + 2,
   });
-  const training = stage === 'teacher' ? config.teacher.training : config.training;
+  const training = stage === 'teacher' ? teacherConfig.training : config.training;
   const steps: number[] = [];
   let last = 0;
   await trainStage(

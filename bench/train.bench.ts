@@ -228,15 +228,9 @@ async function child(variantId: string): Promise<ChildResult> {
 }
 
 /** The Hinton example's config (its teacher trained here) and its data as our loader splits it. */
+/** The example and its data, imported once the child's environment is set (the loader brings tfjs). */
 async function loadExample() {
-  const { parseConfig } = await import('../src/core/config/parse');
-  const { defaultNodeEnv } = await import('../src/core/config/nodeEnv');
-  const { describeDataSource, loadDataset } = await import('../src/trainer/data');
-  const { defaultCacheDir } = await import('../src/trainer/experiment');
-  const { config } = parseConfig(fs.readFileSync(EXAMPLE, 'utf8'), EXAMPLE, defaultNodeEnv({ describeData: describeDataSource }));
-  if (!config || config.teacher?.source !== 'train') throw new Error(`${EXAMPLE} does not parse`);
-  const data = await loadDataset(config.data, { configDir: path.dirname(EXAMPLE), seed: config.seed, cacheDir: defaultCacheDir(), log: () => {} });
-  return { config, teacher: config.teacher, data };
+  return (await import('./hintonExample')).loadHintonExample();
 }
 
 /**

@@ -80,6 +80,22 @@ describe('dropout masks', () => {
   });
 });
 
+test('the SIMD module transposes: dst[j·rows + i] = src[i·cols + j], tiles and their tails', () => {
+  const backend = tf.backend() as unknown as BackendWasm;
+  const simd = simdStepKernels(backend)!;
+  for (const [rows, cols] of [[4, 1], [4, 3], [8, 5], [36, 40], [64, 33], [128, 784]]) {
+    const x = tf.tensor2d(Float32Array.from({ length: rows * cols }, (_, i) => i + 0.5), [rows, cols]);
+    const y = tf.zeros([cols + 1, rows]); // a row more than the result: it must stay untouched
+    const dst = backend.typedArrayFromHeap(y) as Float32Array;
+    dst.fill(-1);
+    simd.transpose(backend.typedArrayFromHeap(x) as Float32Array, dst.subarray(0, rows * cols), rows, cols);
+    const out = y.dataSync();
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) assert.equal(out[j * rows + i], i * cols + j + 0.5, `${rows}×${cols} at (${i}, ${j})`);
+    assert.ok(out.subarray(rows * cols).every((v) => v === -1), `${rows}×${cols}: nothing written past the result`);
+    tf.dispose([x, y]);
+  }
+});
+
 test("the SIMD module also runs on the single-threaded build's plain (unshared) memory", () => {
   // Its own process: the backend starts once per process, here the threaded build.
   const script = `

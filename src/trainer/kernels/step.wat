@@ -1,6 +1,6 @@
 ;; The per-step passes of a training step that tfjs runs as several kernels, as 128-bit SIMD
 ;; WebAssembly working in place on the wasm backend's own memory: the path without the native addon
-;; (docs/architecture.md §5). Each computes the numbers tfjs's kernels compute, rounded the same way
+;; (docs/architecture.md §5); and the batch transposes its products need. Each computes the numbers tfjs's kernels compute, rounded the same way
 ;; (IEEE float operations in tfjs's order), so a run's metrics do not change: only its speed.
 ;; scripts/build-step-wasm.mjs assembles it twice into stepWasm.ts: once importing a shared memory
 ;; (the threaded build of tfjs-backend-wasm) and once a plain one (its single-threaded build).
@@ -186,4 +186,70 @@
         (local.set $row (i32.add (local.get $row) (i32.shl (local.get $cols) (i32.const 2))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $scale_rows))))
+  ;; dst ← srcᵀ for a row-major rows×cols matrix (rows a multiple of 4): 4×4 blocks transposed in
+  ;; registers, visited in 32×32 tiles so that the strided writes stay in cache (wasm.ts transposeLast2).
+  (func (export "transpose") (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
+    (local $i0 i32) (local $j0 i32) (local $i i32) (local $j i32) (local $iend i32) (local $jend i32)
+    (local $p i32) (local $q i32) (local $srow i32) (local $drow i32) (local $r i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $srow (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $drow (i32.shl (local.get $rows) (i32.const 2)))
+    (local.set $i0 (i32.const 0))
+    (block $done_i0
+      (loop $tile_i
+        (br_if $done_i0 (i32.ge_u (local.get $i0) (local.get $rows)))
+        (local.set $iend (select (i32.add (local.get $i0) (i32.const 32)) (local.get $rows)
+                                 (i32.lt_u (i32.add (local.get $i0) (i32.const 32)) (local.get $rows))))
+        (local.set $j0 (i32.const 0))
+        (block $done_j0
+          (loop $tile_j
+            (br_if $done_j0 (i32.ge_u (local.get $j0) (local.get $cols)))
+            (local.set $jend (select (i32.add (local.get $j0) (i32.const 32)) (local.get $cols)
+                                     (i32.lt_u (i32.add (local.get $j0) (i32.const 32)) (local.get $cols))))
+            (local.set $i (local.get $i0))
+            (block $done_i
+              (loop $strip
+                (br_if $done_i (i32.ge_u (local.get $i) (local.get $iend)))
+                (local.set $j (local.get $j0))
+                (block $done_j4
+                  (loop $block
+                    (br_if $done_j4 (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $jend)))
+                    (local.set $p (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $j)) (i32.const 2))))
+                    (local.set $r0 (v128.load (local.get $p)))
+                    (local.set $r1 (v128.load (i32.add (local.get $p) (local.get $srow))))
+                    (local.set $r2 (v128.load (i32.add (local.get $p) (i32.shl (local.get $srow) (i32.const 1)))))
+                    (local.set $r3 (v128.load (i32.add (local.get $p) (i32.mul (local.get $srow) (i32.const 3)))))
+                    (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+                    (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+                    (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+                    (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+                    (local.set $q (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $rows)) (local.get $i)) (i32.const 2))))
+                    (v128.store (local.get $q) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+                    (v128.store (i32.add (local.get $q) (local.get $drow)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+                    (v128.store (i32.add (local.get $q) (i32.shl (local.get $drow) (i32.const 1))) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+                    (v128.store (i32.add (local.get $q) (i32.mul (local.get $drow) (i32.const 3))) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $block)))
+                ;; The tile's last one to three columns, a value at a time.
+                (block $done_j
+                  (loop $column
+                    (br_if $done_j (i32.ge_u (local.get $j) (local.get $jend)))
+                    (local.set $r (i32.const 0))
+                    (block $done_r
+                      (loop $row
+                        (br_if $done_r (i32.ge_u (local.get $r) (i32.const 4)))
+                        (f32.store
+                          (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $j) (local.get $rows)) (i32.add (local.get $i) (local.get $r))) (i32.const 2)))
+                          (f32.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (i32.add (local.get $i) (local.get $r)) (local.get $cols)) (local.get $j)) (i32.const 2)))))
+                        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+                        (br $row)))
+                    (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                    (br $column)))
+                (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                (br $strip)))
+            (local.set $j0 (i32.add (local.get $j0) (i32.const 32)))
+            (br $tile_j)))
+        (local.set $i0 (i32.add (local.get $i0) (i32.const 32)))
+        (br $tile_i))))
 )

@@ -14,11 +14,18 @@ import type { BackendWasm } from './wasm';
 /** The passes of a step that the native addon and the SIMD module both offer (same signatures). */
 export type StepKernels = Pick<NativeBlas, 'momentum' | 'dropoutMask' | 'maxNorm'>;
 
+/** The SIMD module: the step passes and the batch transposes of the products without the addon. */
+export interface SimdKernels extends StepKernels {
+  /** dst[j·rows + i] = src[i·cols + j] for a row-major rows×cols matrix; rows a multiple of 4; both views of the heap. */
+  transpose(src: Float32Array, dst: Float32Array, rows: number, cols: number): void;
+}
+
 interface StepExports {
   momentum(w: number, a: number, g: number, n: number, c: number, m: number): void;
   momentumNesterov(w: number, a: number, g: number, n: number, c: number, m: number): void;
   dropoutMask(out: number, n: number, scale: number, threshold: number, seed: number): void;
   maxNorm(w: number, rows: number, cols: number, maxValue: number, epsilon: number, scratch: number): void;
+  transpose(src: number, dst: number, rows: number, cols: number): void;
 }
 
 /** What the kernels need of the Emscripten module inside tfjs-backend-wasm. */
@@ -29,10 +36,10 @@ interface EmscriptenModule {
   _free(ptr: number): void;
 }
 
-const byMemory = new WeakMap<WebAssembly.Memory, StepKernels>();
+const byMemory = new WeakMap<WebAssembly.Memory, SimdKernels>();
 
-/** The SIMD step kernels on `backend`'s memory (one instance per memory); undefined when its module exposes none. */
-export function simdStepKernels(backend: BackendWasm): StepKernels | undefined {
+/** The SIMD kernels on `backend`'s memory (one instance per memory); undefined when its module exposes none. */
+export function simdStepKernels(backend: BackendWasm): SimdKernels | undefined {
   const module = (backend as unknown as { wasm: EmscriptenModule }).wasm;
   const memory = module.wasmMemory instanceof WebAssembly.Memory ? module.wasmMemory : module.asm?.memory;
   if (!(memory instanceof WebAssembly.Memory)) return undefined;
@@ -47,7 +54,7 @@ export function simdStepKernels(backend: BackendWasm): StepKernels | undefined {
   return kernels;
 }
 
-function bindStepKernels(wasm: StepExports, memory: WebAssembly.Memory, module: EmscriptenModule): StepKernels {
+function bindStepKernels(wasm: StepExports, memory: WebAssembly.Memory, module: EmscriptenModule): SimdKernels {
   const heap = (): ArrayBufferLike => memory.buffer;
   const shared = !(heap() instanceof ArrayBuffer);
   /**
@@ -84,6 +91,10 @@ function bindStepKernels(wasm: StepExports, memory: WebAssembly.Memory, module: 
         scratchBytes = bytes;
       }
       wasm.maxNorm(at, rows, cols, maxValue, epsilon, scratch);
+    },
+    transpose(src, dst, rows, cols) {
+      if (rows % 4 !== 0 || src.length < rows * cols || dst.length < rows * cols) throw new Error('transpose: rows must be a multiple of 4 and both views hold rows × cols floats');
+      wasm.transpose(ptr(src), ptr(dst), rows, cols);
     },
   };
 }

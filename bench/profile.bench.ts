@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { backendDetails, initBackend } from '../src/trainer/backend';
 import { installWasmKernels, uninstallWasmKernels, wasmKernelsBlas } from '../src/trainer/kernels';
 import type { NativeBlas } from '../src/trainer/kernels/blas';
-import { simdStepKernels } from '../src/trainer/kernels/stepSimd';
+import { simdKernels } from '../src/trainer/kernels/stepSimd';
 import type { BackendWasm } from '../src/trainer/kernels/wasm';
 import { activateTerms } from '../src/trainer/losses';
 import { buildModel } from '../src/trainer/models';
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     installWasmKernels(undefined, wrapped);
   }
   // Without the addon, the SIMD module's step passes (one shared object per wasm memory), each timed.
-  const simd = backendName === 'wasm' && !blas ? simdStepKernels(tf.backend() as unknown as BackendWasm) : undefined;
+  const simd = backendName === 'wasm' && !blas ? simdKernels(tf.backend() as unknown as BackendWasm) : undefined;
   if (simd) for (const name of ['momentum', 'dropoutMask', 'maxNorm'] as const) simd[name] = timed(`simd ${name}`, simd[name] as never);
   for (const k of tf.getKernelsForBackend(backendName)) {
     tf.unregisterKernel(k.kernelName, backendName);

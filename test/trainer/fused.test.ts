@@ -11,7 +11,7 @@ import { initBackend } from '../../src/trainer/backend';
 import { installWasmKernels, uninstallWasmKernels, WASM_KERNELS } from '../../src/trainer/kernels';
 import { nativeBlas } from '../../src/trainer/kernels/blas';
 import { dropoutMask, dropoutMaskTensor, FusedMomentum, fusedMaxNorm, wasmMomentumStep } from '../../src/trainer/kernels/fused';
-import { simdStepKernels, type StepKernels } from '../../src/trainer/kernels/stepSimd';
+import { simdKernels, type StepKernels } from '../../src/trainer/kernels/stepSimd';
 import type { BackendWasm } from '../../src/trainer/kernels/wasm';
 
 const native = nativeBlas();
@@ -63,7 +63,7 @@ describe('dropout masks', () => {
   });
 
   test('the SIMD module draws the same masks, whole vectors and the one to three values after them', () => {
-    const simd = simdStepKernels(tf.backend() as unknown as BackendWasm)!;
+    const simd = simdKernels(tf.backend() as unknown as BackendWasm)!;
     assert.ok(simd, 'the wasm backend exposes its memory');
     for (const n of [1, 2, 3, 4, 5, 7, 10_007]) {
       for (const [rate, seed] of CASES) {
@@ -82,7 +82,7 @@ describe('dropout masks', () => {
 
 test('the SIMD module transposes: dst[j·rows + i] = src[i·cols + j], tiles and their tails', () => {
   const backend = tf.backend() as unknown as BackendWasm;
-  const simd = simdStepKernels(backend)!;
+  const simd = simdKernels(backend)!;
   for (const [rows, cols] of [[4, 1], [4, 3], [8, 5], [36, 40], [64, 33], [128, 784]]) {
     const x = tf.tensor2d(Float32Array.from({ length: rows * cols }, (_, i) => i + 0.5), [rows, cols]);
     const y = tf.zeros([cols + 1, rows]); // a row more than the result: it must stay untouched
@@ -131,7 +131,7 @@ test("the SIMD module also runs on the single-threaded build's plain (unshared) 
  */
 const PATHS = [
   { name: 'the native addon', blas: native.blas ?? null, skip: needsAddon, kernels: () => native.blas! as StepKernels },
-  { name: 'the SIMD module', blas: null, skip: {}, kernels: () => simdStepKernels(tf.backend() as unknown as BackendWasm)! },
+  { name: 'the SIMD module', blas: null, skip: {}, kernels: () => simdKernels(tf.backend() as unknown as BackendWasm)! },
 ];
 
 for (const path of PATHS) {

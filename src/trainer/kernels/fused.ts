@@ -18,13 +18,13 @@ import * as tf from '@tensorflow/tfjs';
 import { gpuDropoutMask, gpuMaxNorm, gpuMomentumStep } from '../gpuFused';
 import { wasmKernelsBlas } from './index';
 import { dropPackedCopies } from './matmul';
-import { type StepKernels, simdStepKernels } from './stepSimd';
+import { type StepKernels, simdKernels } from './stepSimd';
 import { type BackendWasm, f32 } from './wasm';
 
 const wasmBackend = (): BackendWasm | undefined => (tf.getBackend() === 'wasm' ? (tf.backend() as unknown as BackendWasm) : undefined);
 
 /** The step passes on the wasm heap: the native addon's, else the SIMD module's. */
-const stepKernels = (backend: BackendWasm): StepKernels | undefined => wasmKernelsBlas() ?? simdStepKernels(backend);
+const stepKernels = (backend: BackendWasm): StepKernels | undefined => wasmKernelsBlas() ?? simdKernels(backend);
 
 /**
  * A dropout keep-mask of n values: 1/(1 − rate) with probability 1 − rate, else 0, drawn from a

@@ -1,11 +1,12 @@
-// The per-step passes (momentum, dropout masks, max-norm) as SIMD WebAssembly on the wasm backend's
-// own memory, for the path without the native addon (docs/architecture.md §5): step.wat, assembled
-// into stepWasm.ts, instantiated against the memory of the running tfjs-backend-wasm module.
+// The per-step passes (momentum, dropout masks, max-norm) and the products' transposes as SIMD
+// WebAssembly on the wasm backend's own memory, for the path without the native addon
+// (docs/architecture.md §5): step.wat, assembled into stepWasm.ts, instantiated against the memory
+// of the running tfjs-backend-wasm module.
 //
 // Why: without the addon tfjs runs momentum as four kernels and max-norm as seven per variable,
 // each a pass over the weights and a fresh tensor, and the dropout masks are drawn in JS (V8 does
 // not vectorise it); one SIMD pass each is what the addon does natively. The numbers are the same
-// as the path it replaces, bit for bit (test/trainer/stepSimd.test.ts).
+// as the path it replaces, bit for bit (test/trainer/fused.test.ts).
 
 import type { NativeBlas } from './blas';
 import { STEP_WASM_PLAIN, STEP_WASM_SHARED } from './stepWasm';
@@ -39,7 +40,7 @@ interface EmscriptenModule {
 const byMemory = new WeakMap<WebAssembly.Memory, SimdKernels>();
 
 /** The SIMD kernels on `backend`'s memory (one instance per memory); undefined when its module exposes none. */
-export function simdStepKernels(backend: BackendWasm): SimdKernels | undefined {
+export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   const module = (backend as unknown as { wasm: EmscriptenModule }).wasm;
   const memory = module.wasmMemory instanceof WebAssembly.Memory ? module.wasmMemory : module.asm?.memory;
   if (!(memory instanceof WebAssembly.Memory)) return undefined;

@@ -4,7 +4,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { simdStepKernels } from './stepSimd';
+import { simdKernels } from './stepSimd';
 
 export type { BackendWasm };
 
@@ -36,7 +36,7 @@ export function wasmKernelFunc(name: string): (args: KernelArgs<unknown, unknown
 export function transposeLast2(x: tf.TensorInfo, backend: BackendWasm, transpose: ReturnType<typeof wasmKernelFunc>): tf.TensorInfo {
   const r = x.shape.length;
   const [rows, cols] = x.shape.slice(-2);
-  const simd = x.dtype === 'float32' && rows % 4 === 0 ? simdStepKernels(backend) : undefined;
+  const simd = x.dtype === 'float32' && rows % 4 === 0 ? simdKernels(backend) : undefined;
   if (simd || (x.dtype === 'float32' && rows % 64 === 0)) {
     const out = backend.makeOutput([...x.shape.slice(0, -2), cols, rows], 'float32');
     const src = f32(backend, x);

@@ -9,7 +9,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import { CLASSIC_STAGES, type StageName } from '../../src/core/protocol';
 import { gapClosedPercent } from '../../src/core/resultFormat';
-import { formatGapSpread, formatSpread, type GroupModelSummary, groupEntries, spreadCurve, summarizeSeedGroup } from '../../src/core/seedGroups';
+import { formatGapSpread, formatSpread, type GroupModelSummary, groupEntries, summarizeSeedGroup } from '../../src/core/seedGroups';
 import type { CompareRun, EpochMetric } from '../../src/core/webviewProtocol';
 import { inPlanOrder, modelLabel } from '../shared/models';
 import { post, saveUi, uiState } from '../shared/api';
@@ -17,7 +17,7 @@ import { hasEveryEpochTest } from '../shared/heldOut';
 import { diffConfigs } from '../shared/configDiff';
 import { frameScheduler, h } from '../shared/dom';
 import { exportCsv, exportPng } from '../shared/exporter';
-import { type Column, LineChart, type LineSeries } from '../shared/lineChart';
+import { type Column, LineChart, type LineSeries, meanWithBand } from '../shared/lineChart';
 import { seriesToggles, startShell } from '../shared/shell';
 import { palette } from '../shared/theme';
 
@@ -280,16 +280,15 @@ function renderChart(options: [string, string][]): void {
       (e.kind === 'run' ? [e.entry] : e.entries).forEach(addRun);
       continue;
     }
-    const curve = spreadCurve(e.entries.map(columnOf));
-    const key = `group:${e.id}`;
     const name = `${e.entries[0].run.id} · ${e.entries.length} seeds`;
     const color = runColor(runs.indexOf(e.entries[0]));
-    series.push(
-      { key, label: `${name}, mean ± std`, csvLabel: `${name} (mean)`, color, width: 2, points },
-      { key: `${key}:upper`, label: `${name} + std`, color, band: { of: key, edge: 'upper' } },
-      { key: `${key}:lower`, label: `${name} − std`, color, band: { of: key, edge: 'lower' } },
+    const group = meanWithBand(
+      { key: `group:${e.id}`, label: `${name}, mean ± std`, csvLabel: `${name} (mean)`, color, width: 2, points },
+      { upper: { label: `${name} + std` }, lower: { label: `${name} − std` } },
+      e.entries.map(columnOf),
     );
-    ys.push(curve.mean, curve.upper, curve.lower);
+    series.push(...group.series);
+    ys.push(...group.ys);
   }
   chart.setTitle(`${label} · ${stageLabel(ui.stage)}`);
   const key = `${ui.stage}|${ui.metric}|${series.map((s) => s.key + s.color).join(',')}`;

@@ -10,13 +10,12 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { StageName } from '../../src/core/protocol';
-import { spreadCurve } from '../../src/core/seedGroups';
 import { type CompareRun, decimateSteps, type EpochMetric, type RunInfo, type StepSeries } from '../../src/core/webviewProtocol';
 import { saveUi, uiState } from '../shared/api';
 import { curveTitle, curveValue, type EpochCurve, hasEveryEpochTest, primaryCurve } from '../shared/heldOut';
 import { fmt, frameScheduler, h } from '../shared/dom';
 import { exportCsv, exportPng } from '../shared/exporter';
-import { type Column, LineChart, type LineSeries } from '../shared/lineChart';
+import { type Column, LineChart, type LineSeries, meanWithBand } from '../shared/lineChart';
 import { seriesToggles, startShell } from '../shared/shell';
 import { inPlanOrder, modelColors, modelLabel, modelOf } from '../shared/models';
 import { palette } from '../shared/theme';
@@ -200,21 +199,20 @@ function groupEpochs(members: CompareRun[], stages: StageName[]): number[] {
   return [...new Set(members.flatMap((g) => g.epochs.filter((e) => stages.includes(e.stage)).map((e) => e.epoch)))].sort((a, b) => a - b);
 }
 
-/**
- * A series drawn as the group's mean in a ± std band: the mean's series (keeping `base`'s key and
- * toggle) and the band's two edges, with their columns: one column per member, aligned on `x`.
- */
-function spreadSeries(base: LineSeries, columns: (number | null)[][]): { series: LineSeries[]; ys: Column[] } {
-  const curve = spreadCurve(columns);
-  const n = columns.length;
-  return {
-    series: [
-      { ...base, label: `${base.label} · mean ± std`, csvLabel: `${base.csvLabel ?? base.label} (mean of ${n} seeds)` },
-      { key: `${base.key}:upper`, label: `${base.label} + std`, csvLabel: `${base.csvLabel ?? base.label} (mean + std)`, color: base.color, band: { of: base.key, edge: 'upper' } },
-      { key: `${base.key}:lower`, label: `${base.label} − std`, csvLabel: `${base.csvLabel ?? base.label} (mean - std)`, color: base.color, band: { of: base.key, edge: 'lower' } },
-    ],
-    ys: [curve.mean, curve.upper, curve.lower],
-  };
+/** A member's values of `stage` at each epoch of `x` (null where it recorded none). */
+function memberColumn(g: CompareRun, stage: StageName, x: number[], value: (r: EpochMetric) => number | null): Column {
+  const byEpoch = new Map(g.epochs.filter((e) => e.stage === stage).map((e) => [e.epoch, e]));
+  return x.map((e) => (byEpoch.has(e) ? value(byEpoch.get(e)!) : null));
+}
+
+/** `base` drawn as the group's mean in a ± std band, from one column per member (the mean keeps `base`'s key and toggle). */
+function spreadSeries(base: LineSeries, columns: Column[]): { series: LineSeries[]; ys: Column[] } {
+  const csv = base.csvLabel ?? base.label;
+  return meanWithBand(
+    { ...base, label: `${base.label} · mean ± std`, csvLabel: `${csv} (mean of ${columns.length} seeds)` },
+    { upper: { label: `${base.label} + std`, csvLabel: `${csv} (mean + std)` }, lower: { label: `${base.label} − std`, csvLabel: `${csv} (mean - std)` } },
+    columns,
+  );
 }
 
 /** The models with curves, in the run's plan order. */
@@ -352,12 +350,8 @@ function renderLosses(stage: StageName, run: RunInfo | undefined): void {
     // Per epoch whatever `per` says: the seeds' step records are not kept side by side.
     const members = groupMembers();
     x = groupEpochs(members, [stage]);
-    const column = (g: CompareRun, value: (r: EpochMetric) => number | null) => {
-      const byEpoch = new Map(g.epochs.filter((e) => e.stage === stage).map((e) => [e.epoch, e]));
-      return x.map((e) => (byEpoch.has(e) ? value(byEpoch.get(e)!) : null));
-    };
     const values = [...terms.map((t) => (r: EpochMetric) => val(r.losses[t.id], ui.weighted ? t.weight : 1)), (r: EpochMetric) => val(r.total, 1)];
-    const spread = series.map((s, i) => spreadSeries(s, members.map((g) => column(g, values[i]))));
+    const spread = series.map((s, i) => spreadSeries(s, members.map((g) => memberColumn(g, stage, x, values[i]))));
     series.splice(0, series.length, ...spread.flatMap((p) => p.series));
     ys = spread.flatMap((p) => p.ys);
   } else if (ui.per === 'epoch') {
@@ -434,11 +428,10 @@ function renderAccuracy(): void {
   if (group) {
     // Each model's curve as the seeds' mean ± std, on the epochs any seed has recorded.
     x = groupEpochs(members, stages);
-    const column = (g: CompareRun, stage: StageName, c: EpochCurve) => {
-      const byEpoch = new Map(g.epochs.filter((e) => e.stage === stage).map((e) => [e.epoch, e]));
-      return x.map((e) => (byEpoch.has(e) ? curveValue(byEpoch.get(e)!, c, ui.errors) : null));
-    };
-    const spread = series.map((s, i) => spreadSeries(s, members.map((g) => column(g, stages[i % stages.length], curves[Math.floor(i / stages.length)]))));
+    const spread = series.map((s, i) => {
+      const [stage, c] = [stages[i % stages.length], curves[Math.floor(i / stages.length)]];
+      return spreadSeries(s, members.map((g) => memberColumn(g, stage, x, (r) => curveValue(r, c, ui.errors))));
+    });
     series.splice(0, series.length, ...spread.flatMap((p) => p.series));
     ys = spread.flatMap((p) => p.ys);
   }

@@ -3,6 +3,7 @@
 // toggleable per series, and exportable as CSV and PNG. The uPlot instance hangs on the figure as
 // `__uplot` so tests can map values to pixels.
 import uPlot from 'uplot';
+import { spreadCurve } from '../../src/core/seedGroups';
 import { h } from './dom';
 import { palette, withAlpha } from './theme';
 
@@ -39,6 +40,17 @@ export interface LineChartOptions {
 const INTEGER_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000, 100000, 200000, 500000, 1000000];
 
 export type Column = (number | null)[];
+
+/**
+ * A seed group's curve from one column per run (spreadCurve): `mean` as given, then the two edges
+ * of its ± one sample std band, named by `edges` and wired to `mean` (its colour, shown and hidden
+ * with it).
+ */
+export function meanWithBand(mean: LineSeries, edges: Record<'upper' | 'lower', { label: string; csvLabel?: string }>, columns: Column[]): { series: LineSeries[]; ys: Column[] } {
+  const curve = spreadCurve(columns);
+  const edge = (e: 'upper' | 'lower'): LineSeries => ({ ...edges[e], key: `${mean.key}:${e}`, color: mean.color, band: { of: mean.key, edge: e } });
+  return { series: [mean, edge('upper'), edge('lower')], ys: [curve.mean, curve.upper, curve.lower] };
+}
 
 export class LineChart {
   readonly el: HTMLElement;

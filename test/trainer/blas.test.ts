@@ -108,6 +108,38 @@ describe('native sgemm', () => {
   });
 });
 
+describe('native columnSums (the Sum kernel\'s leading-axes sums)', () => {
+  /** Each column's sum added in row order in a double, then rounded to float: the definition both paths share. */
+  function rowOrderSums(x: Float32Array, rows: number, cols: number): Float32Array {
+    const out = new Float32Array(cols);
+    for (let c = 0; c < cols; c++) {
+      let s = 0;
+      for (let r = 0; r < rows; r++) s += x[r * cols + c];
+      out[c] = s;
+    }
+    return out;
+  }
+
+  // Values of mixed magnitude make the order of additions visible; the shapes cover the eight-row
+  // sweeps and the rows after them.
+  for (const [rows, cols] of [[128, 1200], [1200, 37], [5, 3], [784, 100], [1, 70_000]]) {
+    test(`${rows}×${cols}: exactly the row-order sums`, (t) => {
+      if (!blas) return t.skip(unavailable);
+      const x = rand(rows * cols).map((v, i) => v * 10 ** ((i % 7) - 3));
+      const out = new Float32Array(cols);
+      blas.columnSums(x, rows, cols, out);
+      assert.deepEqual(out, rowOrderSums(x, rows, cols));
+    });
+  }
+
+  test('checks its arguments', (t) => {
+    if (!blas) return t.skip(unavailable);
+    assert.throws(() => blas.columnSums(new Float32Array(6), 2, 4, new Float32Array(4)), /rows × cols/);
+    assert.throws(() => blas.columnSums(new Float32Array(6), 2, 3, new Float32Array(2)), /rows × cols/);
+    assert.throws(() => blas.columnSums(new Float32Array(6), 2, 0, new Float32Array(0)), /cols ≥ 1/);
+  });
+});
+
 describe('without the addon the trainer keeps the XNNPACK kernels', () => {
   test('not built, does not load, or DISTILL_NATIVE=0: no BLAS and a reason, never a throw', () => {
     const missing = loadNativeBlas([path.join(os.tmpdir(), 'no-such-dir', 'distill_blas.node')], {});

@@ -127,7 +127,7 @@ test("the SIMD module also runs on the single-threaded build's plain (unshared) 
 /**
  * The two ways the wasm path does a step's passes in place: the native addon, and the SIMD module
  * when the addon is missing. Each must match tfjs's own ops computed under the same kernels (the
- * Sum kernel adds a max-norm's squares differently with and without the addon).
+ * Sum kernel, which adds a max-norm's squares as both paths do).
  */
 const PATHS = [
   { name: 'the native addon', blas: native.blas ?? null, skip: needsAddon, kernels: () => native.blas! as StepKernels },

@@ -267,10 +267,12 @@ for (const path of ['XNNPACK', 'OpenBLAS'] as const) {
       test('OpenBLAS kernels against cpu', (t) => t.skip(`native BLAS addon unavailable: ${native.detail}`));
       return;
     }
-    // On OpenBLAS, every test must reach sgemm (a test that silently fell back to XNNPACK
-    // would check nothing new): the kernels get a wrapper that counts the calls.
+    // On OpenBLAS, every test must reach the addon (a test that silently fell back to XNNPACK or
+    // the shipped Sum would check nothing new): the kernels get a wrapper that counts the calls.
     let calls = 0;
-    const blas: NativeBlas | null = native.blas ? { ...native.blas, sgemm: (...args) => (calls++, native.blas!.sgemm(...args)) } : null;
+    const blas: NativeBlas | null = native.blas
+      ? { ...native.blas, sgemm: (...args) => (calls++, native.blas!.sgemm(...args)), columnSums: (...args) => (calls++, native.blas!.columnSums(...args)) }
+      : null;
     before(() => {
       uninstallWasmKernels();
       installWasmKernels(WASM_KERNELS, path === 'OpenBLAS' ? blas : null);
@@ -278,9 +280,9 @@ for (const path of ['XNNPACK', 'OpenBLAS'] as const) {
     });
     let before0 = 0;
     beforeEach(() => { before0 = calls; });
-    afterEach(() => { if (path === 'OpenBLAS') assert.ok(calls > before0, 'sgemm was not called'); });
+    afterEach(() => { if (path === 'OpenBLAS') assert.ok(calls > before0, 'the addon was not called'); });
     productSuites(path);
-    // Leading-axes sums (bias gradients, max-norm) are a product on OpenBLAS too.
+    // Leading-axes sums (bias gradients, max-norm) run in the addon too.
     for (const [shape, axis, keepDims] of [[[4, 5, 6, 3], [0, 1, 2], true], [[70, 9], [0], false], [[2, 3, 4], [0], true]] as [number[], number[], boolean][]) {
       test(`Sum ${shape} over ${axis} keepDims=${keepDims}`, async () => {
         await compare(tf.Sum, { x: rand(shape) }, { axis, keepDims }, 'sum');

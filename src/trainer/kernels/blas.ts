@@ -39,6 +39,8 @@ export interface NativeBlas {
   dropoutMask(out: Float32Array, rate: number, seed: number): void;
   /** tfjs-layers' MaxNorm over the leading axes of a row-major rows×cols kernel, in place, with tfjs's numbers. */
   maxNorm(w: Float32Array, rows: number, cols: number, maxValue: number, epsilon: number): void;
+  /** out[c] = Σ_r x[r·cols + c], added in row order in a double, as columnSums() in ./sum.ts. */
+  columnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
 }
 
 export interface BlasLoad {
@@ -72,7 +74,7 @@ export function loadNativeBlas(candidates: string[] = addonCandidates(), env: No
   const coretype = chooseCoretype(env, readCpuinfo);
   try {
     const blas = dynamicRequire(file) as NativeBlas;
-    if ([blas.momentum, blas.dropoutMask, blas.maxNorm].some((f) => typeof f !== 'function')) return { detail: `${file} is older than its sources (npm run build rebuilds it)` };
+    if ([blas.momentum, blas.dropoutMask, blas.maxNorm, blas.columnSums].some((f) => typeof f !== 'function')) return { detail: `${file} is older than its sources (npm run build rebuilds it)` };
     // One tiny product checks the binding end to end before any kernel relies on it.
     const c = new Float32Array(1);
     blas.sgemm(false, false, 1, 1, 1, 1, new Float32Array([2]), 1, new Float32Array([3]), 1, 0, c, 1);

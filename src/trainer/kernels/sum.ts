@@ -5,8 +5,8 @@
 // The shipped kernel reduces innermost axes only, so it first transposes all of dy to move
 // the channel axis to the front (≈ 5 % of a small CNN's training step). Summing rows into a
 // per-column accumulator needs no transpose. Every other case goes to the original kernel.
-// With the native BLAS, the sum is one product ones[1×rows]·X[rows×cols], SIMD and threaded (the
-// native max-norm computes its sums with the same call, so the two give the same numbers).
+// With the native addon the same sums run there (its columnSums, split across the cores); the
+// max-norms of both paths sum their squares the same way, so every path gives the same numbers.
 
 import * as tf from '@tensorflow/tfjs';
 import type { NativeBlas } from './blas';
@@ -14,12 +14,6 @@ import { type KernelArgs, f32 } from './wasm';
 
 type Inputs = { x: tf.TensorInfo };
 type Attrs = { axis: number | number[]; keepDims: boolean };
-
-let ones = new Float32Array(0);
-function onesOf(n: number): Float32Array {
-  if (ones.length < n) ones = new Float32Array(n).fill(1);
-  return ones.subarray(0, n);
-}
 
 export function sumConfig(original: tf.KernelConfig, blas?: NativeBlas): tf.KernelConfig {
   const run = original.kernelFunc as unknown as (args: KernelArgs<Inputs, Attrs>) => tf.TensorInfo;
@@ -34,7 +28,7 @@ export function sumConfig(original: tf.KernelConfig, blas?: NativeBlas): tf.Kern
     const outShape = attrs.keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
     const out = backend.makeOutput(outShape, 'float32');
     const xs = f32(backend, x);
-    if (blas) blas.sgemm(false, false, 1, cols, rows, 1, onesOf(rows), rows, xs, cols, 0, f32(backend, out), cols);
+    if (blas) blas.columnSums(xs, rows, cols, f32(backend, out));
     else f32(backend, out).set(columnSums(xs, rows, cols));
     return out;
   };

@@ -70,7 +70,7 @@ function kernelInit(activation: string, seed: number): ReturnType<typeof tf.init
  *
  * maxNorm: a max-norm constraint (each unit's incoming weight vector has L2 norm ≤ maxNorm) on every
  * dense kernel (axis 0) and every conv kernel (axes 0,1,2). tfjs only enforces constraints inside
- * `fit`; a custom loop must call `applyConstraints(model)` after each optimiser step.
+ * `fit`; the training loop applies them after each optimiser step (applyStep() in ./optim.ts).
  */
 export function buildModel(spec: ModelSpec, inputShape: number[], numClasses: number, seed: number): TappedModel {
   const summary = describeModel(spec, inputShape, numClasses);
@@ -242,18 +242,24 @@ export function tidyTaps(f: () => Map<string, tf.Tensor>): Map<string, tf.Tensor
   return new Map(keys.map((k, i) => [k, values[i]]));
 }
 
-/**
- * Enforces the layers' kernel/bias constraints (e.g. max-norm) on the current weights. Call after
- * every optimiser step of a custom training loop; tfjs itself only does this inside `fit`.
- */
-export function applyConstraints(net: tf.LayersModel | TappedModel): void {
+type Constraint = ReturnType<typeof tf.constraints.maxNorm>;
+
+/** The layers' kernel/bias constraints (e.g. max-norm), by the name of the variable each constrains. */
+export function weightConstraints(net: tf.LayersModel | TappedModel): Map<string, { variable: tf.Variable; constraint: Constraint }> {
   const model = net instanceof tf.LayersModel ? net : net.model;
+  const out = new Map<string, { variable: tf.Variable; constraint: Constraint }>();
+  for (const w of model.trainableWeights) {
+    if (w.constraint == null) continue;
+    const variable = w.read() as tf.Variable;
+    out.set(variable.name, { variable, constraint: w.constraint });
+  }
+  return out;
+}
+
+/** Enforces `constraint` on the current weights of `v`: in place where a fused max-norm applies. */
+export function constrainWeights(v: tf.Variable, constraint: Constraint): void {
   tf.tidy(() => {
-    for (const w of model.trainableWeights) {
-      if (w.constraint == null) continue;
-      const v = w.read() as tf.Variable;
-      if (!fusedMaxNorm(v, w.constraint)) v.assign(w.constraint.apply(v));
-    }
+    if (!fusedMaxNorm(v, constraint)) v.assign(constraint.apply(v));
   });
 }
 

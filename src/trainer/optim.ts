@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig, ScheduleConfig } from '../core/config/schema';
 import { FusedMomentum, fusedMomentumStep } from './kernels/fused';
+import { constrainWeights, type TappedModel, weightConstraints } from './models';
 
 /**
  * The configured optimiser. SGD with momentum runs fused where a backend has a fused step: the
@@ -12,6 +13,27 @@ export function createOptimizer(cfg: OptimizerConfig): tf.Optimizer {
   if (!(cfg.momentum > 0)) return tf.train.sgd(cfg.lr);
   const step = fusedMomentumStep();
   return step ? new FusedMomentum(step, cfg.lr, cfg.momentum, cfg.nesterov) : tf.train.momentum(cfg.lr, cfg.momentum, cfg.nesterov);
+}
+
+/**
+ * One optimiser step for `grads`, then the constraints (max-norm) of the layers of `nets`. With
+ * FusedMomentum each variable is constrained right after its own update, while its weights are
+ * still in cache (the Hinton teacher's max-norms: 0.50–0.54 instead of 0.57–0.63 ms a step). Other
+ * optimisers update every variable in one call (Adam's bias corrections count the calls), and the
+ * constraints follow it.
+ */
+export function applyStep(optimizer: tf.Optimizer, grads: tf.NamedTensorMap, nets: TappedModel[]): void {
+  const pending = new Map(nets.flatMap((net) => [...weightConstraints(net)]));
+  const constrain = (v: tf.Variable) => {
+    const c = pending.get(v.name);
+    if (!c) return;
+    constrainWeights(c.variable, c.constraint);
+    pending.delete(v.name);
+  };
+  // By class name: tfjs optimisers override Symbol.hasInstance (every optimiser "is" any other).
+  if (optimizer.getClassName() === FusedMomentum.className) (optimizer as FusedMomentum).applyGradients(grads, constrain);
+  else optimizer.applyGradients(grads);
+  for (const { variable, constraint } of pending.values()) constrainWeights(variable, constraint);
 }
 
 /**

@@ -12,8 +12,8 @@ import { evaluateTrained } from './finiteCheck';
 import { stopGradient } from '../core/losses/util';
 import type { LossInputs } from '../core/losses/types';
 import { type ActiveTerm, studentLoss, termVariables } from './losses';
-import { applyConstraints, type TappedModel } from './models';
-import { createOptimizer, learningRateAt, setLearningRate } from './optim';
+import type { TappedModel } from './models';
+import { applyStep, createOptimizer, learningRateAt, setLearningRate } from './optim';
 import { readAll } from './reads';
 import { buildTeacherCache, teacherTapsUsed } from './teacherCache';
 import { releaseGpuMemory } from './webgpu';
@@ -257,8 +257,7 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<Tr
                 out = keep(loss, taps[i]);
                 return withWeightDecay(loss.total, own);
               }, own);
-              optimizers[i].applyGradients(grads);
-              applyConstraints(l.net);
+              applyStep(optimizers[i], grads, [l.net]);
               return out!;
             });
           }
@@ -270,10 +269,9 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<Tr
             const total = losses.length === 1 ? losses[0].total : (tf.addN(losses.map((l) => l.total)) as tf.Scalar);
             return withWeightDecay(total, variables);
           }, variables);
-          optimizers[0].applyGradients(grads);
+          applyStep(optimizers[0], grads, learners.map((l) => l.net));
           return out;
         });
-        if (!spec.inTurn) for (const l of learners) applyConstraints(l.net);
 
         // One read for the step, made now and used after the next step is queued (see settle).
         const tensors = kept.flatMap((k) => [k.total, k.logits, ...Object.values(k.parts)]);

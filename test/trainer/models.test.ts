@@ -1,12 +1,12 @@
 // The trainer's networks: layer names and tap shapes equal core's describeModel, dropout only in
-// training mode, deterministic initialisation, max-norm applied by applyConstraints, and loaded
+// training mode, deterministic initialisation, max-norm applied by the layers' constraints, and loaded
 // models (with a softmax head) wrapped as teachers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../../src/core/config/schema';
 import { describeModel } from '../../src/core/models';
-import { applyConstraints, buildModel, dropoutMask, wrapLoadedModel } from '../../src/trainer/models';
+import { buildModel, constrainWeights, dropoutMask, weightConstraints, wrapLoadedModel } from '../../src/trainer/models';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -109,14 +109,16 @@ describe('buildModel', () => {
     [a, b, c].forEach((m) => m.dispose());
   });
 
-  test('applyConstraints enforces max-norm on every dense column and conv filter', () => {
+  test('the layers\' constraints enforce max-norm on every dense column and conv filter', () => {
     const m = buildModel(cnn, [12, 12, 1], 10, 1);
     // blow the weights up, as an optimiser step might (assigning to the variables directly:
     // setWeights would apply the constraints itself)
     const kernelNorm = (name: string) => tf.tidy(() => tf.max(tf.norm(tf.reshape(m.model.getLayer(name).getWeights()[0], [-1, m.model.getLayer(name).getWeights()[0].shape.at(-1)!]), 'euclidean', 0)).dataSync()[0]);
     for (const v of m.trainableVariables) v.assign(tf.tidy(() => tf.mul(v, 50)));
     assert.ok(kernelNorm('fc1') > 1.5, 'weights blown up before the constraint');
-    applyConstraints(m); // a TappedModel or its tf.LayersModel
+    const constraints = weightConstraints(m);
+    assert.equal(constraints.size, 4, 'the two conv kernels, fc1 and the logits');
+    for (const { variable, constraint } of constraints.values()) constrainWeights(variable, constraint);
     for (const name of ['conv1', 'conv2', 'fc1', 'logits']) {
       const kernel = m.model.getLayer(name).getWeights()[0];
       const k = kernel.arraySync();

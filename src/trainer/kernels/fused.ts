@@ -127,7 +127,8 @@ export class FusedMomentum extends tf.Optimizer {
     this.learningRate = lr;
   }
 
-  applyGradients(grads: tf.NamedTensorMap | NamedTensor[]): void {
+  /** The update; `afterEach`, when given, runs on each variable as soon as it is updated. */
+  applyGradients(grads: tf.NamedTensorMap | NamedTensor[], afterEach?: (value: tf.Variable) => void): void {
     const list: NamedTensor[] = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
     for (const { name, tensor: gradient } of list) {
       const value = tf.engine().registeredVariables[name];
@@ -137,15 +138,17 @@ export class FusedMomentum extends tf.Optimizer {
         acc = tf.tidy(() => tf.variable(tf.zerosLike(value), false));
         this.accumulations.set(name, acc);
       }
-      if (this.step(value, acc, gradient, this.learningRate, this.momentum, this.nesterov)) continue;
-      // tfjs's own arithmetic (MomentumOptimizer.applyGradients).
-      tf.tidy(() => {
-        const m = tf.scalar(this.momentum);
-        const c = tf.scalar(-this.learningRate);
-        const next = tf.add(tf.mul(acc!, m), gradient);
-        acc!.assign(next);
-        value.assign(this.nesterov ? tf.add(tf.mul(c, tf.add(gradient, tf.mul(next, m))), value) : tf.add(tf.mul(c, next), value));
-      });
+      if (!this.step(value, acc, gradient, this.learningRate, this.momentum, this.nesterov)) {
+        // tfjs's own arithmetic (MomentumOptimizer.applyGradients).
+        tf.tidy(() => {
+          const m = tf.scalar(this.momentum);
+          const c = tf.scalar(-this.learningRate);
+          const next = tf.add(tf.mul(acc!, m), gradient);
+          acc!.assign(next);
+          value.assign(this.nesterov ? tf.add(tf.mul(c, tf.add(gradient, tf.mul(next, m))), value) : tf.add(tf.mul(c, next), value));
+        });
+      }
+      afterEach?.(value);
     }
     this.incrementIterations();
   }

@@ -207,13 +207,15 @@ static napi_value DropoutMask(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// Makes *buf hold at least n floats, keeping it when it already does; false when out of memory.
-static bool grow(float** buf, size_t* cap, size_t n) {
-  if (*cap >= n) return true;
-  float* bigger = realloc(*buf, sizeof(float) * n);
+// Makes *buf hold at least `bytes`, keeping it when it already does; false when out of memory.
+// Scratch is kept between calls (only the JS thread calls the addon): a fresh large block per
+// call can be fresh pages (glibc maps large blocks), and faulting them in costs.
+static bool grow(void** buf, size_t* cap, size_t bytes) {
+  if (*cap >= bytes) return true;
+  void* bigger = realloc(*buf, bytes);
   if (!bigger) return false;
   *buf = bigger;
-  *cap = n;
+  *cap = bytes;
   return true;
 }
 
@@ -248,17 +250,11 @@ static void column_sums(const float* x, double* acc, size_t rows, size_t cols, b
   else column_sums_of(x, acc, rows, cols, false);
 }
 
-// Scratch kept between calls, one double per column (only the JS thread calls the addon).
+// One double per column, shared by columnSums and maxNorm.
 static double* column_scratch(size_t cols) {
-  static double* acc;
+  static void* sums;
   static size_t cap;
-  if (cap < cols) {
-    double* bigger = realloc(acc, sizeof(double) * cols);
-    if (!bigger) return NULL;
-    acc = bigger;
-    cap = cols;
-  }
-  return acc;
+  return grow(&sums, &cap, sizeof(double) * cols) ? sums : NULL;
 }
 
 // columnSums(x, rows, cols, out): out[c] = Σ_r x[r·cols + c] (float, from the double sums above).
@@ -299,10 +295,11 @@ static napi_value MaxNorm(napi_env env, napi_callback_info info) {
   if (!get_dim(env, argv[1], &rows) || !get_dim(env, argv[2], &cols) || rows < 1 || cols < 1) FAIL(env, "maxNorm: rows and cols must be integers ≥ 1");
   if ((int64_t)len != rows * cols) FAIL(env, "maxNorm: w must hold rows × cols floats");
   if (napi_get_value_double(env, argv[3], &max_value) != napi_ok || napi_get_value_double(env, argv[4], &eps) != napi_ok) FAIL(env, "maxNorm: maxValue and epsilon must be numbers");
-  static float* factor;
-  static size_t factor_cap;
+  static void* factors;
+  static size_t factors_cap;
   double* acc = column_scratch((size_t)cols);
-  if (!acc || !grow(&factor, &factor_cap, (size_t)cols)) FAIL(env, "maxNorm: out of memory");
+  if (!acc || !grow(&factors, &factors_cap, sizeof(float) * cols)) FAIL(env, "maxNorm: out of memory");
+  float* factor = factors;
   column_sums(w, acc, (size_t)rows, (size_t)cols, true);
   // Each column's factor, in float as tfjs's Sqrt, ClipByValue, Add and RealDiv kernels.
   const float hi = (float)max_value, e = (float)eps;

@@ -5,7 +5,7 @@
 // The shipped kernel reduces innermost axes only, so it first transposes all of dy to move
 // the channel axis to the front (≈ 5 % of a small CNN's training step). Summing rows into a
 // per-column accumulator needs no transpose. Every other case goes to the original kernel.
-// With the native addon the same sums run there (its columnSums, split across the cores); the
+// With the native addon the same sums run there (its columnSums, one copy per instruction set); the
 // max-norms of both paths sum their squares the same way, so every path gives the same numbers.
 
 import * as tf from '@tensorflow/tfjs';

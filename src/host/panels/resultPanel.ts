@@ -269,12 +269,7 @@ export class ResultPanel extends Disposable {
     if (stamp === this.groupStamp) return;
     this.groupStamp = stamp;
     const runDir = this.reader.dir;
-    const members: CompareRun[] = [];
-    for (const r of this.groupReaders) {
-      await r.loadMetrics();
-      const run = r.runInfo();
-      if (run) members.push({ run, epochs: r.readMetrics(true).epochs });
-    }
+    const members = await epochRecords(this.groupReaders);
     if (this.reader && samePath(this.reader.dir, runDir)) this.post({ type: 'group', runDir, members });
   }
 
@@ -351,14 +346,8 @@ export class ResultPanel extends Disposable {
   }
 
   private async sendCompare(): Promise<void> {
-    const runs: CompareRun[] = [];
     this.stamp = this.compared.map((r) => r.stamp()).join('#');
-    for (const r of this.compared) {
-      await r.loadMetrics();
-      const run = r.runInfo();
-      if (run) runs.push({ run, epochs: r.readMetrics(true).epochs });
-    }
-    this.post({ type: 'compare', runs });
+    this.post({ type: 'compare', runs: await epochRecords(this.compared) });
   }
 
   // ---- live -----------------------------------------------------------------------------------
@@ -559,4 +548,15 @@ export class ResultPanel extends Disposable {
       styleUris: [asset('dist', 'webview', 'uplot.css'), asset('media', 'webview.css')],
     });
   }
+}
+
+/** Each readable run of `readers` with its epoch records (Compare's rows, a seed group's members), in order. */
+async function epochRecords(readers: RunReader[]): Promise<CompareRun[]> {
+  const runs: CompareRun[] = [];
+  for (const r of readers) {
+    await r.loadMetrics();
+    const run = r.runInfo();
+    if (run) runs.push({ run, epochs: r.readMetrics(true).epochs });
+  }
+  return runs;
 }

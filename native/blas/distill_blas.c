@@ -207,6 +207,103 @@ static napi_value DropoutMask(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// The dropout mask of fill_dropout_mask() applied to x in the same pass: out[i] = x[i]·mask[i]. The
+// product tf.mul(x, mask) computes, without the mask in memory: the forward pass's dropout, and,
+// called on dy with the same (rate, seed), its gradient.
+CLONES_PER_ISA
+static void apply_dropout(const float* restrict x, float* restrict out, size_t n, float scale, uint32_t threshold, uint32_t seed) {
+  for (size_t i = 0; i < n; i++) {
+    const uint32_t s = seed + (uint32_t)(i + 1) * 0x6d2b79f5u;
+    uint32_t t = (s ^ (s >> 15)) * (1u | s);
+    t = (t + ((t ^ (t >> 7)) * (61u | t))) ^ t;
+    out[i] = x[i] * ((t ^ (t >> 14)) >= threshold ? scale : 0.0f);
+  }
+}
+
+// dropout(x, out, rate, seed): out = x · dropoutMask(rate, seed), elementwise (out may be x).
+static napi_value Dropout(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 4) FAIL(env, "dropout: expected 4 arguments");
+  float *x, *out;
+  size_t n, outlen;
+  double rate, seed;
+  if (!get_f32(env, argv[0], &x, &n) || !get_f32(env, argv[1], &out, &outlen)) FAIL(env, "dropout: x and out must be attached Float32Arrays");
+  if (outlen != n) FAIL(env, "dropout: x and out must have the same length");
+  if (napi_get_value_double(env, argv[2], &rate) != napi_ok || !(rate > 0 && rate < 1)) FAIL(env, "dropout: rate must be in (0, 1)");
+  if (napi_get_value_double(env, argv[3], &seed) != napi_ok || !(seed >= 0 && seed < 4294967296.0)) FAIL(env, "dropout: seed must be in [0, 2^32)");
+  const double threshold = ceil(rate * 4294967296.0);
+  // A threshold of 2^32 keeps nothing: x·0 (so NaN and ±∞ stay NaN, as in the product).
+  if (threshold >= 4294967296.0) {
+    for (size_t i = 0; i < n; i++) out[i] = x[i] * 0.0f;
+    return NULL;
+  }
+  apply_dropout(x, out, n, (float)(1.0 / (1.0 - rate)), (uint32_t)threshold, (uint32_t)seed);
+  return NULL;
+}
+
+// A dense layer's bias and ReLU on its product, in place: c ← relu(c + bias) (bias may be absent),
+// with the numbers of tfjs's Add and then Relu kernels (relu keeps NaN and −0, as XNNPACK's clamp).
+CLONES_PER_ISA
+static void bias_relu(float* restrict c, const float* restrict bias, size_t rows, size_t cols) {
+  for (size_t r = 0; r < rows; r++) {
+    float* restrict row = c + r * cols;
+    if (bias) {
+      for (size_t j = 0; j < cols; j++) {
+        const float v = row[j] + bias[j];
+        row[j] = v < 0.0f ? 0.0f : v;
+      }
+    } else {
+      for (size_t j = 0; j < cols; j++) row[j] = row[j] < 0.0f ? 0.0f : row[j];
+    }
+  }
+}
+
+// biasRelu(c, rows, cols, bias | null): see bias_relu.
+static napi_value BiasRelu(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 4) FAIL(env, "biasRelu: expected 4 arguments");
+  float *c, *bias = NULL;
+  size_t clen, blen = 0;
+  int64_t rows, cols;
+  napi_valuetype bias_type;
+  if (!get_f32(env, argv[0], &c, &clen)) FAIL(env, "biasRelu: c must be an attached Float32Array");
+  if (!get_dim(env, argv[1], &rows) || !get_dim(env, argv[2], &cols)) FAIL(env, "biasRelu: rows and cols must be integers");
+  if ((int64_t)clen != rows * cols) FAIL(env, "biasRelu: c must hold rows × cols floats");
+  if (napi_typeof(env, argv[3], &bias_type) != napi_ok) return NULL;
+  if (bias_type != napi_null && (!get_f32(env, argv[3], &bias, &blen) || (int64_t)blen != cols)) FAIL(env, "biasRelu: bias must be null or cols floats");
+  bias_relu(c, bias, (size_t)rows, (size_t)cols);
+  return NULL;
+}
+
+// ReLU's gradient from its output: g = dy · step(y), step 1 where y > 0, NaN where y is NaN, else
+// 0 — tfjs's dy·step(x) on the layer's pre-activation x, which has the same sign and NaNs as y.
+CLONES_PER_ISA
+static void relu_grad(const float* restrict dy, const float* restrict y, float* restrict g, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const float s = y[i] > 0.0f ? 1.0f : (y[i] != y[i] ? y[i] : 0.0f);
+    g[i] = dy[i] * s;
+  }
+}
+
+// reluGrad(dy, y, g): see relu_grad.
+static napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3) FAIL(env, "reluGrad: expected 3 arguments");
+  float *dy, *y, *g;
+  size_t n, ylen, glen;
+  if (!get_f32(env, argv[0], &dy, &n) || !get_f32(env, argv[1], &y, &ylen) || !get_f32(env, argv[2], &g, &glen))
+    FAIL(env, "reluGrad: dy, y and g must be attached Float32Arrays");
+  if (ylen != n || glen != n) FAIL(env, "reluGrad: dy, y and g must have the same length");
+  relu_grad(dy, y, g, n);
+  return NULL;
+}
+
 // Makes *buf hold at least `bytes`, keeping it when it already does; false when out of memory.
 // Scratch is kept between calls (only the JS thread calls the addon): a fresh large block per
 // call can be fresh pages (glibc maps large blocks), and faulting them in costs.
@@ -367,6 +464,9 @@ NAPI_MODULE_INIT() {
       {"dropoutMask", NULL, DropoutMask, NULL, NULL, NULL, napi_enumerable, NULL},
       {"maxNorm", NULL, MaxNorm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"columnSums", NULL, ColumnSums, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dropout", NULL, Dropout, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"biasRelu", NULL, BiasRelu, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reluGrad", NULL, ReluGrad, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;

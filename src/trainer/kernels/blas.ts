@@ -41,6 +41,12 @@ export interface NativeBlas {
   maxNorm(w: Float32Array, rows: number, cols: number, maxValue: number, epsilon: number): void;
   /** out[c] = Σ_r x[r·cols + c], added in row order in a double, as columnSums() in ./sum.ts. */
   columnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  /** out = x · dropoutMask(rate, seed) elementwise, the mask never in memory (out may be x). */
+  dropout(x: Float32Array, out: Float32Array, rate: number, seed: number): void;
+  /** A dense layer's bias and ReLU on its rows×cols product, in place: c ← relu(c + bias), as tfjs's Add then Relu. */
+  biasRelu(c: Float32Array, rows: number, cols: number, bias: Float32Array | null): void;
+  /** ReLU's gradient from its output: g = dy · step(y), as tfjs's dy · step(x) on the pre-activation. */
+  reluGrad(dy: Float32Array, y: Float32Array, g: Float32Array): void;
 }
 
 export interface BlasLoad {
@@ -74,7 +80,7 @@ export function loadNativeBlas(candidates: string[] = addonCandidates(), env: No
   const coretype = chooseCoretype(env, readCpuinfo);
   try {
     const blas = dynamicRequire(file) as NativeBlas;
-    if ([blas.momentum, blas.dropoutMask, blas.maxNorm, blas.columnSums].some((f) => typeof f !== 'function')) return { detail: `${file} is older than its sources (npm run build rebuilds it)` };
+    if ([blas.momentum, blas.dropoutMask, blas.maxNorm, blas.columnSums, blas.dropout, blas.biasRelu, blas.reluGrad].some((f) => typeof f !== 'function')) return { detail: `${file} is older than its sources (npm run build rebuilds it)` };
     // One tiny product checks the binding end to end before any kernel relies on it.
     const c = new Float32Array(1);
     blas.sgemm(false, false, 1, 1, 1, 1, new Float32Array([2]), 1, new Float32Array([3]), 1, 0, c, 1);

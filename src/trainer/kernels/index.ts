@@ -29,6 +29,7 @@ import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
 import { type NativeBlas, nativeBlas } from './blas';
 import { withBlas, withXnnpackOnly } from './matmul';
+import { registerLayerKernels, unregisterLayerKernels } from './layers';
 import { maxPoolGradConfig } from './max_pool_grad';
 import { sumConfig } from './sum';
 import type { BackendWasm, KernelArgs, MatMulFunc } from './wasm';
@@ -102,6 +103,8 @@ export function installWasmKernels(only: readonly string[] = WASM_KERNELS, blas:
   for (const config of configs) replace(config);
   // The products and sums use the addon; MaxPoolGrad, Identity and Cast do not.
   installedBlas = configs.some((c) => ![tf.MaxPoolGrad, tf.Identity, tf.Cast].includes(c.kernelName as never)) ? native : undefined;
+  // The dense-ReLU and dropout layers' own kernels (./layers.ts) compute with the addon alone.
+  if (installedBlas) registerLayerKernels(installedBlas);
 }
 
 function blasOr(xnnpack: tf.KernelConfig, blas: NativeBlas | undefined): tf.KernelConfig {
@@ -117,6 +120,7 @@ export function uninstallWasmKernels(): void {
   }
   saved = undefined;
   installedBlas = undefined;
+  unregisterLayerKernels();
 }
 
 export function wasmKernelsInstalled(): boolean {

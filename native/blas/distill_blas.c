@@ -172,14 +172,17 @@ static napi_value Momentum(napi_env env, napi_callback_info info) {
 // The dropout keep-mask loop: each value a function of its index alone (mulberry32 hashes a counter),
 // compared as an integer, so it vectorises; on x86-64 Linux one copy per instruction set, chosen
 // when the library loads. 0.5 → 0.06 ms for the Hinton teacher's 0.4 M values a step.
+// Value i of the mulberry32 stream seeded with `seed` (its state after i + 1 steps, hashed).
+static inline uint32_t mulberry32_at(uint32_t seed, size_t i) {
+  const uint32_t s = seed + (uint32_t)(i + 1) * 0x6d2b79f5u;
+  uint32_t t = (s ^ (s >> 15)) * (1u | s);
+  t = (t + ((t ^ (t >> 7)) * (61u | t))) ^ t;
+  return t ^ (t >> 14);
+}
+
 CLONES_PER_ISA
 static void fill_dropout_mask(float* out, size_t n, float scale, uint32_t threshold, uint32_t seed) {
-  for (size_t i = 0; i < n; i++) {
-    const uint32_t s = seed + (uint32_t)(i + 1) * 0x6d2b79f5u;
-    uint32_t t = (s ^ (s >> 15)) * (1u | s);
-    t = (t + ((t ^ (t >> 7)) * (61u | t))) ^ t;
-    out[i] = (t ^ (t >> 14)) >= threshold ? scale : 0.0f;
-  }
+  for (size_t i = 0; i < n; i++) out[i] = mulberry32_at(seed, i) >= threshold ? scale : 0.0f;
 }
 
 // dropoutMask(out, rate, seed): out[i] = 1/(1 − rate) with probability 1 − rate, else 0, from the
@@ -212,12 +215,7 @@ static napi_value DropoutMask(napi_env env, napi_callback_info info) {
 // called on dy with the same (rate, seed), its gradient.
 CLONES_PER_ISA
 static void apply_dropout(const float* restrict x, float* restrict out, size_t n, float scale, uint32_t threshold, uint32_t seed) {
-  for (size_t i = 0; i < n; i++) {
-    const uint32_t s = seed + (uint32_t)(i + 1) * 0x6d2b79f5u;
-    uint32_t t = (s ^ (s >> 15)) * (1u | s);
-    t = (t + ((t ^ (t >> 7)) * (61u | t))) ^ t;
-    out[i] = x[i] * ((t ^ (t >> 14)) >= threshold ? scale : 0.0f);
-  }
+  for (size_t i = 0; i < n; i++) out[i] = x[i] * (mulberry32_at(seed, i) >= threshold ? scale : 0.0f);
 }
 
 // dropout(x, out, rate, seed): out = x · dropoutMask(rate, seed), elementwise (out may be x).

@@ -13,22 +13,10 @@ import { nativeBlas } from '../../src/trainer/kernels/blas';
 import { dropoutMask, dropoutMaskTensor, FusedMomentum, fusedMaxNorm, wasmMomentumStep } from '../../src/trainer/kernels/fused';
 import { simdKernels, type StepKernels } from '../../src/trainer/kernels/stepSimd';
 import type { BackendWasm } from '../../src/trainer/kernels/wasm';
+import { referenceMask } from './dropoutReference';
 
 const native = nativeBlas();
 const needsAddon = native.blas ? {} : { skip: `native addon unavailable: ${native.detail}` };
-
-/** mulberry32 as its author writes it, with the keep test as a division: the mask's definition. */
-function referenceMask(n: number, rate: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = Math.floor(seed) % 4294967296 | 0;
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 >= rate ? 1 / (1 - rate) : 0;
-  }
-  return out;
-}
 
 const CASES: [number, number][] = [
   [0.2, 0],

@@ -10,22 +10,10 @@ import { nativeBlas } from '../../src/trainer/kernels/blas';
 import { denseRelu, dropout, registerLayerKernels, unregisterLayerKernels } from '../../src/trainer/kernels/layers';
 import { buildModel } from '../../src/trainer/models';
 import { applyStep, createOptimizer } from '../../src/trainer/optim';
+import { referenceMask } from './dropoutReference';
 
 const native = nativeBlas();
 const needsAddon = native.blas ? {} : { skip: `native addon unavailable: ${native.detail}` };
-
-/** mulberry32 as its author writes it, kept when u / 2^32 ≥ rate: the dropout mask's definition. */
-function referenceMask(n: number, rate: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed | 0;
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 >= rate ? 1 / (1 - rate) : 0;
-  }
-  return out;
-}
 
 const random = (shape: number[], seed: number) => tf.randomUniform(shape, -1, 1, 'float32', seed);
 

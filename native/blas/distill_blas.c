@@ -372,6 +372,26 @@ static napi_value ColumnSums(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// w ← w · (clip(n, 0, max) / (ε + n)) per column, n = √sums[c]: each column's factor in float as
+// tfjs's Sqrt, ClipByValue, Add and RealDiv kernels compute it. False when out of memory.
+static bool scale_columns(float* w, const double* sums, size_t rows, size_t cols, double max_value, double eps) {
+  static void* factors;
+  static size_t factors_cap;
+  if (!grow(&factors, &factors_cap, sizeof(float) * cols)) return false;
+  float* factor = factors;
+  const float hi = (float)max_value, e = (float)eps;
+  for (size_t c = 0; c < cols; c++) {
+    const float n = sqrtf((float)sums[c]);
+    const float desired = n < 0.0f ? 0.0f : (n > hi ? hi : n);
+    factor[c] = desired / (e + n);
+  }
+  for (size_t r = 0; r < rows; r++) {
+    float* row = w + r * cols;
+    for (size_t c = 0; c < cols; c++) row[c] = row[c] * factor[c];
+  }
+  return true;
+}
+
 // maxNorm(w, rows, cols, maxValue, epsilon): the max-norm constraint on a row-major rows×cols
 // kernel, in place, as tfjs-layers' MaxNorm computes it for a leading-axes norm (a dense kernel's
 // inputs, a conv kernel's window and input channels): n = √(Σ_rows w²) per column, summed as the
@@ -390,23 +410,58 @@ static napi_value MaxNorm(napi_env env, napi_callback_info info) {
   if (!get_dim(env, argv[1], &rows) || !get_dim(env, argv[2], &cols) || rows < 1 || cols < 1) FAIL(env, "maxNorm: rows and cols must be integers ≥ 1");
   if ((int64_t)len != rows * cols) FAIL(env, "maxNorm: w must hold rows × cols floats");
   if (napi_get_value_double(env, argv[3], &max_value) != napi_ok || napi_get_value_double(env, argv[4], &eps) != napi_ok) FAIL(env, "maxNorm: maxValue and epsilon must be numbers");
-  static void* factors;
-  static size_t factors_cap;
   double* acc = column_scratch((size_t)cols);
-  if (!acc || !grow(&factors, &factors_cap, sizeof(float) * cols)) FAIL(env, "maxNorm: out of memory");
-  float* factor = factors;
+  if (!acc) FAIL(env, "maxNorm: out of memory");
   column_sums(w, acc, (size_t)rows, (size_t)cols, true);
-  // Each column's factor, in float as tfjs's Sqrt, ClipByValue, Add and RealDiv kernels.
-  const float hi = (float)max_value, e = (float)eps;
-  for (int64_t c = 0; c < cols; c++) {
-    const float n = sqrtf((float)acc[c]);
-    const float desired = n < 0.0f ? 0.0f : (n > hi ? hi : n);
-    factor[c] = desired / (e + n);
+  if (!scale_columns(w, acc, (size_t)rows, (size_t)cols, max_value, eps)) FAIL(env, "maxNorm: out of memory");
+  return NULL;
+}
+
+// The momentum step of Momentum() over a rows×cols kernel, row by row, adding each updated
+// weight's square to its column's sum as column_sums() adds them (row order, in a double): the
+// max-norm's sums without reading the kernel again.
+CLONES_PER_ISA
+static void momentum_column_squares(float* restrict w, float* restrict acc, const float* restrict g, double* restrict sums,
+                                    size_t rows, size_t cols, float c, float m, bool nesterov) {
+  for (size_t j = 0; j < cols; j++) sums[j] = 0;
+  for (size_t r = 0; r < rows; r++) {
+    float* restrict wr = w + r * cols;
+    float* restrict ar = acc + r * cols;
+    const float* restrict gr = g + r * cols;
+    for (size_t j = 0; j < cols; j++) {
+      const float a = ar[j] * m + gr[j];
+      ar[j] = a;
+      const float v = nesterov ? wr[j] + c * (gr[j] + a * m) : wr[j] + c * a;
+      wr[j] = v;
+      sums[j] += v * v;
+    }
   }
-  for (int64_t r = 0; r < rows; r++) {
-    float* row = w + r * cols;
-    for (int64_t c = 0; c < cols; c++) row[c] = row[c] * factor[c];
-  }
+}
+
+// momentumMaxNorm(value, accumulation, gradient, lr, momentum, nesterov, rows, cols, maxValue,
+// epsilon): momentum() and then maxNorm() on a rows×cols kernel, the same numbers, in two passes
+// over the kernel instead of three (the column norms summed while the update writes).
+static napi_value MomentumMaxNorm(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 10) FAIL(env, "momentumMaxNorm: expected 10 arguments");
+  float *w, *acc, *g;
+  size_t wlen, alen, glen;
+  double lr, mom, max_value, eps;
+  bool nesterov;
+  int64_t rows, cols;
+  if (!get_f32(env, argv[0], &w, &wlen) || !get_f32(env, argv[1], &acc, &alen) || !get_f32(env, argv[2], &g, &glen))
+    FAIL(env, "momentumMaxNorm: value, accumulation and gradient must be attached Float32Arrays");
+  if (napi_get_value_double(env, argv[3], &lr) != napi_ok || napi_get_value_double(env, argv[4], &mom) != napi_ok || !get_bool(env, argv[5], &nesterov))
+    FAIL(env, "momentumMaxNorm: lr and momentum must be numbers, nesterov a boolean");
+  if (!get_dim(env, argv[6], &rows) || !get_dim(env, argv[7], &cols) || rows < 1 || cols < 1) FAIL(env, "momentumMaxNorm: rows and cols must be integers ≥ 1");
+  if ((int64_t)wlen != rows * cols || alen != wlen || glen != wlen) FAIL(env, "momentumMaxNorm: value, accumulation and gradient must hold rows × cols floats");
+  if (napi_get_value_double(env, argv[8], &max_value) != napi_ok || napi_get_value_double(env, argv[9], &eps) != napi_ok) FAIL(env, "momentumMaxNorm: maxValue and epsilon must be numbers");
+  double* sums = column_scratch((size_t)cols);
+  if (!sums) FAIL(env, "momentumMaxNorm: out of memory");
+  momentum_column_squares(w, acc, g, sums, (size_t)rows, (size_t)cols, (float)-lr, (float)mom, nesterov);
+  if (!scale_columns(w, sums, (size_t)rows, (size_t)cols, max_value, eps)) FAIL(env, "momentumMaxNorm: out of memory");
   return NULL;
 }
 
@@ -465,6 +520,7 @@ NAPI_MODULE_INIT() {
       {"dropout", NULL, Dropout, NULL, NULL, NULL, napi_enumerable, NULL},
       {"biasRelu", NULL, BiasRelu, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reluGrad", NULL, ReluGrad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"momentumMaxNorm", NULL, MomentumMaxNorm, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;

@@ -140,6 +140,33 @@ describe('native columnSums (the Sum kernel\'s leading-axes sums)', () => {
   });
 });
 
+describe('native momentumMaxNorm (a momentum step and its kernel\'s max-norm together)', () => {
+  // Its definition is the two calls it replaces, each tested against tfjs's ops in fused.test.ts.
+  for (const nesterov of [false, true]) {
+    test(`exactly momentum() then maxNorm()${nesterov ? ', Nesterov' : ''}`, (t) => {
+      if (!blas) return t.skip(unavailable);
+      const [rows, cols] = [203, 37];
+      const w = rand(rows * cols).map((v) => v * 0.4);
+      const a = rand(rows * cols);
+      const g = rand(rows * cols).map((v, i) => v * 10 ** ((i % 5) - 2));
+      const [w1, a1, w2, a2] = [w.slice(), a.slice(), w.slice(), a.slice()];
+      blas.momentum(w1, a1, g, 0.3, 0.9, nesterov);
+      blas.maxNorm(w1, rows, cols, 1.5, 1e-7);
+      blas.momentumMaxNorm(w2, a2, g, 0.3, 0.9, nesterov, rows, cols, 1.5, 1e-7);
+      assert.deepEqual(a2, a1);
+      assert.deepEqual(w2, w1);
+      assert.ok(w1.some((v, i) => v !== w[i]), 'the weights moved');
+    });
+  }
+
+  test('checks its arguments', (t) => {
+    if (!blas) return t.skip(unavailable);
+    const f = (n: number) => new Float32Array(n);
+    assert.throws(() => blas.momentumMaxNorm(f(6), f(6), f(5), 0.1, 0.9, false, 2, 3, 1, 1e-7), /rows × cols/);
+    assert.throws(() => blas.momentumMaxNorm(f(6), f(6), f(6), 0.1, 0.9, false, 2, 4, 1, 1e-7), /rows × cols/);
+  });
+});
+
 describe('without the addon the trainer keeps the XNNPACK kernels', () => {
   test('not built, does not load, or DISTILL_NATIVE=0: no BLAS and a reason, never a throw', () => {
     const missing = loadNativeBlas([path.join(os.tmpdir(), 'no-such-dir', 'distill_blas.node')], {});

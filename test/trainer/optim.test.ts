@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../../src/core/config/schema';
 import { initBackend } from '../../src/trainer/backend';
+import { installWasmKernels, uninstallWasmKernels, wasmKernelsBlas } from '../../src/trainer/kernels';
+import type { NativeBlas } from '../../src/trainer/kernels/blas';
 import { FusedMomentum } from '../../src/trainer/kernels/fused';
 import { buildModel, constrainWeights, weightConstraints } from '../../src/trainer/models';
 import { applyStep, createOptimizer, setLearningRate } from '../../src/trainer/optim';
@@ -50,8 +52,15 @@ for (const type of ['momentum (FusedMomentum on wasm: constrained as each variab
   });
 }
 
-test('applyStep with FusedMomentum (each kernel max-normed as it is updated) gives exactly the weights of the whole update, then the constraints', async () => {
+test('applyStep with FusedMomentum (each kernel max-normed as it is updated, by the step itself with the addon) gives exactly the weights of the whole update, then the constraints', async () => {
   await initBackend('wasm');
+  // With the addon, its calls counted: the kernels given a counting copy of it.
+  const blas = wasmKernelsBlas();
+  let fusedCalls = 0;
+  if (blas) {
+    uninstallWasmKernels();
+    installWasmKernels(undefined, { ...blas, momentumMaxNorm: (...a: Parameters<NativeBlas['momentumMaxNorm']>) => (fusedCalls++, blas.momentumMaxNorm(...a)) });
+  }
   const spec: ModelSpec = { type: 'mlp', hidden: [64, 32], activation: 'relu', inputDropout: 0, dropout: 0.5, maxNorm: 0.5 };
   const run = (interleaved: boolean) => {
     const net = buildModel(spec, [20], 5, 3);
@@ -74,5 +83,13 @@ test('applyStep with FusedMomentum (each kernel max-normed as it is updated) giv
     net.dispose();
     return weights;
   };
-  assert.deepEqual(run(true), run(false));
+  try {
+    assert.deepEqual(run(true), run(false));
+    assert.equal(fusedCalls, blas ? 3 * 3 : 0, 'three max-normed kernels, three steps, each in one call with its update');
+  } finally {
+    if (blas) {
+      uninstallWasmKernels();
+      installWasmKernels(undefined, blas);
+    }
+  }
 });

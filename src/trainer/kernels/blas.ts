@@ -35,6 +35,11 @@ export interface NativeBlas {
    * w ← w − lr·(g + m·a)), each operation rounded to float in tfjs's order. Same lengths.
    */
   momentum(value: Float32Array, accumulation: Float32Array, gradient: Float32Array, lr: number, momentum: number, nesterov: boolean): void;
+  /** momentum() and then maxNorm() on a rows×cols kernel, the same numbers; the norms summed while the update writes (two passes, not three). */
+  momentumMaxNorm(
+    value: Float32Array, accumulation: Float32Array, gradient: Float32Array, lr: number, momentum: number, nesterov: boolean,
+    rows: number, cols: number, maxValue: number, epsilon: number,
+  ): void;
   /** Fills `out` with dropoutMask()'s values for (rate, seed), seed in [0, 2^32). */
   dropoutMask(out: Float32Array, rate: number, seed: number): void;
   /** tfjs-layers' MaxNorm over the leading axes of a row-major rows×cols kernel, in place, with tfjs's numbers. */
@@ -80,7 +85,7 @@ export function loadNativeBlas(candidates: string[] = addonCandidates(), env: No
   const coretype = chooseCoretype(env, readCpuinfo);
   try {
     const blas = dynamicRequire(file) as NativeBlas;
-    if ([blas.momentum, blas.dropoutMask, blas.maxNorm, blas.columnSums, blas.dropout, blas.biasRelu, blas.reluGrad].some((f) => typeof f !== 'function')) return { detail: `${file} is older than its sources (npm run build rebuilds it)` };
+    if ([blas.momentum, blas.dropoutMask, blas.maxNorm, blas.columnSums, blas.dropout, blas.biasRelu, blas.reluGrad, blas.momentumMaxNorm].some((f) => typeof f !== 'function')) return { detail: `${file} is older than its sources (npm run build rebuilds it)` };
     // One tiny product checks the binding end to end before any kernel relies on it.
     const c = new Float32Array(1);
     blas.sgemm(false, false, 1, 1, 1, 1, new Float32Array([2]), 1, new Float32Array([3]), 1, 0, c, 1);

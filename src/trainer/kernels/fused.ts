@@ -97,6 +97,31 @@ export function wasmMomentumStep(kernels: StepKernels): MomentumStep {
   };
 }
 
+/**
+ * A momentum step followed by the variable's max-norm, done together (false where it does not
+ * apply: FusedMomentum then steps and constrains separately).
+ */
+export type MomentumMaxNormStep = (...args: [...Parameters<MomentumStep>, norm: LeadingMaxNorm]) => boolean;
+
+/**
+ * The step and the max-norm in two passes over the kernel instead of three, on the wasm heap with
+ * the native addon (its momentumMaxNorm: the norms summed as the update writes); undefined elsewhere.
+ */
+export function fusedMomentumMaxNormStep(): MomentumMaxNormStep | undefined {
+  const backend = wasmBackend();
+  const blas = backend && wasmKernelsBlas();
+  if (!blas) return undefined;
+  return (value, accumulation, gradient, lr, momentum, nesterov, norm) => {
+    const w = ownHeap(backend, value);
+    const a = ownHeap(backend, accumulation);
+    const g = gradient.dtype === 'float32' ? f32(backend, gradient) : undefined;
+    if (!(w && a && g)) return false;
+    blas.momentumMaxNorm(w, a, g, lr, momentum, nesterov, norm.rows, norm.cols, norm.maxValue, backend.epsilon());
+    dropPackedCopies(backend, value);
+    return true;
+  };
+}
+
 /** The active backend's fused momentum step: one pass on the wasm heap, two GPU programs on webgpu; undefined elsewhere. */
 export function fusedMomentumStep(): MomentumStep | undefined {
   const backend = wasmBackend();
@@ -119,6 +144,7 @@ export class FusedMomentum extends tf.Optimizer {
     public learningRate: number,
     private readonly momentum: number,
     private readonly nesterov = false,
+    private readonly stepWithMaxNorm?: MomentumMaxNormStep,
   ) {
     super();
   }
@@ -127,8 +153,16 @@ export class FusedMomentum extends tf.Optimizer {
     this.learningRate = lr;
   }
 
-  /** The update; `afterEach`, when given, runs on each variable as soon as it is updated. */
-  applyGradients(grads: tf.NamedTensorMap | NamedTensor[], afterEach?: (value: tf.Variable) => void): void {
+  /**
+   * The update. `afterEach`, when given, runs on each variable as soon as it is updated; where
+   * `maxNormOf` names a max-norm for the variable and the backend can, the step applies it too
+   * (`constrained` true), else the caller's `afterEach` must.
+   */
+  applyGradients(
+    grads: tf.NamedTensorMap | NamedTensor[],
+    afterEach?: (value: tf.Variable, constrained: boolean) => void,
+    maxNormOf?: (value: tf.Variable) => LeadingMaxNorm | undefined,
+  ): void {
     const list: NamedTensor[] = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
     for (const { name, tensor: gradient } of list) {
       const value = tf.engine().registeredVariables[name];
@@ -137,6 +171,11 @@ export class FusedMomentum extends tf.Optimizer {
       if (!acc) {
         acc = tf.tidy(() => tf.variable(tf.zerosLike(value), false));
         this.accumulations.set(name, acc);
+      }
+      const norm = this.stepWithMaxNorm && maxNormOf?.(value);
+      if (norm && this.stepWithMaxNorm!(value, acc, gradient, this.learningRate, this.momentum, this.nesterov, norm)) {
+        afterEach?.(value, true);
+        continue;
       }
       if (!this.step(value, acc, gradient, this.learningRate, this.momentum, this.nesterov)) {
         // tfjs's own arithmetic (MomentumOptimizer.applyGradients).
@@ -148,7 +187,7 @@ export class FusedMomentum extends tf.Optimizer {
           value.assign(this.nesterov ? tf.add(tf.mul(c, tf.add(gradient, tf.mul(next, m))), value) : tf.add(tf.mul(c, next), value));
         });
       }
-      afterEach?.(value);
+      afterEach?.(value, false);
     }
     this.incrementIterations();
   }
@@ -189,7 +228,7 @@ export interface LeadingMaxNorm {
  * kernel's window and input channels): what the fused max-norms compute; undefined for another
  * constraint or axis.
  */
-function leadingMaxNorm(v: tf.Tensor, constraint: ReturnType<typeof tf.constraints.maxNorm>): LeadingMaxNorm | undefined {
+export function leadingMaxNorm(v: tf.Tensor, constraint: ReturnType<typeof tf.constraints.maxNorm>): LeadingMaxNorm | undefined {
   if (constraint.getClassName() !== 'MaxNorm' || v.rank < 2) return undefined;
   const { maxValue, axis } = constraint.getConfig() as { maxValue: number; axis: number | number[] };
   const axes = tf.util.parseAxisParam(axis, v.shape).sort((a, b) => a - b);

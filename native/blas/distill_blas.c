@@ -133,6 +133,14 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// One weight's step: a ← m·a + g; the new weight w + c·a (Nesterov: w + c·(g + m·a)), c = −lr,
+// each operation rounded to float in tfjs's order.
+static inline float momentum_update(float w, float* a, float g, float c, float m, bool nesterov) {
+  const float next = *a * m + g;
+  *a = next;
+  return nesterov ? w + c * (g + next * m) : w + c * next;
+}
+
 // momentum(value, accumulation, gradient, lr, momentum, nesterov): one step of SGD with momentum,
 // in place, for one variable: a ← m·a + g; w ← w + (−lr)·a (Nesterov: w ← w + (−lr)·(g + m·a)).
 // Why: tfjs's MomentumOptimizer runs four to six elementwise kernels per variable, each a pass
@@ -154,17 +162,9 @@ static napi_value Momentum(napi_env env, napi_callback_info info) {
     FAIL(env, "momentum: lr and momentum must be numbers, nesterov a boolean");
   const float c = (float)-lr, m = (float)mom;
   if (nesterov) {
-    for (size_t i = 0; i < wlen; i++) {
-      const float a = acc[i] * m + g[i];
-      acc[i] = a;
-      w[i] = w[i] + c * (g[i] + a * m);
-    }
+    for (size_t i = 0; i < wlen; i++) w[i] = momentum_update(w[i], &acc[i], g[i], c, m, true);
   } else {
-    for (size_t i = 0; i < wlen; i++) {
-      const float a = acc[i] * m + g[i];
-      acc[i] = a;
-      w[i] = w[i] + c * a;
-    }
+    for (size_t i = 0; i < wlen; i++) w[i] = momentum_update(w[i], &acc[i], g[i], c, m, false);
   }
   return NULL;
 }
@@ -429,9 +429,7 @@ static void momentum_column_squares(float* restrict w, float* restrict acc, cons
     float* restrict ar = acc + r * cols;
     const float* restrict gr = g + r * cols;
     for (size_t j = 0; j < cols; j++) {
-      const float a = ar[j] * m + gr[j];
-      ar[j] = a;
-      const float v = nesterov ? wr[j] + c * (gr[j] + a * m) : wr[j] + c * a;
+      const float v = momentum_update(wr[j], &ar[j], gr[j], c, m, nesterov);
       wr[j] = v;
       sums[j] += v * v;
     }

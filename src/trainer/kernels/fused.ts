@@ -6,6 +6,8 @@
 //                       copy); drawn on the GPU on webgpu;
 //   FusedMomentum       SGD with momentum updating each variable and its accumulation with
 //                       fusedMomentumStep(): in place on the wasm heap, or two GPU programs;
+//                       with the addon, a max-normed kernel's constraint in the same call
+//                       (fusedMomentumMaxNormStep());
 //   fusedMaxNorm        the max-norm constraint: in place on the wasm heap, or two GPU programs.
 //
 // On wasm the passes are the native addon's when it is loaded, else the SIMD WebAssembly module's
@@ -172,8 +174,8 @@ export class FusedMomentum extends tf.Optimizer {
         acc = tf.tidy(() => tf.variable(tf.zerosLike(value), false));
         this.accumulations.set(name, acc);
       }
-      const norm = this.stepWithMaxNorm && maxNormOf?.(value);
-      if (norm && this.stepWithMaxNorm!(value, acc, gradient, this.learningRate, this.momentum, this.nesterov, norm)) {
+      const norm = maxNormOf?.(value);
+      if (norm && this.stepWithMaxNorm?.(value, acc, gradient, this.learningRate, this.momentum, this.nesterov, norm)) {
         afterEach?.(value, true);
         continue;
       }

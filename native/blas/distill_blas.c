@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 // On a failed napi call: throw (unless an exception is already pending) and return NULL.
 #define NAPI_OK(env, call)                                                    \
@@ -302,6 +303,68 @@ static napi_value ReluGrad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// gatherImages(x, index, h, w, c, shifts | null, background, out): a training batch written
+// straight into its tensor's memory — image i of the batch is image index[i] of x (NHWC rows of
+// h·w·c), moved by (shifts[2i], shifts[2i+1]) = (dy, dx) pixels, the uncovered border filled with
+// `background` (Hinton's jitter; the offsets are drawn in JS, so the random stream is the same on
+// every path). The same values as gatherRows() and jitterImages() in src/trainer/batches.ts, with
+// no JS array in between.
+static napi_value GatherImages(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 8) FAIL(env, "gatherImages: expected 8 arguments");
+  float *x, *out;
+  size_t xlen, outlen, nidx, nshift = 0;
+  int64_t h, w, c;
+  double background;
+  void *idx_data, *shift_data = NULL;
+  napi_typedarray_type type;
+  bool is_ta = false;
+  if (!get_f32(env, argv[0], &x, &xlen) || !get_f32(env, argv[7], &out, &outlen)) FAIL(env, "gatherImages: x and out must be attached Float32Arrays");
+  if (napi_is_typedarray(env, argv[1], &is_ta) != napi_ok || !is_ta || napi_get_typedarray_info(env, argv[1], &type, &nidx, &idx_data, NULL, NULL) != napi_ok || type != napi_int32_array)
+    FAIL(env, "gatherImages: index must be an Int32Array");
+  if (!get_dim(env, argv[2], &h) || !get_dim(env, argv[3], &w) || !get_dim(env, argv[4], &c) || h < 1 || w < 1 || c < 1) FAIL(env, "gatherImages: h, w and c must be integers ≥ 1");
+  napi_valuetype shifts_type;
+  if (napi_typeof(env, argv[5], &shifts_type) != napi_ok) return NULL;
+  if (shifts_type != napi_null) {
+    if (napi_is_typedarray(env, argv[5], &is_ta) != napi_ok || !is_ta || napi_get_typedarray_info(env, argv[5], &type, &nshift, &shift_data, NULL, NULL) != napi_ok || type != napi_int32_array || nshift != 2 * nidx)
+      FAIL(env, "gatherImages: shifts must be null or an Int32Array of two offsets per image");
+  }
+  if (napi_get_value_double(env, argv[6], &background) != napi_ok) FAIL(env, "gatherImages: background must be a number");
+  const size_t line = (size_t)(w * c), row = (size_t)h * line, images = xlen / row;
+  if (outlen != nidx * row) FAIL(env, "gatherImages: out must hold index.length images");
+  const int32_t* index = idx_data;
+  const int32_t* shifts = shift_data;
+  for (size_t i = 0; i < nidx; i++)
+    if (index[i] < 0 || (size_t)index[i] >= images) FAIL(env, "gatherImages: an index is outside x");
+  const float fill = (float)background;
+  for (size_t i = 0; i < nidx; i++) {
+    const float* src = x + (size_t)index[i] * row;
+    float* dst = out + i * row;
+    const int64_t dy = shifts ? shifts[2 * i] : 0, dx = shifts ? shifts[2 * i + 1] : 0;
+    if (dy == 0 && dx == 0) {
+      memcpy(dst, src, row * sizeof(float));
+      continue;
+    }
+    // Output line y shows source line y − dy, moved dx pixels right; columns [x0, x1) come from it.
+    const int64_t x0 = (dx > 0 ? dx : 0) * c, x1 = (dx < 0 ? w + dx : w) * c;
+    for (int64_t y = 0; y < h; y++) {
+      float* to = dst + (size_t)y * line;
+      const int64_t sy = y - dy;
+      if (sy < 0 || sy >= h || x1 <= x0) {
+        for (size_t k = 0; k < line; k++) to[k] = fill;
+        continue;
+      }
+      const float* from = src + (size_t)sy * line - dx * c;
+      for (int64_t k = 0; k < x0; k++) to[k] = fill;
+      memcpy(to + x0, from + x0, (size_t)(x1 - x0) * sizeof(float));
+      for (int64_t k = x1; k < (int64_t)line; k++) to[k] = fill;
+    }
+  }
+  return NULL;
+}
+
 // Makes *buf hold at least `bytes`, keeping it when it already does; false when out of memory.
 // Scratch is kept between calls (only the JS thread calls the addon): a fresh large block per
 // call can be fresh pages (glibc maps large blocks), and faulting them in costs.
@@ -519,6 +582,7 @@ NAPI_MODULE_INIT() {
       {"biasRelu", NULL, BiasRelu, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reluGrad", NULL, ReluGrad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"momentumMaxNorm", NULL, MomentumMaxNorm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gatherImages", NULL, GatherImages, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;

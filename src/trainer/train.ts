@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrainingConfig } from '../core/config/schema';
 import type { MetricRecord, StageName, TrainingOutcome } from '../core/protocol';
 import { createRng, deriveSeed, shuffleInPlace } from '../core/random';
-import { gatherLabels, gatherRows, jitterImages } from './batches';
+import { batchTensor, drawShifts, gatherLabels } from './batches';
 import type { Dataset } from './data';
 import { countCorrect, evaluate } from './evaluate';
 import { evaluateTrained } from './finiteCheck';
@@ -139,7 +139,6 @@ function restoreVariables(variables: tf.Variable[], values: Float32Array[]): voi
 export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<TrainingOutcome> {
   const { learners, data, training } = spec;
   const inputShape = data.inputShape;
-  const rowSize = inputShape.reduce((a, b) => a * b, 1);
   const isImage = inputShape.length === 3;
   const rng = createRng(deriveSeed(spec.seed, 'train/batches'));
   // A black pixel after normalisation, for the border jitter uncovers (0 unless `standard`).
@@ -230,12 +229,11 @@ export async function trainStage(spec: StageSpec, hooks: StageHooks): Promise<Tr
         if (hooks.isCancelled()) throw new CancelledError();
         const start = step * batchSize;
         const end = Math.min(n, start + batchSize);
-        const xb = gatherRows(data.train.x, rowSize, order, start, end);
-        if (isImage) jitterImages(xb, inputShape[0], inputShape[1], inputShape[2], training.jitter, rng, background);
+        const shifts = isImage ? drawShifts(end - start, training.jitter, rng) : null;
         const yb = gatherLabels(data.train.y, order, start, end);
 
         const kept = tf.tidy(() => {
-          const xs = tf.tensor(xb, [end - start, ...inputShape]);
+          const xs = batchTensor(data.train.x, inputShape, order, start, end, shifts, background);
           const labels = tf.tensor1d(yb, 'int32');
           const indices = tf.tensor1d(order.slice(start, end), 'int32');
           const teacherTaps = teacherCache ? teacherCache.taps(order, start, end) : spec.teacher?.forward(xs, false);

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
+import { gatherRows, jitterImages } from '../../src/trainer/batches';
 import { loadNativeBlas, nativeBlas } from '../../src/trainer/kernels/blas';
 
 const { blas, detail } = nativeBlas();
@@ -164,6 +165,34 @@ describe('native momentumMaxNorm (a momentum step and its kernel\'s max-norm tog
     const f = (n: number) => new Float32Array(n);
     assert.throws(() => blas.momentumMaxNorm(f(6), f(6), f(5), 0.1, 0.9, false, 2, 3, 1, 1e-7), /rows × cols/);
     assert.throws(() => blas.momentumMaxNorm(f(6), f(6), f(6), 0.1, 0.9, false, 2, 4, 1, 1e-7), /rows × cols/);
+  });
+});
+
+describe('native gatherImages (a training batch gathered and jittered into its tensor)', () => {
+  // Its definition is the JS path it replaces (test/unit/batches.test.ts checks that against the shift's definition).
+  test('the values of gatherRows() then jitterImages(), for every offset including ones past the edge', (t) => {
+    if (!blas) return t.skip(unavailable);
+    const [h, w, c] = [7, 5, 3];
+    const row = h * w * c;
+    const x = rand(9 * row);
+    const order = [4, 8, 0, 3, 3, 7, 1, 2, 6, 5, 0, 8];
+    const shifts = Int32Array.from({ length: 2 * order.length }, (_, k) => [0, 0, -2, 3, 7, -1, -6, 5, 1, -1, 2, 2, -3, 0, 0, 4, 6, -6, -1, -1, 2, -2, 0, 0][k]);
+    for (const s of [shifts, null]) {
+      const expected = gatherRows(x, row, order, 0, order.length);
+      jitterImages(expected, h, w, c, s, -0.25);
+      const out = new Float32Array(order.length * row);
+      blas.gatherImages(x, Int32Array.from(order), h, w, c, s, -0.25, out);
+      assert.deepEqual(out, expected);
+    }
+  });
+
+  test('checks its arguments', (t) => {
+    if (!blas) return t.skip(unavailable);
+    const x = new Float32Array(2 * 12);
+    assert.throws(() => blas.gatherImages(x, Int32Array.from([2]), 2, 2, 3, null, 0, new Float32Array(12)), /outside x/);
+    assert.throws(() => blas.gatherImages(x, Int32Array.from([-1]), 2, 2, 3, null, 0, new Float32Array(12)), /outside x/);
+    assert.throws(() => blas.gatherImages(x, Int32Array.from([0, 1]), 2, 2, 3, null, 0, new Float32Array(12)), /index.length images/);
+    assert.throws(() => blas.gatherImages(x, Int32Array.from([0]), 2, 2, 3, new Int32Array(1), 0, new Float32Array(12)), /two offsets/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gatherLabels, gatherRows, jitterImages } from '../../src/trainer/batches';
+import { drawShifts, gatherLabels, gatherRows, jitterImages } from '../../src/trainer/batches';
 import { learningRateAt } from '../../src/trainer/optim';
 
 test('gatherRows/gatherLabels copy the rows in the given order', () => {
@@ -17,7 +17,7 @@ test('jitter shifts each image by at most maxShift pixels, zero-filling the bord
   for (let trial = 0; trial < 200; trial++) {
     const img = new Float32Array(25);
     img[12] = 1;
-    jitterImages(img, 5, 5, 1, 2, rng);
+    jitterImages(img, 5, 5, 1, drawShifts(1, 2, rng));
     const at = img.findIndex((v) => v === 1);
     assert.equal(img.reduce((a, b) => a + b, 0), 1, 'the pixel is moved, not duplicated or lost');
     const dy = Math.floor(at / 5) - 2;
@@ -30,8 +30,16 @@ test('jitter shifts each image by at most maxShift pixels, zero-filling the bord
 
 test('jitter moves content off the edge rather than wrapping it', () => {
   const img = Float32Array.from([1, 0, 0, 0, 0, 0, 0, 0, 0]); // 3×3, top-left pixel set
-  jitterImages(img, 3, 3, 1, 1, () => 0); // rng 0 → dy = dx = -1: shift up-left
+  jitterImages(img, 3, 3, 1, drawShifts(1, 1, () => 0)); // rng 0 → dy = dx = -1: shift up-left
   assert.deepEqual([...img], [0, 0, 0, 0, 0, 0, 0, 0, 0]);
+});
+
+test('drawShifts: dy then dx per image from the stream, each in [-maxShift, maxShift]; nothing drawn without jitter', () => {
+  const draws = [0, 0.999, 0.5, 0.2, 0.21, 0.79];
+  let k = 0;
+  assert.deepEqual([...drawShifts(3, 2, () => draws[k++])!], [-2, 2, 0, -1, -1, 1]);
+  assert.equal(k, 6);
+  assert.equal(drawShifts(3, 0, () => assert.fail('drawn')), null);
 });
 
 test('learning-rate schedules: step follows RepDistiller (drop after each milestone), cosine ends at minLr', () => {

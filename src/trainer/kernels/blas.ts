@@ -52,6 +52,12 @@ export interface NativeBlas {
   biasRelu(c: Float32Array, rows: number, cols: number, bias: Float32Array | null): void;
   /** ReLU's gradient from its output: g = dy · step(y), as tfjs's dy · step(x) on the pre-activation. */
   reluGrad(dy: Float32Array, y: Float32Array, g: Float32Array): void;
+  /**
+   * A batch of images (NHWC rows of h·w·c) written straight into `out`: image i is x's image
+   * index[i] moved by (shifts[2i], shifts[2i+1]) = (dy, dx) pixels, the uncovered border `background`;
+   * gatherRows() and jitterImages() of ../batches.ts in one pass.
+   */
+  gatherImages(x: Float32Array, index: Int32Array, h: number, w: number, c: number, shifts: Int32Array | null, background: number, out: Float32Array): void;
 }
 
 export interface BlasLoad {
@@ -85,7 +91,7 @@ export function loadNativeBlas(candidates: string[] = addonCandidates(), env: No
   const coretype = chooseCoretype(env, readCpuinfo);
   try {
     const blas = dynamicRequire(file) as NativeBlas;
-    if ([blas.momentum, blas.dropoutMask, blas.maxNorm, blas.columnSums, blas.dropout, blas.biasRelu, blas.reluGrad, blas.momentumMaxNorm].some((f) => typeof f !== 'function')) return { detail: `${file} is older than its sources (npm run build rebuilds it)` };
+    if ([blas.momentum, blas.dropoutMask, blas.maxNorm, blas.columnSums, blas.dropout, blas.biasRelu, blas.reluGrad, blas.momentumMaxNorm, blas.gatherImages].some((f) => typeof f !== 'function')) return { detail: `${file} is older than its sources (npm run build rebuilds it)` };
     // One tiny product checks the binding end to end before any kernel relies on it.
     const c = new Float32Array(1);
     blas.sgemm(false, false, 1, 1, 1, 1, new Float32Array([2]), 1, new Float32Array([3]), 1, 0, c, 1);

@@ -78,6 +78,17 @@ static bool get_f32(napi_env env, napi_value v, float** data, size_t* len) {
   return true;
 }
 
+static bool get_i32(napi_env env, napi_value v, int32_t** data, size_t* len) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  void* p = NULL;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok) return false;
+  if (type != napi_int32_array || (p == NULL && *len > 0)) return false;  // NULL: detached
+  *data = (int32_t*)p;
+  return true;
+}
+
 // Floats a batch of row-major rows×cols matrices with leading dimension ld touches.
 static int64_t extent(int64_t batch, int64_t stride, int64_t rows, int64_t cols, int64_t ld) {
   if (rows == 0 || cols == 0) return 0;
@@ -315,27 +326,20 @@ static napi_value GatherImages(napi_env env, napi_callback_info info) {
   NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc != 8) FAIL(env, "gatherImages: expected 8 arguments");
   float *x, *out;
+  int32_t *index, *shifts = NULL;
   size_t xlen, outlen, nidx, nshift = 0;
   int64_t h, w, c;
   double background;
-  void *idx_data, *shift_data = NULL;
-  napi_typedarray_type type;
-  bool is_ta = false;
   if (!get_f32(env, argv[0], &x, &xlen) || !get_f32(env, argv[7], &out, &outlen)) FAIL(env, "gatherImages: x and out must be attached Float32Arrays");
-  if (napi_is_typedarray(env, argv[1], &is_ta) != napi_ok || !is_ta || napi_get_typedarray_info(env, argv[1], &type, &nidx, &idx_data, NULL, NULL) != napi_ok || type != napi_int32_array)
-    FAIL(env, "gatherImages: index must be an Int32Array");
+  if (!get_i32(env, argv[1], &index, &nidx)) FAIL(env, "gatherImages: index must be an Int32Array");
   if (!get_dim(env, argv[2], &h) || !get_dim(env, argv[3], &w) || !get_dim(env, argv[4], &c) || h < 1 || w < 1 || c < 1) FAIL(env, "gatherImages: h, w and c must be integers ≥ 1");
   napi_valuetype shifts_type;
   if (napi_typeof(env, argv[5], &shifts_type) != napi_ok) return NULL;
-  if (shifts_type != napi_null) {
-    if (napi_is_typedarray(env, argv[5], &is_ta) != napi_ok || !is_ta || napi_get_typedarray_info(env, argv[5], &type, &nshift, &shift_data, NULL, NULL) != napi_ok || type != napi_int32_array || nshift != 2 * nidx)
-      FAIL(env, "gatherImages: shifts must be null or an Int32Array of two offsets per image");
-  }
+  if (shifts_type != napi_null && (!get_i32(env, argv[5], &shifts, &nshift) || nshift != 2 * nidx))
+    FAIL(env, "gatherImages: shifts must be null or an Int32Array of two offsets per image");
   if (napi_get_value_double(env, argv[6], &background) != napi_ok) FAIL(env, "gatherImages: background must be a number");
   const size_t line = (size_t)(w * c), row = (size_t)h * line, images = xlen / row;
   if (outlen != nidx * row) FAIL(env, "gatherImages: out must hold index.length images");
-  const int32_t* index = idx_data;
-  const int32_t* shifts = shift_data;
   for (size_t i = 0; i < nidx; i++)
     if (index[i] < 0 || (size_t)index[i] >= images) FAIL(env, "gatherImages: an index is outside x");
   const float fill = (float)background;

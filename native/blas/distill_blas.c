@@ -181,9 +181,6 @@ static napi_value Momentum(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// The dropout keep-mask loop: each value a function of its index alone (mulberry32 hashes a counter),
-// compared as an integer, so it vectorises; on x86-64 Linux one copy per instruction set, chosen
-// when the library loads. 0.5 → 0.06 ms for the Hinton teacher's 0.4 M values a step.
 // Value i of the mulberry32 stream seeded with `seed` (its state after i + 1 steps, hashed).
 static inline uint32_t mulberry32_at(uint32_t seed, size_t i) {
   const uint32_t s = seed + (uint32_t)(i + 1) * 0x6d2b79f5u;
@@ -192,9 +189,33 @@ static inline uint32_t mulberry32_at(uint32_t seed, size_t i) {
   return t ^ (t >> 14);
 }
 
+// The dropout keep-mask loop: each value a function of its index alone (mulberry32 hashes a counter),
+// compared as an integer, so it vectorises; on x86-64 Linux one copy per instruction set, chosen
+// when the library loads. 0.5 → 0.06 ms for the Hinton teacher's 0.4 M values a step.
 CLONES_PER_ISA
 static void fill_dropout_mask(float* out, size_t n, float scale, uint32_t threshold, uint32_t seed) {
   for (size_t i = 0; i < n; i++) out[i] = mulberry32_at(seed, i) >= threshold ? scale : 0.0f;
+}
+
+// A dropout mask's (rate, seed) arguments as its loops use them: kept ⇔ u / 2^32 ≥ rate ⇔
+// u ≥ ⌈rate·2^32⌉ for the hash u, an integer (rate·2^32 is exact in a double); a threshold of 2^32
+// (rate within 2^-32 of 1) keeps nothing. False for a rate outside (0, 1) or a seed outside [0, 2^32).
+typedef struct {
+  float scale;
+  uint32_t threshold, seed;
+  bool none;
+} MaskParams;
+
+static bool get_mask_params(napi_env env, napi_value rate_v, napi_value seed_v, MaskParams* p) {
+  double rate, seed;
+  if (napi_get_value_double(env, rate_v, &rate) != napi_ok || !(rate > 0 && rate < 1)) return false;
+  if (napi_get_value_double(env, seed_v, &seed) != napi_ok || !(seed >= 0 && seed < 4294967296.0)) return false;
+  const double threshold = ceil(rate * 4294967296.0);
+  p->none = threshold >= 4294967296.0;
+  p->threshold = p->none ? 0 : (uint32_t)threshold;
+  p->scale = (float)(1.0 / (1.0 - rate));
+  p->seed = (uint32_t)seed;
+  return true;
 }
 
 // dropoutMask(out, rate, seed): out[i] = 1/(1 − rate) with probability 1 − rate, else 0, from the
@@ -207,18 +228,14 @@ static napi_value DropoutMask(napi_env env, napi_callback_info info) {
   if (argc != 3) FAIL(env, "dropoutMask: expected 3 arguments");
   float* out;
   size_t n;
-  double rate, seed;
+  MaskParams mask;
   if (!get_f32(env, argv[0], &out, &n)) FAIL(env, "dropoutMask: out must be an attached Float32Array");
-  if (napi_get_value_double(env, argv[1], &rate) != napi_ok || !(rate > 0 && rate < 1)) FAIL(env, "dropoutMask: rate must be in (0, 1)");
-  if (napi_get_value_double(env, argv[2], &seed) != napi_ok || !(seed >= 0 && seed < 4294967296.0)) FAIL(env, "dropoutMask: seed must be in [0, 2^32)");
-  // Kept ⇔ u / 2^32 ≥ rate ⇔ u ≥ ⌈rate·2^32⌉ for an integer u (rate·2^32 is exact in a double).
-  // A threshold of 2^32 (rate within 2^-32 of 1) keeps nothing.
-  const double threshold = ceil(rate * 4294967296.0);
-  if (threshold >= 4294967296.0) {
+  if (!get_mask_params(env, argv[1], argv[2], &mask)) FAIL(env, "dropoutMask: rate must be in (0, 1) and seed in [0, 2^32)");
+  if (mask.none) {
     for (size_t i = 0; i < n; i++) out[i] = 0.0f;
     return NULL;
   }
-  fill_dropout_mask(out, n, (float)(1.0 / (1.0 - rate)), (uint32_t)threshold, (uint32_t)seed);
+  fill_dropout_mask(out, n, mask.scale, mask.threshold, mask.seed);
   return NULL;
 }
 
@@ -238,18 +255,16 @@ static napi_value Dropout(napi_env env, napi_callback_info info) {
   if (argc != 4) FAIL(env, "dropout: expected 4 arguments");
   float *x, *out;
   size_t n, outlen;
-  double rate, seed;
+  MaskParams mask;
   if (!get_f32(env, argv[0], &x, &n) || !get_f32(env, argv[1], &out, &outlen)) FAIL(env, "dropout: x and out must be attached Float32Arrays");
   if (outlen != n) FAIL(env, "dropout: x and out must have the same length");
-  if (napi_get_value_double(env, argv[2], &rate) != napi_ok || !(rate > 0 && rate < 1)) FAIL(env, "dropout: rate must be in (0, 1)");
-  if (napi_get_value_double(env, argv[3], &seed) != napi_ok || !(seed >= 0 && seed < 4294967296.0)) FAIL(env, "dropout: seed must be in [0, 2^32)");
-  const double threshold = ceil(rate * 4294967296.0);
-  // A threshold of 2^32 keeps nothing: x·0 (so NaN and ±∞ stay NaN, as in the product).
-  if (threshold >= 4294967296.0) {
+  if (!get_mask_params(env, argv[2], argv[3], &mask)) FAIL(env, "dropout: rate must be in (0, 1) and seed in [0, 2^32)");
+  // Nothing kept: x·0 (so NaN and ±∞ stay NaN, as in the product).
+  if (mask.none) {
     for (size_t i = 0; i < n; i++) out[i] = x[i] * 0.0f;
     return NULL;
   }
-  apply_dropout(x, out, n, (float)(1.0 / (1.0 - rate)), (uint32_t)threshold, (uint32_t)seed);
+  apply_dropout(x, out, n, mask.scale, mask.threshold, mask.seed);
   return NULL;
 }
 

@@ -86,17 +86,24 @@ export type MomentumStep = (value: tf.Variable, accumulation: tf.Variable, gradi
  * addon. Only where both own their wasm memory (reference count 1).
  */
 export function wasmMomentumStep(kernels: StepKernels): MomentumStep {
-  return (value, accumulation, gradient, lr, momentum, nesterov) => {
-    const backend = wasmBackend();
-    // Views taken after every allocation (an allocation may grow the heap and detach them).
-    const w = backend && ownHeap(backend, value);
-    const a = backend && ownHeap(backend, accumulation);
-    const g = backend && gradient.dtype === 'float32' ? f32(backend, gradient) : undefined;
-    if (!(w && a && g)) return false;
-    kernels.momentum(w, a, g, lr, momentum, nesterov);
-    dropPackedCopies(backend, value);
-    return true;
-  };
+  return (value, accumulation, gradient, lr, momentum, nesterov) =>
+    updateInPlace(value, accumulation, gradient, (w, a, g) => kernels.momentum(w, a, g, lr, momentum, nesterov));
+}
+
+/**
+ * Runs `update` on the wasm heap views of a variable, its accumulation and its gradient, where
+ * both variables own their memory (reference count 1); false, and nothing run, otherwise.
+ */
+function updateInPlace(value: tf.Variable, accumulation: tf.Variable, gradient: tf.Tensor, update: (w: Float32Array, a: Float32Array, g: Float32Array, backend: BackendWasm) => void): boolean {
+  const backend = wasmBackend();
+  // Views taken after every allocation (an allocation may grow the heap and detach them).
+  const w = backend && ownHeap(backend, value);
+  const a = backend && ownHeap(backend, accumulation);
+  const g = backend && gradient.dtype === 'float32' ? f32(backend, gradient) : undefined;
+  if (!(w && a && g)) return false;
+  update(w, a, g, backend);
+  dropPackedCopies(backend, value);
+  return true;
 }
 
 /**
@@ -110,18 +117,11 @@ export type MomentumMaxNormStep = (...args: [...Parameters<MomentumStep>, norm: 
  * the native addon (its momentumMaxNorm: the norms summed as the update writes); undefined elsewhere.
  */
 export function fusedMomentumMaxNormStep(): MomentumMaxNormStep | undefined {
-  const backend = wasmBackend();
-  const blas = backend && wasmKernelsBlas();
+  const blas = wasmBackend() && wasmKernelsBlas();
   if (!blas) return undefined;
-  return (value, accumulation, gradient, lr, momentum, nesterov, norm) => {
-    const w = ownHeap(backend, value);
-    const a = ownHeap(backend, accumulation);
-    const g = gradient.dtype === 'float32' ? f32(backend, gradient) : undefined;
-    if (!(w && a && g)) return false;
-    blas.momentumMaxNorm(w, a, g, lr, momentum, nesterov, norm.rows, norm.cols, norm.maxValue, backend.epsilon());
-    dropPackedCopies(backend, value);
-    return true;
-  };
+  return (value, accumulation, gradient, lr, momentum, nesterov, norm) =>
+    updateInPlace(value, accumulation, gradient, (w, a, g, backend) =>
+      blas.momentumMaxNorm(w, a, g, lr, momentum, nesterov, norm.rows, norm.cols, norm.maxValue, backend.epsilon()));
 }
 
 /** The active backend's fused momentum step: one pass on the wasm heap, two GPU programs on webgpu; undefined elsewhere. */

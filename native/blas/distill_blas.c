@@ -1,6 +1,7 @@
 // distill_blas: the system BLAS's cblas_sgemm for the trainer's wasm kernels (docs/architecture.md §5):
-// OpenBLAS on Linux, Accelerate on macOS (binding.gyp chooses); and two one-pass loops of a
-// training step that tfjs runs as several kernels (the momentum update, dropout masks, max-norm).
+// OpenBLAS on Linux, Accelerate on macOS (binding.gyp chooses); and one-pass loops for what a
+// training step runs as several tfjs kernels (the momentum update, dropout, max-norm, dense ReLU,
+// column sums, the batch's gather).
 //
 // Why: the wasm backend's matmuls reach ~25 GFLOPS at best; OpenBLAS reaches 5–10× that at the
 // trainer's shapes. The wasm module's memory is an ordinary ArrayBuffer, so a kernel can hand
@@ -8,9 +9,10 @@
 // sgemm's TransA/TransB flags instead of materialised copies.
 //
 // Plain C on node_api.h (NAPI_VERSION 8, ABI-stable): one build loads in Node and Electron.
-// Everything runs synchronously on the calling thread (OpenBLAS fans out to its own threads),
-// so the views' memory cannot move or be freed during a call. Every extent is checked against
-// the views' lengths, so a wrong argument throws instead of reading or writing out of bounds.
+// Every call is synchronous: OpenBLAS fans out to its own threads (the products, and the big
+// momentum and max-norm passes below) and returns when they are done, so the views' memory cannot
+// move or be freed during a call. Every extent is checked against the views' lengths, so a wrong
+// argument throws instead of reading or writing out of bounds.
 
 #ifdef DISTILL_ACCELERATE
 // macOS: Apple's Accelerate framework has cblas_sgemm on every Mac (AMX/NEON on Apple silicon);
@@ -145,12 +147,111 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ---- Passes split across OpenBLAS's own threads ----
+// Why: the momentum and max-norm passes over a big kernel are memory-bound, and one core moves
+// about half of what two do. A helper thread of our own lost that gain (session 17,
+// docs/bench-train.md): between products OpenBLAS's worker spins on the other core, and making
+// it sleep instead cost more in waking it for every product. So these passes run where the
+// products run: blas_level1_thread(), OpenBLAS's splitter for its threaded level-1 routines
+// (exported, not in cblas.h), gives each of its threads a share of a range, the calling thread
+// one of them, and returns when all are done.
+typedef void (*RangePass)(const void* job, size_t begin, size_t end);
+
+// Below this many floats (1 MB) a pass stays on the calling thread. A share is only quick when its
+// rows are already in its thread's cache (the same rows every step); a batch's bias gradients
+// (128×1200) took 0.04–0.09 ms a step on one thread and 0.09–0.14 ms split.
+#define SPLIT_MIN_FLOATS (1 << 18)
+
+#ifndef DISTILL_ACCELERATE
+// Weak: a serial OpenBLAS build has no splitter; every pass then runs on the calling thread.
+extern int blas_level1_thread(int mode, long m, long n, long k, void* alpha, void* a, long lda, void* b, long ldb, void* c,
+                              long ldc, int (*function)(void), int nthreads) __attribute__((weak));
+
+typedef struct {
+  RangePass pass;
+  const void* job;
+} SplitRange;
+
+// Called by OpenBLAS as a "legacy" single-precision level-1 kernel (m, n, k, alpha, a, lda, b, ldb,
+// c, ldc, buffer): m is this thread's share, and a its start (NULL advanced 4 bytes an element:
+// the same thread gets the same share every call, so its rows stay in its cache); c is ours.
+static int split_range_worker(long m, long n, long k, float alpha, float* a, long lda, float* b, long ldb, void* c, long ldc,
+                              void* buffer) {
+  (void)n, (void)k, (void)alpha, (void)lda, (void)b, (void)ldb, (void)ldc, (void)buffer;
+  const SplitRange* split = c;
+  const size_t begin = (uintptr_t)a / sizeof(float);
+  split->pass(split->job, begin, begin + (size_t)m);
+  return 0;
+}
+
+// BLAS_SINGLE is 2 in OpenBLAS's thread modes since 0.3.11 (0 before, when 2 meant extended
+// precision, another calling convention): older versions keep to one thread.
+static bool splitter_usable(void) {
+  static int usable = -1;
+  if (usable < 0) {
+    int major = 0, minor = 0, patch = 0;
+    usable = blas_level1_thread && sscanf(openblas_get_config(), "OpenBLAS %d.%d.%d", &major, &minor, &patch) == 3 &&
+             (major > 0 || minor > 3 || (minor == 3 && patch >= 11));
+  }
+  return usable;
+}
+#endif
+
+// pass(job, begin, end) over [0, n), split across OpenBLAS's threads when the pass touches at
+// least SPLIT_MIN_FLOATS floats. Each index is one thread's, so the numbers do not depend on it.
+static void run_split(RangePass pass, const void* job, size_t n, size_t floats) {
+#ifndef DISTILL_ACCELERATE
+  const int threads = openblas_get_num_threads();
+  if (threads > 1 && n > 1 && floats >= SPLIT_MIN_FLOATS && splitter_usable()) {
+    const SplitRange split = {pass, job};
+    float unused = 0;
+    blas_level1_thread(0x2 /* BLAS_SINGLE | BLAS_REAL */, (long)n, 0, 0, &unused, NULL, 1, NULL, 0, (void*)&split, 0,
+                       (int (*)(void))(void (*)(void))split_range_worker, threads < (int)n ? threads : (int)n);
+    return;
+  }
+#else
+  (void)floats;
+#endif
+  pass(job, 0, n);
+}
+
 // One weight's step: a ← m·a + g; the new weight w + c·a (Nesterov: w + c·(g + m·a)), c = −lr,
 // each operation rounded to float in tfjs's order.
 static inline float momentum_update(float w, float* a, float g, float c, float m, bool nesterov) {
   const float next = *a * m + g;
   *a = next;
   return nesterov ? w + c * (g + next * m) : w + c * next;
+}
+
+// The column sums' four parts (below), one row of `stride` doubles each: a multiple of eight, so
+// each part's sums start on their own cache line and two threads never write one line.
+typedef struct {
+  double* sums;
+  size_t stride;
+} Parts;
+
+// One momentum step: the variable, its accumulation and gradient; for momentumMaxNorm() also the
+// kernel's shape and its column sums' parts.
+typedef struct {
+  float *w, *acc;
+  const float* g;
+  float c, m;
+  bool nesterov;
+  size_t rows, cols;
+  Parts parts;
+} MomentumJob;
+
+static void momentum_elements(const void* job, size_t begin, size_t end) {
+  const MomentumJob* j = job;
+  float* restrict w = j->w;
+  float* restrict acc = j->acc;
+  const float* restrict g = j->g;
+  const float c = j->c, m = j->m;
+  if (j->nesterov) {
+    for (size_t i = begin; i < end; i++) w[i] = momentum_update(w[i], &acc[i], g[i], c, m, true);
+  } else {
+    for (size_t i = begin; i < end; i++) w[i] = momentum_update(w[i], &acc[i], g[i], c, m, false);
+  }
 }
 
 // momentum(value, accumulation, gradient, lr, momentum, nesterov): one step of SGD with momentum,
@@ -172,12 +273,8 @@ static napi_value Momentum(napi_env env, napi_callback_info info) {
   if (wlen != alen || wlen != glen) FAIL(env, "momentum: value, accumulation and gradient must have the same length");
   if (napi_get_value_double(env, argv[3], &lr) != napi_ok || napi_get_value_double(env, argv[4], &mom) != napi_ok || !get_bool(env, argv[5], &nesterov))
     FAIL(env, "momentum: lr and momentum must be numbers, nesterov a boolean");
-  const float c = (float)-lr, m = (float)mom;
-  if (nesterov) {
-    for (size_t i = 0; i < wlen; i++) w[i] = momentum_update(w[i], &acc[i], g[i], c, m, true);
-  } else {
-    for (size_t i = 0; i < wlen; i++) w[i] = momentum_update(w[i], &acc[i], g[i], c, m, false);
-  }
+  const MomentumJob job = {w, acc, g, (float)-lr, (float)mom, nesterov, 0, 0, {NULL, 0}};
+  run_split(momentum_elements, &job, wlen, wlen);
   return NULL;
 }
 
@@ -396,13 +493,21 @@ static bool grow(void** buf, size_t* cap, size_t bytes) {
   return true;
 }
 
-// Each column's Σ over rows of x (or of x², each square rounded to float first), added in row
-// order in a double: the sums the path without the addon computes (columnSums() in
-// src/trainer/kernels/sum.ts, the SIMD module's maxNorm), so both paths' bias gradients and
-// max-norms are the same bit for bit. Eight rows per sweep of the accumulators: the same additions
-// in the same order, one load and store of each double per eight rows (a row at a time, the
-// accumulators' traffic was the bottleneck). 1200×1200: 0.10 ms with AVX-512 against 0.28 for
-// the product ones·x² it replaces on one thread, and no 5.8 MB buffer of squares.
+// ---- Column sums: bias gradients and max-norm's column norms ----
+// Each column's Σ over the rows of x (or of x², each square rounded to float first) in a double,
+// in four parts of the rows: part p is rows ⌊p·rows/4⌋ to ⌊(p+1)·rows/4⌋ − 1, each part added in
+// row order from zero, then the four parts' sums added in order. The path without the addon sums
+// the same way (columnSums() in src/trainer/kernels/sum.ts, the SIMD module's maxNorm), so both
+// paths' bias gradients and max-norms are the same bit for bit.
+// Why four parts: up to four threads can each take whole parts with the same numbers on any
+// number of threads (row order across the whole kernel would chain every row to the one before).
+#define SUM_PARTS 4
+
+static size_t part_start(size_t p, size_t rows) { return p * rows / SUM_PARTS; }
+
+// Eight rows per sweep of the accumulators: the same additions in the same order, one load and
+// store of each double per eight rows (a row at a time, the accumulators' traffic was the
+// bottleneck). 1200×1200: 0.10 ms with AVX-512 against 0.28 for the product ones·x² it replaced.
 static inline float term(float v, bool squares) { return squares ? v * v : v; }
 
 static inline void column_sums_of(const float* restrict x, double* restrict acc, size_t rows, size_t cols, bool squares) {
@@ -420,22 +525,64 @@ static inline void column_sums_of(const float* restrict x, double* restrict acc,
     for (size_t c = 0; c < cols; c++) acc[c] += term(x[r * cols + c], squares);
 }
 
-// Two copies of the loop, each with the choice of term known to the compiler.
-CLONES_PER_ISA
-static void column_sums(const float* x, double* acc, size_t rows, size_t cols, bool squares) {
-  if (squares) column_sums_of(x, acc, rows, cols, true);
-  else column_sums_of(x, acc, rows, cols, false);
+static bool parts_for(size_t cols, Parts* parts) {
+  static void* buf;
+  static size_t cap;
+  const size_t stride = (cols + 7) & ~(size_t)7, bytes = sizeof(double) * stride * SUM_PARTS;
+  if (cap < bytes) {
+    free(buf);
+    cap = 0;
+    if (!(buf = aligned_alloc(64, bytes))) return false;
+    cap = bytes;
+  }
+  *parts = (Parts){buf, stride};
+  return true;
 }
 
-// One double per column, shared by columnSums and maxNorm.
+// total[c] = ((part 0 + part 1) + part 2) + part 3.
+static void add_parts(const Parts* parts, double* total, size_t cols) {
+  for (size_t c = 0; c < cols; c++) total[c] = parts->sums[c];
+  for (size_t p = 1; p < SUM_PARTS; p++)
+    for (size_t c = 0; c < cols; c++) total[c] += parts->sums[p * parts->stride + c];
+}
+
+typedef struct {
+  const float* x;
+  size_t rows, cols;
+  bool squares;
+  Parts parts;
+} ColumnSumsJob;
+
+// Two copies of the loop, each with the choice of term known to the compiler.
+CLONES_PER_ISA
+static void column_sums_parts(const void* job, size_t begin, size_t end) {
+  const ColumnSumsJob* j = job;
+  for (size_t p = begin; p < end; p++) {
+    const size_t r0 = part_start(p, j->rows), r1 = part_start(p + 1, j->rows);
+    double* acc = j->parts.sums + p * j->parts.stride;
+    if (j->squares) column_sums_of(j->x + r0 * j->cols, acc, r1 - r0, j->cols, true);
+    else column_sums_of(j->x + r0 * j->cols, acc, r1 - r0, j->cols, false);
+  }
+}
+
+// One double per column.
 static double* column_scratch(size_t cols) {
   static void* sums;
   static size_t cap;
   return grow(&sums, &cap, sizeof(double) * cols) ? sums : NULL;
 }
 
-// columnSums(x, rows, cols, out): out[c] = Σ_r x[r·cols + c] (float, from the double sums above).
-// Why: the Sum kernel's fast path for a leading-axes sum (bias gradients), as one pass.
+// The column sums above into total (cols doubles). False when out of memory.
+static bool column_sums(const float* x, double* total, size_t rows, size_t cols, bool squares) {
+  ColumnSumsJob job = {x, rows, cols, squares, {NULL, 0}};
+  if (!parts_for(cols, &job.parts)) return false;
+  run_split(column_sums_parts, &job, SUM_PARTS, rows * cols);
+  add_parts(&job.parts, total, cols);
+  return true;
+}
+
+// columnSums(x, rows, cols, out): out[c] = Σ_r x[r·cols + c] as above, rounded to float.
+// Why: the Sum kernel's fast path for a leading-axes sum (bias gradients).
 static napi_value ColumnSums(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -448,10 +595,27 @@ static napi_value ColumnSums(napi_env env, napi_callback_info info) {
   if (!get_dim(env, argv[1], &rows) || !get_dim(env, argv[2], &cols) || cols < 1) FAIL(env, "columnSums: rows and cols must be integers, cols ≥ 1");
   if ((int64_t)xlen != rows * cols || (int64_t)outlen != cols) FAIL(env, "columnSums: x must hold rows × cols floats and out cols");
   double* acc = column_scratch((size_t)cols);
-  if (!acc) FAIL(env, "columnSums: out of memory");
-  column_sums(x, acc, (size_t)rows, (size_t)cols, false);
+  if (!acc || !column_sums(x, acc, (size_t)rows, (size_t)cols, false)) FAIL(env, "columnSums: out of memory");
   for (int64_t c = 0; c < cols; c++) out[c] = (float)acc[c];
   return NULL;
+}
+
+// ---- Max-norm ----
+typedef struct {
+  float* w;
+  const float* factor;
+  size_t rows, cols;
+} ScaleJob;
+
+// Rows of parts [begin, end): the rows a part's thread just summed (or updated) are in its cache.
+static void scale_parts(const void* job, size_t begin, size_t end) {
+  const ScaleJob* j = job;
+  const size_t cols = j->cols;
+  const float* restrict factor = j->factor;
+  for (size_t r = part_start(begin, j->rows); r < part_start(end, j->rows); r++) {
+    float* restrict row = j->w + r * cols;
+    for (size_t c = 0; c < cols; c++) row[c] = row[c] * factor[c];
+  }
 }
 
 // w ← w · (clip(n, 0, max) / (ε + n)) per column, n = √sums[c]: each column's factor in float as
@@ -467,18 +631,16 @@ static bool scale_columns(float* w, const double* sums, size_t rows, size_t cols
     const float desired = n < 0.0f ? 0.0f : (n > hi ? hi : n);
     factor[c] = desired / (e + n);
   }
-  for (size_t r = 0; r < rows; r++) {
-    float* row = w + r * cols;
-    for (size_t c = 0; c < cols; c++) row[c] = row[c] * factor[c];
-  }
+  const ScaleJob job = {w, factor, rows, cols};
+  run_split(scale_parts, &job, SUM_PARTS, rows * cols);
   return true;
 }
 
 // maxNorm(w, rows, cols, maxValue, epsilon): the max-norm constraint on a row-major rows×cols
 // kernel, in place, as tfjs-layers' MaxNorm computes it for a leading-axes norm (a dense kernel's
-// inputs, a conv kernel's window and input channels): n = √(Σ_rows w²) per column, summed as the
-// trainer's Sum kernel sums (columnSums above); w ← w · (clip(n, 0, max) / (ε + n)). One pass
-// for the sums and one for the scaling instead of tfjs's five kernels and their tensors.
+// inputs, a conv kernel's window and input channels) on the trainer's Sum kernel: n = √(Σ_rows w²)
+// per column (the column sums above); w ← w · (clip(n, 0, max) / (ε + n)). One pass for the sums
+// and one for the scaling instead of tfjs's five kernels and their tensors.
 static napi_value MaxNorm(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -493,34 +655,40 @@ static napi_value MaxNorm(napi_env env, napi_callback_info info) {
   if ((int64_t)len != rows * cols) FAIL(env, "maxNorm: w must hold rows × cols floats");
   if (napi_get_value_double(env, argv[3], &max_value) != napi_ok || napi_get_value_double(env, argv[4], &eps) != napi_ok) FAIL(env, "maxNorm: maxValue and epsilon must be numbers");
   double* acc = column_scratch((size_t)cols);
-  if (!acc) FAIL(env, "maxNorm: out of memory");
-  column_sums(w, acc, (size_t)rows, (size_t)cols, true);
-  if (!scale_columns(w, acc, (size_t)rows, (size_t)cols, max_value, eps)) FAIL(env, "maxNorm: out of memory");
+  if (!acc || !column_sums(w, acc, (size_t)rows, (size_t)cols, true) || !scale_columns(w, acc, (size_t)rows, (size_t)cols, max_value, eps))
+    FAIL(env, "maxNorm: out of memory");
   return NULL;
 }
 
-// The momentum step of Momentum() over a rows×cols kernel, row by row, adding each updated
-// weight's square to its column's sum as column_sums() adds them (row order, in a double): the
-// max-norm's sums without reading the kernel again.
+// The momentum step of Momentum() over the rows of parts [begin, end) of a rows×cols kernel,
+// adding each updated weight's square to its part's column sum as column_sums_of() adds them (row
+// order): the max-norm's sums without reading the kernel again.
 CLONES_PER_ISA
-static void momentum_column_squares(float* restrict w, float* restrict acc, const float* restrict g, double* restrict sums,
-                                    size_t rows, size_t cols, float c, float m, bool nesterov) {
-  for (size_t j = 0; j < cols; j++) sums[j] = 0;
-  for (size_t r = 0; r < rows; r++) {
-    float* restrict wr = w + r * cols;
-    float* restrict ar = acc + r * cols;
-    const float* restrict gr = g + r * cols;
-    for (size_t j = 0; j < cols; j++) {
-      const float v = momentum_update(wr[j], &ar[j], gr[j], c, m, nesterov);
-      wr[j] = v;
-      sums[j] += v * v;
+static void momentum_column_squares(const void* job, size_t begin, size_t end) {
+  const MomentumJob* j = job;
+  const size_t cols = j->cols;
+  const float c = j->c, m = j->m;
+  const bool nesterov = j->nesterov;
+  for (size_t p = begin; p < end; p++) {
+    double* restrict sums = j->parts.sums + p * j->parts.stride;
+    for (size_t k = 0; k < cols; k++) sums[k] = 0;
+    for (size_t r = part_start(p, j->rows); r < part_start(p + 1, j->rows); r++) {
+      float* restrict wr = j->w + r * cols;
+      float* restrict ar = j->acc + r * cols;
+      const float* restrict gr = j->g + r * cols;
+      for (size_t k = 0; k < cols; k++) {
+        const float v = momentum_update(wr[k], &ar[k], gr[k], c, m, nesterov);
+        wr[k] = v;
+        sums[k] += v * v;
+      }
     }
   }
 }
 
 // momentumMaxNorm(value, accumulation, gradient, lr, momentum, nesterov, rows, cols, maxValue,
 // epsilon): momentum() and then maxNorm() on a rows×cols kernel, the same numbers, in two passes
-// over the kernel instead of three (the column norms summed while the update writes).
+// over the kernel instead of three (the column norms summed while the update writes), each thread
+// keeping to the same rows in both.
 static napi_value MomentumMaxNorm(napi_env env, napi_callback_info info) {
   size_t argc = 10;
   napi_value argv[10];
@@ -538,9 +706,11 @@ static napi_value MomentumMaxNorm(napi_env env, napi_callback_info info) {
   if (!get_dim(env, argv[6], &rows) || !get_dim(env, argv[7], &cols) || rows < 1 || cols < 1) FAIL(env, "momentumMaxNorm: rows and cols must be integers ≥ 1");
   if ((int64_t)wlen != rows * cols || alen != wlen || glen != wlen) FAIL(env, "momentumMaxNorm: value, accumulation and gradient must hold rows × cols floats");
   if (napi_get_value_double(env, argv[8], &max_value) != napi_ok || napi_get_value_double(env, argv[9], &eps) != napi_ok) FAIL(env, "momentumMaxNorm: maxValue and epsilon must be numbers");
+  MomentumJob job = {w, acc, g, (float)-lr, (float)mom, nesterov, (size_t)rows, (size_t)cols, {NULL, 0}};
   double* sums = column_scratch((size_t)cols);
-  if (!sums) FAIL(env, "momentumMaxNorm: out of memory");
-  momentum_column_squares(w, acc, g, sums, (size_t)rows, (size_t)cols, (float)-lr, (float)mom, nesterov);
+  if (!sums || !parts_for((size_t)cols, &job.parts)) FAIL(env, "momentumMaxNorm: out of memory");
+  run_split(momentum_column_squares, &job, SUM_PARTS, wlen);
+  add_parts(&job.parts, sums, (size_t)cols);
   if (!scale_columns(w, sums, (size_t)rows, (size_t)cols, max_value, eps)) FAIL(env, "momentumMaxNorm: out of memory");
   return NULL;
 }

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { gatherRows, jitterImages } from '../../src/trainer/batches';
 import { loadNativeBlas, nativeBlas } from '../../src/trainer/kernels/blas';
+import { columnSums } from '../../src/trainer/kernels/sum';
 
 const { blas, detail } = nativeBlas();
 const unavailable = `native BLAS addon unavailable: ${detail}`;
@@ -109,27 +110,38 @@ describe('native sgemm', () => {
   });
 });
 
-describe('native columnSums (the Sum kernel\'s leading-axes sums)', () => {
-  /** Each column's sum added in row order in a double, then rounded to float: the definition both paths share. */
-  function rowOrderSums(x: Float32Array, rows: number, cols: number): Float32Array {
-    const out = new Float32Array(cols);
-    for (let c = 0; c < cols; c++) {
+/**
+ * The trainer's column sums (the Sum kernel's leading-axes sums; max-norm's column norms): each
+ * column's sum in a double, in four parts of the rows — part p is rows ⌊p·rows/4⌋ … ⌊(p+1)·rows/4⌋ − 1,
+ * each added in row order from zero — then the parts' sums added in order.
+ */
+function partSums(x: Float32Array, rows: number, cols: number, term = (v: number) => v): Float64Array {
+  const out = new Float64Array(cols);
+  for (let c = 0; c < cols; c++) {
+    const parts = [0, 1, 2, 3].map((p) => {
       let s = 0;
-      for (let r = 0; r < rows; r++) s += x[r * cols + c];
-      out[c] = s;
-    }
-    return out;
+      for (let r = Math.floor((p * rows) / 4); r < Math.floor(((p + 1) * rows) / 4); r++) s += term(x[r * cols + c]);
+      return s;
+    });
+    out[c] = ((parts[0] + parts[1]) + parts[2]) + parts[3];
   }
+  return out;
+}
 
+describe('column sums (the Sum kernel\'s leading-axes sums), both paths', () => {
   // Values of mixed magnitude make the order of additions visible; the shapes cover the eight-row
-  // sweeps and the rows after them.
-  for (const [rows, cols] of [[128, 1200], [1200, 37], [5, 3], [784, 100], [1, 70_000]]) {
-    test(`${rows}×${cols}: exactly the row-order sums`, (t) => {
+  // sweeps, the rows after them, parts of unequal and of no rows, and a sum split across threads.
+  const shapes = [[128, 1200], [1200, 37], [5, 3], [3, 4], [784, 100], [1, 70_000], [700, 450]];
+  for (const [rows, cols] of shapes) {
+    const x = rand(rows * cols).map((v, i) => v * 10 ** ((i % 7) - 3));
+    test(`${rows}×${cols}: the part sums, without the addon`, () => {
+      assert.deepEqual(columnSums(x, rows, cols), partSums(x, rows, cols));
+    });
+    test(`${rows}×${cols}: the part sums, by the addon (rounded to float)`, (t) => {
       if (!blas) return t.skip(unavailable);
-      const x = rand(rows * cols).map((v, i) => v * 10 ** ((i % 7) - 3));
       const out = new Float32Array(cols);
       blas.columnSums(x, rows, cols, out);
-      assert.deepEqual(out, rowOrderSums(x, rows, cols));
+      assert.deepEqual(out, Float32Array.from(partSums(x, rows, cols)));
     });
   }
 
@@ -159,6 +171,45 @@ describe('native momentumMaxNorm (a momentum step and its kernel\'s max-norm tog
       assert.ok(w1.some((v, i) => v !== w[i]), 'the weights moved');
     });
   }
+
+  test('maxNorm() is the max-norm of the part sums of squares', (t) => {
+    if (!blas) return t.skip(unavailable);
+    const [rows, cols] = [301, 23];
+    const w = rand(rows * cols).map((v, i) => v * ((i % cols) % 2 ? 0.02 : 0.3));
+    const norms = partSums(w, rows, cols, (v) => Math.fround(v * v)).map((s) => Math.fround(Math.sqrt(Math.fround(s))));
+    const factor = Array.from(norms, (n) => Math.fround(Math.min(Math.max(n, 0), 1.5) / Math.fround(1e-7 + n)));
+    const expected = w.map((v, i) => v * factor[i % cols]);
+    assert.ok(norms.some((n) => n > 1.6) && norms.some((n) => n < 1.4), 'some columns above the bound, some below');
+    blas.maxNorm(w, rows, cols, 1.5, 1e-7);
+    assert.deepEqual(w, expected);
+  });
+
+  test('the same numbers on one thread and on two (a kernel big enough to be split)', (t) => {
+    if (!blas) return t.skip(unavailable);
+    const threads = blas.info().threads;
+    if (threads < 2) return t.skip('OpenBLAS runs one thread here');
+    const [rows, cols] = [700, 450];
+    const w = rand(rows * cols).map((v) => v * 0.1);
+    const a = rand(rows * cols).map((v) => v * 0.01);
+    const g = rand(rows * cols).map((v, i) => v * 10 ** ((i % 5) - 3));
+    const run = (n: number) => {
+      blas.setThreads(n);
+      const [w1, a1, w2, a2] = [w.slice(), a.slice(), w.slice(), a.slice()];
+      const sums = new Float32Array(cols);
+      blas.momentumMaxNorm(w1, a1, g, 0.3, 0.9, false, rows, cols, 0.5, 1e-7);
+      blas.momentum(w2, a2, g, 0.3, 0.9, true);
+      blas.maxNorm(w2, rows, cols, 0.5, 1e-7);
+      blas.columnSums(g, rows, cols, sums);
+      return [w1, a1, w2, a2, sums];
+    };
+    try {
+      const [one, two] = [run(1), run(threads)];
+      two.forEach((values, i) => assert.deepEqual(values, one[i], `result ${i}`));
+      assert.deepEqual(two[4], Float32Array.from(partSums(g, rows, cols)));
+    } finally {
+      blas.setThreads(threads);
+    }
+  });
 
   test('checks its arguments', (t) => {
     if (!blas) return t.skip(unavailable);

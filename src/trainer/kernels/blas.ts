@@ -44,7 +44,7 @@ export interface NativeBlas {
   dropoutMask(out: Float32Array, rate: number, seed: number): void;
   /** tfjs-layers' MaxNorm over the leading axes of a row-major rows×cols kernel, in place, with tfjs's numbers. */
   maxNorm(w: Float32Array, rows: number, cols: number, maxValue: number, epsilon: number): void;
-  /** out[c] = Σ_r x[r·cols + c], added in row order in a double, as columnSums() in ./sum.ts. */
+  /** out[c] = Σ_r x[r·cols + c] in a double, in four parts of the rows, exactly as columnSums() in ./sum.ts. */
   columnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
   /** out = x · dropoutMask(rate, seed) elementwise, the mask never in memory (out may be x). */
   dropout(x: Float32Array, out: Float32Array, rate: number, seed: number): void;

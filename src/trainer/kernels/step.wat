@@ -110,45 +110,65 @@
       (then (f32.store offset=8 (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2))) (f32x4.extract_lane 2 (local.get $lanes))))))
 
   ;; tfjs-layers' MaxNorm over the leading axes of a row-major rows×cols kernel w, in place:
-  ;; n = √(Σ_rows w²) per column, the squares rounded to float and added in row order in a double
-  ;; (as the trainer's Sum kernel, kernels/sum.ts), the sum rounded to float; then
-  ;; w ← w · (clip(n, 0, max) / (ε + n)). `scratch` holds cols doubles, then cols floats.
+  ;; n = √(Σ_rows w²) per column, the squares rounded to float and summed in a double as the
+  ;; trainer's Sum kernel sums (kernels/sum.ts's columnSums: in four parts of the rows, each in row
+  ;; order from zero, the parts then added in order), the sum rounded to float; then
+  ;; w ← w · (clip(n, 0, max) / (ε + n)). `scratch` holds cols doubles twice, then cols floats.
   (func (export "maxNorm") (param $w i32) (param $rows i32) (param $cols i32) (param $max f32) (param $eps f32) (param $scratch i32)
-    (local $r i32) (local $c i32) (local $row i32) (local $sums i32) (local $factors i32) (local $p i32) (local $q i32)
-    (local $sq v128) (local $n f32)
+    (local $r i32) (local $c i32) (local $row i32) (local $sums i32) (local $part i32) (local $factors i32) (local $p i32) (local $q i32)
+    (local $k i32) (local $end i32) (local $sq v128) (local $n f32)
     (local.set $sums (local.get $scratch))
-    (local.set $factors (i32.add (local.get $scratch) (i32.shl (local.get $cols) (i32.const 3))))
+    (local.set $part (i32.add (local.get $sums) (i32.shl (local.get $cols) (i32.const 3))))
+    (local.set $factors (i32.add (local.get $part) (i32.shl (local.get $cols) (i32.const 3))))
     (memory.fill (local.get $sums) (i32.const 0) (i32.shl (local.get $cols) (i32.const 3)))
-    ;; Σ w², row by row (each column's additions in row order).
+    ;; Σ w², part by part; in a part row by row (each column's additions in row order).
     (local.set $row (local.get $w))
     (local.set $r (i32.const 0))
-    (block $rows_done
-      (loop $rows
-        (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows)))
+    (local.set $k (i32.const 0))
+    (block $parts_done
+      (loop $parts
+        (br_if $parts_done (i32.ge_u (local.get $k) (i32.const 4)))
+        (local.set $end (i32.div_u (i32.mul (i32.add (local.get $k) (i32.const 1)) (local.get $rows)) (i32.const 4)))
+        (memory.fill (local.get $part) (i32.const 0) (i32.shl (local.get $cols) (i32.const 3)))
+        (block $rows_done
+          (loop $rows
+            (br_if $rows_done (i32.ge_u (local.get $r) (local.get $end)))
+            (local.set $c (i32.const 0))
+            (block $tail
+              (loop $four
+                (br_if $tail (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $cols)))
+                (local.set $sq (v128.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2)))))
+                (local.set $sq (f32x4.mul (local.get $sq) (local.get $sq)))
+                (local.set $q (i32.add (local.get $part) (i32.shl (local.get $c) (i32.const 3))))
+                (v128.store (local.get $q) (f64x2.add (v128.load (local.get $q)) (f64x2.promote_low_f32x4 (local.get $sq))))
+                (v128.store offset=16 (local.get $q)
+                  (f64x2.add (v128.load offset=16 (local.get $q))
+                             (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $sq) (local.get $sq)))))
+                (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                (br $four)))
+            (block $done
+              (loop $one
+                (br_if $done (i32.ge_u (local.get $c) (local.get $cols)))
+                (local.set $n (f32.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2)))))
+                (local.set $q (i32.add (local.get $part) (i32.shl (local.get $c) (i32.const 3))))
+                (f64.store (local.get $q) (f64.add (f64.load (local.get $q)) (f64.promote_f32 (f32.mul (local.get $n) (local.get $n)))))
+                (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                (br $one)))
+            (local.set $row (i32.add (local.get $row) (i32.shl (local.get $cols) (i32.const 2))))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $rows)))
+        ;; The column's sum += the part's.
         (local.set $c (i32.const 0))
-        (block $tail
-          (loop $four
-            (br_if $tail (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $cols)))
-            (local.set $sq (v128.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2)))))
-            (local.set $sq (f32x4.mul (local.get $sq) (local.get $sq)))
-            (local.set $q (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 3))))
-            (v128.store (local.get $q) (f64x2.add (v128.load (local.get $q)) (f64x2.promote_low_f32x4 (local.get $sq))))
-            (v128.store offset=16 (local.get $q)
-              (f64x2.add (v128.load offset=16 (local.get $q))
-                         (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $sq) (local.get $sq)))))
-            (local.set $c (i32.add (local.get $c) (i32.const 4)))
-            (br $four)))
-        (block $done
-          (loop $one
-            (br_if $done (i32.ge_u (local.get $c) (local.get $cols)))
-            (local.set $n (f32.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2)))))
-            (local.set $q (i32.add (local.get $sums) (i32.shl (local.get $c) (i32.const 3))))
-            (f64.store (local.get $q) (f64.add (f64.load (local.get $q)) (f64.promote_f32 (f32.mul (local.get $n) (local.get $n)))))
+        (block $added
+          (loop $add
+            (br_if $added (i32.ge_u (local.get $c) (local.get $cols)))
+            (local.set $q (i32.shl (local.get $c) (i32.const 3)))
+            (f64.store (i32.add (local.get $sums) (local.get $q))
+              (f64.add (f64.load (i32.add (local.get $sums) (local.get $q))) (f64.load (i32.add (local.get $part) (local.get $q)))))
             (local.set $c (i32.add (local.get $c) (i32.const 1)))
-            (br $one)))
-        (local.set $row (i32.add (local.get $row) (i32.shl (local.get $cols) (i32.const 2))))
-        (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br $rows)))
+            (br $add)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $parts)))
     ;; Each column's factor, in float as tfjs's Sqrt, ClipByValue, Add and RealDiv kernels.
     (local.set $c (i32.const 0))
     (block $factors_done

@@ -84,7 +84,7 @@ function bindStepKernels(wasm: StepExports, memory: WebAssembly.Memory, module: 
     maxNorm(w, rows, cols, maxValue, epsilon) {
       if (w.length !== rows * cols) throw new Error('maxNorm: w must hold rows × cols floats');
       const at = ptr(w); // before any malloc: a heap that grows detaches w (the plain build)
-      const bytes = cols * 12;
+      const bytes = cols * 20; // two rows of doubles (the sums, a part's sums), then the factors
       if (scratchBytes < bytes) {
         if (scratch) module._free(scratch);
         scratch = module._malloc(bytes);

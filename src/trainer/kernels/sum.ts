@@ -6,7 +6,8 @@
 // the channel axis to the front (≈ 5 % of a small CNN's training step). Summing rows into a
 // per-column accumulator needs no transpose. Every other case goes to the original kernel.
 // With the native addon the same sums run there (its columnSums, one copy per instruction set); the
-// max-norms of both paths sum their squares the same way, so every path gives the same numbers.
+// max-norms of both paths sum their squares the same way (in the same four parts of the rows), so
+// every path gives the same numbers.
 
 import * as tf from '@tensorflow/tfjs';
 import type { NativeBlas } from './blas';
@@ -35,21 +36,33 @@ export function sumConfig(original: tf.KernelConfig, blas?: NativeBlas): tf.Kern
   return { ...original, kernelFunc: kernelFunc as unknown as tf.KernelFunc };
 }
 
+/** How many parts of the rows every column sum is added in (the addon's SUM_PARTS). */
+export const SUM_PARTS = 4;
+
 /**
- * Σ over rows of a row-major rows×cols matrix, per column, added in row order in a double (then
- * rounded to float by the caller's Float32Array). Eight rows per sweep — the same additions in
- * the same order, one accumulator load and store per eight: 3× faster than a row at a time.
+ * Σ over rows of a row-major rows×cols matrix, per column, in a double (then rounded to float by
+ * the caller's Float32Array), in SUM_PARTS parts of the rows: part p is rows ⌊p·rows/4⌋ to
+ * ⌊(p+1)·rows/4⌋ − 1, each added in row order from zero, then the parts' sums added in order.
+ * Why parts: the addon sums the parts on separate threads, and both paths give the same numbers.
+ * Eight rows per sweep — the same additions in the same order, one accumulator load and store per
+ * eight: 3× faster than a row at a time.
  */
 export function columnSums(xs: Float32Array, rows: number, cols: number): Float64Array {
+  const total = new Float64Array(cols);
   const acc = new Float64Array(cols);
-  let r = 0;
-  for (; r + 8 <= rows; r += 8) {
-    const base = r * cols;
-    for (let c = 0; c < cols; c++) {
-      const i = base + c;
-      acc[c] = acc[c] + xs[i] + xs[i + cols] + xs[i + 2 * cols] + xs[i + 3 * cols] + xs[i + 4 * cols] + xs[i + 5 * cols] + xs[i + 6 * cols] + xs[i + 7 * cols];
+  for (let p = 0; p < SUM_PARTS; p++) {
+    const end = Math.floor(((p + 1) * rows) / SUM_PARTS);
+    let r = Math.floor((p * rows) / SUM_PARTS);
+    acc.fill(0);
+    for (; r + 8 <= end; r += 8) {
+      const base = r * cols;
+      for (let c = 0; c < cols; c++) {
+        const i = base + c;
+        acc[c] = acc[c] + xs[i] + xs[i + cols] + xs[i + 2 * cols] + xs[i + 3 * cols] + xs[i + 4 * cols] + xs[i + 5 * cols] + xs[i + 6 * cols] + xs[i + 7 * cols];
+      }
     }
+    for (; r < end; r++) for (let c = 0, base = r * cols; c < cols; c++) acc[c] += xs[base + c];
+    for (let c = 0; c < cols; c++) total[c] += acc[c];
   }
-  for (; r < rows; r++) for (let c = 0, base = r * cols; c < cols; c++) acc[c] += xs[base + c];
-  return acc;
+  return total;
 }

@@ -206,7 +206,7 @@ static void run_split(RangePass pass, const void* job, size_t n, size_t floats) 
     const SplitRange split = {pass, job};
     float unused = 0;
     blas_level1_thread(0x2 /* BLAS_SINGLE | BLAS_REAL */, (long)n, 0, 0, &unused, NULL, 1, NULL, 0, (void*)&split, 0,
-                       (int (*)(void))(void (*)(void))split_range_worker, threads < (int)n ? threads : (int)n);
+                       (int (*)(void))(void (*)(void))split_range_worker, n < (size_t)threads ? (int)n : threads);
     return;
   }
 #else

@@ -69,25 +69,29 @@ static bool get_dim(napi_env env, napi_value v, int64_t* out) {
   return true;
 }
 
-static bool get_f32(napi_env env, napi_value v, float** data, size_t* len) {
+// An attached typed array of the given type: its data and length (NULL data means detached).
+static bool get_typed(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* len) {
   bool is_ta = false;
   napi_typedarray_type type;
   void* p = NULL;
   if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
   if (napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok) return false;
-  if (type != napi_float32_array || (p == NULL && *len > 0)) return false;  // NULL: detached
-  *data = (float*)p;
+  if (type != want || (p == NULL && *len > 0)) return false;
+  *data = p;
+  return true;
+}
+
+static bool get_f32(napi_env env, napi_value v, float** data, size_t* len) {
+  void* p;
+  if (!get_typed(env, v, napi_float32_array, &p, len)) return false;
+  *data = p;
   return true;
 }
 
 static bool get_i32(napi_env env, napi_value v, int32_t** data, size_t* len) {
-  bool is_ta = false;
-  napi_typedarray_type type;
-  void* p = NULL;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
-  if (napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok) return false;
-  if (type != napi_int32_array || (p == NULL && *len > 0)) return false;  // NULL: detached
-  *data = (int32_t*)p;
+  void* p;
+  if (!get_typed(env, v, napi_int32_array, &p, len)) return false;
+  *data = p;
   return true;
 }
 

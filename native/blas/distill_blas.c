@@ -258,6 +258,28 @@ static void momentum_elements(const void* job, size_t begin, size_t end) {
   }
 }
 
+// The arguments momentum() and momentumMaxNorm() share, (value, accumulation, gradient, lr,
+// momentum, nesterov), into `job`, with the three arrays' lengths; else throws "<name>: …" and
+// returns false. Each caller checks the lengths against its own shape.
+static bool get_momentum_args(napi_env env, const char* name, napi_value* argv, MomentumJob* job, size_t lens[3]) {
+  float *w, *acc, *g;
+  double lr, mom;
+  bool nesterov;
+  const char* problem = NULL;
+  if (!get_f32(env, argv[0], &w, &lens[0]) || !get_f32(env, argv[1], &acc, &lens[1]) || !get_f32(env, argv[2], &g, &lens[2]))
+    problem = "value, accumulation and gradient must be attached Float32Arrays";
+  else if (napi_get_value_double(env, argv[3], &lr) != napi_ok || napi_get_value_double(env, argv[4], &mom) != napi_ok || !get_bool(env, argv[5], &nesterov))
+    problem = "lr and momentum must be numbers, nesterov a boolean";
+  if (problem) {
+    char message[160];
+    snprintf(message, sizeof message, "%s: %s", name, problem);
+    napi_throw_range_error(env, NULL, message);
+    return false;
+  }
+  *job = (MomentumJob){w, acc, g, (float)-lr, (float)mom, nesterov, 0, 0, {NULL, 0}};
+  return true;
+}
+
 // momentum(value, accumulation, gradient, lr, momentum, nesterov): one step of SGD with momentum,
 // in place, for one variable: a ← m·a + g; w ← w + (−lr)·a (Nesterov: w ← w + (−lr)·(g + m·a)).
 // Why: tfjs's MomentumOptimizer runs four to six elementwise kernels per variable, each a pass
@@ -268,17 +290,11 @@ static napi_value Momentum(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc != 6) FAIL(env, "momentum: expected 6 arguments");
-  float *w, *acc, *g;
-  size_t wlen, alen, glen;
-  double lr, mom;
-  bool nesterov;
-  if (!get_f32(env, argv[0], &w, &wlen) || !get_f32(env, argv[1], &acc, &alen) || !get_f32(env, argv[2], &g, &glen))
-    FAIL(env, "momentum: value, accumulation and gradient must be attached Float32Arrays");
-  if (wlen != alen || wlen != glen) FAIL(env, "momentum: value, accumulation and gradient must have the same length");
-  if (napi_get_value_double(env, argv[3], &lr) != napi_ok || napi_get_value_double(env, argv[4], &mom) != napi_ok || !get_bool(env, argv[5], &nesterov))
-    FAIL(env, "momentum: lr and momentum must be numbers, nesterov a boolean");
-  const MomentumJob job = {w, acc, g, (float)-lr, (float)mom, nesterov, 0, 0, {NULL, 0}};
-  run_split(momentum_elements, &job, wlen, wlen);
+  MomentumJob job;
+  size_t len[3];
+  if (!get_momentum_args(env, "momentum", argv, &job, len)) return NULL;
+  if (len[0] != len[1] || len[0] != len[2]) FAIL(env, "momentum: value, accumulation and gradient must have the same length");
+  run_split(momentum_elements, &job, len[0], len[0]);
   return NULL;
 }
 
@@ -698,24 +714,21 @@ static napi_value MomentumMaxNorm(napi_env env, napi_callback_info info) {
   napi_value argv[10];
   NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc != 10) FAIL(env, "momentumMaxNorm: expected 10 arguments");
-  float *w, *acc, *g;
-  size_t wlen, alen, glen;
-  double lr, mom, max_value, eps;
-  bool nesterov;
+  MomentumJob job;
+  size_t len[3];
+  double max_value, eps;
   int64_t rows, cols;
-  if (!get_f32(env, argv[0], &w, &wlen) || !get_f32(env, argv[1], &acc, &alen) || !get_f32(env, argv[2], &g, &glen))
-    FAIL(env, "momentumMaxNorm: value, accumulation and gradient must be attached Float32Arrays");
-  if (napi_get_value_double(env, argv[3], &lr) != napi_ok || napi_get_value_double(env, argv[4], &mom) != napi_ok || !get_bool(env, argv[5], &nesterov))
-    FAIL(env, "momentumMaxNorm: lr and momentum must be numbers, nesterov a boolean");
+  if (!get_momentum_args(env, "momentumMaxNorm", argv, &job, len)) return NULL;
   if (!get_dim(env, argv[6], &rows) || !get_dim(env, argv[7], &cols) || rows < 1 || cols < 1) FAIL(env, "momentumMaxNorm: rows and cols must be integers ≥ 1");
-  if ((int64_t)wlen != rows * cols || alen != wlen || glen != wlen) FAIL(env, "momentumMaxNorm: value, accumulation and gradient must hold rows × cols floats");
+  if ((int64_t)len[0] != rows * cols || len[1] != len[0] || len[2] != len[0]) FAIL(env, "momentumMaxNorm: value, accumulation and gradient must hold rows × cols floats");
   if (napi_get_value_double(env, argv[8], &max_value) != napi_ok || napi_get_value_double(env, argv[9], &eps) != napi_ok) FAIL(env, "momentumMaxNorm: maxValue and epsilon must be numbers");
-  MomentumJob job = {w, acc, g, (float)-lr, (float)mom, nesterov, (size_t)rows, (size_t)cols, {NULL, 0}};
-  double* sums = column_scratch((size_t)cols);
-  if (!sums || !parts_for((size_t)cols, &job.parts)) FAIL(env, "momentumMaxNorm: out of memory");
-  run_split(momentum_column_squares, &job, SUM_PARTS, wlen);
-  add_parts(&job.parts, sums, (size_t)cols);
-  if (!scale_columns(w, sums, (size_t)rows, (size_t)cols, max_value, eps)) FAIL(env, "momentumMaxNorm: out of memory");
+  job.rows = (size_t)rows;
+  job.cols = (size_t)cols;
+  double* sums = column_scratch(job.cols);
+  if (!sums || !parts_for(job.cols, &job.parts)) FAIL(env, "momentumMaxNorm: out of memory");
+  run_split(momentum_column_squares, &job, SUM_PARTS, len[0]);
+  add_parts(&job.parts, sums, job.cols);
+  if (!scale_columns(job.w, sums, job.rows, job.cols, max_value, eps)) FAIL(env, "momentumMaxNorm: out of memory");
   return NULL;
 }
 

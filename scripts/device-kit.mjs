@@ -1,15 +1,19 @@
-// Packs the GPU measurements of issue #11 for a machine that has Node and a GPU driver but no
+// Packs the GPU measurements of issue #11 for a machine that has a GPU driver but no Node, no
 // node_modules and no network (the device machine some sessions are lent): the built trainer and
 // CLI, the benchmarks bundled, dawn.node, the wasm binaries, the built-in datasets' caches, the
-// examples, the Vulkan loader when this machine has one, and scripts/device-check.sh as run.sh.
-//   npm run device:kit      → out/device-kit/ (git-ignored; carry it: `bash out/device-kit/run.sh`)
-// The kit must stay under the device tool's 64 MiB carry limit; this script fails above it.
+// examples, this Node binary (stripped), Debian's Vulkan loader and glvnd packages, and
+// scripts/device-check.sh as run.sh; all in one xz archive, since unpacked it is over 64 MiB.
+//   npm run device:kit      → out/device-kit.tar.xz (git-ignored)
+//   there: bash scripts/device-check.sh --unpack out/device-kit.tar.xz   (carry out/device-kit.tar.xz)
+// The archive and the repository's tracked files travel together and must stay under the device
+// tool's 64 MiB; this script fails above it.
 import * as esbuild from 'esbuild';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const KIT = join('out', 'device-kit');
+const ARCHIVE = `${KIT}.tar.xz`;
 const LIMIT = 64 * 1024 * 1024;
 
 if (!existsSync(join('dist', 'trainer.js'))) throw new Error('dist/ is not built: run `npm run build` first');
@@ -39,29 +43,25 @@ await esbuild.build({
 cpSync('examples', join(KIT, 'examples'), { recursive: true });
 copyFileSync(join('scripts', 'device-check.sh'), join(KIT, 'run.sh'));
 
-// Dawn needs Linux's Vulkan loader; a machine without the package gets this one (run.sh adds it
-// to the library path only when the system has none). Where this machine has none either, Debian's
-// package is downloaded (not installed) and unpacked.
-const loader = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1'].find((f) => existsSync(f)) ?? debianLoader();
-function debianLoader() {
-  const tmp = join('out', 'device-kit-apt');
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  const dl = spawnSync('apt-get', ['download', 'libvulkan1'], { cwd: tmp, encoding: 'utf8' });
-  const deb = dl.status === 0 ? readdirSync(tmp).find((f) => f.endsWith('.deb')) : undefined;
-  if (!deb || spawnSync('dpkg-deb', ['-x', join(tmp, deb), join(tmp, 'root')]).status !== 0) return undefined;
-  const file = join(tmp, 'root', 'usr', 'lib', 'x86_64-linux-gnu', 'libvulkan.so.1');
-  return existsSync(file) ? file : undefined;
-}
-if (loader) {
-  mkdirSync(join(KIT, 'lib'), { recursive: true });
-  copyFileSync(loader, join(KIT, 'lib', 'libvulkan.so.1'));
-}
-rmSync(join('out', 'device-kit-apt'), { recursive: true, force: true });
+// Dawn needs Linux's Vulkan loader, and NVIDIA's Vulkan driver the glvnd libraries; a bare
+// container has neither. run.sh unpacks these packages (downloaded, not installed) only where the
+// system has no loader.
+const DEBS = ['libvulkan1', 'libglvnd0', 'libegl1', 'libgl1', 'libglx0', 'libgles2', 'libopengl0'];
+mkdirSync(join(KIT, 'debs'), { recursive: true });
+const dl = spawnSync('apt-get', ['download', ...DEBS], { cwd: join(KIT, 'debs'), encoding: 'utf8' });
+if (dl.status !== 0) console.warn(`[device-kit] apt-get download failed (${dl.stderr.trim().split('\n').pop()}): the device needs its own ${DEBS.join(' ')}`);
 
-const size = (p) => (statSync(p).isDirectory() ? readdirSync(p).reduce((s, f) => s + size(join(p, f)), 0) : statSync(p).size);
-const bytes = size(KIT);
-const mib = (bytes / 1024 / 1024).toFixed(1);
-if (bytes > LIMIT) throw new Error(`${KIT} is ${mib} MiB, over the 64 MiB the device tool carries`);
-console.log(`[device-kit] ${KIT}: ${mib} MiB${loader ? '' : ' (no Vulkan loader here to carry: the device needs its own libvulkan1)'}`);
-console.log(`[device-kit] on the device: bash ${KIT}/run.sh   (carry ${KIT}; results in $OUT)`);
+// The device has no Node: this one, stripped of its symbols (99 → 86 MB).
+mkdirSync(join(KIT, 'bin'), { recursive: true });
+copyFileSync(process.execPath, join(KIT, 'bin', 'node'));
+spawnSync('strip', [join(KIT, 'bin', 'node')]);
+
+rmSync(ARCHIVE, { force: true });
+const xz = spawnSync('sh', ['-c', `tar -C out -cf - device-kit | xz -T0 -9 > ${ARCHIVE}`], { stdio: 'inherit' });
+if (xz.status !== 0) throw new Error('tar | xz failed');
+const tracked = spawnSync('git', ['ls-files', '-z'], { encoding: 'utf8' }).stdout.split('\0').filter((f) => f && existsSync(f));
+const travels = statSync(ARCHIVE).size + tracked.reduce((s, f) => s + statSync(f).size, 0);
+const mib = (n) => (n / 1024 / 1024).toFixed(1);
+if (travels > LIMIT) throw new Error(`${ARCHIVE} and the tracked files are ${mib(travels)} MiB, over the 64 MiB the device tool carries`);
+console.log(`[device-kit] ${ARCHIVE}: ${mib(statSync(ARCHIVE).size)} MiB (${mib(travels)} MiB with the tracked files)`);
+console.log(`[device-kit] on the device: bash scripts/device-check.sh --unpack ${ARCHIVE}   (carry ${ARCHIVE}; results in $OUT)`);

@@ -227,6 +227,22 @@ static inline float momentum_update(float w, float* a, float g, float c, float m
   return nesterov ? w + c * (g + next * m) : w + c * next;
 }
 
+// The same step where the accumulation is kept scaled (holds m·a between steps; not Nesterov):
+// a ← s + g, where s is the stored m·a and the kernel's gradient may already have been added into
+// it by the product that computed it (sgemm with beta 1; then g holds only what else the tape
+// summed, or nothing: g NULL). Stores m·a for the next step; returns w + c·a. The same roundings as
+// momentum_update's: fl(fl(m·a) + g), then w + c·a.
+static inline float momentum_update_scaled(float w, float* a, float g, float c, float m) {
+  const float next = *a + g;
+  *a = next * m;
+  return w + c * next;
+}
+static inline float momentum_update_summed(float w, float* a, float c, float m) {
+  const float next = *a;
+  *a = next * m;
+  return w + c * next;
+}
+
 // The column sums' four parts (below), one row of `stride` doubles each: a multiple of eight, so
 // each part's sums start on their own cache line and two threads never write one line.
 typedef struct {
@@ -238,9 +254,10 @@ typedef struct {
 // kernel's shape and its column sums' parts.
 typedef struct {
   float *w, *acc;
-  const float* g;
+  const float* g;  // NULL: nothing to add (scaled only)
   float c, m;
   bool nesterov;
+  bool scaled;  // the accumulation holds m·a (momentum_update_scaled)
   size_t rows, cols;
   Parts parts;
 } MomentumJob;
@@ -251,7 +268,11 @@ static void momentum_elements(const void* job, size_t begin, size_t end) {
   float* restrict acc = j->acc;
   const float* restrict g = j->g;
   const float c = j->c, m = j->m;
-  if (j->nesterov) {
+  if (j->scaled && !g) {
+    for (size_t i = begin; i < end; i++) w[i] = momentum_update_summed(w[i], &acc[i], c, m);
+  } else if (j->scaled) {
+    for (size_t i = begin; i < end; i++) w[i] = momentum_update_scaled(w[i], &acc[i], g[i], c, m);
+  } else if (j->nesterov) {
     for (size_t i = begin; i < end; i++) w[i] = momentum_update(w[i], &acc[i], g[i], c, m, true);
   } else {
     for (size_t i = begin; i < end; i++) w[i] = momentum_update(w[i], &acc[i], g[i], c, m, false);
@@ -259,40 +280,48 @@ static void momentum_elements(const void* job, size_t begin, size_t end) {
 }
 
 // The arguments momentum() and momentumMaxNorm() share, (value, accumulation, gradient, lr,
-// momentum, nesterov), into `job`, with the three arrays' lengths; else throws "<name>: …" and
-// returns false. Each caller checks the lengths against its own shape.
-static bool get_momentum_args(napi_env env, const char* name, napi_value* argv, MomentumJob* job, size_t lens[3]) {
-  float *w, *acc, *g;
+// momentum, nesterov) and the optional `scaled` at argv[scaled_at], into `job`, with the three
+// arrays' lengths (a null gradient, allowed only when scaled, counts as the value's length); else
+// throws "<name>: …" and returns false. Each caller checks the lengths against its own shape.
+static bool get_momentum_args(napi_env env, const char* name, napi_value* argv, size_t argc, size_t scaled_at, MomentumJob* job, size_t lens[3]) {
+  float *w, *acc, *g = NULL;
   double lr, mom;
-  bool nesterov;
+  bool nesterov, scaled = false;
+  napi_valuetype g_type = napi_undefined;
   const char* problem = NULL;
-  if (!get_f32(env, argv[0], &w, &lens[0]) || !get_f32(env, argv[1], &acc, &lens[1]) || !get_f32(env, argv[2], &g, &lens[2]))
-    problem = "value, accumulation and gradient must be attached Float32Arrays";
+  if (argc > scaled_at && !get_bool(env, argv[scaled_at], &scaled)) problem = "scaled must be a boolean";
+  else if (napi_typeof(env, argv[2], &g_type) != napi_ok || !get_f32(env, argv[0], &w, &lens[0]) || !get_f32(env, argv[1], &acc, &lens[1]) ||
+           (g_type == napi_null ? !scaled : !get_f32(env, argv[2], &g, &lens[2])))
+    problem = "value, accumulation and gradient must be attached Float32Arrays (the gradient may be null when scaled)";
   else if (napi_get_value_double(env, argv[3], &lr) != napi_ok || napi_get_value_double(env, argv[4], &mom) != napi_ok || !get_bool(env, argv[5], &nesterov))
     problem = "lr and momentum must be numbers, nesterov a boolean";
+  else if (scaled && nesterov) problem = "a scaled accumulation is not for Nesterov's update";
   if (problem) {
-    char message[160];
+    char message[200];
     snprintf(message, sizeof message, "%s: %s", name, problem);
     napi_throw_range_error(env, NULL, message);
     return false;
   }
-  *job = (MomentumJob){w, acc, g, (float)-lr, (float)mom, nesterov, 0, 0, {NULL, 0}};
+  if (!g) lens[2] = lens[0];
+  *job = (MomentumJob){w, acc, g, (float)-lr, (float)mom, nesterov, scaled, 0, 0, {NULL, 0}};
   return true;
 }
 
-// momentum(value, accumulation, gradient, lr, momentum, nesterov): one step of SGD with momentum,
-// in place, for one variable: a ← m·a + g; w ← w + (−lr)·a (Nesterov: w ← w + (−lr)·(g + m·a)).
+// momentum(value, accumulation, gradient, lr, momentum, nesterov[, scaled]): one step of SGD with
+// momentum, in place, for one variable: a ← m·a + g; w ← w + (−lr)·a (Nesterov: w ← w +
+// (−lr)·(g + m·a)). With `scaled`, the accumulation holds m·a between steps (momentum_update_scaled;
+// the gradient may be null when the product already added it).
 // Why: tfjs's MomentumOptimizer runs four to six elementwise kernels per variable, each a pass
 // over memory and a fresh tensor; this is one pass. Each operation is rounded to float in
 // tfjs's order (ISO C: no FMA contraction), so the weights are bit for bit tfjs's.
 static napi_value Momentum(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 6) FAIL(env, "momentum: expected 6 arguments");
+  if (argc != 6 && argc != 7) FAIL(env, "momentum: expected 6 or 7 arguments");
   MomentumJob job;
   size_t len[3];
-  if (!get_momentum_args(env, "momentum", argv, &job, len)) return NULL;
+  if (!get_momentum_args(env, "momentum", argv, argc, 6, &job, len)) return NULL;
   if (len[0] != len[1] || len[0] != len[2]) FAIL(env, "momentum: value, accumulation and gradient must have the same length");
   run_split(momentum_elements, &job, len[0], len[0]);
   return NULL;
@@ -695,30 +724,44 @@ static void momentum_column_squares(const void* job, size_t begin, size_t end) {
     for (size_t r = part_start(p, j->rows); r < part_start(p + 1, j->rows); r++) {
       float* restrict wr = j->w + r * cols;
       float* restrict ar = j->acc + r * cols;
-      const float* restrict gr = j->g + r * cols;
-      for (size_t k = 0; k < cols; k++) {
-        const float v = momentum_update(wr[k], &ar[k], gr[k], c, m, nesterov);
-        wr[k] = v;
-        sums[k] += v * v;
+      const float* restrict gr = j->g ? j->g + r * cols : NULL;
+      if (j->scaled && !j->g) {
+        for (size_t k = 0; k < cols; k++) {
+          const float v = momentum_update_summed(wr[k], &ar[k], c, m);
+          wr[k] = v;
+          sums[k] += v * v;
+        }
+      } else if (j->scaled) {
+        for (size_t k = 0; k < cols; k++) {
+          const float v = momentum_update_scaled(wr[k], &ar[k], gr[k], c, m);
+          wr[k] = v;
+          sums[k] += v * v;
+        }
+      } else {
+        for (size_t k = 0; k < cols; k++) {
+          const float v = momentum_update(wr[k], &ar[k], gr[k], c, m, nesterov);
+          wr[k] = v;
+          sums[k] += v * v;
+        }
       }
     }
   }
 }
 
 // momentumMaxNorm(value, accumulation, gradient, lr, momentum, nesterov, rows, cols, maxValue,
-// epsilon): momentum() and then maxNorm() on a rows×cols kernel, the same numbers, in two passes
-// over the kernel instead of three (the column norms summed while the update writes), each thread
-// keeping to the same rows in both.
+// epsilon[, scaled]): momentum() and then maxNorm() on a rows×cols kernel, the same numbers, in
+// two passes over the kernel instead of three (the column norms summed while the update writes),
+// each thread keeping to the same rows in both.
 static napi_value MomentumMaxNorm(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10];
+  size_t argc = 11;
+  napi_value argv[11];
   NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 10) FAIL(env, "momentumMaxNorm: expected 10 arguments");
+  if (argc != 10 && argc != 11) FAIL(env, "momentumMaxNorm: expected 10 or 11 arguments");
   MomentumJob job;
   size_t len[3];
   double max_value, eps;
   int64_t rows, cols;
-  if (!get_momentum_args(env, "momentumMaxNorm", argv, &job, len)) return NULL;
+  if (!get_momentum_args(env, "momentumMaxNorm", argv, argc, 10, &job, len)) return NULL;
   if (!get_dim(env, argv[6], &rows) || !get_dim(env, argv[7], &cols) || rows < 1 || cols < 1) FAIL(env, "momentumMaxNorm: rows and cols must be integers ≥ 1");
   if ((int64_t)len[0] != rows * cols || len[1] != len[0] || len[2] != len[0]) FAIL(env, "momentumMaxNorm: value, accumulation and gradient must hold rows × cols floats");
   if (napi_get_value_double(env, argv[8], &max_value) != napi_ok || napi_get_value_double(env, argv[9], &eps) != napi_ok) FAIL(env, "momentumMaxNorm: maxValue and epsilon must be numbers");

@@ -1,7 +1,7 @@
 // Optimisers and learning-rate schedules from the config.
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig, ScheduleConfig } from '../core/config/schema';
-import { FusedMomentum, fusedMomentumMaxNormStep, fusedMomentumStep, leadingMaxNorm } from './kernels/fused';
+import { FusedMomentum, fusedMomentumMaxNormStep, fusedMomentumStep, leadingMaxNorm, scaledMomentumStep } from './kernels/fused';
 import { constrainWeights, type TappedModel, weightConstraints } from './models';
 
 /**
@@ -12,7 +12,7 @@ export function createOptimizer(cfg: OptimizerConfig): tf.Optimizer {
   if (cfg.type === 'adam') return tf.train.adam(cfg.lr);
   if (!(cfg.momentum > 0)) return tf.train.sgd(cfg.lr);
   const step = fusedMomentumStep();
-  return step ? new FusedMomentum(step, cfg.lr, cfg.momentum, cfg.nesterov, fusedMomentumMaxNormStep()) : tf.train.momentum(cfg.lr, cfg.momentum, cfg.nesterov);
+  return step ? new FusedMomentum(step, cfg.lr, cfg.momentum, cfg.nesterov, fusedMomentumMaxNormStep(), scaledMomentumStep()) : tf.train.momentum(cfg.lr, cfg.momentum, cfg.nesterov);
 }
 
 /**

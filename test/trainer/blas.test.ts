@@ -219,6 +219,43 @@ describe('native momentumMaxNorm (a momentum step and its kernel\'s max-norm tog
   });
 });
 
+describe('native momentum with a scaled accumulation (m·a kept between steps)', () => {
+  // The definition: the same weights as momentum() at every step, and m·a stored, each rounded
+  // to float: a = fl(fl(m·a) + g), w = fl(w + fl(−lr·a)), stored fl(m·a).
+  const [rows, cols, lr, m] = [203, 37, 0.3, 0.9];
+  const steps = (withMaxNorm: boolean, summedFrom: number) => {
+    const w = rand(rows * cols).map((v) => v * 0.4);
+    const [w1, a1, w2, s2] = [w.slice(), new Float32Array(w.length), w.slice(), new Float32Array(w.length)];
+    for (let step = 0; step < 4; step++) {
+      const g = rand(rows * cols).map((v, i) => v * 10 ** ((i % 5) - 2));
+      if (withMaxNorm) blas!.momentumMaxNorm(w1, a1, g, lr, m, false, rows, cols, 1.5, 1e-7);
+      else blas!.momentum(w1, a1, g, lr, m, false);
+      // From `summedFrom` on the gradient is added into the accumulation first, as sgemm with beta 1 adds it.
+      const summed = step >= summedFrom;
+      if (summed) for (let i = 0; i < g.length; i++) s2[i] = Math.fround(s2[i] + g[i]);
+      if (withMaxNorm) blas!.momentumMaxNorm(w2, s2, summed ? null : g, lr, m, false, rows, cols, 1.5, 1e-7, true);
+      else blas!.momentum(w2, s2, summed ? null : g, lr, m, false, true);
+      assert.deepEqual(w2, w1, `weights after step ${step}`);
+      assert.deepEqual(s2, a1.map((v) => Math.fround(Math.fround(m) * v)), `m·a after step ${step}`);
+    }
+    assert.ok(w1.some((v, i) => v !== w[i]), 'the weights moved');
+  };
+  for (const withMaxNorm of [false, true]) {
+    test(`${withMaxNorm ? 'momentumMaxNorm' : 'momentum'}: the weights of the unscaled step, the gradient given or already added`, (t) => {
+      if (!blas) return t.skip(unavailable);
+      steps(withMaxNorm, 1);
+    });
+  }
+
+  test('checks its arguments: not Nesterov, and a null gradient only when scaled', (t) => {
+    if (!blas) return t.skip(unavailable);
+    const f = (n: number) => new Float32Array(n);
+    assert.throws(() => blas.momentum(f(6), f(6), null, 0.1, 0.9, true, true), /Nesterov/);
+    assert.throws(() => blas.momentum(f(6), f(6), null, 0.1, 0.9, false), /may be null when scaled/);
+    assert.throws(() => blas.momentumMaxNorm(f(6), f(6), null, 0.1, 0.9, false, 2, 3, 1, 1e-7, 1 as unknown as boolean), /scaled must be a boolean/);
+  });
+});
+
 describe('native gatherImages (a training batch gathered and jittered into its tensor)', () => {
   // Its definition is the JS path it replaces (test/unit/batches.test.ts checks that against the shift's definition).
   test('the values of gatherRows() then jitterImages(), for every offset including ones past the edge', (t) => {

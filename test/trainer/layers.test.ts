@@ -121,4 +121,40 @@ describe('layer kernels', needsAddon, () => {
     assert.equal(fused.length, tfjs.length);
     fused.forEach((w, i) => assert.deepEqual(w, tfjs[i], `variable ${i}`));
   });
+
+  test('a dense kernel’s gradient added straight into its momentum accumulation: bit for bit tfjs’s MomentumOptimizer on tfjs’s ops', () => {
+    const spec = { type: 'mlp' as const, hidden: [48, 40], activation: 'relu' as const, dropout: 0, inputDropout: 0, maxNorm: 1.5 };
+    const train = (optimizer: tf.Optimizer, steps: number) => {
+      const net = buildModel(spec, [30], 10, 7);
+      for (let step = 0; step < steps; step++) {
+        tf.tidy(() => {
+          const x = random([32, 30], 10 + step);
+          const labels = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => (i * 7 + step) % 10), 'int32'), 10);
+          const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, net.logits(x, true)) as tf.Scalar, net.trainableVariables);
+          applyStep(optimizer, grads, [net]);
+        });
+      }
+      const weights = net.trainableVariables.map((v) => (v.dataSync() as Float32Array).slice());
+      optimizer.dispose();
+      net.dispose();
+      return weights;
+    };
+    const config = { type: 'sgd' as const, lr: 0.1, momentum: 0.9, nesterov: false, weightDecay: 0 };
+    // The products that add into an accumulation: sgemm with A transposed and beta 1.
+    const blas = wasmKernelsBlas()!;
+    let summed = 0;
+    registerLayerKernels({ ...blas, sgemm: (...a: Parameters<typeof blas.sgemm>) => (summed += Number(a[0] && a[10] === 1), blas.sgemm(...a)) });
+    const before = tf.memory().numTensors;
+    let fused: Float32Array[] = [];
+    try {
+      fused = train(createOptimizer(config), 4);
+    } finally {
+      registerLayerKernels(blas);
+    }
+    assert.equal(tf.memory().numTensors, before, 'no tensor left behind (the zeros go with the optimiser)');
+    // From the second step (the accumulations exist) the two dense ReLU layers' kernels.
+    assert.equal(summed, 3 * 2);
+    const tfjs = withoutLayerKernels(() => train(tf.train.momentum(config.lr, config.momentum), 4));
+    fused.forEach((w, i) => assert.deepEqual(w, tfjs[i], `variable ${i}`));
+  });
 });

@@ -33,12 +33,14 @@ export interface NativeBlas {
   /**
    * One SGD-with-momentum step for one variable, in place: a ← m·a + g; w ← w − lr·a (Nesterov:
    * w ← w − lr·(g + m·a)), each operation rounded to float in tfjs's order. Same lengths.
+   * `scaled` (not Nesterov): the accumulation holds m·a between steps, so a ← s + g and m·a is
+   * stored; the gradient may be null when the product already added it into the accumulation.
    */
-  momentum(value: Float32Array, accumulation: Float32Array, gradient: Float32Array, lr: number, momentum: number, nesterov: boolean): void;
+  momentum(value: Float32Array, accumulation: Float32Array, gradient: Float32Array | null, lr: number, momentum: number, nesterov: boolean, scaled?: boolean): void;
   /** momentum() and then maxNorm() on a rows×cols kernel, the same numbers; the norms summed while the update writes (two passes, not three). */
   momentumMaxNorm(
-    value: Float32Array, accumulation: Float32Array, gradient: Float32Array, lr: number, momentum: number, nesterov: boolean,
-    rows: number, cols: number, maxValue: number, epsilon: number,
+    value: Float32Array, accumulation: Float32Array, gradient: Float32Array | null, lr: number, momentum: number, nesterov: boolean,
+    rows: number, cols: number, maxValue: number, epsilon: number, scaled?: boolean,
   ): void;
   /** Fills `out` with dropoutMask()'s values for (rate, seed), seed in [0, 2^32). */
   dropoutMask(out: Float32Array, rate: number, seed: number): void;

@@ -7,7 +7,9 @@
 //   FusedMomentum       SGD with momentum updating each variable and its accumulation with
 //                       fusedMomentumStep(): in place on the wasm heap, or two GPU programs;
 //                       with the addon, a max-normed kernel's constraint in the same call
-//                       (fusedMomentumMaxNormStep());
+//                       (fusedMomentumMaxNormStep()), and each accumulation kept scaled so that
+//                       a dense layer's backward product adds its kernel's gradient straight
+//                       into it (scaledMomentumStep(), gradientAccumulation());
 //   fusedMaxNorm        the max-norm constraint: in place on the wasm heap, or two GPU programs.
 //
 // On wasm the passes are the native addon's when it is loaded, else the SIMD WebAssembly module's
@@ -124,6 +126,57 @@ export function fusedMomentumMaxNormStep(): MomentumMaxNormStep | undefined {
       blas.momentumMaxNorm(w, a, g, lr, momentum, nesterov, norm.rows, norm.cols, norm.maxValue, backend.epsilon()));
 }
 
+/**
+ * One momentum step where the accumulation holds m·a between steps (not Nesterov): a ← s + g,
+ * w ← w − lr·a, and m·a stored; `gradient` null when the product already added the gradient into
+ * the accumulation. With `norm`, the max-norm in the same call. False where it does not apply.
+ */
+export type ScaledMomentumStep = (value: tf.Variable, accumulation: tf.Variable, gradient: tf.Tensor | null, lr: number, momentum: number, norm?: LeadingMaxNorm) => boolean;
+
+/**
+ * The scaled momentum step on the wasm heap with the native addon; undefined elsewhere.
+ * Why scaled: sgemm with beta 1 onto a stored m·a computes tfjs's m·a + g with the same roundings
+ * (the product's sums are the same; one addition onto m·a), so a dense layer's backward pass can
+ * add its kernel's gradient straight into the accumulation (gradientAccumulation()). That saves
+ * OpenBLAS's zeroing pass over the gradient and the update's read of it: two of the five passes
+ * over each kernel's memory in a step.
+ */
+export function scaledMomentumStep(): ScaledMomentumStep | undefined {
+  const backend = wasmBackend();
+  const blas = backend && wasmKernelsBlas();
+  if (!blas) return undefined;
+  return (value, accumulation, gradient, lr, momentum, norm) => {
+    // Views taken after every allocation (an allocation may grow the heap and detach them).
+    const w = ownHeap(backend, value);
+    const a = ownHeap(backend, accumulation);
+    const g = gradient === null ? null : gradient.dtype === 'float32' ? f32(backend, gradient) : undefined;
+    if (!w || !a || g === undefined) return false;
+    if (norm) blas.momentumMaxNorm(w, a, g, lr, momentum, false, norm.rows, norm.cols, norm.maxValue, backend.epsilon(), true);
+    else blas.momentum(w, a, g, lr, momentum, false, true);
+    dropPackedCopies(backend, value);
+    return true;
+  };
+}
+
+/**
+ * Kernels whose gradient a dense layer's backward pass may add straight into their scaled
+ * accumulation, by the kernel's data id (FusedMomentum keeps it current): the accumulation, and
+ * zeros of the kernel's shape for the tape to carry in the gradient's place.
+ */
+const summedGradients = new Map<object, { accumulation: tf.Variable; zeros: tf.Tensor }>();
+
+/**
+ * Where `kernel`'s gradient may be added straight into its momentum accumulation: that
+ * accumulation's heap view (m·a: sgemm with beta 1 makes it m·a + g), and the zeros to hand the
+ * tape instead of the gradient; undefined where the gradient must be a tensor of its own.
+ */
+export function gradientAccumulation(kernel: tf.Tensor): { into: Float32Array; zeros: tf.Tensor } | undefined {
+  const target = summedGradients.get(kernel.dataId);
+  const backend = target && wasmBackend();
+  const into = backend && ownHeap(backend, target.accumulation);
+  return into ? { into, zeros: target.zeros } : undefined;
+}
+
 /** The active backend's fused momentum step: one pass on the wasm heap, two GPU programs on webgpu; undefined elsewhere. */
 export function fusedMomentumStep(): MomentumStep | undefined {
   const backend = wasmBackend();
@@ -140,6 +193,10 @@ export function fusedMomentumStep(): MomentumStep | undefined {
 export class FusedMomentum extends tf.Optimizer {
   static readonly className = 'FusedMomentum';
   private readonly accumulations = new Map<string, tf.Variable>();
+  /** With `scaledStep`: the accumulations hold m·a between steps (scaledMomentumStep()). */
+  private readonly scaledStep?: ScaledMomentumStep;
+  /** A kernel's zeros for the tape (gradientAccumulation()), and the data id it is registered under. */
+  private readonly summed = new Map<string, { zeros: tf.Tensor; key: object }>();
 
   constructor(
     private readonly step: MomentumStep,
@@ -147,8 +204,10 @@ export class FusedMomentum extends tf.Optimizer {
     private readonly momentum: number,
     private readonly nesterov = false,
     private readonly stepWithMaxNorm?: MomentumMaxNormStep,
+    scaledStep?: ScaledMomentumStep,
   ) {
     super();
+    this.scaledStep = nesterov ? undefined : scaledStep;
   }
 
   setLearningRate(lr: number): void {
@@ -166,6 +225,11 @@ export class FusedMomentum extends tf.Optimizer {
     maxNormOf?: (value: tf.Variable) => LeadingMaxNorm | undefined,
   ): void {
     const list: NamedTensor[] = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
+    if (this.scaledStep) {
+      this.applyScaled(this.scaledStep, list, afterEach, maxNormOf);
+      this.incrementIterations();
+      return;
+    }
     for (const { name, tensor: gradient } of list) {
       const value = tf.engine().registeredVariables[name];
       if (value == null) throw new Error(`FusedMomentum: no variable ${name}`);
@@ -194,8 +258,60 @@ export class FusedMomentum extends tf.Optimizer {
     this.incrementIterations();
   }
 
+  /**
+   * applyGradients() with scaled accumulations. A kernel (rank 2) gets zeros of its shape and is
+   * registered for gradientAccumulation(): from its second step on, a dense layer's backward pass
+   * adds the gradient into the accumulation and the tape carries those zeros. A gradient that is
+   * those zeros is not read; one that is not (a first step, another layer, a second term such as
+   * weight decay summed by the tape) is added as momentum() adds it.
+   */
+  private applyScaled(
+    scaledStep: ScaledMomentumStep,
+    list: NamedTensor[],
+    afterEach?: (value: tf.Variable, constrained: boolean) => void,
+    maxNormOf?: (value: tf.Variable) => LeadingMaxNorm | undefined,
+  ): void {
+    for (const { name, tensor: gradient } of list) {
+      const value = tf.engine().registeredVariables[name];
+      if (value == null) throw new Error(`FusedMomentum: no variable ${name}`);
+      let acc = this.accumulations.get(name);
+      if (!acc) {
+        acc = tf.tidy(() => tf.variable(tf.zerosLike(value), false));
+        this.accumulations.set(name, acc);
+      }
+      let summed = this.summed.get(name);
+      if (!summed && value.rank === 2) {
+        summed = { zeros: tf.tidy(() => tf.keep(tf.zerosLike(value))), key: value.dataId };
+        this.summed.set(name, summed);
+      }
+      const norm = maxNormOf?.(value);
+      const g = summed && gradient.dataId === summed.zeros.dataId ? null : gradient;
+      const done = scaledStep(value, acc, g, this.learningRate, this.momentum, norm);
+      if (!done) {
+        // tfjs's ops on the scaled accumulation: a = s + g, w + (−lr)·a, m·a kept.
+        tf.tidy(() => {
+          const next = g ? tf.add(acc!, g) : acc!.clone();
+          value.assign(tf.add(tf.mul(tf.scalar(-this.learningRate), next), value));
+          acc!.assign(tf.mul(next, tf.scalar(this.momentum)));
+        });
+      }
+      if (summed) {
+        // The kernel's data id changes when tfjs assigns it (the step above, or anything else).
+        summedGradients.delete(summed.key);
+        summed.key = value.dataId;
+        summedGradients.set(summed.key, { accumulation: acc, zeros: summed.zeros });
+      }
+      afterEach?.(value, done && norm !== undefined);
+    }
+  }
+
+  /** The accumulations as tfjs's MomentumOptimizer keeps them (a; scaled ones divided by m: the last bit may differ). */
   override async getWeights(): Promise<NamedTensor[]> {
-    return [await this.saveIterations(), ...[...this.accumulations].map(([name, tensor]) => ({ name: `${name}/momentum`, tensor }))];
+    const m = this.momentum;
+    return [
+      await this.saveIterations(),
+      ...[...this.accumulations].map(([name, acc]) => ({ name: `${name}/momentum`, tensor: this.scaledStep ? tf.div(acc, m) : acc })),
+    ];
   }
 
   override async setWeights(weights: NamedTensor[]): Promise<void> {
@@ -203,8 +319,18 @@ export class FusedMomentum extends tf.Optimizer {
     for (const { name, tensor } of rest) {
       const variable = name.replace(/\/momentum$/, '');
       this.accumulations.get(variable)?.dispose();
-      this.accumulations.set(variable, tf.variable(tensor, false));
+      this.accumulations.set(variable, tf.tidy(() => tf.variable(this.scaledStep ? tf.mul(tensor, this.momentum) : tensor, false)));
+      this.forgetSummed(variable);
     }
+  }
+
+  /** Stops adding `name`'s gradient into an accumulation (its accumulation is being replaced or disposed). */
+  private forgetSummed(name: string): void {
+    const summed = this.summed.get(name);
+    if (!summed) return;
+    summedGradients.delete(summed.key);
+    summed.zeros.dispose();
+    this.summed.delete(name);
   }
 
   getConfig(): tf.serialization.ConfigDict {
@@ -213,6 +339,7 @@ export class FusedMomentum extends tf.Optimizer {
 
   override dispose(): void {
     super.dispose();
+    for (const name of [...this.summed.keys()]) this.forgetSummed(name);
     for (const a of this.accumulations.values()) a.dispose();
     this.accumulations.clear();
   }

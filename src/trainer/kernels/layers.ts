@@ -16,7 +16,8 @@
 // other backends, wasm without the addon, shapes they do not cover — the layers run tfjs's ops.
 import * as tf from '@tensorflow/tfjs';
 import type { NativeBlas } from './blas';
-import { type KernelArgs, f32 } from './wasm';
+import { gradientAccumulation } from './fused';
+import { type BackendWasm, type KernelArgs, f32 } from './wasm';
 
 const DENSE_RELU = 'DistillDenseRelu';
 const RELU_GRAD = 'DistillReluGrad';
@@ -65,7 +66,7 @@ const GRADIENTS: tf.GradConfig[] = [
     // same kernels: the relu gradient once, shared by the three.
     gradFunc: (dy, [x, w, y]) => {
       const g = tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, y }) as tf.Tensor2D;
-      return { x: () => tf.matMul(g, w, false, true), kernel: () => tf.matMul(x, g, true, false), bias: () => tf.sum(g, 0) };
+      return { x: () => tf.matMul(g, w, false, true), kernel: () => sumIntoAccumulation(x, g, w) ?? tf.matMul(x, g, true, false), bias: () => tf.sum(g, 0) };
     },
   },
   {
@@ -74,11 +75,38 @@ const GRADIENTS: tf.GradConfig[] = [
   },
 ];
 
+/**
+ * The most batch rows (the product's K) whose gradient is added into an accumulation: OpenBLAS
+ * sums K in one block up to its GEMM_Q (320–448 on current x86 kernels), and only then is adding
+ * onto m·a the one rounding tfjs makes of m·a + g. A bigger batch gets its gradient as a tensor.
+ */
+const MAX_SUMMED_ROWS = 128;
+
+/** Whether the addon's sgemm is OpenBLAS (whose blocking MAX_SUMMED_ROWS relies on; not Accelerate). */
+let summingProducts = false;
+
+/**
+ * The kernel's gradient xᵀ·g added straight into its scaled momentum accumulation
+ * (gradientAccumulation() in ./fused.ts), by the call the BatchMatMul kernel makes for
+ * tf.matMul(x, g, true, false) with beta 1 instead of 0; returns the zeros the tape carries in the
+ * gradient's place, or undefined where the gradient must be a tensor of its own.
+ */
+function sumIntoAccumulation(x: tf.Tensor, g: tf.Tensor, w: tf.Tensor): tf.Tensor | undefined {
+  const target = summingProducts && x.shape[0]! <= MAX_SUMMED_ROWS && onWasm(x, g) ? gradientAccumulation(w) : undefined;
+  if (!target) return undefined;
+  const backend = tf.backend() as unknown as BackendWasm;
+  const [m, k] = x.shape as [number, number];
+  const n = g.shape[1] as number;
+  registeredWith!.sgemm(true, false, k, n, m, 1, f32(backend, x), k, f32(backend, g), n, 1, target.into, n, 1, 0, 0, k * n);
+  return tf.clone(target.zeros);
+}
+
 /** Registers the kernels for wasm, computing with `blas` (installWasmKernels() calls it). */
 export function registerLayerKernels(blas: NativeBlas): void {
   for (const g of GRADIENTS) if (tf.getGradient(g.kernelName) == null) tf.registerGradient(g);
   for (const c of CONFIGS) if (tf.getKernel(c.kernelName, 'wasm') == null) tf.registerKernel(c);
   registeredWith = blas;
+  summingProducts = blas.info().config.startsWith('OpenBLAS');
 }
 
 /** Removes them (uninstallWasmKernels() calls it). The gradients stay: they are looked up only for these kernels. */

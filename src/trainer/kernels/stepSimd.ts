@@ -12,8 +12,10 @@ import type { NativeBlas } from './blas';
 import { STEP_WASM_PLAIN, STEP_WASM_SHARED } from './stepWasm';
 import type { BackendWasm } from './wasm';
 
-/** The passes of a step that the native addon and the SIMD module both offer (same signatures). */
-export type StepKernels = Pick<NativeBlas, 'momentum' | 'dropoutMask' | 'maxNorm'>;
+/** The passes of a step that the native addon and the SIMD module both offer (same signatures; the addon's momentum also takes a scaled accumulation). */
+export type StepKernels = Pick<NativeBlas, 'dropoutMask' | 'maxNorm'> & {
+  momentum(value: Float32Array, accumulation: Float32Array, gradient: Float32Array, lr: number, momentum: number, nesterov: boolean): void;
+};
 
 /** The SIMD module: the step passes and the batch transposes of the products without the addon. */
 export interface SimdKernels extends StepKernels {

@@ -725,6 +725,7 @@ static void momentum_column_squares(const void* job, size_t begin, size_t end) {
       float* restrict wr = j->w + r * cols;
       float* restrict ar = j->acc + r * cols;
       const float* restrict gr = j->g ? j->g + r * cols : NULL;
+      // One loop per kind of step, so that each vectorises with no branch inside.
       if (j->scaled && !j->g) {
         for (size_t k = 0; k < cols; k++) {
           const float v = momentum_update_summed(wr[k], &ar[k], c, m);

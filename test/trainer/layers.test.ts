@@ -46,6 +46,25 @@ function counting(f: () => void): Record<Counted, number> {
   return calls;
 }
 
+const sgd = { type: 'sgd' as const, lr: 0.1, momentum: 0.9, nesterov: false, weightDecay: 0 };
+
+/** `steps` steps of softmax cross-entropy on random batches of 32 for an MLP on 30 inputs and 10 classes; its weights after them. */
+function trainSteps(spec: Parameters<typeof buildModel>[0], optimizer: tf.Optimizer, steps: number): Float32Array[] {
+  const net = buildModel(spec, [30], 10, 7);
+  for (let step = 0; step < steps; step++) {
+    tf.tidy(() => {
+      const x = random([32, 30], 10 + step);
+      const labels = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => (i * 7 + step) % 10), 'int32'), 10);
+      const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, net.logits(x, true)) as tf.Scalar, net.trainableVariables);
+      applyStep(optimizer, grads, [net]);
+    });
+  }
+  const weights = net.trainableVariables.map((v) => (v.dataSync() as Float32Array).slice());
+  optimizer.dispose();
+  net.dispose();
+  return weights;
+}
+
 before(async () => {
   assert.equal(await initBackend('wasm'), 'wasm');
 });
@@ -97,22 +116,7 @@ describe('layer kernels', needsAddon, () => {
 
   test('training the Hinton teacher’s kind of net with them is bit for bit training without them', () => {
     const spec = { type: 'mlp' as const, hidden: [48, 40], activation: 'relu' as const, dropout: 0.5, inputDropout: 0.2, maxNorm: 1.5 };
-    const trainThreeSteps = () => {
-      const net = buildModel(spec, [30], 10, 7);
-      const optimizer = createOptimizer({ type: 'sgd', lr: 0.1, momentum: 0.9, nesterov: false, weightDecay: 0 });
-      for (let step = 0; step < 3; step++) {
-        tf.tidy(() => {
-          const x = random([32, 30], 10 + step);
-          const labels = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => (i * 7 + step) % 10), 'int32'), 10);
-          const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, net.logits(x, true)) as tf.Scalar, net.trainableVariables);
-          applyStep(optimizer, grads, [net]);
-        });
-      }
-      const weights = net.trainableVariables.map((v) => (v.dataSync() as Float32Array).slice());
-      optimizer.dispose();
-      net.dispose();
-      return weights;
-    };
+    const trainThreeSteps = () => trainSteps(spec, createOptimizer(sgd), 3);
     let fused: Float32Array[] = [];
     const calls = counting(() => (fused = trainThreeSteps()));
     // A step: two dense ReLU layers forward and back; three dropout layers forward, the two after hidden layers back.
@@ -124,22 +128,6 @@ describe('layer kernels', needsAddon, () => {
 
   test('a dense kernel’s gradient added straight into its momentum accumulation: bit for bit tfjs’s MomentumOptimizer on tfjs’s ops', () => {
     const spec = { type: 'mlp' as const, hidden: [48, 40], activation: 'relu' as const, dropout: 0, inputDropout: 0, maxNorm: 1.5 };
-    const train = (optimizer: tf.Optimizer, steps: number) => {
-      const net = buildModel(spec, [30], 10, 7);
-      for (let step = 0; step < steps; step++) {
-        tf.tidy(() => {
-          const x = random([32, 30], 10 + step);
-          const labels = tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, i) => (i * 7 + step) % 10), 'int32'), 10);
-          const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, net.logits(x, true)) as tf.Scalar, net.trainableVariables);
-          applyStep(optimizer, grads, [net]);
-        });
-      }
-      const weights = net.trainableVariables.map((v) => (v.dataSync() as Float32Array).slice());
-      optimizer.dispose();
-      net.dispose();
-      return weights;
-    };
-    const config = { type: 'sgd' as const, lr: 0.1, momentum: 0.9, nesterov: false, weightDecay: 0 };
     // The products that add into an accumulation: sgemm with A transposed and beta 1.
     const blas = wasmKernelsBlas()!;
     let summed = 0;
@@ -147,14 +135,14 @@ describe('layer kernels', needsAddon, () => {
     const before = tf.memory().numTensors;
     let fused: Float32Array[] = [];
     try {
-      fused = train(createOptimizer(config), 4);
+      fused = trainSteps(spec, createOptimizer(sgd), 4);
     } finally {
       registerLayerKernels(blas);
     }
     assert.equal(tf.memory().numTensors, before, 'no tensor left behind (the zeros go with the optimiser)');
     // From the second step (the accumulations exist) the two dense ReLU layers' kernels.
     assert.equal(summed, 3 * 2);
-    const tfjs = withoutLayerKernels(() => train(tf.train.momentum(config.lr, config.momentum), 4));
+    const tfjs = withoutLayerKernels(() => trainSteps(spec, tf.train.momentum(sgd.lr, sgd.momentum), 4));
     fused.forEach((w, i) => assert.deepEqual(w, tfjs[i], `variable ${i}`));
   });
 });

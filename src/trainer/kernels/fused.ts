@@ -231,13 +231,7 @@ export class FusedMomentum extends tf.Optimizer {
       return;
     }
     for (const { name, tensor: gradient } of list) {
-      const value = tf.engine().registeredVariables[name];
-      if (value == null) throw new Error(`FusedMomentum: no variable ${name}`);
-      let acc = this.accumulations.get(name);
-      if (!acc) {
-        acc = tf.tidy(() => tf.variable(tf.zerosLike(value), false));
-        this.accumulations.set(name, acc);
-      }
+      const { value, acc } = this.variableAndAccumulation(name);
       const norm = maxNormOf?.(value);
       if (norm && this.stepWithMaxNorm?.(value, acc, gradient, this.learningRate, this.momentum, this.nesterov, norm)) {
         afterEach?.(value, true);
@@ -248,14 +242,26 @@ export class FusedMomentum extends tf.Optimizer {
         tf.tidy(() => {
           const m = tf.scalar(this.momentum);
           const c = tf.scalar(-this.learningRate);
-          const next = tf.add(tf.mul(acc!, m), gradient);
-          acc!.assign(next);
+          const next = tf.add(tf.mul(acc, m), gradient);
+          acc.assign(next);
           value.assign(this.nesterov ? tf.add(tf.mul(c, tf.add(gradient, tf.mul(next, m))), value) : tf.add(tf.mul(c, next), value));
         });
       }
       afterEach?.(value, false);
     }
     this.incrementIterations();
+  }
+
+  /** The variable `name` and its accumulation (zeros, made at its first step). */
+  private variableAndAccumulation(name: string): { value: tf.Variable; acc: tf.Variable } {
+    const value = tf.engine().registeredVariables[name];
+    if (value == null) throw new Error(`FusedMomentum: no variable ${name}`);
+    let acc = this.accumulations.get(name);
+    if (!acc) {
+      acc = tf.tidy(() => tf.variable(tf.zerosLike(value), false));
+      this.accumulations.set(name, acc);
+    }
+    return { value, acc };
   }
 
   /**
@@ -272,13 +278,7 @@ export class FusedMomentum extends tf.Optimizer {
     maxNormOf?: (value: tf.Variable) => LeadingMaxNorm | undefined,
   ): void {
     for (const { name, tensor: gradient } of list) {
-      const value = tf.engine().registeredVariables[name];
-      if (value == null) throw new Error(`FusedMomentum: no variable ${name}`);
-      let acc = this.accumulations.get(name);
-      if (!acc) {
-        acc = tf.tidy(() => tf.variable(tf.zerosLike(value), false));
-        this.accumulations.set(name, acc);
-      }
+      const { value, acc } = this.variableAndAccumulation(name);
       let summed = this.summed.get(name);
       if (!summed && value.rank === 2) {
         summed = { zeros: tf.tidy(() => tf.keep(tf.zerosLike(value))), key: value.dataId };
@@ -290,9 +290,9 @@ export class FusedMomentum extends tf.Optimizer {
       if (!done) {
         // tfjs's ops on the scaled accumulation: a = s + g, w + (−lr)·a, m·a kept.
         tf.tidy(() => {
-          const next = g ? tf.add(acc!, g) : acc!.clone();
+          const next = g ? tf.add(acc, g) : acc.clone();
           value.assign(tf.add(tf.mul(tf.scalar(-this.learningRate), next), value));
-          acc!.assign(tf.mul(next, tf.scalar(this.momentum)));
+          acc.assign(tf.mul(next, tf.scalar(this.momentum)));
         });
       }
       if (summed) {

@@ -89,20 +89,22 @@ export type MomentumStep = (value: tf.Variable, accumulation: tf.Variable, gradi
  */
 export function wasmMomentumStep(kernels: StepKernels): MomentumStep {
   return (value, accumulation, gradient, lr, momentum, nesterov) =>
-    updateInPlace(value, accumulation, gradient, (w, a, g) => kernels.momentum(w, a, g, lr, momentum, nesterov));
+    // g is a tensor's view here (null only for a null gradient).
+    updateInPlace(value, accumulation, gradient, (w, a, g) => kernels.momentum(w, a, g!, lr, momentum, nesterov));
 }
 
 /**
- * Runs `update` on the wasm heap views of a variable, its accumulation and its gradient, where
- * both variables own their memory (reference count 1); false, and nothing run, otherwise.
+ * Runs `update` on the wasm heap views of a variable, its accumulation and its gradient (null
+ * stays null: a scaled step with the gradient already added), where both variables own their
+ * memory (reference count 1); false, and nothing run, otherwise.
  */
-function updateInPlace(value: tf.Variable, accumulation: tf.Variable, gradient: tf.Tensor, update: (w: Float32Array, a: Float32Array, g: Float32Array, backend: BackendWasm) => void): boolean {
+function updateInPlace(value: tf.Variable, accumulation: tf.Variable, gradient: tf.Tensor | null, update: (w: Float32Array, a: Float32Array, g: Float32Array | null, backend: BackendWasm) => void): boolean {
   const backend = wasmBackend();
   // Views taken after every allocation (an allocation may grow the heap and detach them).
   const w = backend && ownHeap(backend, value);
   const a = backend && ownHeap(backend, accumulation);
-  const g = backend && gradient.dtype === 'float32' ? f32(backend, gradient) : undefined;
-  if (!(w && a && g)) return false;
+  const g = gradient === null ? null : backend && gradient.dtype === 'float32' ? f32(backend, gradient) : undefined;
+  if (!(w && a) || g === undefined) return false;
   update(w, a, g, backend);
   dropPackedCopies(backend, value);
   return true;
@@ -145,17 +147,11 @@ export function scaledMomentumStep(): ScaledMomentumStep | undefined {
   const backend = wasmBackend();
   const blas = backend && wasmKernelsBlas();
   if (!blas) return undefined;
-  return (value, accumulation, gradient, lr, momentum, norm) => {
-    // Views taken after every allocation (an allocation may grow the heap and detach them).
-    const w = ownHeap(backend, value);
-    const a = ownHeap(backend, accumulation);
-    const g = gradient === null ? null : gradient.dtype === 'float32' ? f32(backend, gradient) : undefined;
-    if (!w || !a || g === undefined) return false;
-    if (norm) blas.momentumMaxNorm(w, a, g, lr, momentum, false, norm.rows, norm.cols, norm.maxValue, backend.epsilon(), true);
-    else blas.momentum(w, a, g, lr, momentum, false, true);
-    dropPackedCopies(backend, value);
-    return true;
-  };
+  return (value, accumulation, gradient, lr, momentum, norm) =>
+    updateInPlace(value, accumulation, gradient, (w, a, g) =>
+      norm
+        ? blas.momentumMaxNorm(w, a, g, lr, momentum, false, norm.rows, norm.cols, norm.maxValue, backend.epsilon(), true)
+        : blas.momentum(w, a, g, lr, momentum, false, true));
 }
 
 /**

@@ -245,14 +245,23 @@ async function pytorchChild(variant: Variant, epochs: number, full: boolean): Pr
   const file = path.join(dir, 'hinton.bin');
   const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   fs.writeFileSync(file, Buffer.concat([bytes(data.train.x), bytes(data.test.x), bytes(Int32Array.from(data.train.y)), bytes(Int32Array.from(data.test.y))]));
+  // The first Python that has torch (a pyenv shim's python3 may not; Debian's python3-torch is in /usr/bin's).
+  const probe = 'import re, torch; m = re.search(r"BLAS_INFO=([^,\\s]+)", torch.__config__.show()); print(m.group(1) if m else "?")';
+  let python = '';
+  let torchBlas = '';
+  for (const candidate of [process.env.PYTHON, 'python3', '/usr/bin/python3']) {
+    const r = candidate ? spawnSync(candidate, ['-c', probe], { encoding: 'utf8' }) : undefined;
+    if (r?.status === 0) [python, torchBlas] = [candidate!, r.stdout.trim()];
+    if (python) break;
+  }
+  if (!python) throw new Error('no python3 with torch (Debian: apt-get install python3-torch; or set PYTHON)');
   // OpenMP's threads spin between parallel regions by default, and on two cores they then fight
-  // OpenBLAS's own threads: measured here 1.2–2× slower per epoch than with passive waiting.
-  const env = { OMP_WAIT_POLICY: 'PASSIVE', ...process.env };
+  // OpenBLAS's own threads: Debian's torch 1.13 on OpenBLAS was 1.2–2× slower per epoch than with
+  // passive waiting. On MKL (the PyPI wheels) spinning is the faster: torch 2.13's teacher epoch
+  // 1.13–1.18 s against 1.41–1.53 s passive, three pairs. So each gets its faster policy.
+  const env = { ...(torchBlas.includes('open') ? { OMP_WAIT_POLICY: 'PASSIVE' } : {}), ...process.env };
   const coretype = chooseCoretype(env, () => fs.readFileSync('/proc/cpuinfo', 'utf8'));
   const script = path.join(root, 'bench', 'pytorch_hinton.py');
-  // The first Python that has torch (a pyenv shim's python3 may not; Debian's python3-torch is in /usr/bin's).
-  const python = [process.env.PYTHON, 'python3', '/usr/bin/python3'].find((p) => p && spawnSync(p, ['-c', 'import torch']).status === 0);
-  if (!python) throw new Error('no python3 with torch (Debian: apt-get install python3-torch; or set PYTHON)');
   const r = spawnSync(python, [script, '--data', file, '--train', String(data.train.count), '--test', String(data.test.count), '--epochs', String(epochs), ...(full ? ['--full'] : [])], {
     env,
     encoding: 'utf8',
@@ -261,7 +270,7 @@ async function pytorchChild(variant: Variant, epochs: number, full: boolean): Pr
   const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !line.startsWith('{')) throw new Error((r.stderr || r.error?.message || `python3 exited ${r.status}`).trim().split('\n').pop());
   const out = JSON.parse(line) as Omit<ChildResult, 'variant'> & { roofline?: { gflops: number; stepMs: number; flops: number } };
-  const kernels = `, OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY}${coretype.coretype ? `, OPENBLAS_CORETYPE=${coretype.coretype}` : ''}`;
+  const kernels = `, OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY ?? 'default'}${coretype.coretype ? `, OPENBLAS_CORETYPE=${coretype.coretype}` : ''}`;
   const details = `${out.backendDetails ?? out.full?.backendDetails}${kernels}`;
   return {
     variant: variant.id,
@@ -311,7 +320,9 @@ function runChild(v: Variant, extra: string[]): ChildResult {
   try {
     return JSON.parse(line) as ChildResult;
   } catch {
-    const why = (r.stderr || r.stdout || `exit ${r.status}`).trim().split('\n').filter(Boolean).pop() ?? '';
+    // The thrown error's own line (`Error: …`), not the stack's last frame under it.
+    const lines = (r.stderr || r.stdout || `exit ${r.status}`).trim().split('\n').filter(Boolean);
+    const why = lines.find((l) => /^\w*Error\b/.test(l)) ?? lines.pop() ?? '';
     return { variant: v.id, backendDetails: '', stages: [], error: why.slice(0, 200) };
   }
 }

@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { Backend, BackendPreference } from '../core/protocol';
-import { installWasmKernels, wasmKernelsBlas, wasmKernelsInstalled } from './kernels';
+import { installWasmKernels, wasmKernelsBlas, wasmKernelsInstalled, wasmKernelsProducts } from './kernels';
 import { blasDescription, nativeBlas } from './kernels/blas';
 import { activeAdapter, adapterLabel, startWebgpu } from './webgpu';
 import { prepareThreadedWasm, unrefWasmWorkers } from './wasmThreads';
@@ -185,7 +185,7 @@ export async function initBackend(pref: BackendPreference = 'auto'): Promise<Bac
  * stays 'wasm' with or without the native BLAS path (same kernels registry, same results within
  * float32 rounding); this says which path the matmuls take:
  *   "wasm + OpenBLAS 0.3.21 sgemm (2 threads, Haswell)"
- *   "wasm + XNNPACK kernels (native BLAS off: disabled by DISTILL_NATIVE=0)"
+ *   "wasm + SIMD sgemm, 2 threads (native BLAS off: disabled by DISTILL_NATIVE=0)"
  */
 export function backendDetails(): string {
   const name = tf.getBackend();
@@ -197,5 +197,6 @@ export function backendDetails(): string {
   if (blas) return `wasm + ${blasDescription(blas)}`;
   const load = nativeBlas();
   const threads = getThreadsCount();
-  return `wasm + XNNPACK kernels, ${threads} thread${threads === 1 ? '' : 's'} (native BLAS off: ${load.blas ? 'not used by the installed kernels' : load.detail})`;
+  const products = wasmKernelsProducts() === 'simd' ? 'SIMD sgemm' : 'XNNPACK kernels';
+  return `wasm + ${products}, ${threads} thread${threads === 1 ? '' : 's'} (native BLAS off: ${load.blas ? 'not used by the installed kernels' : load.detail})`;
 }

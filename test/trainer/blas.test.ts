@@ -1,7 +1,7 @@
 // The optional native BLAS addon (native/blas, src/trainer/kernels/blas.ts): its sgemm against a
 // plain JS product, its argument checks, and that without it (not built, does not load,
-// DISTILL_NATIVE=0) the trainer keeps the XNNPACK kernels. The kernels built on it are compared
-// with the cpu backend in kernels.test.ts. Tests that need the addon skip, saying why, when it
+// DISTILL_NATIVE=0) the trainer computes its products with the SIMD module's sgemm. The kernels
+// built on either are compared with the cpu backend in kernels.test.ts. Tests that need the addon skip, saying why, when it
 // is not built (`npm run build` with libopenblas-dev installed).
 
 import assert from 'node:assert/strict';
@@ -284,7 +284,7 @@ describe('native gatherImages (a training batch gathered and jittered into its t
   });
 });
 
-describe('without the addon the trainer keeps the XNNPACK kernels', () => {
+describe('without the addon the trainer computes its products with the SIMD module', () => {
   test('not built, does not load, or DISTILL_NATIVE=0: no BLAS and a reason, never a throw', () => {
     const missing = loadNativeBlas([path.join(os.tmpdir(), 'no-such-dir', 'distill_blas.node')], {});
     assert.equal(missing.blas, undefined);
@@ -306,7 +306,7 @@ describe('without the addon the trainer keeps the XNNPACK kernels', () => {
     assert.match(off.detail, /DISTILL_NATIVE=0/);
   });
 
-  test('DISTILL_NATIVE=0: the trainer starts wasm with the XNNPACK kernels and says so', () => {
+  test('DISTILL_NATIVE=0: the trainer starts wasm with the SIMD sgemm and says so', () => {
     // A separate process: the addon is loaded once per process.
     const script = `
       const { initBackend, backendDetails } = require('./src/trainer/backend');
@@ -322,7 +322,7 @@ describe('without the addon the trainer keeps the XNNPACK kernels', () => {
     });
     const r = JSON.parse(out.trim().split('\n').pop()!);
     assert.deepEqual(r, {
-      name: 'wasm', details: `wasm + XNNPACK kernels, ${Math.min(os.cpus().length, 8)} thread${os.cpus().length === 1 ? '' : 's'} (native BLAS off: disabled by DISTILL_NATIVE=0)`,
+      name: 'wasm', details: `wasm + SIMD sgemm, ${Math.min(os.cpus().length, 8)} thread${os.cpus().length === 1 ? '' : 's'} (native BLAS off: disabled by DISTILL_NATIVE=0)`,
       installed: true, blas: false, y: [[26, 30], [38, 44]],
     });
   });
@@ -331,7 +331,7 @@ describe('without the addon the trainer keeps the XNNPACK kernels', () => {
     const { initBackend, backendDetails } = await import('../../src/trainer/backend');
     assert.equal(await initBackend('wasm'), 'wasm');
     if (!blas) {
-      assert.match(backendDetails(), /^wasm \+ XNNPACK kernels, \d+ threads? \(native BLAS off: /);
+      assert.match(backendDetails(), /^wasm \+ SIMD sgemm, \d+ threads? \(native BLAS off: /);
       return t.skip(unavailable);
     }
     assert.match(backendDetails(), process.platform === 'darwin' ? /^wasm \+ Accelerate sgemm/ : /^wasm \+ OpenBLAS \S+ sgemm \(\d+ threads?/);

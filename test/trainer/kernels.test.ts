@@ -9,7 +9,8 @@ import { afterEach, before, beforeEach, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/trainer/backend';
 import { installWasmKernels, setConvChunkFloats, uninstallWasmKernels, WASM_KERNELS, wasmKernelsBlas, wasmKernelsInstalled } from '../../src/trainer/kernels';
-import { type NativeBlas, nativeBlas } from '../../src/trainer/kernels/blas';
+import { type NativeBlas, type Sgemm, nativeBlas } from '../../src/trainer/kernels/blas';
+import { simdKernels } from '../../src/trainer/kernels/stepSimd';
 import { type BackendWasm, f32, transposeLast2, wasmKernelFunc } from '../../src/trainer/kernels/wasm';
 
 type Spec = { shape: number[]; data: Float32Array };
@@ -80,10 +81,11 @@ function convOutShape(c: ConvCase): number[] {
 }
 
 /**
- * The kernels whose products run on XNNPACK or on OpenBLAS (./blas.ts), checked once per path:
- * with the native addon loaded both are live (OpenBLAS by default, XNNPACK when it is off).
+ * The kernels whose products run on XNNPACK, on the SIMD module's sgemm (./stepSimd.ts) or on
+ * OpenBLAS (./blas.ts), checked once per path: OpenBLAS is the default with the native addon
+ * loaded, the SIMD module's without it, XNNPACK where the wasm build exposes no memory.
  */
-function productSuites(path: 'XNNPACK' | 'OpenBLAS'): void {
+function productSuites(path: 'XNNPACK' | 'SIMD' | 'OpenBLAS'): void {
   describe('BatchMatMul on wasm', () => {
     const sizes: [number, number, number][] = [[1, 1, 1], [5, 7, 3], [1, 9, 4], [33, 17, 65], [128, 31, 10], [4, 50, 60], [64, 300, 400]];
     for (const [m, k, n] of sizes) {
@@ -134,8 +136,8 @@ function productSuites(path: 'XNNPACK' | 'OpenBLAS'): void {
       await compare(tf._FusedMatMul, { a: rand([3, 4, 5]), b: rand([1, 5, 6]), bias: rand([6]) }, attrs, 'shared b');
       await compare(tf._FusedMatMul, { a: rand([1, 4, 5]), b: rand([3, 5, 6]), bias: rand([6]) }, attrs, 'shared a');
     });
-    // The XNNPACK kernels refuse these (one value for all columns); OpenBLAS broadcasts them.
-    if (path === 'OpenBLAS') {
+    // The XNNPACK kernels refuse these (one value for all columns); an sgemm broadcasts them.
+    if (path !== 'XNNPACK') {
       test('one bias and one prelu weight for all columns', async () => {
         const inputs = { a: rand([2, 4, 5]), b: rand([2, 6, 5]), bias: rand([1]), preluActivationWeights: rand([1]) };
         await compare(tf._FusedMatMul, inputs, { transposeA: false, transposeB: true, activation: 'prelu' }, 'scalar bias, prelu');
@@ -261,27 +263,34 @@ function productSuites(path: 'XNNPACK' | 'OpenBLAS'): void {
 }
 
 const native = nativeBlas();
-for (const path of ['XNNPACK', 'OpenBLAS'] as const) {
+for (const path of ['XNNPACK', 'SIMD', 'OpenBLAS'] as const) {
   describe(`matmul products on ${path}`, () => {
     if (path === 'OpenBLAS' && !native.blas) {
       test('OpenBLAS kernels against cpu', (t) => t.skip(`native BLAS addon unavailable: ${native.detail}`));
       return;
     }
-    // On OpenBLAS, every test must reach the addon (a test that silently fell back to XNNPACK or
-    // the shipped Sum would check nothing new): the kernels get a wrapper that counts the calls.
+    // On OpenBLAS and on the SIMD module, every test must reach that sgemm (a test that silently
+    // fell back to XNNPACK or the shipped Sum would check nothing new): the kernels get a wrapper
+    // that counts the calls.
     let calls = 0;
     const blas: NativeBlas | null = native.blas
       ? { ...native.blas, sgemm: (...args) => (calls++, native.blas!.sgemm(...args)), columnSums: (...args) => (calls++, native.blas!.columnSums(...args)) }
       : null;
-    before(() => {
+    before(async () => {
+      await tf.setBackend('wasm');
+      const simd = simdKernels(tf.backend() as unknown as BackendWasm);
+      assert.ok(simd, 'the SIMD module binds to the wasm memory');
+      const simdSgemm: Sgemm = { sgemm: (...args) => (calls++, simd.sgemm(...args)) };
       uninstallWasmKernels();
-      installWasmKernels(WASM_KERNELS, path === 'OpenBLAS' ? blas : null);
+      if (path === 'OpenBLAS') installWasmKernels(WASM_KERNELS, blas);
+      else installWasmKernels(WASM_KERNELS, null, path === 'SIMD' ? simdSgemm : null);
       assert.equal(wasmKernelsBlas(), path === 'OpenBLAS' ? blas : undefined);
     });
     let before0 = 0;
     beforeEach(() => { before0 = calls; });
-    afterEach(() => { if (path === 'OpenBLAS') assert.ok(calls > before0, 'the addon was not called'); });
+    afterEach(() => { if (path !== 'XNNPACK') assert.ok(calls > before0, `${path}'s sgemm was not called`); });
     productSuites(path);
+    if (path === 'SIMD') return;
     // Leading-axes sums (bias gradients, max-norm) run in the addon too.
     for (const [shape, axis, keepDims] of [[[4, 5, 6, 3], [0, 1, 2], true], [[70, 9], [0], false], [[2, 3, 4], [0], true]] as [number[], number[], boolean][]) {
       test(`Sum ${shape} over ${axis} keepDims=${keepDims}`, async () => {

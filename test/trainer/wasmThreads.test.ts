@@ -41,8 +41,8 @@ function run(threads: number, bundle = cli) {
 test('the threaded wasm build trains with the threads asked for, and gives the single-threaded numbers', () => {
   const one = run(1);
   const two = run(2);
-  assert.match(one.stdout, /backend: wasm \+ XNNPACK kernels, 1 thread \(/);
-  assert.match(two.stdout, /backend: wasm \+ XNNPACK kernels, 2 threads \(/);
+  assert.match(one.stdout, /backend: wasm \+ SIMD sgemm, 1 thread \(/);
+  assert.match(two.stdout, /backend: wasm \+ SIMD sgemm, 2 threads \(/);
   assert.match(two.manifest.versions.backendDetails, /2 threads/);
   // Every loss of every step and epoch, and the results, are the same.
   const records = (m: string) => m.trim().split('\n').map((l) => { const r = JSON.parse(l); delete r.seconds; delete r.examplesPerSecond; return r; });
@@ -61,7 +61,7 @@ test('a threaded glue file that does not parse: one line says so, and the run tr
   const text = fs.readFileSync(glue, 'utf8');
   fs.writeFileSync(glue, text.slice(0, text.length >> 1));
   const r = run(2, path.join(dist, 'cli.js'));
-  assert.match(r.stdout, /backend: wasm \+ XNNPACK kernels, 1 thread \(/);
+  assert.match(r.stdout, /backend: wasm \+ SIMD sgemm, 1 thread \(/);
   assert.match(r.stderr + r.stdout, /the threaded wasm build is unusable \(.*tfjs-backend-wasm-threaded-simd\.js: .*\); training on one thread/);
   assert.equal(r.manifest.status, 'done');
   fs.rmSync(dist, { recursive: true, force: true });

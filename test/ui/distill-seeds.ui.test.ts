@@ -74,7 +74,7 @@ describe('Distill Lab: a seed group (packaged extension)', function () {
     const manifests = groupManifests(wb.workspace);
     assert.equal(manifests.length, 2);
     assert.ok(manifests.every((m) => m.status === 'done' && m.group?.seeds.join() === '1,2'));
-    const threads = os.cpus().length > 1 ? /^wasm \+ XNNPACK kernels, \d+ threads \(native BLAS off: disabled by DISTILL_NATIVE=0\)/ : /^wasm \+ XNNPACK kernels/;
+    const threads = os.cpus().length > 1 ? /^wasm \+ SIMD sgemm, \d+ threads \(native BLAS off: disabled by DISTILL_NATIVE=0\)/ : /^wasm \+ SIMD sgemm/;
     for (const m of manifests) assert.match(m.versions.backendDetails ?? '', threads);
     const g = summarizeSeedGroup(manifests);
     const expected = `S ${formatSpread(g.models.student.testErrors)} err${g.gapRecovered ? ` · gap ${formatGapSpread(g.gapRecovered)}` : ''}`;

@@ -62,6 +62,9 @@ export interface NativeBlas {
   gatherImages(x: Float32Array, index: Int32Array, h: number, w: number, c: number, shifts: Int32Array | null, background: number, out: Float32Array): void;
 }
 
+/** What the matmul and conv-gradient kernels need of a BLAS: the addon's, or the SIMD module's (./stepSimd.ts). */
+export type Sgemm = Pick<NativeBlas, 'sgemm'>;
+
 export interface BlasLoad {
   blas?: NativeBlas;
   /** OPENBLAS_CORETYPE as the library loaded (see ./coretype.ts). */

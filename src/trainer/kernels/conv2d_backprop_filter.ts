@@ -11,13 +11,13 @@
 // filter's own [kh, kw, cin, cout] layout, so the product needs no reordering.
 // colsᵀ is built for a slice of the batch at a time (CHUNK_FLOATS) and the products are summed.
 //
-// With the native addon (./blas.ts) the product is one sgemm per slice instead, reading dy's rows
+// With an sgemm (the native addon, ./blas.ts, or the SIMD module's) the product is one sgemm per slice instead, reading dy's rows
 // in place and adding every slice onto the result (beta = 1): no copies, no sums in JS. There
 // cols is written row-major (the faster layout to write: contiguous runs of kw·cin floats) and
 // sgemm reads it transposed for free.
 
 import * as tf from '@tensorflow/tfjs';
-import type { NativeBlas } from './blas';
+import type { Sgemm } from './blas';
 import { type ConvAttrs, type KernelArgs, type MatMulFunc, convInfo, f32, imagesPerChunk } from './wasm';
 
 type Inputs = { x: tf.TensorInfo; dy: tf.TensorInfo };
@@ -27,7 +27,7 @@ type Attrs = ConvAttrs & { filterShape: [number, number, number, number] };
  * `matMul` is the wasm BatchMatMul kernelFunc as shipped (untransposed calls go to XNNPACK);
  * `blas`, when given, computes the products instead.
  */
-export function conv2DBackpropFilterConfig(matMul: MatMulFunc, blas?: NativeBlas): tf.KernelConfig {
+export function conv2DBackpropFilterConfig(matMul: MatMulFunc, blas?: Sgemm): tf.KernelConfig {
   const kernelFunc = ({ inputs, backend, attrs }: KernelArgs<Inputs, Attrs>): tf.TensorInfo => {
     const { x, dy } = inputs;
     const info = convInfo(tf.Conv2DBackpropFilter, x.shape, attrs.filterShape, attrs, [x.dtype, dy.dtype]);

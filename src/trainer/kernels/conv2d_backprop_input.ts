@@ -10,11 +10,11 @@
 // window's kw taps cover kw·cin consecutive floats of dx, so col2im is one contiguous add per
 // (pixel, i), for any stride.
 //
-// With the native addon (./blas.ts) the product is one sgemm per slice instead, reading dy's rows
+// With an sgemm (the native addon, ./blas.ts, or the SIMD module's) the product is one sgemm per slice instead, reading dy's rows
 // and the filter in place (Wᵀ is sgemm's transB flag): nothing is copied or materialised.
 
 import * as tf from '@tensorflow/tfjs';
-import type { NativeBlas } from './blas';
+import type { Sgemm } from './blas';
 import { type ConvAttrs, type KernelArgs, type MatMulFunc, convInfo, f32, imagesPerChunk, wasmKernelFunc } from './wasm';
 
 type Inputs = { dy: tf.TensorInfo; filter: tf.TensorInfo };
@@ -24,7 +24,7 @@ type Attrs = ConvAttrs & { inputShape: [number, number, number, number] };
  * `matMul` is the wasm BatchMatMul kernelFunc as shipped (untransposed calls go to XNNPACK);
  * `blas`, when given, computes the products instead.
  */
-export function conv2DBackpropInputConfig(matMul: MatMulFunc, blas?: NativeBlas): tf.KernelConfig {
+export function conv2DBackpropInputConfig(matMul: MatMulFunc, blas?: Sgemm): tf.KernelConfig {
   const kernelFunc = ({ inputs, backend, attrs }: KernelArgs<Inputs, Attrs>): tf.TensorInfo => {
     const { dy, filter } = inputs;
     const info = convInfo(tf.Conv2DBackpropInput, attrs.inputShape, filter.shape, attrs, [dy.dtype, filter.dtype]);

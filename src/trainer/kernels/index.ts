@@ -17,8 +17,10 @@
 //
 // With the optional native addon (./blas.ts: OpenBLAS through Node-API) loaded, BatchMatMul,
 // _FusedMatMul and the two conv gradients compute their products with sgemm on the wasm heap
-// instead of XNNPACK (5–10× faster on training steps), and Sum its leading-axes sums; without
-// it, everything is as above.
+// instead of XNNPACK (5–10× faster on training steps), and Sum its leading-axes sums. Without
+// it, the products go to the SIMD module's own sgemm (./stepSimd.ts, step.wat's gemm on two
+// threads: about 1.8× XNNPACK's speed at a training step's shapes) where the wasm build exposes
+// its memory, and to XNNPACK as above where it does not.
 //
 // Everything else CNN/MLP training uses (AvgPoolGrad, the ops behind dropout,
 // maxNorm, softmax cross-entropy, Adam/momentum) is present on wasm 4.22; the kernels above and
@@ -27,10 +29,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
-import { type NativeBlas, nativeBlas } from './blas';
+import { type NativeBlas, type Sgemm, nativeBlas } from './blas';
 import { withBlas, withXnnpackOnly } from './matmul';
 import { registerLayerKernels, unregisterLayerKernels } from './layers';
 import { maxPoolGradConfig } from './max_pool_grad';
+import { simdKernels } from './stepSimd';
 import { sumConfig } from './sum';
 import type { BackendWasm, KernelArgs, MatMulFunc } from './wasm';
 
@@ -41,6 +44,8 @@ const BACKEND = 'wasm';
 let saved: Map<string, tf.KernelConfig | undefined> | undefined;
 /** The addon the installed kernels use, if any. */
 let installedBlas: NativeBlas | undefined;
+/** Whose sgemm the installed products run on. */
+let installedProducts: 'addon' | 'simd' | 'xnnpack' | undefined;
 
 function replace(config: tf.KernelConfig): void {
   if (tf.getKernel(config.kernelName, BACKEND) != null) tf.unregisterKernel(config.kernelName, BACKEND);
@@ -78,21 +83,28 @@ function shipped(name: string): tf.KernelConfig {
 /**
  * Registers the replacements for the wasm backend (all of them, or only those named — the
  * benchmark uses that to measure each). Idempotent. Call after the wasm backend has initialised:
- * the wrapped originals rely on their setupFunc having run. `blas`: the native addon the
- * matmul products use; by default the one nativeBlas() loaded, null for the XNNPACK kernels.
+ * the wrapped originals rely on their setupFunc having run. `blas`: the native addon; by default
+ * the one nativeBlas() loaded, null for none. `products`: the sgemm the matmul and conv-gradient
+ * products use; by default the addon's, else the SIMD module's on the wasm backend's memory;
+ * null for XNNPACK's.
  */
-export function installWasmKernels(only: readonly string[] = WASM_KERNELS, blas: NativeBlas | null = nativeBlas().blas ?? null): void {
+export function installWasmKernels(
+  only: readonly string[] = WASM_KERNELS,
+  blas: NativeBlas | null = nativeBlas().blas ?? null,
+  products: Sgemm | null = blas ?? simdKernels(tf.findBackend(BACKEND) as unknown as BackendWasm) ?? null,
+): void {
   if (saved) return;
   const native = blas ?? undefined;
+  const sgemm = products ?? undefined;
   // The conv gradients' products are untransposed with batch 1: the shipped BatchMatMul already
   // runs those on XNNPACK, so they call it directly.
   const matMul = shipped(tf.BatchMatMul);
   const plainMatMul = matMul.kernelFunc as unknown as MatMulFunc;
   const make: Record<(typeof WASM_KERNELS)[number], () => tf.KernelConfig> = {
-    [tf.BatchMatMul]: () => blasOr(withXnnpackOnly(matMul), native),
-    [tf._FusedMatMul]: () => blasOr(withXnnpackOnly(shipped(tf._FusedMatMul)), native),
-    [tf.Conv2DBackpropFilter]: () => conv2DBackpropFilterConfig(plainMatMul, native),
-    [tf.Conv2DBackpropInput]: () => conv2DBackpropInputConfig(plainMatMul, native),
+    [tf.BatchMatMul]: () => sgemmOr(withXnnpackOnly(matMul), sgemm),
+    [tf._FusedMatMul]: () => sgemmOr(withXnnpackOnly(shipped(tf._FusedMatMul)), sgemm),
+    [tf.Conv2DBackpropFilter]: () => conv2DBackpropFilterConfig(plainMatMul, sgemm),
+    [tf.Conv2DBackpropInput]: () => conv2DBackpropInputConfig(plainMatMul, sgemm),
     [tf.MaxPoolGrad]: () => maxPoolGradConfig,
     [tf.Sum]: () => sumConfig(shipped(tf.Sum), native),
     [tf.Identity]: () => identityConfig,
@@ -103,12 +115,13 @@ export function installWasmKernels(only: readonly string[] = WASM_KERNELS, blas:
   for (const config of configs) replace(config);
   // The products and sums use the addon; MaxPoolGrad, Identity and Cast do not.
   installedBlas = configs.some((c) => ![tf.MaxPoolGrad, tf.Identity, tf.Cast].includes(c.kernelName as never)) ? native : undefined;
+  installedProducts = !sgemm ? 'xnnpack' : sgemm === native ? 'addon' : 'simd';
   // The dense-ReLU and dropout layers' own kernels (./layers.ts) compute with the addon alone.
   if (installedBlas) registerLayerKernels(installedBlas);
 }
 
-function blasOr(xnnpack: tf.KernelConfig, blas: NativeBlas | undefined): tf.KernelConfig {
-  return blas ? withBlas(xnnpack, blas) : xnnpack;
+function sgemmOr(xnnpack: tf.KernelConfig, sgemm: Sgemm | undefined): tf.KernelConfig {
+  return sgemm ? withBlas(xnnpack, sgemm) : xnnpack;
 }
 
 /** Restores the kernels as shipped (for benchmarks and tests). */
@@ -120,6 +133,7 @@ export function uninstallWasmKernels(): void {
   }
   saved = undefined;
   installedBlas = undefined;
+  installedProducts = undefined;
   unregisterLayerKernels();
 }
 
@@ -127,7 +141,12 @@ export function wasmKernelsInstalled(): boolean {
   return saved !== undefined;
 }
 
-/** The native addon the installed kernels compute their products with (undefined: XNNPACK). */
+/** Whose sgemm the installed kernels' products run on: the addon's, the SIMD module's or XNNPACK's (undefined: not installed). */
+export function wasmKernelsProducts(): typeof installedProducts {
+  return installedProducts;
+}
+
+/** The native addon the installed kernels compute their products with (undefined: none). */
 export function wasmKernelsBlas(): NativeBlas | undefined {
   return installedBlas;
 }

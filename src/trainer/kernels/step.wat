@@ -272,4 +272,257 @@
             (br $tile_j)))
         (local.set $i0 (i32.add (local.get $i0) (i32.const 32)))
         (br $tile_i))))
+
+  ;; ---- The products without the addon (matmul.ts withSimdGemm) ----
+  ;; gemm(a, b, c, m, n, k, transA, transB, acc, p0, p1, scratch): C[:, 8·p0 .. min(8·p1, n)) = A·B,
+  ;; or (acc) C + A·B, for A row-major m×k and B row-major k×n, each given as it is or as its
+  ;; transpose (transA: k×m; transB: n×k), and C row-major m×n. Each output is summed from kk = 0 up, one rounding per multiply and per add,
+  ;; so a column's numbers do not depend on which call (thread) computes its panel of 8 columns.
+  ;; Why: XNNPACK's products reach 41–49 GFLOPS on two threads here; this 4×8 register tile against
+  ;; a packed panel of B, 82–84 (docs/bench-train.md, session 24).
+  ;; scratch: 32·k + 128 bytes, 16-aligned: the panel of B (k rows of 8 floats), then a 4×8 tile for
+  ;; a last panel narrower than 8 columns.
+  (func (export "gemm") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $n i32) (param $k i32)
+                        (param $transA i32) (param $transB i32) (param $acc i32) (param $p0 i32) (param $p1 i32) (param $scratch i32)
+    (local $p i32) (local $j0 i32) (local $w i32) (local $i i32) (local $tile i32) (local $n4 i32) (local $ars i32) (local $aks i32)
+    (local.set $tile (i32.add (local.get $scratch) (i32.shl (local.get $k) (i32.const 5))))
+    (local.set $n4 (i32.shl (local.get $n) (i32.const 2)))
+    ;; A's row i starts at a + i·ars and its values are aks bytes apart: k×m given transposed (transA)
+    ;; holds row i down column i.
+    (local.set $ars (select (i32.const 4) (i32.shl (local.get $k) (i32.const 2)) (local.get $transA)))
+    (local.set $aks (select (i32.shl (local.get $m) (i32.const 2)) (i32.const 4) (local.get $transA)))
+    (local.set $p (local.get $p0))
+    (block $done
+      (loop $panels
+        (br_if $done (i32.ge_u (local.get $p) (local.get $p1)))
+        (local.set $j0 (i32.shl (local.get $p) (i32.const 3)))
+        (br_if $done (i32.ge_u (local.get $j0) (local.get $n)))
+        (local.set $w (select (i32.const 8) (i32.sub (local.get $n) (local.get $j0))
+                              (i32.le_u (i32.add (local.get $j0) (i32.const 8)) (local.get $n))))
+        (call $packPanel (local.get $b) (local.get $n) (local.get $k) (local.get $j0) (local.get $w) (local.get $transB) (local.get $scratch))
+        (local.set $i (i32.const 0))
+        (block $fours_done
+          (loop $fours
+            (br_if $fours_done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $m)))
+            (call $tile4 (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $ars))) (local.get $ars) (local.get $aks) (local.get $scratch)
+                         (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $n4)) (i32.shl (local.get $j0) (i32.const 2))))
+                         (local.get $k) (local.get $n4) (local.get $w) (local.get $acc) (local.get $tile))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $fours)))
+        (block $ones_done
+          (loop $ones
+            (br_if $ones_done (i32.ge_u (local.get $i) (local.get $m)))
+            (call $tile1 (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $ars))) (local.get $ars) (local.get $aks) (local.get $scratch)
+                         (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $n4)) (i32.shl (local.get $j0) (i32.const 2))))
+                         (local.get $k) (local.get $n4) (local.get $w) (local.get $acc) (local.get $tile))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $ones)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $panels))))
+
+  ;; Columns j0 .. j0 + w − 1 of B (w ≤ 8) into k rows of 8 floats at dst, zeros after the w-th.
+  (func $packPanel (param $b i32) (param $n i32) (param $k i32) (param $j0 i32) (param $w i32) (param $transB i32) (param $dst i32)
+    (local $src i32) (local $kk i32) (local $jj i32) (local $n4 i32) (local $k4 i32) (local $d i32)
+    (local.set $n4 (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $k4 (i32.shl (local.get $k) (i32.const 2)))
+    (if (i32.eqz (local.get $transB))
+      (then
+        ;; Row kk of the panel is B[kk][j0 .. j0 + 8): one row of B after another.
+        (local.set $src (i32.add (local.get $b) (i32.shl (local.get $j0) (i32.const 2))))
+        (local.set $d (local.get $dst))
+        (local.set $kk (i32.const 0))
+        (block $done
+          (loop $rows
+            (br_if $done (i32.ge_u (local.get $kk) (local.get $k)))
+            (if (i32.eq (local.get $w) (i32.const 8))
+              (then
+                (v128.store (local.get $d) (v128.load (local.get $src)))
+                (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $src))))
+              (else (call $rowToTile (local.get $src) (local.get $w) (local.get $d))))
+            (local.set $src (i32.add (local.get $src) (local.get $n4)))
+            (local.set $d (i32.add (local.get $d) (i32.const 32)))
+            (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+            (br $rows))))
+      (else
+        ;; B's column j0 + jj is row j0 + jj of the n×k matrix given: lane jj of every panel row.
+        (local.set $jj (i32.const 0))
+        (block $done
+          (loop $columns
+            (br_if $done (i32.ge_u (local.get $jj) (i32.const 8)))
+            (local.set $src (i32.add (local.get $b) (i32.mul (i32.add (local.get $j0) (local.get $jj)) (local.get $k4))))
+            (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $jj) (i32.const 2))))
+            (local.set $kk (i32.const 0))
+            (block $column_done
+              (loop $column
+                (br_if $column_done (i32.ge_u (local.get $kk) (local.get $k)))
+                (if (i32.lt_u (local.get $jj) (local.get $w))
+                  (then (f32.store (local.get $d) (f32.load (local.get $src))))
+                  (else (f32.store (local.get $d) (f32.const 0))))
+                (local.set $src (i32.add (local.get $src) (i32.const 4)))
+                (local.set $d (i32.add (local.get $d) (i32.const 32)))
+                (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
+                (br $column)))
+            (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
+            (br $columns))))))
+
+  ;; The w (< 8) floats at src into 8 at dst, zeros after them.
+  (func $rowToTile (param $src i32) (param $w i32) (param $dst i32)
+    (local $j i32)
+    (v128.store (local.get $dst) (v128.const i32x4 0 0 0 0))
+    (v128.store offset=16 (local.get $dst) (v128.const i32x4 0 0 0 0))
+    (block $done
+      (loop $copy
+        (br_if $done (i32.ge_u (local.get $j) (local.get $w)))
+        (f32.store (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2)))
+                   (f32.load (i32.add (local.get $src) (i32.shl (local.get $j) (i32.const 2)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $copy))))
+
+  ;; The first w (< 8) floats of a tile row into C.
+  (func $tileToRow (param $src i32) (param $dst i32) (param $w i32)
+    (local $j i32)
+    (block $done
+      (loop $copy
+        (br_if $done (i32.ge_u (local.get $j) (local.get $w)))
+        (f32.store (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2)))
+                   (f32.load (i32.add (local.get $src) (i32.shl (local.get $j) (i32.const 2)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $copy))))
+
+  ;; 4 rows of C from A's rows at $arow ($ars bytes apart; a row's next value $aks
+  ;; bytes on) against a packed panel of B (k rows of 8 floats): C's 4×$w block at $crow (rows $n4 bytes apart), each output
+  ;; summed from kk = 0 up onto 0 or (accumulating) onto its value in C.
+  (func $tile4 (param $arow i32) (param $ars i32) (param $aks i32) (param $panel i32) (param $crow i32) (param $k i32)
+                 (param $n4 i32) (param $w i32) (param $acc i32) (param $tile i32)
+    (local $ap i32) (local $bp i32) (local $kk i32) (local $s v128) (local $b0 v128) (local $b1 v128)
+    (local $ro1 i32) (local $ro2 i32) (local $ro3 i32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128) (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local.set $ro1 (local.get $ars))
+    (local.set $ro2 (i32.shl (local.get $ars) (i32.const 1)))
+    (local.set $ro3 (i32.mul (local.get $ars) (i32.const 3)))
+    (if (local.get $acc)
+      (then
+        (if (i32.eq (local.get $w) (i32.const 8))
+          (then
+        (local.set $c00 (v128.load (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 0)))))
+        (local.set $c01 (v128.load offset=16 (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 0)))))
+        (local.set $c10 (v128.load (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 1)))))
+        (local.set $c11 (v128.load offset=16 (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 1)))))
+        (local.set $c20 (v128.load (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 2)))))
+        (local.set $c21 (v128.load offset=16 (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 2)))))
+        (local.set $c30 (v128.load (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 3)))))
+        (local.set $c31 (v128.load offset=16 (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 3))))))
+          (else
+        (call $rowToTile (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 0))) (local.get $w) (i32.add (local.get $tile) (i32.const 0)))
+        (local.set $c00 (v128.load offset=0 (local.get $tile)))
+        (local.set $c01 (v128.load offset=16 (local.get $tile)))
+        (call $rowToTile (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 1))) (local.get $w) (i32.add (local.get $tile) (i32.const 32)))
+        (local.set $c10 (v128.load offset=32 (local.get $tile)))
+        (local.set $c11 (v128.load offset=48 (local.get $tile)))
+        (call $rowToTile (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 2))) (local.get $w) (i32.add (local.get $tile) (i32.const 64)))
+        (local.set $c20 (v128.load offset=64 (local.get $tile)))
+        (local.set $c21 (v128.load offset=80 (local.get $tile)))
+        (call $rowToTile (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 3))) (local.get $w) (i32.add (local.get $tile) (i32.const 96)))
+        (local.set $c30 (v128.load offset=96 (local.get $tile)))
+        (local.set $c31 (v128.load offset=112 (local.get $tile))))))
+      (else
+        (local.set $c00 (v128.const i32x4 0 0 0 0))
+        (local.set $c01 (v128.const i32x4 0 0 0 0))
+        (local.set $c10 (v128.const i32x4 0 0 0 0))
+        (local.set $c11 (v128.const i32x4 0 0 0 0))
+        (local.set $c20 (v128.const i32x4 0 0 0 0))
+        (local.set $c21 (v128.const i32x4 0 0 0 0))
+        (local.set $c30 (v128.const i32x4 0 0 0 0))
+        (local.set $c31 (v128.const i32x4 0 0 0 0))))
+    (local.set $ap (local.get $arow))
+    (local.set $bp (local.get $panel))
+    (local.set $kk (local.get $k))
+    (block $done
+      (br_if $done (i32.eqz (local.get $kk)))
+      (loop $ks
+        (local.set $b0 (v128.load (local.get $bp)))
+        (local.set $b1 (v128.load offset=16 (local.get $bp)))
+          (local.set $s (v128.load32_splat (local.get $ap)))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $s) (local.get $b0))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $s) (local.get $b1))))
+          (local.set $s (v128.load32_splat (i32.add (local.get $ap) (local.get $ro1))))
+          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $s) (local.get $b0))))
+          (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $s) (local.get $b1))))
+          (local.set $s (v128.load32_splat (i32.add (local.get $ap) (local.get $ro2))))
+          (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $s) (local.get $b0))))
+          (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $s) (local.get $b1))))
+          (local.set $s (v128.load32_splat (i32.add (local.get $ap) (local.get $ro3))))
+          (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $s) (local.get $b0))))
+          (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $s) (local.get $b1))))
+        (local.set $ap (i32.add (local.get $ap) (local.get $aks)))
+        (local.set $bp (i32.add (local.get $bp) (i32.const 32)))
+        (local.set $kk (i32.sub (local.get $kk) (i32.const 1)))
+        (br_if $ks (local.get $kk))))
+    (if (i32.eq (local.get $w) (i32.const 8))
+      (then
+        (v128.store (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 0))) (local.get $c00))
+        (v128.store offset=16 (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 0))) (local.get $c01))
+        (v128.store (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 1))) (local.get $c10))
+        (v128.store offset=16 (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 1))) (local.get $c11))
+        (v128.store (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 2))) (local.get $c20))
+        (v128.store offset=16 (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 2))) (local.get $c21))
+        (v128.store (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 3))) (local.get $c30))
+        (v128.store offset=16 (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 3))) (local.get $c31)))
+      (else
+        (v128.store offset=0 (local.get $tile) (local.get $c00))
+        (v128.store offset=16 (local.get $tile) (local.get $c01))
+        (call $tileToRow (i32.add (local.get $tile) (i32.const 0)) (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 0))) (local.get $w))
+        (v128.store offset=32 (local.get $tile) (local.get $c10))
+        (v128.store offset=48 (local.get $tile) (local.get $c11))
+        (call $tileToRow (i32.add (local.get $tile) (i32.const 32)) (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 1))) (local.get $w))
+        (v128.store offset=64 (local.get $tile) (local.get $c20))
+        (v128.store offset=80 (local.get $tile) (local.get $c21))
+        (call $tileToRow (i32.add (local.get $tile) (i32.const 64)) (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 2))) (local.get $w))
+        (v128.store offset=96 (local.get $tile) (local.get $c30))
+        (v128.store offset=112 (local.get $tile) (local.get $c31))
+        (call $tileToRow (i32.add (local.get $tile) (i32.const 96)) (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 3))) (local.get $w)))))
+
+  ;; 1 row of C from A's row at $arow ($ars bytes apart; a row's next value $aks
+  ;; bytes on) against a packed panel of B (k rows of 8 floats): C's 1×$w block at $crow (rows $n4 bytes apart), each output
+  ;; summed from kk = 0 up onto 0 or (accumulating) onto its value in C.
+  (func $tile1 (param $arow i32) (param $ars i32) (param $aks i32) (param $panel i32) (param $crow i32) (param $k i32)
+                 (param $n4 i32) (param $w i32) (param $acc i32) (param $tile i32)
+    (local $ap i32) (local $bp i32) (local $kk i32) (local $s v128) (local $b0 v128) (local $b1 v128)
+    (local $c00 v128) (local $c01 v128)
+    (if (local.get $acc)
+      (then
+        (if (i32.eq (local.get $w) (i32.const 8))
+          (then
+        (local.set $c00 (v128.load (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 0)))))
+        (local.set $c01 (v128.load offset=16 (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 0))))))
+          (else
+        (call $rowToTile (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 0))) (local.get $w) (i32.add (local.get $tile) (i32.const 0)))
+        (local.set $c00 (v128.load offset=0 (local.get $tile)))
+        (local.set $c01 (v128.load offset=16 (local.get $tile))))))
+      (else
+        (local.set $c00 (v128.const i32x4 0 0 0 0))
+        (local.set $c01 (v128.const i32x4 0 0 0 0))))
+    (local.set $ap (local.get $arow))
+    (local.set $bp (local.get $panel))
+    (local.set $kk (local.get $k))
+    (block $done
+      (br_if $done (i32.eqz (local.get $kk)))
+      (loop $ks
+        (local.set $b0 (v128.load (local.get $bp)))
+        (local.set $b1 (v128.load offset=16 (local.get $bp)))
+          (local.set $s (v128.load32_splat (local.get $ap)))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $s) (local.get $b0))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $s) (local.get $b1))))
+        (local.set $ap (i32.add (local.get $ap) (local.get $aks)))
+        (local.set $bp (i32.add (local.get $bp) (i32.const 32)))
+        (local.set $kk (i32.sub (local.get $kk) (i32.const 1)))
+        (br_if $ks (local.get $kk))))
+    (if (i32.eq (local.get $w) (i32.const 8))
+      (then
+        (v128.store (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 0))) (local.get $c00))
+        (v128.store offset=16 (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 0))) (local.get $c01)))
+      (else
+        (v128.store offset=0 (local.get $tile) (local.get $c00))
+        (v128.store offset=16 (local.get $tile) (local.get $c01))
+        (call $tileToRow (i32.add (local.get $tile) (i32.const 0)) (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 0))) (local.get $w)))))
 )

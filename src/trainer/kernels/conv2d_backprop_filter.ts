@@ -11,10 +11,10 @@
 // filter's own [kh, kw, cin, cout] layout, so the product needs no reordering.
 // colsᵀ is built for a slice of the batch at a time (CHUNK_FLOATS) and the products are summed.
 //
-// With an sgemm (the native addon, ./blas.ts, or the SIMD module's) the product is one sgemm per slice instead, reading dy's rows
-// in place and adding every slice onto the result (beta = 1): no copies, no sums in JS. There
-// cols is written row-major (the faster layout to write: contiguous runs of kw·cin floats) and
-// sgemm reads it transposed for free.
+// With an sgemm (the native addon, ./blas.ts, or the SIMD module's, ./stepSimd.ts) the product is
+// one sgemm per slice instead, reading dy's rows in place and adding every slice onto the result
+// (beta = 1): no sums in JS. There cols is written row-major (the faster layout to write:
+// contiguous runs of kw·cin floats) and sgemm reads it transposed.
 
 import * as tf from '@tensorflow/tfjs';
 import type { Sgemm } from './blas';

@@ -10,8 +10,9 @@
 // window's kw taps cover kw·cin consecutive floats of dx, so col2im is one contiguous add per
 // (pixel, i), for any stride.
 //
-// With an sgemm (the native addon, ./blas.ts, or the SIMD module's) the product is one sgemm per slice instead, reading dy's rows
-// and the filter in place (Wᵀ is sgemm's transB flag): nothing is copied or materialised.
+// With an sgemm (the native addon, ./blas.ts, or the SIMD module's, ./stepSimd.ts) the product is
+// one sgemm per slice instead, reading dy's rows and the filter in place (Wᵀ is sgemm's transB
+// flag): nothing is copied or materialised.
 
 import * as tf from '@tensorflow/tfjs';
 import type { Sgemm } from './blas';

@@ -13,9 +13,9 @@
 // general broadcasting ([2,1]×[1,3]) still go to the original kernel; with a bias that would be
 // wrong, so it is refused.
 //
-// With the native addon (./blas.ts), or else the SIMD module's own product (./stepSimd.ts: faster
-// than XNNPACK's, 82–84 against 41–49 GFLOPS on two threads here), withBlas() below replaces both:
-// one sgemm per kernel call. What neither takes comes here.
+// With the native addon (./blas.ts), or else the SIMD module's own product (./stepSimd.ts: 69
+// against XNNPACK's 41 GFLOPS for a teacher step's products on two threads here, the same
+// numbers), withBlas() below replaces both: one sgemm per kernel call. What neither takes comes here.
 
 import * as tf from '@tensorflow/tfjs';
 import type { Sgemm } from './blas';
@@ -200,9 +200,9 @@ function copyMatrix(backend: BackendWasm, t: tf.TensorInfo, i: number, [rows, co
 
 /**
  * BatchMatMul or _FusedMatMul on an sgemm — OpenBLAS's, or without the addon the SIMD module's
- * (./stepSimd.ts, which takes alpha 1 and beta 0 or 1: all this asks): one (batched) sgemm reading the operands in place on
- * the wasm heap and writing the output there; transposes are sgemm's flags, so nothing is
- * copied. A fused bias is written into the output first and sgemm adds the product onto it
+ * (./stepSimd.ts, which takes alpha 1 and beta 0 or 1: all this asks): one (batched) sgemm
+ * reading the operands in place on the wasm heap and writing the output there; transposes are
+ * sgemm's flags, so nothing is copied. A fused bias is written into the output first and sgemm adds the product onto it
  * (beta = 1); the activation then runs over the output in JS (a pass over m·n floats, small
  * next to the product's m·n·k). Anything else — general batch broadcasting, a bias or prelu
  * weights that are not one value per column (or one for all), another dtype — goes to

@@ -278,8 +278,12 @@
   ;; or (acc) C + A·B, for A row-major m×k and B row-major k×n, each given as it is or as its
   ;; transpose (transA: k×m; transB: n×k), and C row-major m×n. Each output is summed from kk = 0 up, one rounding per multiply and per add,
   ;; so a column's numbers do not depend on which call (thread) computes its panel of 8 columns.
-  ;; Why: XNNPACK's products reach 41–49 GFLOPS on two threads here; this 4×8 register tile against
-  ;; a packed panel of B, 82–84 (docs/bench-train.md, session 24).
+  ;; Why: XNNPACK packs its whole `b` operand on every call (a transposing copy, and in training
+  ;; the weights are new every step) and reached 41–49 GFLOPS on two threads at a teacher step's
+  ;; shapes here. This copies 8 columns of B at a time into a panel that every 4 rows of A then
+  ;; run against, in a 4×8 tile of eight v128 accumulators: 37–41 GFLOPS on one thread, 69 for the
+  ;; step's products on two (docs/bench-train.md, session 24). XNNPACK's wasm kernels add each
+  ;; output's products in the same order with the same roundings: the metrics do not change.
   ;; scratch: 32·k + 128 bytes, 16-aligned: the panel of B (k rows of 8 floats), then a 4×8 tile for
   ;; a last panel narrower than 8 columns.
   (func (export "gemm") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $n i32) (param $k i32)

@@ -256,7 +256,8 @@ describe('logits panel', () => {
     await until(panel.page, () => document.querySelector('#gallery')?.getAttribute('aria-activedescendant') === 'gallery-2');
     assert.equal(await panel.page.getAttribute('#gallery-2', 'aria-selected'), 'true');
     await until(panel.page, () => document.querySelector('#detail-title')?.textContent?.startsWith('Sample 3'));
-    await new Promise((r) => setTimeout(r, 150)); // setState is debounced
+    // setState is debounced (100 ms, later on a busy machine): wait for the last choice to be saved.
+    await until(panel.page, () => (window as unknown as { __state?: { ui?: { sample?: number } } }).__state?.ui?.sample === 2);
     const state = await panel.savedState();
     assert.equal(state?.view, 'logits');
     assert.equal(state?.ui?.sample, 2);

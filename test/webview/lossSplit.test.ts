@@ -133,7 +133,8 @@ describe('loss split panel', () => {
     await until(panel.page, () => !(document.getElementById('loss-chart') as unknown as { __uplot: { series: { show: boolean }[] } }).__uplot.series[2].show);
     const c = await chart(panel.page, 'loss-chart');
     assert.deepEqual(c.shown, [true, true, false, true, true, true]);
-    await new Promise((r) => setTimeout(r, 150));
+    // setState is debounced (100 ms, later on a busy machine): wait for the choice to be saved.
+    await until(panel.page, () => (window as unknown as { __state?: { ui?: { hidden?: string[] } } }).__state?.ui?.hidden?.join() === 'kd');
     assert.deepEqual((await panel.savedState())?.ui?.hidden, ['kd']);
     // The checkbox is reachable and operable by keyboard.
     await panel.page.focus('#loss-toggles vscode-checkbox[data-key="kd"]');

@@ -110,6 +110,8 @@ describe('panels on runs of N models', () => {
     assert.deepEqual(rows, counts);
     const agree = counts.reduce((a, row, i) => a + row[i], 0);
     assert.match((await panel.page.textContent('#agreement-rate'))!, new RegExp(`epoch 2 peer 3 predicts peer 1 \\(teacher\\)’s class for ${agree} of ${p1.samples.length}`));
+    // setState is debounced (100 ms, later on a busy machine): wait for the choice to be saved.
+    await until(panel.page, () => (window as unknown as { __state?: { ui?: { b?: string } } }).__state?.ui?.b === 'peer3');
     const state = await panel.savedState();
     assert.equal(state?.ui?.b, 'peer3');
     assert.deepEqual(panel.errors, []);

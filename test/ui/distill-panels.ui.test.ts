@@ -89,7 +89,16 @@ async function replaceInConfig(page: Page, find: string, replace: string): Promi
   await widget.waitFor();
   await widget.locator('.find-part textarea').first().fill(find);
   await widget.locator('.replace-part textarea').first().fill(replace);
-  await widget.locator('[aria-label^="Replace All"]').click();
+  // Replace All can come before the widget's search has caught up with the typed text (seen once
+  // in CI: the match selected, nothing replaced), so the edit is checked on screen and retried.
+  const shown = async () => ((await page.locator('.monaco-editor .view-lines').first().textContent()) ?? '').replace(/\u00a0/g, ' ');
+  for (let attempt = 1; ; attempt++) {
+    await widget.locator('[aria-label^="Replace All"]').click();
+    const deadline = Date.now() + 5_000;
+    while (!(await shown()).includes(replace) && Date.now() < deadline) await page.waitForTimeout(100);
+    if ((await shown()).includes(replace)) break;
+    assert.ok(attempt < 3, `Replace All did not put ${replace} in the config`);
+  }
   await widget.locator('[aria-label^="Close"]').click();
   await widget.waitFor({ state: 'hidden' });
 }

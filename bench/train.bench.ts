@@ -251,8 +251,9 @@ async function pytorchChild(variant: Variant, epochs: number, full: boolean): Pr
   let torchBlas = '';
   for (const candidate of [process.env.PYTHON, 'python3', '/usr/bin/python3']) {
     const r = candidate ? spawnSync(candidate, ['-c', probe], { encoding: 'utf8' }) : undefined;
-    if (r?.status === 0) [python, torchBlas] = [candidate!, r.stdout.trim()];
-    if (python) break;
+    if (r?.status !== 0) continue;
+    [python, torchBlas] = [candidate!, r.stdout.trim()];
+    break;
   }
   if (!python) throw new Error('no python3 with torch (Debian: apt-get install python3-torch; or set PYTHON)');
   // OpenMP's threads spin between parallel regions by default, and on two cores they then fight

@@ -73,11 +73,12 @@ export function threadedGemm(gemm: GemmExport, memory: WebAssembly.Memory, bytes
     return undefined;
   }
   if (!controls.length) return undefined;
+  const readyWorkers = () => controls.filter((ctl) => Atomics.load(ctl, READY) === 1);
   return {
     threads,
-    ready: () => controls.filter((ctl) => Atomics.load(ctl, READY) === 1).length,
+    ready: () => readyWorkers().length,
     run(args, panels, scratch) {
-      const ready = controls.filter((ctl) => Atomics.load(ctl, READY) === 1);
+      const ready = readyWorkers();
       const shares = Math.min(ready.length + 1, panels);
       const start = (t: number) => Math.floor((t * panels) / shares);
       const asked: [Int32Array, number][] = [];

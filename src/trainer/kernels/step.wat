@@ -1,7 +1,8 @@
 ;; The per-step passes of a training step that tfjs runs as several kernels, as 128-bit SIMD
 ;; WebAssembly working in place on the wasm backend's own memory: the path without the native addon
-;; (docs/architecture.md §5); and the batch transposes its products need. Each computes the numbers tfjs's kernels compute, rounded the same way
-;; (IEEE float operations in tfjs's order), so a run's metrics do not change: only its speed.
+;; (docs/architecture.md §5); and its products (gemm) with the batch transposes they need. Each
+;; computes the numbers tfjs's and XNNPACK's kernels compute, rounded the same way (IEEE float
+;; operations in their order), so a run's metrics do not change: only its speed.
 ;; scripts/build-step-wasm.mjs assembles it twice into stepWasm.ts: once importing a shared memory
 ;; (the threaded build of tfjs-backend-wasm) and once a plain one (its single-threaded build).
 ;; Pointers are byte offsets in that memory; counts are elements.
@@ -273,11 +274,12 @@
         (local.set $i0 (i32.add (local.get $i0) (i32.const 32)))
         (br $tile_i))))
 
-  ;; ---- The products without the addon (matmul.ts withSimdGemm) ----
+  ;; ---- The products without the addon (stepSimd.ts sgemm, called by matmul.ts withBlas()) ----
   ;; gemm(a, b, c, m, n, k, transA, transB, acc, p0, p1, scratch): C[:, 8·p0 .. min(8·p1, n)) = A·B,
   ;; or (acc) C + A·B, for A row-major m×k and B row-major k×n, each given as it is or as its
-  ;; transpose (transA: k×m; transB: n×k), and C row-major m×n. Each output is summed from kk = 0 up, one rounding per multiply and per add,
-  ;; so a column's numbers do not depend on which call (thread) computes its panel of 8 columns.
+  ;; transpose (transA: k×m; transB: n×k), and C row-major m×n. Each output is summed from kk = 0
+  ;; up, one rounding per multiply and per add, so a column's numbers do not depend on which call
+  ;; (thread) computes its panel of 8 columns.
   ;; Why: XNNPACK packs its whole `b` operand on every call (a transposing copy, and in training
   ;; the weights are new every step) and reached 41–49 GFLOPS on two threads at a teacher step's
   ;; shapes here. This copies 8 columns of B at a time into a panel that every 4 rows of A then
@@ -349,19 +351,20 @@
             (br $rows))))
       (else
         ;; B's column j0 + jj is row j0 + jj of the n×k matrix given: lane jj of every panel row.
+        ;; A narrower panel is zeroed first, then its w lanes written.
+        (if (i32.lt_u (local.get $w) (i32.const 8))
+          (then (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $k) (i32.const 5)))))
         (local.set $jj (i32.const 0))
         (block $done
           (loop $columns
-            (br_if $done (i32.ge_u (local.get $jj) (i32.const 8)))
+            (br_if $done (i32.ge_u (local.get $jj) (local.get $w)))
             (local.set $src (i32.add (local.get $b) (i32.mul (i32.add (local.get $j0) (local.get $jj)) (local.get $k4))))
             (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $jj) (i32.const 2))))
             (local.set $kk (i32.const 0))
             (block $column_done
               (loop $column
                 (br_if $column_done (i32.ge_u (local.get $kk) (local.get $k)))
-                (if (i32.lt_u (local.get $jj) (local.get $w))
-                  (then (f32.store (local.get $d) (f32.load (local.get $src))))
-                  (else (f32.store (local.get $d) (f32.const 0))))
+                (f32.store (local.get $d) (f32.load (local.get $src)))
                 (local.set $src (i32.add (local.get $src) (i32.const 4)))
                 (local.set $d (i32.add (local.get $d) (i32.const 32)))
                 (local.set $kk (i32.add (local.get $kk) (i32.const 1)))
@@ -371,31 +374,17 @@
 
   ;; The w (< 8) floats at src into 8 at dst, zeros after them.
   (func $rowToTile (param $src i32) (param $w i32) (param $dst i32)
-    (local $j i32)
     (v128.store (local.get $dst) (v128.const i32x4 0 0 0 0))
     (v128.store offset=16 (local.get $dst) (v128.const i32x4 0 0 0 0))
-    (block $done
-      (loop $copy
-        (br_if $done (i32.ge_u (local.get $j) (local.get $w)))
-        (f32.store (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2)))
-                   (f32.load (i32.add (local.get $src) (i32.shl (local.get $j) (i32.const 2)))))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br $copy))))
+    (memory.copy (local.get $dst) (local.get $src) (i32.shl (local.get $w) (i32.const 2))))
 
   ;; The first w (< 8) floats of a tile row into C.
   (func $tileToRow (param $src i32) (param $dst i32) (param $w i32)
-    (local $j i32)
-    (block $done
-      (loop $copy
-        (br_if $done (i32.ge_u (local.get $j) (local.get $w)))
-        (f32.store (i32.add (local.get $dst) (i32.shl (local.get $j) (i32.const 2)))
-                   (f32.load (i32.add (local.get $src) (i32.shl (local.get $j) (i32.const 2)))))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br $copy))))
+    (memory.copy (local.get $dst) (local.get $src) (i32.shl (local.get $w) (i32.const 2))))
 
   ;; 4 rows of C from A's rows at $arow ($ars bytes apart; a row's next value $aks
-  ;; bytes on) against a packed panel of B (k rows of 8 floats): C's 4×$w block at $crow (rows $n4 bytes apart), each output
-  ;; summed from kk = 0 up onto 0 or (accumulating) onto its value in C.
+  ;; bytes on) against a packed panel of B (k rows of 8 floats): C's 4×$w block at $crow (rows
+  ;; $n4 bytes apart), each output summed from kk = 0 up onto 0 or (accumulating) onto its value in C.
   (func $tile4 (param $arow i32) (param $ars i32) (param $aks i32) (param $panel i32) (param $crow i32) (param $k i32)
                  (param $n4 i32) (param $w i32) (param $acc i32) (param $tile i32)
     (local $ap i32) (local $bp i32) (local $kk i32) (local $s v128) (local $b0 v128) (local $b1 v128)
@@ -487,8 +476,8 @@
         (call $tileToRow (i32.add (local.get $tile) (i32.const 96)) (i32.add (local.get $crow) (i32.mul (local.get $n4) (i32.const 3))) (local.get $w)))))
 
   ;; 1 row of C from A's row at $arow ($ars bytes apart; a row's next value $aks
-  ;; bytes on) against a packed panel of B (k rows of 8 floats): C's 1×$w block at $crow (rows $n4 bytes apart), each output
-  ;; summed from kk = 0 up onto 0 or (accumulating) onto its value in C.
+  ;; bytes on) against a packed panel of B (k rows of 8 floats): C's 1×$w block at $crow (rows
+  ;; $n4 bytes apart), each output summed from kk = 0 up onto 0 or (accumulating) onto its value in C.
   (func $tile1 (param $arow i32) (param $ars i32) (param $aks i32) (param $panel i32) (param $crow i32) (param $k i32)
                  (param $n4 i32) (param $w i32) (param $acc i32) (param $tile i32)
     (local $ap i32) (local $bp i32) (local $kk i32) (local $s v128) (local $b0 v128) (local $b1 v128)

@@ -69,6 +69,24 @@ export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   return kernels;
 }
 
+/**
+ * A block of the wasm heap kept between calls and grown when a call needs more. Its malloc may
+ * grow the heap and detach views (the plain build): take the views' offsets first.
+ */
+function heapBlock(module: EmscriptenModule, what: string): (bytes: number) => number {
+  let at = 0;
+  let size = 0;
+  return (bytes) => {
+    if (size < bytes) {
+      module._free(at);
+      at = module._malloc(bytes);
+      size = at ? bytes : 0;
+      if (!at) throw new Error(`${what}: out of wasm memory`);
+    }
+    return at;
+  };
+}
+
 /** Products below this many FLOPs stay on one thread: waking another costs tens of microseconds. */
 const SPLIT_MIN_FLOPS = 1 << 21;
 
@@ -84,14 +102,11 @@ function bindStepKernels(wasm: StepExports, memory: WebAssembly.Memory, module: 
     if (!ok) throw new Error('step kernels: a Float32Array outside the wasm heap (or taken before it grew)');
     return view.byteOffset;
   };
-  // max-norm's per-column sums and factors: kept between calls, grown when a kernel is wider.
-  let scratch = 0;
-  let scratchBytes = 0;
-  // gemm's packed panel of B and its tile, one block per thread: kept, grown for a longer k.
-  let panels: number[] = [];
-  let panelBytes = 0;
-  let aCopy = 0;
-  let aCopyBytes = 0;
+  // max-norm's per-column sums and factors; gemm's packed panel of B and its tile (one block per
+  // thread) and its copy of a transposed A.
+  const maxNormScratch = heapBlock(module, 'maxNorm');
+  const panelBlocks = Array.from({ length: split?.threads ?? 1 }, () => heapBlock(module, 'sgemm (SIMD)'));
+  const aRows = heapBlock(module, 'sgemm (SIMD)');
   return {
     momentum(value, accumulation, gradient, lr, momentum, nesterov) {
       if (value.length !== accumulation.length || value.length !== gradient.length) throw new Error('momentum: value, accumulation and gradient must have the same length');
@@ -106,14 +121,8 @@ function bindStepKernels(wasm: StepExports, memory: WebAssembly.Memory, module: 
     maxNorm(w, rows, cols, maxValue, epsilon) {
       if (w.length !== rows * cols) throw new Error('maxNorm: w must hold rows × cols floats');
       const at = ptr(w); // before any malloc: a heap that grows detaches w (the plain build)
-      const bytes = cols * 20; // two rows of doubles (the sums, a part's sums), then the factors
-      if (scratchBytes < bytes) {
-        if (scratch) module._free(scratch);
-        scratch = module._malloc(bytes);
-        if (!scratch) throw new Error('maxNorm: out of wasm memory');
-        scratchBytes = bytes;
-      }
-      wasm.maxNorm(at, rows, cols, maxValue, epsilon, scratch);
+      // Two rows of doubles (the sums, a part's sums), then the factors.
+      wasm.maxNorm(at, rows, cols, maxValue, epsilon, maxNormScratch(cols * 20));
     },
     sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, batch = 1, strideA = m * k, strideB = k * n, strideC = m * n) {
       if (alpha !== 1 || (beta !== 0 && beta !== 1) || lda !== (transA ? m : k) || ldb !== (transB ? k : n) || ldc !== n) {
@@ -125,22 +134,11 @@ function bindStepKernels(wasm: StepExports, memory: WebAssembly.Memory, module: 
       }
       // The offsets before any malloc: a heap that grows detaches the views (the plain build).
       const [at, bt, ct] = [ptr(a), ptr(b), ptr(c)];
-      const bytes = 32 * k + 128;
-      if (panelBytes < bytes) {
-        for (const p of panels) module._free(p);
-        panels = Array.from({ length: split?.threads ?? 1 }, () => module._malloc(bytes));
-        panelBytes = panels.every(Boolean) ? bytes : 0;
-        if (!panelBytes) throw new Error('sgemm (SIMD): out of wasm memory');
-      }
+      const panels = panelBlocks.map((block) => block(32 * k + 128));
       // A transposed A (xᵀ of a weight gradient) is read down its columns, 4·m bytes a step:
       // copied into rows first when it is wide enough to pay (60 → 69 GFLOPS at 1,200 × 1,200 × 128).
       const copyA = transA && k % 4 === 0 && n >= 32;
-      if (copyA && aCopyBytes < 4 * m * k) {
-        module._free(aCopy);
-        aCopy = module._malloc(4 * m * k);
-        aCopyBytes = aCopy ? 4 * m * k : 0;
-        if (!aCopy) throw new Error('sgemm (SIMD): out of wasm memory');
-      }
+      const aCopy = copyA ? aRows(4 * m * k) : 0;
       const count = Math.ceil(n / 8);
       for (let i = 0; i < batch; i++) {
         if (copyA) wasm.transpose(at + 4 * i * strideA, aCopy, k, m);
